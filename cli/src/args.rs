@@ -1,0 +1,227 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// hallsync — signed, approvable, offline-first sync for government service halls (政务服务大厅).
+#[derive(Parser, Debug)]
+#[command(name = "hallsync", version, about, long_about = None)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text (stable fields, see docs/CLI.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// The data directory every node command works on.
+#[derive(Args, Debug, Clone)]
+pub struct DataArg {
+    /// The node's data directory (config.toml, device.key, store.redb).
+    #[arg(long, value_name = "DIR", env = "HALLSYNC_DATA")]
+    pub data: PathBuf,
+}
+
+/// Every subcommand.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Create a node: config, device key and store (建立节点). With --genesis, also found the network.
+    Init(InitArgs),
+    /// Issue a certificate and an invitation token for another device (管理员邀请).
+    Invite(InviteArgs),
+    /// Join a network with an invitation token (加入网络).
+    Join {
+        #[command(flatten)]
+        data: DataArg,
+        /// The token printed by `hallsync invite`.
+        token: String,
+    },
+    /// Run the node in the foreground until Ctrl-C (运行节点).
+    Run {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Stop a running node (停止节点).
+    Stop {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Catalogue items (事项目录).
+    Item {
+        #[command(subcommand)]
+        action: ItemCmd,
+    },
+    /// Item stationing at halls (事项进驻).
+    Station {
+        #[command(subcommand)]
+        action: StationCmd,
+    },
+    /// Proposals this administrator may decide (待审批).
+    Pending {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Approve a pending proposal with your signature (批准).
+    Approve {
+        #[command(flatten)]
+        data: DataArg,
+        /// The proposal id from `hallsync pending`.
+        id: String,
+    },
+    /// Reject a pending proposal with a reason (驳回).
+    Reject {
+        #[command(flatten)]
+        data: DataArg,
+        /// The proposal id from `hallsync pending`.
+        id: String,
+        /// Why it is rejected (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// The effective catalogue and stationed items (有效事项).
+    Items {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only this hall's stationings.
+        #[arg(long)]
+        hall: Option<String>,
+    },
+    /// Device, network, peers, counts and the state digest (状态).
+    Status {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Changes received but not applied, with reasons (隔离区).
+    Quarantine {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Take a running node off the network or back on (断网/联网).
+    Net {
+        #[command(flatten)]
+        data: DataArg,
+        /// online or offline.
+        #[arg(value_parser = ["online", "offline"])]
+        mode: String,
+    },
+    /// Import a bundle of signed changes from a file (sneakernet 离线导入).
+    Import {
+        #[command(flatten)]
+        data: DataArg,
+        /// The bundle file written by `hallsync export`.
+        file: PathBuf,
+    },
+    /// Export every applied signed change to a bundle file (离线导出).
+    Export {
+        #[command(flatten)]
+        data: DataArg,
+        /// Where to write the bundle.
+        file: PathBuf,
+    },
+    /// Run a small federation of real nodes on 127.0.0.1 that syncs, partitions and heals (演示).
+    Demo(DemoArgs),
+}
+
+/// `hallsync init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The hall's id: its division code (e.g. 440305) or another short id.
+    #[arg(long)]
+    pub hall: String,
+    /// The hall's level.
+    #[arg(long, value_parser = ["city", "district", "township", "village"])]
+    pub level: String,
+    /// The hall's name, e.g. 南山区政务服务中心.
+    #[arg(long)]
+    pub name: String,
+    /// The parent hall's id (every level but the city).
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// The libp2p listen address, e.g. /ip4/127.0.0.1/tcp/4001.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Found a new network with this city node as its root of trust.
+    #[arg(long)]
+    pub genesis: bool,
+}
+
+/// `hallsync invite`.
+#[derive(Args, Debug)]
+pub struct InviteArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The invitee's device id (printed by its `hallsync init`).
+    #[arg(long)]
+    pub device: String,
+    /// The invitee's hall id.
+    #[arg(long)]
+    pub hall: String,
+    /// The invitee's hall level.
+    #[arg(long, value_parser = ["city", "district", "township", "village"])]
+    pub level: String,
+    /// The role to certify.
+    #[arg(long, value_parser = ["operator", "admin"])]
+    pub role: String,
+    /// The invitee hall's parent (default: this node's hall).
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// The invitee hall's name (default: its id).
+    #[arg(long)]
+    pub hall_name: Option<String>,
+}
+
+/// `hallsync item …`.
+#[derive(Subcommand, Debug)]
+pub enum ItemCmd {
+    /// Create or adjust a catalogue item (city administrator).
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        /// 事项编码.
+        #[arg(long)]
+        code: String,
+        /// 事项名称.
+        #[arg(long)]
+        name: String,
+        /// 事项类型, e.g. administrative_license.
+        #[arg(long = "type")]
+        item_type: String,
+        /// 实施主体 (responsible department).
+        #[arg(long)]
+        department: String,
+        /// 承诺时限 in working days.
+        #[arg(long)]
+        promised_days: i64,
+    },
+}
+
+/// `hallsync station …`.
+#[derive(Subcommand, Debug)]
+pub enum StationCmd {
+    /// Propose stationing an item at a hall (an operator of that hall).
+    Propose {
+        #[command(flatten)]
+        data: DataArg,
+        /// The item code.
+        #[arg(long)]
+        item: String,
+        /// The hall (default: this node's hall).
+        #[arg(long)]
+        hall: Option<String>,
+    },
+}
+
+/// `hallsync demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Keep the demo's data directories here instead of a temporary folder.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
+    /// Give up if the federation has not converged within this many seconds.
+    #[arg(long, default_value_t = 45)]
+    pub timeout_s: u64,
+}

@@ -1,0 +1,128 @@
+//! One function per subcommand family; most just build a [`Command`] and print what comes back.
+
+mod demo;
+mod run;
+
+use anyhow::{Context, Result};
+use hallsync_config::NodeSection;
+use hallsync_node::{engine, Command, DataDir, Engine};
+use serde_json::json;
+
+use crate::args::{Cli, Cmd, ItemCmd, StationCmd};
+use crate::output::print;
+use hallsync::client::execute;
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    let (kind, dir, command) = match cli.command {
+        Cmd::Init(a) => {
+            let outcome = engine::init(
+                &DataDir::new(&a.data.data),
+                NodeSection {
+                    hall: a.hall,
+                    level: a.level,
+                    name: a.name,
+                    parent: a.parent,
+                },
+                a.listen,
+                a.genesis,
+            )?;
+            if json {
+                print("init", &serde_json::to_value(&outcome)?, true);
+            } else {
+                println!("设备编号 device id: {}", outcome.device_id);
+                if let Some(n) = &outcome.network_id {
+                    println!("新网络 new network: {n}");
+                }
+            }
+            return Ok(());
+        }
+        Cmd::Join { data, token } => {
+            let mut engine = Engine::open(&DataDir::new(&data.data))
+                .with_context(|| format!("opening {}", data.data.display()))?;
+            let outcome = engine.join(&token)?;
+            if json {
+                print("join", &serde_json::to_value(&outcome)?, true);
+            } else {
+                println!(
+                    "已加入 joined network {} as {} of hall {}",
+                    outcome.network_id, outcome.role, outcome.hall
+                );
+                println!("对等节点 peers added: {}", outcome.peers.join(", "));
+            }
+            return Ok(());
+        }
+        Cmd::Run { data } => return run::run(&data.data),
+        Cmd::Demo(a) => return demo::demo(a, json),
+        Cmd::Stop { data } => ("stop", data.data, Command::Shutdown),
+        Cmd::Invite(a) => (
+            "invite",
+            a.data.data,
+            Command::Invite {
+                device: a.device,
+                hall: a.hall,
+                level: a.level,
+                role: a.role,
+                parent: a.parent,
+                hall_name: a.hall_name,
+            },
+        ),
+        Cmd::Item {
+            action:
+                ItemCmd::Create {
+                    data,
+                    code,
+                    name,
+                    item_type,
+                    department,
+                    promised_days,
+                },
+        } => (
+            "item",
+            data.data,
+            Command::ItemCreate {
+                code,
+                name,
+                item_type,
+                department,
+                promised_days,
+            },
+        ),
+        Cmd::Station {
+            action: StationCmd::Propose { data, item, hall },
+        } => ("station", data.data, Command::StationPropose { item, hall }),
+        Cmd::Pending { data } => ("pending", data.data, Command::Pending),
+        Cmd::Approve { data, id } => ("approve", data.data, Command::Approve { id }),
+        Cmd::Reject { data, id, reason } => ("reject", data.data, Command::Reject { id, reason }),
+        Cmd::Items { data, hall } => ("items", data.data, Command::Items { hall }),
+        Cmd::Status { data } => ("status", data.data, Command::Status),
+        Cmd::Quarantine { data } => ("quarantine", data.data, Command::Quarantine),
+        Cmd::Net { data, mode } => (
+            "net",
+            data.data,
+            Command::Net {
+                online: mode == "online",
+            },
+        ),
+        Cmd::Import { data, file } => {
+            let bundle = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading the bundle {}", file.display()))?;
+            ("import", data.data, Command::Import { bundle })
+        }
+        Cmd::Export { data, file } => {
+            let out = execute(&data.data, Command::Export)?;
+            let bundle = out["bundle"].as_str().unwrap_or_default();
+            std::fs::write(&file, bundle).with_context(|| format!("writing {}", file.display()))?;
+            print(
+                "export",
+                &json!({ "changes": out["changes"], "file": file }),
+                json,
+            );
+            return Ok(());
+        }
+    };
+    let value = execute(&dir, command)?;
+    print(kind, &value, json);
+    Ok(())
+}

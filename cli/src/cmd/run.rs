@@ -1,0 +1,29 @@
+//! `hallsync run`: the node in the foreground, with tracing logs, until Ctrl-C or `hallsync stop`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use hallsync_node::DataDir;
+use tracing_subscriber::EnvFilter;
+
+/// Runs the node in `dir`.
+pub fn run(dir: &Path) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        hallsync_node::run::run(DataDir::new(dir), shutdown).await
+    })?;
+    Ok(())
+}

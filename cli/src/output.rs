@@ -1,0 +1,179 @@
+//! Human-readable output: Chinese labels with English beside them. `--json` prints the raw value.
+
+use serde_json::Value;
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("-")
+}
+
+/// Prints `value` as JSON or as text for `kind` (the command's name).
+pub fn print(kind: &str, value: &Value, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+        return;
+    }
+    match kind {
+        "status" => status(value),
+        "items" => items(value),
+        "pending" => pending(value),
+        "quarantine" => quarantine(value),
+        "invite" => {
+            println!("邀请令牌 invitation token (give it to the invitee):");
+            println!("{}", s(&value["token"]));
+        }
+        _ => changed(value),
+    }
+}
+
+fn changed(value: &Value) {
+    if let Some(doc) = value["doc"].as_str() {
+        println!(
+            "已签名并持久化 signed and stored: {doc} (change {})",
+            s(&value["change"])
+        );
+    }
+    if let Some(p) = value.get("proposal").filter(|p| !p.is_null()) {
+        println!(
+            "提案 proposal {} — {} {} at hall {}",
+            s(&p["id"]),
+            s(&p["action"]),
+            s(&p["item"]),
+            s(&p["hall"])
+        );
+    }
+    for key in [
+        "applied",
+        "quarantined",
+        "duplicates",
+        "changes",
+        "online",
+        "stopping",
+    ] {
+        if let Some(v) = value.get(key) {
+            println!("{key}: {v}");
+        }
+    }
+}
+
+fn status(v: &Value) {
+    println!("设备 device        {}", s(&v["device_id"]));
+    println!(
+        "网络 network       {}",
+        v["network_id"].as_str().unwrap_or("(未加入 not joined)")
+    );
+    println!(
+        "大厅 hall          {} {} ({})",
+        s(&v["hall"]),
+        s(&v["hall_name"]),
+        s(&v["level"])
+    );
+    if let Some(roles) = v["roles"].as_array() {
+        let r: Vec<String> = roles
+            .iter()
+            .map(|r| format!("{}@{}", s(&r["role"]), s(&r["hall"])))
+            .collect();
+        println!("角色 roles         {}", r.join(", "));
+    }
+    let running = if v["running"] == Value::Bool(true) {
+        if v["online"] == Value::Bool(true) {
+            "运行中 running"
+        } else {
+            "运行中·离线 running, offline"
+        }
+    } else {
+        "未运行 not running"
+    };
+    println!("节点 node          {running}");
+    let peers = v["connected_peers"]
+        .as_array()
+        .map(|a| a.len())
+        .unwrap_or(0);
+    println!("已连接 peers       {peers}");
+    println!("记录 documents     {}", v["documents"]);
+    println!("隔离 quarantined   {}", v["quarantined"]);
+    println!("状态摘要 digest    {}", s(&v["state_digest"]));
+}
+
+fn items(v: &Value) {
+    println!("事项目录 catalogue:");
+    for i in v["items"].as_array().into_iter().flatten() {
+        println!(
+            "  {}  {}  [{}]  {}  承诺 promised {} 工作日 working days",
+            s(&i["code"]),
+            s(&i["name"]),
+            s(&i["type"]),
+            s(&i["department"]),
+            i["promised_days"]
+        );
+    }
+    println!("已进驻 stationed (effective):");
+    for st in v["stationed"].as_array().into_iter().flatten() {
+        let extra = if st["pending"].is_null() {
+            ""
+        } else {
+            "  (另有待审批 also pending)"
+        };
+        println!(
+            "  大厅 hall {}  事项 item {}  {}{extra}",
+            s(&st["hall"]),
+            s(&st["item"]),
+            s(&st["status"])
+        );
+    }
+    println!("未生效 not effective (pending or rejected):");
+    for st in v["not_effective"].as_array().into_iter().flatten() {
+        let why = st["rejected_reason"]
+            .as_str()
+            .map(|r| format!("  驳回 rejected: {r}"))
+            .unwrap_or_default();
+        println!(
+            "  大厅 hall {}  事项 item {}  {}{why}",
+            s(&st["hall"]),
+            s(&st["item"]),
+            s(&st["status"])
+        );
+    }
+}
+
+fn pending(v: &Value) {
+    let list = v["pending"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        println!("没有待审批 no proposals await your decision");
+    }
+    for p in list {
+        println!(
+            "{}  {} 事项 item {} 大厅 hall {}  by {}",
+            s(&p["id"]),
+            s(&p["action"]),
+            s(&p["item"]),
+            s(&p["hall"]),
+            p["proposers"]
+                .as_array()
+                .map(|a| a
+                    .iter()
+                    .map(|x| s(x).chars().take(15).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn quarantine(v: &Value) {
+    let list = v["quarantined"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        println!("隔离区为空 quarantine is empty");
+    }
+    for q in list {
+        println!(
+            "{}  {}  [{}] {}",
+            s(&q["id"]),
+            s(&q["doc"]),
+            s(&q["reason_code"]),
+            s(&q["reason"])
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! A commented example configuration with every key at its default.
+
+/// Every key, its default and what it is for; `hallsync init` writes the same values.
+pub fn default_config_toml_example() -> &'static str {
+    r#"# hallsync node configuration (节点配置). Only [node] is required; every other key shows its default.
+
+[node]
+hall = "440305"            # 大厅编号 hall id: division code (R1–R3) or a park's own id (R6)
+level = "district"         # 层级 city | district | township | village
+name = "南山区政务服务中心"   # 大厅名称 hall name
+parent = "4403"            # 上级大厅 parent hall id; omit for the city
+
+[network]
+listen = ["/ip4/127.0.0.1/tcp/0"]   # libp2p listen addresses (监听地址)
+peers = []                          # peers to keep connected to, /ip4/…/tcp/…/p2p/PEER_ID (对等节点)
+sync_interval_ms = 2000             # start a sync round with each peer this often (同步间隔)
+reconnect_backoff_min_ms = 500      # first redial wait, doubling up to the max (重连退避)
+reconnect_backoff_max_ms = 30000
+idle_timeout_ms = 60000             # close idle connections after this long
+
+[control]
+listen = "127.0.0.1:0"              # control API, loopback only (本机控制接口)
+
+[limits]
+message_bytes_max = 8388608         # largest sync message in bytes (消息上限)
+changes_per_message_max = 10000     # most signed changes in one message
+quarantine_entries_max = 10000      # most quarantined changes kept (隔离区上限)
+"#
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_example_parses_and_validates() {
+        let config =
+            crate::Config::from_toml_str(super::default_config_toml_example(), "example").unwrap();
+        assert_eq!(config, crate::Config::new(config.node.clone()));
+    }
+}

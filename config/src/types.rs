@@ -1,0 +1,116 @@
+//! The configuration's sections, with their defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// A node's whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Which hall this node serves.
+    pub node: NodeSection,
+    /// libp2p addresses, peers and timing.
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// The local control API.
+    #[serde(default)]
+    pub control: ControlSection,
+    /// Bounds that protect the node from peers and from itself.
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `[node]`: the hall this node serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// The hall's id (division code or another short id).
+    pub hall: String,
+    /// city, district, township or village.
+    pub level: String,
+    /// The hall's name.
+    pub name: String,
+    /// The parent hall (all levels but the city).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSection {
+    /// libp2p listen addresses.
+    pub listen: Vec<String>,
+    /// Peers to keep connected to (multiaddrs ending in `/p2p/PEER_ID`).
+    pub peers: Vec<String>,
+    /// How often to start a sync round with each connected peer.
+    pub sync_interval_ms: u64,
+    /// First wait before redialling a lost peer; doubles up to the max.
+    pub reconnect_backoff_min_ms: u64,
+    /// Longest wait between redials.
+    pub reconnect_backoff_max_ms: u64,
+    /// How long an idle connection is kept.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            peers: Vec::new(),
+            sync_interval_ms: 2000,
+            reconnect_backoff_min_ms: 500,
+            reconnect_backoff_max_ms: 30_000,
+            idle_timeout_ms: 60_000,
+        }
+    }
+}
+
+/// `[control]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlSection {
+    /// Where the control API listens; loopback only.
+    pub listen: String,
+}
+
+impl Default for ControlSection {
+    fn default() -> Self {
+        ControlSection {
+            listen: "127.0.0.1:0".into(),
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Largest sync message sent or accepted, in bytes.
+    pub message_bytes_max: u64,
+    /// Most signed changes in one sync message.
+    pub changes_per_message_max: u64,
+    /// Most changes held in quarantine; more from a flooding peer are dropped.
+    pub quarantine_entries_max: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            message_bytes_max: 8 * 1024 * 1024,
+            changes_per_message_max: 10_000,
+            quarantine_entries_max: 10_000,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for `node` with every other section at its default.
+    pub fn new(node: NodeSection) -> Config {
+        Config {
+            node,
+            network: NetworkSection::default(),
+            control: ControlSection::default(),
+            limits: LimitsSection::default(),
+        }
+    }
+}

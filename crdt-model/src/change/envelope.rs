@@ -1,0 +1,126 @@
+//! The signed-change envelope.
+//!
+//! ```text
+//! SignedChange (postcard, inside wire messages and store rows)
+//!   doc        string       record id, e.g. "station/440305/11440300MB2C"
+//!   change     bytes        one automerge change, as `Change::raw_bytes`
+//!   author     [u8; 32]     ed25519 public key of the signer
+//!   signature  [u8; 64]     over signing_bytes("hallsync/change/v1", [doc, change hash])
+//! ```
+//! The change hash covers every byte of the change, so signing the hash signs the change. The document
+//! id is signed too, so a change cannot be replayed into another record.
+
+use automerge::{Change, ChangeHash};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::change::rejection::Rejection;
+use crate::identity::{signing_bytes, DeviceId, DeviceKey};
+use crate::records::DocId;
+
+const CHANGE_DOMAIN: &str = "hallsync/change/v1";
+
+/// Largest change accepted, in bytes: records are small; this stops a peer from filling memory.
+pub const CHANGE_BYTES_MAX: usize = 256 * 1024;
+
+/// A change as it travels and is stored: the automerge bytes and the author's signature.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedChange {
+    /// The record this change belongs to.
+    pub doc: DocId,
+    /// The automerge change.
+    #[serde(with = "serde_bytes")]
+    pub change: Vec<u8>,
+    /// Who signed it.
+    pub author: DeviceId,
+    /// The signature.
+    #[serde(with = "serde_bytes")]
+    pub signature: [u8; 64],
+}
+
+impl std::fmt::Debug for SignedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SignedChange({} by {}, {} bytes)",
+            self.doc,
+            self.author.short(),
+            self.change.len()
+        )
+    }
+}
+
+/// A change whose signature and actor binding have been checked.
+#[derive(Clone, Debug)]
+pub struct VerifiedChange {
+    /// The envelope as received.
+    pub envelope: SignedChange,
+    /// The parsed automerge change.
+    pub change: Change,
+}
+
+impl VerifiedChange {
+    /// The automerge hash: the change's identity in its document.
+    pub fn hash(&self) -> ChangeHash {
+        self.change.hash()
+    }
+}
+
+impl SignedChange {
+    /// Wraps and signs a change the local device just made.
+    pub fn sign(doc: DocId, change: &Change, key: &DeviceKey) -> Self {
+        let hash = change.hash();
+        let signature = key.sign(&signing_bytes(
+            CHANGE_DOMAIN,
+            &[doc.as_str().as_bytes(), &hash.0],
+        ));
+        SignedChange {
+            doc,
+            change: change.raw_bytes().to_vec(),
+            author: key.device_id(),
+            signature,
+        }
+    }
+
+    /// The digest of the whole envelope: the key of quarantine rows, distinct even for two envelopes
+    /// that carry the same change with different signatures.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.doc.as_str().as_bytes());
+        hasher.update([0]);
+        hasher.update(&self.change);
+        hasher.update(self.author.0);
+        hasher.update(self.signature);
+        hasher.finalize().into()
+    }
+
+    /// Parses the change, checks the signature and that the change's actor is the signer's.
+    ///
+    /// # Errors
+    /// [`Rejection::Malformed`], [`Rejection::BadSignature`] or [`Rejection::ActorMismatch`].
+    pub fn verify(&self) -> Result<VerifiedChange, Rejection> {
+        if self.change.len() > CHANGE_BYTES_MAX {
+            return Err(Rejection::Malformed {
+                reason: format!(
+                    "change is {} bytes; at most {CHANGE_BYTES_MAX} are accepted",
+                    self.change.len()
+                ),
+            });
+        }
+        let change = Change::from_bytes(self.change.clone()).map_err(|e| Rejection::Malformed {
+            reason: format!("not an automerge change: {e}"),
+        })?;
+        let hash = change.hash();
+        let message = signing_bytes(CHANGE_DOMAIN, &[self.doc.as_str().as_bytes(), &hash.0]);
+        if !self.author.verify(&message, &self.signature) {
+            return Err(Rejection::BadSignature);
+        }
+        if !self.author.owns_actor(change.actor_id()) {
+            return Err(Rejection::ActorMismatch);
+        }
+        Ok(VerifiedChange {
+            envelope: self.clone(),
+            change,
+        })
+    }
+}

@@ -1,0 +1,5 @@
+//! Signed changes: the unit of replication, and why one may be refused.
+
+pub mod envelope;
+pub mod ops;
+pub mod rejection;

@@ -1,0 +1,104 @@
+//! Why a received change was not applied: the reasons shown in `hallsync quarantine`.
+
+use serde::{Deserialize, Serialize};
+
+/// The reason a change sits in quarantine. Each names the rule it broke and what would fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The bytes are not a well-formed change, or the change does things records never do.
+    #[error("malformed change: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The signature does not verify for the named author.
+    #[error(
+        "bad signature: the envelope is not signed by the author it names (forged or corrupted)"
+    )]
+    BadSignature,
+    /// The automerge actor of the change is not the signing key.
+    #[error("actor mismatch: the change's automerge actor is not the signer's key (a change re-signed by someone else)")]
+    ActorMismatch,
+    /// No valid certificate is known for the author yet.
+    #[error("unknown key: author {author} holds no valid certificate in this network (yet); it is retried when certificates arrive")]
+    UnknownAuthor {
+        /// Short id of the author.
+        author: String,
+    },
+    /// The author's certificates do not allow this write.
+    #[error("out of scope: {reason}")]
+    OutOfScope {
+        /// Which rule the write breaks.
+        reason: String,
+    },
+    /// An approval by someone who is not an administrator of the supervising tier.
+    #[error("not an approver: {author} is not an administrator of the tier that supervises hall {hall} (village → township, township → district, district → city, city → city)")]
+    NotApprover {
+        /// Short id of the author.
+        author: String,
+        /// The hall whose record it tried to approve.
+        hall: String,
+    },
+    /// An approval of a proposal its own author made (maker-checker).
+    #[error("self-approval: {author} approved changes it wrote itself; maker-checker requires another person to approve")]
+    SelfApproval {
+        /// Short id of the author.
+        author: String,
+    },
+    /// An approval naming heads that are not in its own causal past.
+    #[error("approval of unknown changes: it names heads that it did not depend on")]
+    ApprovalOfUnknown,
+    /// Changes it depends on have not arrived (or were themselves refused).
+    #[error("missing dependency: {missing} change(s) it builds on are not here; it is retried when they arrive")]
+    MissingDependency {
+        /// How many dependencies are missing.
+        missing: usize,
+    },
+    /// Two different changes with the same actor and sequence number.
+    #[error("equivocation: another change with actor {actor} and sequence number {seq} is already held; both are shown to administrators")]
+    Equivocation {
+        /// Short hex of the actor.
+        actor: String,
+        /// The sequence number.
+        seq: u64,
+    },
+    /// The document is valid but belongs to another network.
+    #[error("wrong document: {reason}")]
+    WrongDocument {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Rejection {
+    /// True when later arrivals (certificates, dependencies) could make the change valid, so it is
+    /// retried; false when nothing can (a bad signature stays bad).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Rejection::UnknownAuthor { .. }
+                | Rejection::MissingDependency { .. }
+                | Rejection::OutOfScope { .. }
+                | Rejection::NotApprover { .. }
+        )
+    }
+
+    /// A short machine-readable name for JSON and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Malformed { .. } => "malformed",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::ActorMismatch => "actor_mismatch",
+            Rejection::UnknownAuthor { .. } => "unknown_author",
+            Rejection::OutOfScope { .. } => "out_of_scope",
+            Rejection::NotApprover { .. } => "not_approver",
+            Rejection::SelfApproval { .. } => "self_approval",
+            Rejection::ApprovalOfUnknown => "approval_of_unknown",
+            Rejection::MissingDependency { .. } => "missing_dependency",
+            Rejection::Equivocation { .. } => "equivocation",
+            Rejection::WrongDocument { .. } => "wrong_document",
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Document ids: `trust`, `item/CODE`, `station/HALL/CODE`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RecordError;
+use crate::hall::HallId;
+
+/// Longest item code accepted (a 33-character handling-item code fits, C1–C2).
+pub const ITEM_CODE_CHARS_MAX: usize = 40;
+
+/// A catalogue item's code (事项编码). Issue #4 adds the C1/C2 shape checks; here any short token.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ItemCode(String);
+
+impl ItemCode {
+    /// Validates and wraps `text`.
+    ///
+    /// # Errors
+    /// [`RecordError::BadItemCode`] for an empty, too long or non-ASCII code.
+    pub fn new(text: &str) -> Result<Self, RecordError> {
+        let ok = !text.is_empty()
+            && text.len() <= ITEM_CODE_CHARS_MAX
+            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if ok {
+            Ok(ItemCode(text.to_string()))
+        } else {
+            Err(RecordError::BadItemCode {
+                text: text.chars().take(64).collect(),
+            })
+        }
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ItemCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ItemCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ItemCode({})", self.0)
+    }
+}
+
+/// What a document holds, parsed from its id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DocKind {
+    /// The network's certificates.
+    Trust,
+    /// One catalogue item, shared by every hall (四级四同).
+    Item(ItemCode),
+    /// One item's stationing at one hall (事项进驻).
+    Station(HallId, ItemCode),
+}
+
+/// A document id as it travels on the wire and sits in the store.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocId {
+    text: String,
+    kind: DocKind,
+}
+
+impl DocId {
+    /// The trust document's id.
+    pub fn trust() -> Self {
+        DocId::from_kind(DocKind::Trust)
+    }
+
+    /// The id of the catalogue item `code`.
+    pub fn item(code: &ItemCode) -> Self {
+        DocId::from_kind(DocKind::Item(code.clone()))
+    }
+
+    /// The id of item `code`'s stationing at `hall`.
+    pub fn station(hall: &HallId, code: &ItemCode) -> Self {
+        DocId::from_kind(DocKind::Station(hall.clone(), code.clone()))
+    }
+
+    fn from_kind(kind: DocKind) -> Self {
+        let text = match &kind {
+            DocKind::Trust => "trust".to_string(),
+            DocKind::Item(code) => format!("item/{code}"),
+            DocKind::Station(hall, code) => format!("station/{hall}/{code}"),
+        };
+        DocId { text, kind }
+    }
+
+    /// The parsed kind.
+    pub fn kind(&self) -> &DocKind {
+        &self.kind
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl FromStr for DocId {
+    type Err = RecordError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || RecordError::BadDocId {
+            text: text.chars().take(80).collect(),
+        };
+        let parts: Vec<&str> = text.split('/').collect();
+        let kind = match parts.as_slice() {
+            ["trust"] => DocKind::Trust,
+            ["item", code] => DocKind::Item(ItemCode::new(code).map_err(|_| bad())?),
+            ["station", hall, code] => DocKind::Station(
+                HallId::new(hall).map_err(|_| bad())?,
+                ItemCode::new(code).map_err(|_| bad())?,
+            ),
+            _ => return Err(bad()),
+        };
+        Ok(DocId::from_kind(kind))
+    }
+}
+
+impl TryFrom<String> for DocId {
+    type Error = RecordError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<DocId> for String {
+    fn from(id: DocId) -> String {
+        id.text
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocId({})", self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_ids_round_trip() {
+        for text in ["trust", "item/11440300MB2C", "station/440305/11440300MB2C"] {
+            let id: DocId = text.parse().unwrap();
+            assert_eq!(id.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn malformed_doc_ids_are_rejected() {
+        for text in [
+            "",
+            "trust/x",
+            "item/",
+            "item/a b",
+            "station/440305",
+            "other/1",
+            "item/a/b/c",
+        ] {
+            assert!(text.parse::<DocId>().is_err(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Record kinds: one automerge document per record, each with its id scheme and its write rules.
+//!
+//! Every document is a flat map at the root with scalar values: flat keys never conflict as nested
+//! maps created concurrently would, and a change's effect is fully described by the root keys it
+//! writes, which is what authorization checks.
+
+pub mod approval;
+pub mod doc_id;
+pub mod item;
+pub mod station;
+pub mod trust_doc;
+
+pub use doc_id::{DocId, DocKind, ItemCode};

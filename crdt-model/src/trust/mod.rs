@@ -1,0 +1,8 @@
+//! Trust: the genesis key, certificates, and the state derived from them.
+
+pub mod cert;
+pub mod genesis;
+pub mod state;
+
+#[cfg(test)]
+mod tests;

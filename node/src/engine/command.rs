@@ -1,0 +1,84 @@
+//! The commands a user can give, as they travel over the control API (JSON, tagged by `cmd`).
+//!
+//! The CLI sends these to a running node, or executes them on the store directly when none runs:
+//! one code path either way.
+
+use serde::{Deserialize, Serialize};
+
+/// One user command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Identity, peers, counts and the state digest.
+    Status,
+    /// The effective catalogue and stationings, optionally of one hall.
+    Items {
+        /// Only this hall's stationings.
+        hall: Option<String>,
+    },
+    /// Proposals this node's administrator may decide.
+    Pending,
+    /// Changes received but not applied, with reasons.
+    Quarantine,
+    /// Creates or adjusts a catalogue item (city administrator).
+    ItemCreate {
+        /// 事项编码.
+        code: String,
+        /// 事项名称.
+        name: String,
+        /// 事项类型.
+        item_type: String,
+        /// 实施主体.
+        department: String,
+        /// 承诺时限 in working days.
+        promised_days: i64,
+    },
+    /// Proposes stationing an item at a hall (an operator of that hall).
+    StationPropose {
+        /// The item code.
+        item: String,
+        /// The hall; this node's hall when absent.
+        hall: Option<String>,
+    },
+    /// Approves a pending proposal.
+    Approve {
+        /// The proposal id from `pending`.
+        id: String,
+    },
+    /// Rejects a pending proposal.
+    Reject {
+        /// The proposal id from `pending`.
+        id: String,
+        /// Why (required).
+        reason: String,
+    },
+    /// Issues a certificate and an invitation token (administrator).
+    Invite {
+        /// The invitee's device id.
+        device: String,
+        /// The invitee's hall.
+        hall: String,
+        /// That hall's level.
+        level: String,
+        /// operator or admin.
+        role: String,
+        /// That hall's parent; this node's hall when absent.
+        parent: Option<String>,
+        /// That hall's name; the hall id when absent.
+        hall_name: Option<String>,
+    },
+    /// Takes the node off the network or back (a running node only).
+    Net {
+        /// True to go online.
+        online: bool,
+    },
+    /// Imports a bundle of signed changes (sneakernet, or a test acting as a peer).
+    Import {
+        /// Hex of a postcard-encoded list of envelopes.
+        bundle: String,
+    },
+    /// Exports every applied change as a bundle.
+    Export,
+    /// Stops a running node.
+    Shutdown,
+}

@@ -1,0 +1,292 @@
+//! Executing user commands against the engine.
+
+use hallsync_model::records::item::ItemFields;
+use hallsync_model::records::station::StationFields;
+use hallsync_model::{
+    Approval, Decision, DocId, HallId, ItemCode, Replica, Role, ScalarValue, SignedChange,
+};
+use serde_json::{json, Value};
+
+use super::{now_ms, Command, Engine, NetView};
+use crate::error::NodeError;
+
+/// Most envelopes one import bundle may hold.
+pub const BUNDLE_CHANGES_MAX: usize = 1_000_000;
+
+impl Engine {
+    /// Runs one command; `net` describes the running node (empty when executed directly).
+    ///
+    /// The returned JSON is the stable `--json` output of the matching CLI command.
+    ///
+    /// # Errors
+    /// Whatever the command refuses, as a [`NodeError`] that says why and what to do.
+    pub fn execute(&mut self, command: Command, net: &NetView) -> Result<Value, NodeError> {
+        match command {
+            Command::Status => self.status(net),
+            Command::Items { hall } => self.items(hall.as_deref()),
+            Command::Pending => {
+                let me = self.key.device_id();
+                Ok(json!({ "pending": self.replica()?.pending_for(&me) }))
+            }
+            Command::Quarantine => {
+                let entries: Vec<Value> = self
+                    .replica()?
+                    .quarantine()
+                    .iter()
+                    .map(|(digest, e)| {
+                        json!({
+                            "id": hex::encode(&digest[..8]),
+                            "doc": e.doc,
+                            "author": e.author,
+                            "reason_code": e.reason.code(),
+                            "reason": e.reason.to_string(),
+                        })
+                    })
+                    .collect();
+                Ok(json!({ "quarantined": entries }))
+            }
+            Command::ItemCreate {
+                code,
+                name,
+                item_type,
+                department,
+                promised_days,
+            } => {
+                let fields = ItemFields {
+                    code: ItemCode::new(&code)?,
+                    name,
+                    item_type,
+                    department,
+                    promised_days,
+                };
+                fields.validate()?;
+                let doc = DocId::item(&fields.code);
+                let puts = to_puts(fields.writes());
+                let envelope = self.author(&doc, &puts)?;
+                Ok(changed(&envelope))
+            }
+            Command::StationPropose { item, hall } => {
+                let hall = HallId::new(hall.as_deref().unwrap_or(&self.config.node.hall))?;
+                let code = ItemCode::new(&item)?;
+                let replica = self.replica()?;
+                if !replica.docs().contains_key(&DocId::item(&code)) {
+                    return Err(NodeError::NotFound(format!(
+                        "item {code} is not in the catalogue this node holds; create it or wait for it to sync (C3)"
+                    )));
+                }
+                let fields = StationFields {
+                    hall: hall.clone(),
+                    item: code.clone(),
+                    action: "station".into(),
+                    proposed_at_ms: now_ms(),
+                };
+                let envelope =
+                    self.author(&DocId::station(&hall, &code), &to_puts(fields.writes()))?;
+                let pending = self
+                    .replica()?
+                    .stations()
+                    .into_iter()
+                    .find(|s| s.hall == hall.as_str() && s.item == code.as_str())
+                    .and_then(|s| s.pending);
+                let mut out = changed(&envelope);
+                out["proposal"] = json!(pending);
+                Ok(out)
+            }
+            Command::Approve { id } => self.decide(&id, Decision::Approve, None),
+            Command::Reject { id, reason } => self.decide(&id, Decision::Reject, Some(reason)),
+            Command::Invite {
+                device,
+                hall,
+                level,
+                role,
+                parent,
+                hall_name,
+            } => {
+                let token = self.invite(
+                    &device,
+                    &hall,
+                    &level,
+                    &role,
+                    parent.as_deref(),
+                    hall_name.as_deref(),
+                    net.listen_addrs.clone(),
+                )?;
+                Ok(json!({ "token": token }))
+            }
+            Command::Net { .. } | Command::Shutdown => Err(NodeError::NotAllowed(
+                "no node is running on this data directory; start it with `hallsync run`".into(),
+            )),
+            Command::Import { bundle } => {
+                let changes = decode_bundle(&bundle)?;
+                let report = self.ingest(changes)?;
+                Ok(json!({
+                    "applied": report.applied.len(),
+                    "quarantined": report.quarantined.len(),
+                    "duplicates": report.duplicates,
+                }))
+            }
+            Command::Export => {
+                let all: Vec<SignedChange> = self
+                    .replica()?
+                    .docs()
+                    .values()
+                    .flat_map(|d| d.applied_envelopes())
+                    .cloned()
+                    .collect();
+                Ok(json!({ "changes": all.len(), "bundle": encode_bundle(&all) }))
+            }
+        }
+    }
+
+    fn status(&self, net: &NetView) -> Result<Value, NodeError> {
+        let me = self.key.device_id();
+        let mut out = json!({
+            "device_id": me.to_string(),
+            "hall": self.config.node.hall,
+            "hall_name": self.config.node.name,
+            "level": self.config.node.level,
+            "epoch": self.epoch,
+            "running": net.running,
+            "online": net.online,
+            "connected_peers": net.connected_peers,
+            "listen_addrs": net.listen_addrs,
+            "stored_envelopes": self.store.envelope_count()?,
+        });
+        match &self.replica {
+            None => {
+                out["network_id"] = Value::Null;
+                out["joined"] = json!(false);
+            }
+            Some(replica) => {
+                let roles: Vec<Value> = replica
+                    .trust()
+                    .valid_certs_of(&me)
+                    .map(|c| json!({ "hall": c.body.hall.to_string(), "role": c.body.role.as_str() }))
+                    .collect();
+                out["joined"] = json!(true);
+                out["network_id"] = json!(replica.trust().genesis().network_id().to_string());
+                out["roles"] = json!(roles);
+                out["documents"] = json!(replica.docs().len());
+                out["quarantined"] = json!(replica.quarantine().len());
+                out["state_digest"] = json!(replica.state_digest());
+            }
+        }
+        Ok(out)
+    }
+
+    fn items(&self, hall: Option<&str>) -> Result<Value, NodeError> {
+        let replica = self.replica()?;
+        let stations: Vec<_> = replica
+            .stations()
+            .into_iter()
+            .filter(|s| hall.is_none_or(|h| s.hall == h))
+            .collect();
+        let (effective, pending): (Vec<_>, Vec<_>) = stations
+            .into_iter()
+            .partition(|s| s.effective_action.is_some());
+        Ok(json!({
+            "items": replica.items(),
+            "stationed": effective,
+            "not_effective": pending,
+        }))
+    }
+
+    fn decide(
+        &mut self,
+        id: &str,
+        decision: Decision,
+        reason: Option<String>,
+    ) -> Result<Value, NodeError> {
+        let me = self.key.device_id();
+        let replica = self.replica()?;
+        let proposal = find_proposal(replica, id)?;
+        if proposal.proposers.contains(&me.to_string()) {
+            return Err(NodeError::NotAllowed(
+                "you wrote this proposal; maker-checker requires another administrator to decide it".into(),
+            ));
+        }
+        let hall = HallId::new(&proposal.hall)?;
+        if !replica.trust().may_approve(&me, &hall) {
+            return Err(NodeError::NotAllowed(format!(
+                "this device is not an administrator of the tier that supervises hall {hall}"
+            )));
+        }
+        if decision == Decision::Reject && reason.as_ref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(NodeError::NotAllowed("a rejection needs --reason".into()));
+        }
+        let approval = Approval {
+            decision,
+            heads: proposal.heads.clone(),
+            reason,
+            at_ms: now_ms(),
+        };
+        let doc: DocId = proposal.doc.parse()?;
+        let key = approval.key(&me);
+        let envelope = self.author(&doc, &[(key, ScalarValue::Str(approval.to_value().into()))])?;
+        let mut out = changed(&envelope);
+        out["proposal"] = json!(proposal);
+        out["decision"] = json!(decision);
+        Ok(out)
+    }
+
+    /// True when this device holds an administrator certificate.
+    pub fn is_admin(&self) -> bool {
+        let me = self.key.device_id();
+        self.replica.as_ref().is_some_and(|r| {
+            r.trust()
+                .valid_certs_of(&me)
+                .any(|c| c.body.role == Role::Admin)
+        })
+    }
+}
+
+fn find_proposal(replica: &Replica, id: &str) -> Result<hallsync_model::Proposal, NodeError> {
+    replica
+        .stations()
+        .into_iter()
+        .filter_map(|s| s.pending)
+        .find(|p| p.id == id)
+        .ok_or_else(|| {
+            NodeError::NotFound(format!(
+                "no pending proposal with id {id}; list them with `hallsync pending`"
+            ))
+        })
+}
+
+fn to_puts(writes: Vec<(&'static str, ScalarValue)>) -> Vec<(String, ScalarValue)> {
+    writes
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+fn changed(envelope: &SignedChange) -> Value {
+    json!({
+        "doc": envelope.doc.to_string(),
+        "change": envelope.digest().iter().take(8).map(|b| format!("{b:02x}")).collect::<String>(),
+        "durable": true,
+    })
+}
+
+/// Encodes envelopes as a bundle (hex of postcard).
+pub fn encode_bundle(changes: &[SignedChange]) -> String {
+    hex::encode(postcard::to_stdvec(changes).unwrap_or_default())
+}
+
+/// Decodes a bundle.
+///
+/// # Errors
+/// [`NodeError::BadToken`]-like [`NodeError::NotAllowed`] for a malformed bundle.
+pub fn decode_bundle(text: &str) -> Result<Vec<SignedChange>, NodeError> {
+    let bytes = hex::decode(text.trim())
+        .map_err(|e| NodeError::NotAllowed(format!("the bundle is not hex: {e}")))?;
+    let changes: Vec<SignedChange> = postcard::from_bytes(&bytes)
+        .map_err(|e| NodeError::NotAllowed(format!("the bundle does not decode: {e}")))?;
+    if changes.len() > BUNDLE_CHANGES_MAX {
+        return Err(NodeError::NotAllowed(format!(
+            "the bundle holds {} changes; at most {BUNDLE_CHANGES_MAX}",
+            changes.len()
+        )));
+    }
+    Ok(changes)
+}

@@ -1,0 +1,178 @@
+//! The engine: the replica, the store and the device key of one node, and every command on them.
+//!
+//! The running node's event loop owns one; the CLI opens one directly when no node runs. Every
+//! change, local or remote, goes through [`hallsync_model::Replica::ingest`] and is written to the
+//! store in one transaction before anyone is told it happened.
+
+mod command;
+mod commands;
+mod membership;
+mod net_view;
+mod token;
+
+pub use command::Command;
+pub use commands::{decode_bundle, encode_bundle};
+pub use membership::init;
+pub use net_view::NetView;
+pub use token::Invitation;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hallsync_config::Config;
+use hallsync_model::sync::wire::WireLimits;
+use hallsync_model::{Certificate, DeviceKey, Genesis, IngestReport, Replica, SignedChange, Store};
+
+use crate::error::NodeError;
+use crate::keyfile;
+use crate::paths::DataDir;
+use crate::store::RedbStore;
+
+pub(crate) const META_GENESIS: &str = "genesis";
+pub(crate) const META_CERTS: &str = "certs";
+pub(crate) const META_EPOCH: &str = "epoch";
+
+/// Milliseconds since the Unix epoch, from the system clock: the node's only clock.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One node's state, open.
+pub struct Engine {
+    pub(crate) dir: DataDir,
+    pub(crate) config: Config,
+    pub(crate) key: DeviceKey,
+    pub(crate) store: RedbStore,
+    pub(crate) replica: Option<Replica>,
+    pub(crate) epoch: u32,
+}
+
+impl Engine {
+    /// Opens the node in `dir`: reads config and key, starts a new boot epoch (a fresh automerge actor,
+    /// so a node restored from an old backup never reuses a sequence number), and rebuilds the replica
+    /// from the stored envelopes.
+    ///
+    /// # Errors
+    /// [`NodeError::NotADataDir`], [`NodeError::Config`], [`NodeError::StoreLocked`], or a store error.
+    pub fn open(dir: &DataDir) -> Result<Engine, NodeError> {
+        if !dir.key_file().exists() {
+            return Err(NodeError::NotADataDir {
+                path: dir.root().to_path_buf(),
+                reason: "no device.key".into(),
+            });
+        }
+        let config = Config::load(dir.root())?;
+        let key = keyfile::read(&dir.key_file())?;
+        let mut store = RedbStore::open(&dir.store_file())?;
+        let epoch = match store.get_meta(META_EPOCH)? {
+            Some(bytes) if bytes.len() == 4 => {
+                u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]).wrapping_add(1)
+            }
+            _ => 0,
+        };
+        store.put_meta(META_EPOCH, &epoch.to_be_bytes())?;
+        let mut engine = Engine {
+            dir: dir.clone(),
+            config,
+            key,
+            store,
+            replica: None,
+            epoch,
+        };
+        engine.load_replica()?;
+        Ok(engine)
+    }
+
+    pub(crate) fn load_replica(&mut self) -> Result<(), NodeError> {
+        let Some(genesis) = self.store.get_meta(META_GENESIS)? else {
+            self.replica = None;
+            return Ok(());
+        };
+        let key: [u8; 32] = genesis
+            .try_into()
+            .map_err(|_| NodeError::Store("stored genesis key is corrupt".into()))?;
+        let mut replica = Replica::new(Genesis {
+            key: hallsync_model::DeviceId(key),
+        });
+        replica.set_quarantine_max(self.config.limits.quarantine_entries_max as usize);
+        replica.add_certificates(self.bootstrap_certs()?);
+        replica.ingest(self.store.load_all()?);
+        self.replica = Some(replica);
+        Ok(())
+    }
+
+    pub(crate) fn bootstrap_certs(&self) -> Result<Vec<Certificate>, NodeError> {
+        match self.store.get_meta(META_CERTS)? {
+            Some(bytes) => postcard::from_bytes(&bytes)
+                .map_err(|e| NodeError::Store(format!("stored certificates are corrupt: {e}"))),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The replica, or [`NodeError::NotJoined`].
+    pub fn replica(&self) -> Result<&Replica, NodeError> {
+        self.replica.as_ref().ok_or(NodeError::NotJoined)
+    }
+
+    pub(crate) fn replica_mut(&mut self) -> Result<&mut Replica, NodeError> {
+        self.replica.as_mut().ok_or(NodeError::NotJoined)
+    }
+
+    /// The device key.
+    pub fn key(&self) -> &DeviceKey {
+        &self.key
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &DataDir {
+        &self.dir
+    }
+
+    /// The wire limits from config.
+    pub fn wire_limits(&self) -> WireLimits {
+        WireLimits {
+            message_bytes_max: self.config.limits.message_bytes_max as usize,
+            changes_per_message_max: self.config.limits.changes_per_message_max as usize,
+        }
+    }
+
+    /// Takes in changes from a peer or a bundle and stores what was applied or quarantined.
+    ///
+    /// # Errors
+    /// [`NodeError::NotJoined`] or a store error (then nothing of the batch is stored, and a restart
+    /// rebuilds the replica from what was).
+    pub fn ingest(&mut self, changes: Vec<SignedChange>) -> Result<IngestReport, NodeError> {
+        let report = self.replica_mut()?.ingest(changes);
+        self.persist(&report)?;
+        Ok(report)
+    }
+
+    pub(crate) fn persist(&mut self, report: &IngestReport) -> Result<(), NodeError> {
+        let mut rows: Vec<SignedChange> = report.applied.clone();
+        rows.extend(report.quarantined.iter().map(|(e, _)| e.clone()));
+        self.store.append(&rows)
+    }
+
+    /// Makes a local change and stores it before returning: once this returns, the change survives
+    /// a crash.
+    pub(crate) fn author(
+        &mut self,
+        doc: &hallsync_model::DocId,
+        puts: &[(String, hallsync_model::ScalarValue)],
+    ) -> Result<SignedChange, NodeError> {
+        let key = self.key.clone();
+        let epoch = self.epoch;
+        let envelope = self
+            .replica_mut()?
+            .author(&key, epoch, doc, now_ms(), puts)?;
+        self.store.append(std::slice::from_ref(&envelope))?;
+        Ok(envelope)
+    }
+}

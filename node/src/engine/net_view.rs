@@ -1,0 +1,16 @@
+//! What the network layer tells the engine for `status`.
+
+use serde::Serialize;
+
+/// The node's network as seen at one moment; all empty when no node runs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NetView {
+    /// True when a node process runs this store.
+    pub running: bool,
+    /// False while taken off the network with `hallsync net offline`.
+    pub online: bool,
+    /// Connected peers (device ids).
+    pub connected_peers: Vec<String>,
+    /// Addresses the node listens on.
+    pub listen_addrs: Vec<String>,
+}

@@ -1,0 +1,35 @@
+//! Peer ids are device keys: converting between libp2p's and ours.
+
+use hallsync_model::{DeviceId, DeviceKey};
+use libp2p::identity::{Keypair, PublicKey};
+use libp2p::PeerId;
+
+use crate::error::NodeError;
+
+/// The libp2p identity of a device: the same ed25519 key.
+///
+/// # Errors
+/// [`NodeError::Network`] if libp2p refuses the key (it cannot for a valid ed25519 seed).
+pub fn keypair(key: &DeviceKey) -> Result<Keypair, NodeError> {
+    // libp2p zeroes the buffer it is given; it gets a copy.
+    let mut seed = key.seed();
+    Keypair::ed25519_from_bytes(&mut seed).map_err(|e| NodeError::Network(e.to_string()))
+}
+
+/// The device id behind a peer id, when the peer uses an ed25519 key (every hallsync node does).
+pub fn device_of(peer: &PeerId) -> Option<DeviceId> {
+    let multihash = peer.as_ref();
+    if multihash.code() != 0 {
+        return None;
+    }
+    let public = PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
+    let ed = public.try_into_ed25519().ok()?;
+    Some(DeviceId(ed.to_bytes()))
+}
+
+/// A peer's name for people: its device id, or the libp2p id if it has none.
+pub fn display(peer: &PeerId) -> String {
+    device_of(peer)
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| peer.to_string())
+}

@@ -1,0 +1,244 @@
+//! The event loop of a running node.
+//!
+//! One task owns the engine and the swarm and selects over: swarm events, control commands, the sync
+//! timer, and shutdown. Nothing else touches the store, so there are no locks.
+
+mod peer_book;
+mod sync_driver;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hallsync_model::Store;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, Swarm};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::control::{CommandRequest, ControlInfo, ControlServer};
+use crate::engine::{Command, Engine, NetView};
+use crate::error::NodeError;
+use crate::network::behaviour::{build_swarm, Behaviour, BehaviourEvent};
+use crate::network::peer::display;
+use crate::paths::DataDir;
+use peer_book::PeerBook;
+use sync_driver::SyncDriver;
+
+const META_PEERS: &str = "peers";
+
+/// Commands waiting for the loop; the control server waits when it is full.
+const COMMAND_QUEUE_MAX: usize = 64;
+
+struct Node {
+    engine: Engine,
+    swarm: Swarm<Behaviour>,
+    sync: SyncDriver,
+    book: PeerBook,
+    online: bool,
+    listen_addrs: Vec<String>,
+    stop: bool,
+}
+
+/// Runs the node in `dir` until `shutdown` completes or a `shutdown` command arrives.
+///
+/// # Errors
+/// Start-up failures: not joined, store locked, bad addresses, ports in use.
+pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let engine = Engine::open(&dir)?;
+    engine.replica()?;
+    let config = engine.config().clone();
+    let mut swarm = build_swarm(engine.key(), &config)?;
+    for addr in &config.network.listen {
+        let addr: Multiaddr = addr
+            .parse()
+            .map_err(|e| NodeError::Network(format!("network.listen `{addr}`: {e}")))?;
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NodeError::Network(format!("cannot listen on {addr}: {e}")))?;
+    }
+    let now = Instant::now();
+    let mut book = PeerBook::new(
+        Duration::from_millis(config.network.reconnect_backoff_min_ms),
+        Duration::from_millis(config.network.reconnect_backoff_max_ms),
+    );
+    let saved: Vec<String> = engine
+        .store
+        .get_meta(META_PEERS)?
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    for addr in config.network.peers.iter().chain(saved.iter()) {
+        match addr.parse::<Multiaddr>() {
+            Ok(a) => {
+                book.add(a, now);
+            }
+            Err(e) => tracing::warn!("ignoring peer address `{addr}`: {e}"),
+        }
+    }
+    let (tx, mut commands) = mpsc::channel::<CommandRequest>(COMMAND_QUEUE_MAX);
+    let token = ControlInfo::new_token()?;
+    let control = ControlServer::start(&config.control.listen, token.clone(), tx).await?;
+    let info = ControlInfo {
+        addr: control.addr.to_string(),
+        token,
+        pid: std::process::id(),
+    };
+    info.write(&dir.control_file())?;
+    tracing::info!(
+        device = %engine.key().device_id(),
+        control = %control.addr,
+        "node running; stop with Ctrl-C"
+    );
+    let mut node = Node {
+        engine,
+        swarm,
+        sync: SyncDriver::default(),
+        book,
+        online: true,
+        listen_addrs: Vec::new(),
+        stop: false,
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(config.network.sync_interval_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    while !node.stop {
+        tokio::select! {
+            event = node.swarm.select_next_some() => node.on_swarm(event),
+            Some((command, reply)) = commands.recv() => {
+                let answer = node.on_command(command).map_err(|e| e.to_string());
+                let _ = reply.send(answer);
+            }
+            _ = tick.tick() => node.on_tick(),
+            _ = &mut shutdown => break,
+        }
+    }
+    tracing::info!("shutting down");
+    let _ = std::fs::remove_file(dir.control_file());
+    let _ = control.stop.send(());
+    let addrs = serde_json::to_vec(&node.book.addrs()).unwrap_or_default();
+    let _ = node.engine.store.put_meta(META_PEERS, &addrs);
+    Ok(())
+}
+
+impl Node {
+    fn net_view(&self) -> NetView {
+        NetView {
+            running: true,
+            online: self.online,
+            connected_peers: self.swarm.connected_peers().map(display).collect(),
+            listen_addrs: self.listen_addrs.clone(),
+        }
+    }
+
+    fn sync_all(&mut self) {
+        if !self.online {
+            return;
+        }
+        let peers: Vec<_> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            self.sync.start(&mut self.swarm, &self.engine, peer);
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if !self.online {
+            return;
+        }
+        let now = Instant::now();
+        let swarm = &self.swarm;
+        let due = self.book.due(now, &|p| swarm.is_connected(p));
+        for addr in due {
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                tracing::debug!("dial {addr}: {e}");
+            }
+        }
+        self.sync_all();
+    }
+
+    fn on_command(&mut self, command: Command) -> Result<Value, NodeError> {
+        match command {
+            Command::Net { online } => {
+                self.online = online;
+                if !online {
+                    let peers: Vec<_> = self.swarm.connected_peers().copied().collect();
+                    for peer in peers {
+                        let _ = self.swarm.disconnect_peer_id(peer);
+                        self.sync.forget(&peer);
+                    }
+                } else {
+                    self.on_tick();
+                }
+                tracing::info!(online, "network switched");
+                Ok(json!({ "online": online }))
+            }
+            Command::Shutdown => {
+                self.stop = true;
+                Ok(json!({ "stopping": true }))
+            }
+            other => {
+                let changes = !matches!(
+                    other,
+                    Command::Status
+                        | Command::Items { .. }
+                        | Command::Pending
+                        | Command::Quarantine
+                        | Command::Export
+                );
+                let net = self.net_view();
+                let result = self.engine.execute(other, &net)?;
+                if changes {
+                    self.sync_all();
+                }
+                Ok(result)
+            }
+        }
+    }
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let full = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
+                tracing::info!("listening on {full}");
+                self.listen_addrs.push(full.to_string());
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                if !self.online {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                tracing::info!(peer = %display(&peer_id), "connected");
+                self.book.connected(&peer_id, Instant::now());
+                self.sync.start(&mut self.swarm, &self.engine, peer_id);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    tracing::info!(peer = %display(&peer_id), "disconnected");
+                    self.sync.forget(&peer_id);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
+                let outcome = self.sync.handle(&mut self.swarm, &mut self.engine, event);
+                if outcome.applied {
+                    self.sync_all();
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(
+                libp2p::identify::Event::Received { peer_id, info, .. },
+            )) => {
+                let now = Instant::now();
+                for addr in info.listen_addrs {
+                    let addr = addr.with(Protocol::P2p(peer_id));
+                    if self.book.add(addr.clone(), now) {
+                        tracing::debug!("learned peer address {addr}");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

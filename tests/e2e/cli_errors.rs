@@ -1,0 +1,121 @@
+//! Bad command lines and bad config files give clear errors and a non-zero exit.
+
+use std::process::Command as Process;
+
+use hallsync_tests::hallsync_bin;
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Process::new(hallsync_bin())
+        .args(args)
+        .env_remove("HALLSYNC_DATA")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn bad_arguments_fail_with_a_message() {
+    // Goal: every kind of bad input names what is wrong and exits non-zero.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("n");
+    let data = data.to_str().unwrap();
+    let (ok, err) = run(&["frobnicate"]);
+    assert!(!ok && err.contains("unrecognized subcommand"), "{err}");
+    let (ok, err) = run(&[
+        "init", "--data", data, "--hall", "4403", "--level", "county", "--name", "x",
+    ]);
+    assert!(!ok && err.contains("county"), "{err}");
+    let (ok, err) = run(&[
+        "init", "--data", data, "--hall", "bad id!", "--level", "city", "--name", "x",
+    ]);
+    assert!(!ok && err.contains("hall"), "{err}");
+    let (ok, err) = run(&["status", "--data", data]);
+    assert!(!ok && err.contains("hallsync init"), "{err}");
+
+    let (ok, _) = run(&[
+        "init",
+        "--data",
+        data,
+        "--hall",
+        "4403",
+        "--level",
+        "city",
+        "--name",
+        "市中心",
+        "--genesis",
+    ]);
+    assert!(ok);
+    let (ok, err) = run(&[
+        "init", "--data", data, "--hall", "4403", "--level", "city", "--name", "x",
+    ]);
+    assert!(!ok && err.contains("already"), "{err}");
+    let (ok, err) = run(&[
+        "invite",
+        "--data",
+        data,
+        "--device",
+        "NOT-A-DEVICE",
+        "--hall",
+        "440305",
+        "--level",
+        "district",
+        "--role",
+        "admin",
+    ]);
+    assert!(!ok && err.contains("device id"), "{err}");
+    let (ok, err) = run(&["approve", "--data", data, "deadbeef"]);
+    assert!(!ok && err.contains("no pending proposal"), "{err}");
+    let (ok, err) = run(&[
+        "item",
+        "create",
+        "--data",
+        data,
+        "--code",
+        "A1",
+        "--name",
+        "n",
+        "--type",
+        "magic",
+        "--department",
+        "d",
+        "--promised-days",
+        "3",
+    ]);
+    assert!(!ok && err.contains("item type"), "{err}");
+    let (ok, err) = run(&["join", "--data", data, "HSI1.garbage"]);
+    assert!(!ok && err.contains("token"), "{err}");
+}
+
+#[test]
+fn unknown_config_key_is_named_in_the_error() {
+    // Goal: a typo in config.toml stops the node with the key named, and changes nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("n");
+    let data_s = data.to_str().unwrap();
+    let (ok, _) = run(&[
+        "init",
+        "--data",
+        data_s,
+        "--hall",
+        "4403",
+        "--level",
+        "city",
+        "--name",
+        "市中心",
+        "--genesis",
+    ]);
+    assert!(ok);
+    let path = data.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let typo = text.replacen("[network]\n", "[network]\nsync_intervall_ms = 5\n", 1);
+    assert_ne!(typo, text, "the saved config has a [network] table");
+    std::fs::write(&path, typo).unwrap();
+    let (ok, err) = run(&["status", "--data", data_s]);
+    assert!(!ok, "a bad config must fail");
+    assert!(err.contains("sync_intervall_ms"), "{err}");
+    let (ok, err) = run(&["run", "--data", data_s]);
+    assert!(!ok && err.contains("sync_intervall_ms"), "{err}");
+}

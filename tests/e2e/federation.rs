@@ -1,0 +1,72 @@
+//! Proposal → approval → convergence across three real nodes.
+
+use hallsync_node::Command;
+use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
+
+#[test]
+fn village_proposal_approved_by_township_converges_everywhere() {
+    // Goal: a village operator's stationing proposal reaches its township, is approved there with a
+    // signature, and all three nodes end with equal digests and the same effective records.
+    let (fed, n) = small_federation().unwrap();
+    fed.node(n.city)
+        .call(Command::ItemCreate {
+            code: "11441900MB001".into(),
+            name: "居民身份证换领".into(),
+            item_type: "administrative_license".into(),
+            department: "公安局".into(),
+            promised_days: 15,
+        })
+        .unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let proposed = fed
+        .node(n.village)
+        .call(Command::StationPropose {
+            item: "11441900MB001".into(),
+            hall: None,
+        })
+        .unwrap();
+    assert_eq!(proposed["durable"], true);
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    // Only the supervising tier sees it as theirs to decide; the proposer cannot approve it.
+    assert_eq!(
+        fed.node(n.city).call(Command::Pending).unwrap()["pending"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let pending = fed.node(n.township).call(Command::Pending).unwrap();
+    let id = pending["pending"][0]["id"].as_str().unwrap().to_string();
+    let refused = fed
+        .node(n.village)
+        .call(Command::Approve { id: id.clone() });
+    assert!(
+        refused.is_err(),
+        "a village operator must not approve: {refused:?}"
+    );
+
+    fed.node(n.township).call(Command::Approve { id }).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let views: Vec<_> = fed
+        .nodes
+        .iter()
+        .map(|node| {
+            node.call(Command::Items {
+                hall: Some(VILLAGE_HALL.into()),
+            })
+            .unwrap()
+        })
+        .collect();
+    assert!(views.windows(2).all(|w| w[0] == w[1]), "{views:#?}");
+    assert_eq!(views[0]["stationed"][0]["status"], "approved");
+    assert_eq!(views[0]["stationed"][0]["item"], "11441900MB001");
+    for node in &fed.nodes {
+        assert_eq!(
+            node.call(Command::Status).unwrap()["quarantined"],
+            0,
+            "{}",
+            node.name
+        );
+    }
+}

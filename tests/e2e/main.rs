@@ -1,0 +1,8 @@
+//! End-to-end tests: real `hallsync` processes on 127.0.0.1, one module per concern.
+//!
+//! Run `cargo build -p hallsync` first (`.ci/run` does): the tests start `target/debug/hallsync`.
+
+mod adversarial;
+mod cli_errors;
+mod federation;
+mod restart;

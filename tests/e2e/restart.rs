@@ -1,0 +1,56 @@
+//! A node killed during changes catches up after restart, and loses nothing it acknowledged.
+
+use hallsync_node::Command;
+use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
+
+fn create(code: &str) -> Command {
+    Command::ItemCreate {
+        code: code.into(),
+        name: format!("事项 {code}"),
+        item_type: "public_service".into(),
+        department: "民政局".into(),
+        promised_days: 5,
+    }
+}
+
+#[test]
+fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
+    // Goal: kill -9 a node right after it acknowledged a change and while others keep writing; on
+    // restart it still has its own change, receives the rest, and everyone converges.
+    let (mut fed, n) = small_federation().unwrap();
+    fed.node(n.city).call(create("ITEM-A")).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    fed.node(n.village)
+        .call(Command::StationPropose {
+            item: "ITEM-A".into(),
+            hall: None,
+        })
+        .unwrap();
+    // Killed at once: the proposal was acknowledged, so it must be on disk.
+    fed.node_mut(n.village).kill();
+    for i in 0..5 {
+        fed.node(n.city)
+            .call(create(&format!("ITEM-B{i}")))
+            .unwrap();
+    }
+    // While it is down, its store opens directly and already holds the acknowledged proposal.
+    let offline = fed
+        .node(n.village)
+        .exec(Command::Items { hall: None })
+        .unwrap();
+    assert_eq!(offline["not_effective"][0]["item"], "ITEM-A", "{offline:#}");
+
+    fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let items = fed
+        .node(n.village)
+        .call(Command::Items { hall: None })
+        .unwrap();
+    assert_eq!(items["items"].as_array().unwrap().len(), 6, "{items:#}");
+    let pending = fed.node(n.township).call(Command::Pending).unwrap();
+    assert_eq!(
+        pending["pending"][0]["item"], "ITEM-A",
+        "the proposal reached the township"
+    );
+}

@@ -1,0 +1,152 @@
+//! Helpers for the end-to-end tests: finding the `hallsync` binary, building the standard small
+//! federation, and crafting hostile changes the way a compromised device would.
+#![deny(missing_docs)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use hallsync::harness::{Federation, Tier};
+use hallsync_model::{DeviceKey, DocId, Genesis, Replica, SignedChange};
+use hallsync_node::engine::Invitation;
+
+/// How long any convergence in the tests may take before the test fails.
+pub const CONVERGE_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// The `hallsync` binary built next to the test executable (`target/debug/hallsync`), or `HALLSYNC_BIN`.
+pub fn hallsync_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("HALLSYNC_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/debug/deps/e2e-HASH → target/debug/hallsync
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.to_path_buf())
+        .unwrap_or_default();
+    dir.join("hallsync")
+}
+
+/// Indices of the nodes of [`small_federation`].
+pub struct Small {
+    /// The genesis city (admin).
+    pub city: usize,
+    /// A township directly under the city, as in Dongguan (admin).
+    pub township: usize,
+    /// A village under the township (operator).
+    pub village: usize,
+}
+
+/// Hall ids used by [`small_federation`].
+pub const VILLAGE_HALL: &str = "441900101001";
+
+/// Three real nodes: a city, a township under it (no districts, as in Dongguan) and a village.
+///
+/// # Errors
+/// When a node fails to start or join.
+pub fn small_federation() -> Result<(Federation, Small)> {
+    let mut fed = Federation::new(&hallsync_bin(), None)?;
+    let city = fed.add_city("city", "441900", "东莞市政务服务中心")?;
+    let township = fed.add_member(
+        "township",
+        "441900101",
+        Tier::Township,
+        "石碣镇政务服务中心",
+        "441900",
+        "admin",
+        city,
+    )?;
+    let village = fed.add_member(
+        "village",
+        VILLAGE_HALL,
+        Tier::Village,
+        "石碣镇某村便民服务站",
+        "441900101",
+        "operator",
+        township,
+    )?;
+    Ok((
+        fed,
+        Small {
+            city,
+            township,
+            village,
+        },
+    ))
+}
+
+/// The device key of the node in `dir`, as a thief of that device would have it.
+///
+/// # Errors
+/// When the key file is missing or corrupt.
+pub fn stolen_key(dir: &std::path::Path) -> Result<DeviceKey> {
+    hallsync_node::keyfile::read(&dir.join("device.key")).map_err(Into::into)
+}
+
+/// A replica holding everything `node` has applied, built from its exported bundle.
+///
+/// # Errors
+/// When export fails or the bundle does not decode.
+pub fn replica_of(node: &hallsync::harness::NodeProcess, genesis: Genesis) -> Result<Replica> {
+    let out = node.exec(hallsync_node::Command::Export)?;
+    let changes =
+        hallsync_node::engine::decode_bundle(out["bundle"].as_str().context("no bundle")?)?;
+    let mut replica = Replica::new(genesis);
+    replica.ingest(changes);
+    Ok(replica)
+}
+
+/// The genesis of the network a node belongs to: the city's device key.
+///
+/// # Errors
+/// When the city's status cannot be read.
+pub fn genesis_of(city: &hallsync::harness::NodeProcess) -> Result<Genesis> {
+    let status = city.exec(hallsync_node::Command::Status)?;
+    let key = status["device_id"]
+        .as_str()
+        .context("no device id")?
+        .parse()?;
+    Ok(Genesis { key })
+}
+
+/// Writes `puts` into `doc` as `key` in boot epoch `epoch`, skipping every check: what a compromised
+/// device (or a modified binary) can produce.
+///
+/// # Errors
+/// When automerge refuses the edit.
+pub fn forge_change(
+    replica: &Replica,
+    key: &DeviceKey,
+    epoch: u32,
+    doc: &DocId,
+    puts: &[(&str, hallsync_model::ScalarValue)],
+) -> Result<SignedChange> {
+    use automerge::transaction::Transactable;
+    let mut fork = match replica.docs().get(doc) {
+        Some(state) => state.doc().fork(),
+        None => automerge::Automerge::new(),
+    };
+    fork.set_actor(key.device_id().actor(epoch));
+    let mut tx = fork.transaction();
+    for (k, v) in puts {
+        tx.put(automerge::ROOT, *k, v.clone())?;
+    }
+    tx.commit();
+    let change = fork.get_last_local_change().context("no change")?;
+    Ok(SignedChange::sign(doc.clone(), &change, key))
+}
+
+/// Writes a bundle file that `hallsync import` reads.
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write_bundle(path: &std::path::Path, changes: &[SignedChange]) -> Result<()> {
+    std::fs::write(path, hallsync_node::engine::encode_bundle(changes))?;
+    Ok(())
+}
+
+/// Keeps the `Invitation` type linked so token tests can decode what `invite` printed.
+pub fn decode_token(token: &str) -> Result<Invitation> {
+    Invitation::decode(token).map_err(Into::into)
+}
