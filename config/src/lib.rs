@@ -5,11 +5,11 @@
 //! errors name the key, the bad value and the fix.
 //!
 //! ## Layout
-//! - [`types`]: the sections and their defaults.
-//! - [`validate`]: the rules each value must meet.
-//! - [`file`]: reading and writing `config.toml` (atomically).
-//! - [`example`]: a commented example with every key.
-//! - [`error`]: [`ConfigError`].
+//! - `types`: the sections and their defaults.
+//! - `validate`: the rules each value must meet.
+//! - `file`: reading and writing `config.toml` (atomically).
+//! - `example`: a commented example with every key.
+//! - `error`: [`ConfigError`], what can be wrong with a configuration.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -97,13 +97,16 @@ impl FromStr for DeviceId {
             .filter(|c| *c != '-' && !c.is_whitespace())
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        if plain.len() != 56 {
+        if !plain.is_ascii() || plain.len() != 56 {
             return Err(IdentityError::BadDeviceId {
                 text: text.to_string(),
-                reason: format!("expected 56 base32 characters, found {}", plain.len()),
+                reason: format!(
+                    "expected 56 base32 characters, found {}",
+                    plain.chars().count()
+                ),
             });
         }
-        let bytes = BASE32_NOPAD.decode(plain[..52].as_bytes()).map_err(|e| {
+        let bytes = BASE32_NOPAD.decode(&plain.as_bytes()[..52]).map_err(|e| {
             IdentityError::BadDeviceId {
                 text: text.to_string(),
                 reason: format!("not base32: {e}"),
@@ -114,7 +117,7 @@ impl FromStr for DeviceId {
             reason: "wrong key length".into(),
         })?;
         let id = DeviceId(key);
-        if id.check() != plain[52..] {
+        if id.check().as_bytes() != &plain.as_bytes()[52..] {
             return Err(IdentityError::BadDeviceId {
                 text: text.to_string(),
                 reason: "check characters do not match: a character was mistyped".into(),
@@ -194,6 +197,9 @@ mod tests {
         let bad: String = chars.into_iter().collect();
         assert!(bad.parse::<DeviceId>().is_err());
         assert!("short".parse::<DeviceId>().is_err());
+        // Multibyte input of the right byte length must be refused, not sliced mid-character.
+        assert!("设".repeat(18).parse::<DeviceId>().is_err());
+        assert!(format!("{}设", &text[..53]).parse::<DeviceId>().is_err());
     }
 
     #[test]

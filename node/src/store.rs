@@ -114,22 +114,15 @@ impl Store for RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hallsync_model::{DeviceKey, DocId, Replica, ScalarValue};
+    use hallsync_model::DeviceKey;
 
     fn envelope(n: i64) -> SignedChange {
         let key = DeviceKey::from_seed([9; 32]);
-        let genesis = hallsync_model::Genesis {
-            key: key.device_id(),
-        };
-        let mut replica = Replica::new(genesis);
-        // Not authorized (no certificates), so build the change by hand through a fork.
-        let doc: DocId = "item/X1".parse().unwrap();
-        let _ = replica.author(&key, 0, &doc, n, &[("name".into(), ScalarValue::Int(n))]);
-        let mut am = automerge::AutoCommit::new();
-        am.set_actor(key.device_id().actor(0));
-        automerge::transaction::Transactable::put(&mut am, automerge::ROOT, "n", n).unwrap();
-        let change = am.get_last_local_change().unwrap();
-        SignedChange::sign(doc, &change, &key)
+        let mut doc = automerge::AutoCommit::new();
+        doc.set_actor(key.device_id().actor(0));
+        automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "n", n).unwrap();
+        let change = doc.get_last_local_change().unwrap();
+        SignedChange::sign("item/X1".parse().unwrap(), &change, &key)
     }
 
     #[test]
@@ -140,7 +133,7 @@ mod tests {
         {
             let mut store = RedbStore::open(&path).unwrap();
             store.append(&[a.clone(), b.clone()]).unwrap();
-            store.append(&[a.clone()]).unwrap();
+            store.append(std::slice::from_ref(&a)).unwrap();
             store.put_meta("epoch", &[1, 2]).unwrap();
         }
         let store = RedbStore::open(&path).unwrap();

@@ -21,7 +21,18 @@ pub fn run(dir: &Path) -> Result<()> {
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
         let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+            // Ctrl-C in a terminal, SIGTERM from a service manager: both shut down cleanly.
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         };
         hallsync_node::run::run(DataDir::new(dir), shutdown).await
     })?;

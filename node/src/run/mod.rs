@@ -213,13 +213,11 @@ impl Node {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 {
-                    tracing::info!(peer = %display(&peer_id), "disconnected");
-                    self.sync.forget(&peer_id);
-                }
+                tracing::info!(peer = %display(&peer_id), "disconnected");
+                self.sync.forget(&peer_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
                 let outcome = self.sync.handle(&mut self.swarm, &mut self.engine, event);
