@@ -54,3 +54,24 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
         "the proposal reached the township"
     );
 }
+
+#[test]
+fn restarted_hub_is_found_again_by_the_nodes_that_dial_it() {
+    // Goal: the township is the village's only link to the city. Killed and restarted, it comes back on
+    // the port it had (ports chosen by the OS are reused), so the village and city reconnect on their
+    // own and a change made while it was down still reaches the village.
+    let (mut fed, n) = small_federation().unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let before = fed.node(n.township).call(Command::Status).unwrap()["listen_addrs"].clone();
+    fed.node_mut(n.township).kill();
+    fed.node(n.city).call(create("ITEM-C")).unwrap();
+    fed.node_mut(n.township).start(CONVERGE_TIMEOUT).unwrap();
+    let after = fed.node(n.township).call(Command::Status).unwrap()["listen_addrs"].clone();
+    assert_eq!(before, after, "the restarted node listens where it did");
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let items = fed
+        .node(n.village)
+        .call(Command::Items { hall: None })
+        .unwrap();
+    assert_eq!(items["items"][0]["code"], "ITEM-C");
+}

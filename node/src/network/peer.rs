@@ -28,8 +28,21 @@ pub fn device_of(peer: &PeerId) -> Option<DeviceId> {
 }
 
 /// A peer's name for people: its device id, or the libp2p id if it has none.
-pub fn display(peer: &PeerId) -> String {
+pub fn peer_label(peer: &PeerId) -> String {
     device_of(peer)
         .map(|d| d.to_string())
         .unwrap_or_else(|| peer.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_id_maps_back_to_the_device_id() {
+        let key = DeviceKey::from_seed([5; 32]);
+        let peer = PeerId::from_public_key(&keypair(&key).unwrap().public());
+        assert_eq!(device_of(&peer), Some(key.device_id()));
+        assert_eq!(peer_label(&peer), key.device_id().to_string());
+    }
 }

@@ -21,12 +21,13 @@ use crate::control::{CommandRequest, ControlInfo, ControlServer};
 use crate::engine::{Command, Engine, NetView};
 use crate::error::NodeError;
 use crate::network::behaviour::{build_swarm, Behaviour, BehaviourEvent};
-use crate::network::peer::display;
+use crate::network::peer::peer_label;
 use crate::paths::DataDir;
 use peer_book::PeerBook;
 use sync_driver::SyncDriver;
 
 const META_PEERS: &str = "peers";
+const META_LISTEN: &str = "listen";
 
 /// Commands waiting for the loop; the control server waits when it is full.
 const COMMAND_QUEUE_MAX: usize = 64;
@@ -50,14 +51,7 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     engine.replica()?;
     let config = engine.config().clone();
     let mut swarm = build_swarm(engine.key(), &config)?;
-    for addr in &config.network.listen {
-        let addr: Multiaddr = addr
-            .parse()
-            .map_err(|e| NodeError::Network(format!("network.listen `{addr}`: {e}")))?;
-        swarm
-            .listen_on(addr.clone())
-            .map_err(|e| NodeError::Network(format!("cannot listen on {addr}: {e}")))?;
-    }
+    listen(&mut swarm, &engine, &config.network.listen)?;
     let now = Instant::now();
     let mut book = PeerBook::new(
         Duration::from_millis(config.network.reconnect_backoff_min_ms),
@@ -121,12 +115,49 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     Ok(())
 }
 
+/// Listens on the configured addresses. An address with port 0 first tries the port this node had
+/// last time, so peers that saved its address reach it again after a restart.
+fn listen(
+    swarm: &mut Swarm<Behaviour>,
+    engine: &Engine,
+    configured: &[String],
+) -> Result<(), NodeError> {
+    let previous: Vec<Multiaddr> = engine
+        .store
+        .get_meta(META_LISTEN)?
+        .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    for text in configured {
+        let addr: Multiaddr = text
+            .parse()
+            .map_err(|e| NodeError::Network(format!("network.listen `{text}`: {e}")))?;
+        let ephemeral = addr.iter().any(|p| matches!(p, Protocol::Tcp(0)));
+        let reuse = previous.iter().find(|old| {
+            ephemeral
+                && old.iter().next() == addr.iter().next()
+                && !old.iter().any(|p| matches!(p, Protocol::Tcp(0)))
+        });
+        if let Some(old) = reuse {
+            if swarm.listen_on(old.clone()).is_ok() {
+                continue;
+            }
+        }
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NodeError::Network(format!("cannot listen on {addr}: {e}")))?;
+    }
+    Ok(())
+}
+
 impl Node {
     fn net_view(&self) -> NetView {
         NetView {
             running: true,
             online: self.online,
-            connected_peers: self.swarm.connected_peers().map(display).collect(),
+            connected_peers: self.swarm.connected_peers().map(peer_label).collect(),
             listen_addrs: self.listen_addrs.clone(),
         }
     }
@@ -198,16 +229,32 @@ impl Node {
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
+                let bare: Vec<String> = vec![address.to_string()];
                 let full = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
                 tracing::info!("listening on {full}");
                 self.listen_addrs.push(full.to_string());
+                let mut saved: Vec<String> = self
+                    .engine
+                    .store
+                    .get_meta(META_LISTEN)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or_default();
+                saved.retain(|a| !bare.contains(a));
+                saved.extend(bare);
+                saved.truncate(16);
+                let bytes = serde_json::to_vec(&saved).unwrap_or_default();
+                if let Err(e) = self.engine.store.put_meta(META_LISTEN, &bytes) {
+                    tracing::warn!("cannot save the listen address: {e}");
+                }
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 if !self.online {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }
-                tracing::info!(peer = %display(&peer_id), "connected");
+                tracing::info!(peer = %peer_label(&peer_id), "connected");
                 self.book.connected(&peer_id, Instant::now());
                 self.sync.start(&mut self.swarm, &self.engine, peer_id);
             }
@@ -216,7 +263,7 @@ impl Node {
                 num_established: 0,
                 ..
             } => {
-                tracing::info!(peer = %display(&peer_id), "disconnected");
+                tracing::info!(peer = %peer_label(&peer_id), "disconnected");
                 self.sync.forget(&peer_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
