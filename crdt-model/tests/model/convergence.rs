@@ -1,0 +1,186 @@
+//! Property: every replica given the same signed changes, in any order, with duplicates and in any
+//! batching, reaches the same effective state, and no invalid change is ever effective.
+
+use std::collections::BTreeSet;
+
+use hallsync_model::{Decision, DocId, Replica, ScalarValue, SignedChange};
+use proptest::prelude::*;
+
+use crate::fixture::{fresh, Fed, TOWNSHIP, VILLAGE};
+
+#[derive(Clone, Debug)]
+enum Step {
+    CreateItem(u8),
+    Propose(u8),
+    Approve(u8),
+    Reject(u8),
+    SelfApprove(u8),
+    VillageWritesCatalogue(u8),
+    StrangerWrites(u8),
+    ForgedSignature(u8),
+    TownshipProposesForVillage(u8),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let item = 0u8..4;
+    prop_oneof![
+        3 => item.clone().prop_map(Step::CreateItem),
+        3 => item.clone().prop_map(Step::Propose),
+        2 => item.clone().prop_map(Step::Approve),
+        1 => item.clone().prop_map(Step::Reject),
+        1 => item.clone().prop_map(Step::SelfApprove),
+        1 => item.clone().prop_map(Step::VillageWritesCatalogue),
+        1 => item.clone().prop_map(Step::StrangerWrites),
+        1 => item.clone().prop_map(Step::ForgedSignature),
+        1 => item.prop_map(Step::TownshipProposesForVillage),
+    ]
+}
+
+fn code(n: u8) -> String {
+    format!("ITEM-{n}")
+}
+
+/// Runs the workload on the origin; returns the envelopes that must never be effective.
+fn run(fed: &mut Fed, steps: &[Step]) -> Vec<SignedChange> {
+    let mut invalid = Vec::new();
+    let (village, township, stranger) = (
+        fed.village.clone(),
+        fed.township.clone(),
+        fed.stranger.clone(),
+    );
+    for (i, s) in steps.iter().enumerate() {
+        let epoch = 100 + i as u32;
+        match s {
+            Step::CreateItem(n) => {
+                fed.create_item(&code(*n));
+            }
+            Step::Propose(n) => {
+                let _ = fed.propose(&village, VILLAGE, &code(*n));
+            }
+            Step::Approve(n) | Step::Reject(n) => {
+                let doc = Fed::station_doc(VILLAGE, &code(*n));
+                if fed.origin.docs().contains_key(&doc) {
+                    let (d, r) = match s {
+                        Step::Approve(_) => (Decision::Approve, None),
+                        _ => (Decision::Reject, Some("材料不全")),
+                    };
+                    let _ = fed.decide(&township, &doc, d, r);
+                }
+            }
+            Step::SelfApprove(n) => {
+                let doc = Fed::station_doc(VILLAGE, &code(*n));
+                if fed.origin.docs().contains_key(&doc) {
+                    let puts = fed.approval_puts(&village, &doc, Decision::Approve, None);
+                    invalid.push(fed.forge(&village, epoch, &doc, puts));
+                }
+            }
+            Step::VillageWritesCatalogue(n) => {
+                let doc: DocId = format!("item/{}", code(*n)).parse().unwrap();
+                invalid.push(fed.forge(
+                    &village,
+                    epoch,
+                    &doc,
+                    vec![("name".into(), ScalarValue::Str("篡改".into()))],
+                ));
+            }
+            Step::StrangerWrites(n) => {
+                let doc: DocId = format!("item/{}", code(*n)).parse().unwrap();
+                invalid.push(fed.forge(
+                    &stranger,
+                    epoch,
+                    &doc,
+                    vec![("name".into(), ScalarValue::Str("陌生人".into()))],
+                ));
+            }
+            Step::ForgedSignature(n) => {
+                let doc: DocId = format!("item/{}", code(*n)).parse().unwrap();
+                let mut env = fed.forge(
+                    &stranger,
+                    epoch,
+                    &doc,
+                    vec![("name".into(), ScalarValue::Str("伪造".into()))],
+                );
+                env.author = fed.city.device_id();
+                fed.log.pop();
+                fed.log.push(env.clone());
+                invalid.push(env);
+            }
+            Step::TownshipProposesForVillage(n) => {
+                let doc = Fed::station_doc(VILLAGE, &code(*n));
+                let fields = vec![
+                    ("hall".into(), ScalarValue::Str(VILLAGE.into())),
+                    ("item".into(), ScalarValue::Str(code(*n).into())),
+                ];
+                invalid.push(fed.forge(&township, epoch, &doc, fields));
+                let _ = TOWNSHIP;
+            }
+        }
+    }
+    invalid
+}
+
+/// A deterministic shuffle from a seed (the property's input), so failures replay.
+fn shuffled(log: &[SignedChange], seed: u64, dup_every: usize) -> Vec<SignedChange> {
+    let mut out: Vec<SignedChange> = log.to_vec();
+    for (i, e) in log.iter().enumerate() {
+        if dup_every > 0 && i % dup_every == 0 {
+            out.push(e.clone());
+        }
+    }
+    let mut state = seed | 1;
+    for i in (1..out.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    out
+}
+
+fn deliver(fed: &Fed, order: Vec<SignedChange>, batch: usize) -> Replica {
+    let mut r = fresh(fed);
+    for chunk in order.chunks(batch.max(1)) {
+        r.ingest(chunk.to_vec());
+    }
+    r
+}
+
+fn effective_anywhere(r: &Replica, env: &SignedChange) -> bool {
+    let Ok(change) = automerge::Change::from_bytes(env.change.clone()) else {
+        return false;
+    };
+    r.docs().get(&env.doc).is_some_and(|d| {
+        d.doc().get_change_meta_by_hash(&change.hash()).is_some()
+            || d.applied_envelopes().any(|a| a == env)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+
+    #[test]
+    fn replicas_converge_whatever_the_delivery_and_nothing_invalid_is_effective(
+        steps in proptest::collection::vec(step(), 1..24),
+        seeds in proptest::array::uniform3(any::<u64>()),
+        batches in proptest::array::uniform3(1usize..8),
+        dup_every in 0usize..5,
+    ) {
+        let mut fed = Fed::new();
+        let invalid = run(&mut fed, &steps);
+        let replicas: Vec<Replica> = (0..3)
+            .map(|i| deliver(&fed, shuffled(&fed.log, seeds[i], dup_every), batches[i]))
+            .collect();
+        for r in &replicas {
+            prop_assert_eq!(r.state_digest(), fed.origin.state_digest());
+            prop_assert_eq!(r.stations(), fed.origin.stations());
+            prop_assert_eq!(r.items(), fed.origin.items());
+            let q: BTreeSet<_> = r.quarantine().keys().collect();
+            let q0: BTreeSet<_> = replicas[0].quarantine().keys().collect();
+            prop_assert_eq!(q, q0);
+            for env in &invalid {
+                prop_assert!(!effective_anywhere(r, env), "invalid change effective: {:?}", env);
+                prop_assert!(r.quarantine().contains_key(&env.digest()), "invalid change not quarantined: {:?}", env);
+            }
+        }
+    }
+}

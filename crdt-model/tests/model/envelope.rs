@@ -1,0 +1,88 @@
+//! The signed-change envelope: signature, actor binding, document binding.
+
+use hallsync_model::{DocId, Rejection, ScalarValue};
+
+use crate::fixture::{fresh, Fed};
+
+fn first_item(fed: &mut Fed) -> hallsync_model::SignedChange {
+    fed.create_item("ITEM-1")
+}
+
+#[test]
+fn tampered_signature_is_a_bad_signature() {
+    // Goal: one flipped bit in the signature and the change is refused.
+    let mut fed = Fed::new();
+    let mut env = first_item(&mut fed);
+    env.signature[10] ^= 0x40;
+    assert_eq!(env.verify().unwrap_err(), Rejection::BadSignature);
+}
+
+#[test]
+fn change_signed_by_another_key_is_an_actor_mismatch() {
+    // Goal: re-signing someone else's change with your own key does not make it yours.
+    let mut fed = Fed::new();
+    let env = first_item(&mut fed);
+    let thief = fed.stranger.clone();
+    let change = automerge::Change::from_bytes(env.change.clone()).unwrap();
+    let resigned = hallsync_model::SignedChange::sign(env.doc.clone(), &change, &thief);
+    assert_eq!(resigned.verify().unwrap_err(), Rejection::ActorMismatch);
+}
+
+#[test]
+fn garbage_change_bytes_are_malformed() {
+    // Goal: bytes that are not a change are refused without panicking.
+    let mut fed = Fed::new();
+    let mut env = first_item(&mut fed);
+    env.change = vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3];
+    assert!(matches!(
+        env.verify().unwrap_err(),
+        Rejection::Malformed { .. }
+    ));
+    env.change.clear();
+    assert!(matches!(
+        env.verify().unwrap_err(),
+        Rejection::Malformed { .. }
+    ));
+}
+
+#[test]
+fn change_replayed_into_another_record_is_refused() {
+    // Goal: the signature covers the document id, so a change cannot be moved to another record.
+    let mut fed = Fed::new();
+    let mut env = first_item(&mut fed);
+    env.doc = "item/OTHER".parse::<DocId>().unwrap();
+    assert_eq!(env.verify().unwrap_err(), Rejection::BadSignature);
+    let mut replica = fresh(&fed);
+    let report = replica.ingest(fed.log.iter().cloned().chain([env]).collect());
+    assert_eq!(report.quarantined.len(), 1);
+    assert!(!replica
+        .docs()
+        .contains_key(&"item/OTHER".parse::<DocId>().unwrap()));
+}
+
+#[test]
+fn writes_below_the_root_are_malformed() {
+    // Goal: records are flat maps; a change that creates a nested object is refused.
+    let mut fed = Fed::new();
+    fed.create_item("ITEM-1");
+    let doc: DocId = "item/ITEM-1".parse().unwrap();
+    let mut fork = fed.origin.docs()[&doc].doc().fork();
+    fork.set_actor(fed.city.device_id().actor(3));
+    {
+        use automerge::transaction::Transactable;
+        let mut tx = fork.transaction();
+        tx.put_object(automerge::ROOT, "nested", automerge::ObjType::Map)
+            .unwrap();
+        tx.commit();
+    }
+    let env =
+        hallsync_model::SignedChange::sign(doc, &fork.get_last_local_change().unwrap(), &fed.city);
+    let mut replica = fresh(&fed);
+    replica.ingest(fed.log.clone());
+    let report = replica.ingest(vec![env]);
+    assert!(
+        matches!(report.quarantined[0].1, Rejection::Malformed { .. }),
+        "{report:?}"
+    );
+    let _ = ScalarValue::Null;
+}

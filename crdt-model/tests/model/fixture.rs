@@ -1,0 +1,296 @@
+//! A small federation in memory: genesis city, a district, a township under it, a village under that,
+//! plus a second district with its own township, each with a key and a certificate.
+
+use hallsync_model::records::approval::Approval;
+use hallsync_model::records::item::ItemFields;
+use hallsync_model::records::station::StationFields;
+use hallsync_model::records::trust_doc::cert_key;
+use hallsync_model::{
+    CertBody, Certificate, Decision, DeviceKey, DocId, Genesis, HallId, ItemCode, Level, Replica,
+    Role, ScalarValue, SignedChange,
+};
+
+pub const CITY: &str = "4403";
+pub const DISTRICT: &str = "440305";
+pub const TOWNSHIP: &str = "440305001";
+pub const VILLAGE: &str = "440305001001";
+pub const DISTRICT_B: &str = "440306";
+pub const TOWNSHIP_B: &str = "440306001";
+
+/// A key made from a seed byte: deterministic, so failures replay.
+pub fn key(seed: u8) -> DeviceKey {
+    DeviceKey::from_seed([seed; 32])
+}
+
+pub fn hall(id: &str) -> HallId {
+    HallId::new(id).unwrap()
+}
+
+pub fn cert(
+    issuer: &DeviceKey,
+    holder: &DeviceKey,
+    hall_id: &str,
+    level: Level,
+    parent: Option<&str>,
+    role: Role,
+) -> Certificate {
+    Certificate::sign(
+        CertBody {
+            holder: holder.device_id(),
+            hall: hall(hall_id),
+            level,
+            parent: parent.map(hall),
+            hall_name: format!("hall {hall_id}"),
+            role,
+            issuer: issuer.device_id(),
+            issued_at_ms: 1_700_000_000_000,
+        },
+        issuer,
+    )
+    .unwrap()
+}
+
+/// Everyone in the fixture federation.
+pub struct Fed {
+    pub city: DeviceKey,
+    pub district: DeviceKey,
+    pub township: DeviceKey,
+    pub village: DeviceKey,
+    pub district_b: DeviceKey,
+    pub township_b: DeviceKey,
+    /// A device with no certificate at all.
+    pub stranger: DeviceKey,
+    pub certs: Vec<Certificate>,
+    /// The origin replica every envelope is authored on.
+    pub origin: Replica,
+    /// Every envelope the origin authored (and forged ones the tests add), in order.
+    pub log: Vec<SignedChange>,
+    now_ms: i64,
+}
+
+impl Fed {
+    pub fn genesis(&self) -> Genesis {
+        Genesis {
+            key: self.city.device_id(),
+        }
+    }
+
+    /// The federation with every certificate published in the trust document.
+    pub fn new() -> Fed {
+        let (city, district, township, village) = (key(1), key(2), key(3), key(4));
+        let (district_b, township_b, stranger) = (key(5), key(6), key(7));
+        let certs = vec![
+            cert(&city, &city, CITY, Level::City, None, Role::Admin),
+            cert(
+                &city,
+                &district,
+                DISTRICT,
+                Level::District,
+                Some(CITY),
+                Role::Admin,
+            ),
+            cert(
+                &district,
+                &township,
+                TOWNSHIP,
+                Level::Township,
+                Some(DISTRICT),
+                Role::Admin,
+            ),
+            cert(
+                &township,
+                &village,
+                VILLAGE,
+                Level::Village,
+                Some(TOWNSHIP),
+                Role::Operator,
+            ),
+            cert(
+                &city,
+                &district_b,
+                DISTRICT_B,
+                Level::District,
+                Some(CITY),
+                Role::Admin,
+            ),
+            cert(
+                &district_b,
+                &township_b,
+                TOWNSHIP_B,
+                Level::Township,
+                Some(DISTRICT_B),
+                Role::Admin,
+            ),
+        ];
+        let origin = Replica::new(Genesis {
+            key: city.device_id(),
+        });
+        let mut fed = Fed {
+            city,
+            district,
+            township,
+            village,
+            district_b,
+            township_b,
+            stranger,
+            certs,
+            origin,
+            log: Vec::new(),
+            now_ms: 1_700_000_000_000,
+        };
+        for c in fed.certs.clone() {
+            let issuer = [&fed.city, &fed.district, &fed.township, &fed.district_b]
+                .into_iter()
+                .find(|k| k.device_id() == c.body.issuer)
+                .unwrap()
+                .clone();
+            fed.write(
+                &issuer,
+                &DocId::trust(),
+                vec![(cert_key(&c), ScalarValue::Bytes(c.to_bytes()))],
+            )
+            .unwrap();
+        }
+        fed
+    }
+
+    /// Authors a change through every check; on success it is logged.
+    pub fn write(
+        &mut self,
+        who: &DeviceKey,
+        doc: &DocId,
+        puts: Vec<(String, ScalarValue)>,
+    ) -> Result<SignedChange, hallsync_model::Rejection> {
+        self.now_ms += 1000;
+        let env = self.origin.author(who, 0, doc, self.now_ms, &puts)?;
+        self.log.push(env.clone());
+        Ok(env)
+    }
+
+    pub fn create_item(&mut self, code: &str) -> SignedChange {
+        let fields = ItemFields {
+            code: ItemCode::new(code).unwrap(),
+            name: format!("事项 {code}"),
+            item_type: "public_service".into(),
+            department: "民政局".into(),
+            promised_days: 5,
+        };
+        let puts = fields
+            .writes()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let city = self.city.clone();
+        self.write(&city, &DocId::item(&fields.code), puts).unwrap()
+    }
+
+    pub fn station_doc(hall_id: &str, code: &str) -> DocId {
+        DocId::station(&hall(hall_id), &ItemCode::new(code).unwrap())
+    }
+
+    pub fn propose(
+        &mut self,
+        who: &DeviceKey,
+        hall_id: &str,
+        code: &str,
+    ) -> Result<SignedChange, hallsync_model::Rejection> {
+        let fields = StationFields {
+            hall: hall(hall_id),
+            item: ItemCode::new(code).unwrap(),
+            action: "station".into(),
+            proposed_at_ms: self.now_ms,
+        };
+        let puts = fields
+            .writes()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        self.write(who, &Fed::station_doc(hall_id, code), puts)
+    }
+
+    /// The approval value `who` would write for the current heads of `doc` on the origin.
+    pub fn approval_puts(
+        &self,
+        who: &DeviceKey,
+        doc: &DocId,
+        decision: Decision,
+        reason: Option<&str>,
+    ) -> Vec<(String, ScalarValue)> {
+        let heads = self.origin.docs()[doc]
+            .heads()
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        let approval = Approval {
+            decision,
+            heads,
+            reason: reason.map(str::to_string),
+            at_ms: self.now_ms,
+        };
+        vec![(
+            approval.key(&who.device_id()),
+            ScalarValue::Str(approval.to_value().into()),
+        )]
+    }
+
+    pub fn decide(
+        &mut self,
+        who: &DeviceKey,
+        doc: &DocId,
+        decision: Decision,
+        reason: Option<&str>,
+    ) -> Result<SignedChange, hallsync_model::Rejection> {
+        let puts = self.approval_puts(who, doc, decision, reason);
+        self.write(who, doc, puts)
+    }
+
+    /// Makes a change on a copy of `doc` without any check, as a modified client would, and logs it.
+    pub fn forge(
+        &mut self,
+        who: &DeviceKey,
+        epoch: u32,
+        doc: &DocId,
+        puts: Vec<(String, ScalarValue)>,
+    ) -> SignedChange {
+        let env = forge_on(&self.origin, who, epoch, doc, &puts);
+        self.log.push(env.clone());
+        env
+    }
+}
+
+/// Builds a signed change on `replica`'s copy of `doc`, skipping every authorization check.
+pub fn forge_on(
+    replica: &Replica,
+    who: &DeviceKey,
+    epoch: u32,
+    doc: &DocId,
+    puts: &[(String, ScalarValue)],
+) -> SignedChange {
+    use automerge::transaction::Transactable;
+    // A put of the value already there makes no operation; then a nonce makes the change exist.
+    for nonce in [None, Some(epoch)] {
+        let mut fork = match replica.docs().get(doc) {
+            Some(state) => state.doc().fork(),
+            None => automerge::Automerge::new(),
+        };
+        fork.set_actor(who.device_id().actor(epoch));
+        let mut tx = fork.transaction();
+        for (k, v) in puts {
+            tx.put(automerge::ROOT, k.as_str(), v.clone()).unwrap();
+        }
+        if let Some(n) = nonce {
+            tx.put(automerge::ROOT, "forged_nonce", i64::from(n))
+                .unwrap();
+        }
+        tx.commit();
+        if let Some(change) = fork.get_last_local_change() {
+            return SignedChange::sign(doc.clone(), &change, who);
+        }
+    }
+    unreachable!("a put of a fresh key always makes a change")
+}
+
+/// A fresh replica of the fixture's network.
+pub fn fresh(fed: &Fed) -> Replica {
+    Replica::new(fed.genesis())
+}

@@ -1,0 +1,10 @@
+//! Tests of the sans-IO core through its public API: trust, envelopes, authorization, quarantine,
+//! convergence (property tests) and the sync protocol in memory.
+
+mod authorization;
+mod convergence;
+mod envelope;
+mod fixture;
+mod quarantine;
+mod sync;
+mod trust;

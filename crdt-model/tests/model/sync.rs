@@ -1,0 +1,157 @@
+//! The sync protocol, run in memory between replicas.
+
+use hallsync_model::sync::wire::{Request, Response, WireError, WireLimits};
+use hallsync_model::{Replica, ScalarValue};
+
+use crate::fixture::{fresh, Fed, VILLAGE};
+
+/// Bytes of change payload moved in one round, each way.
+#[derive(Default, Debug)]
+struct Moved {
+    to_a: usize,
+    to_b: usize,
+    more: bool,
+}
+
+fn change_bytes(changes: &[hallsync_model::SignedChange]) -> usize {
+    changes.iter().map(|c| c.change.len()).sum()
+}
+
+/// One round started by `a`, with every message encoded and decoded as on the wire.
+fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
+    let mut moved = Moved::default();
+    let offer = Request::from_bytes(&a.offer().to_bytes(), limits).unwrap();
+    let reply = Response::from_bytes(&b.answer_offer(&offer, limits).to_bytes(), limits).unwrap();
+    let Response::OfferReply {
+        want,
+        changes,
+        more,
+    } = reply
+    else {
+        panic!("{reply:?}")
+    };
+    moved.to_a += change_bytes(&changes);
+    moved.more |= more;
+    a.ingest(changes);
+    let (push, cut) = a.push_for(&want, limits);
+    moved.more |= cut;
+    let push = Request::from_bytes(&push.to_bytes(), limits).unwrap();
+    let Request::Push { changes, .. } = &push else {
+        panic!()
+    };
+    moved.to_b += change_bytes(changes);
+    b.ingest(changes.clone());
+    let answer = Response::from_bytes(&b.answer_push(&push, limits).to_bytes(), limits).unwrap();
+    let Response::PushReply { changes, more } = answer else {
+        panic!("{answer:?}")
+    };
+    moved.to_a += change_bytes(&changes);
+    moved.more |= more;
+    a.ingest(changes);
+    moved
+}
+
+fn split_world() -> (Fed, Replica, Replica) {
+    let mut fed = Fed::new();
+    fed.create_item("ITEM-1");
+    let shared = fed.log.clone();
+    let mut a = fresh(&fed);
+    let mut b = fresh(&fed);
+    a.ingest(shared.clone());
+    b.ingest(shared);
+    (fed, a, b)
+}
+
+#[test]
+fn two_replicas_with_disjoint_changes_converge_in_one_round_moving_only_what_is_missing() {
+    // Goal: after one round both hold everything, and no change the receiver had is sent.
+    let (mut fed, mut a, mut b) = split_world();
+    let before = fed.log.len();
+    fed.create_item("ITEM-2");
+    let village = fed.village.clone();
+    fed.propose(&village, VILLAGE, "ITEM-1").unwrap();
+    let city = fed.city.clone();
+    let doc: hallsync_model::DocId = "item/ITEM-1".parse().unwrap();
+    fed.write(
+        &city,
+        &doc,
+        vec![("name".into(), ScalarValue::Str("改".into()))],
+    )
+    .unwrap();
+    let new = fed.log[before..].to_vec();
+    a.ingest(vec![new[0].clone(), new[2].clone()]);
+    b.ingest(vec![new[1].clone()]);
+    let limits = WireLimits::default();
+    let moved = round(&mut a, &mut b, &limits);
+    assert_eq!(a.state_digest(), b.state_digest());
+    assert_eq!(a.state_digest(), fed.origin.state_digest());
+    assert_eq!(
+        moved.to_b,
+        new[0].change.len() + new[2].change.len(),
+        "{moved:?}"
+    );
+    assert_eq!(moved.to_a, new[1].change.len(), "{moved:?}");
+    let idle = round(&mut a, &mut b, &limits);
+    assert_eq!(
+        (idle.to_a, idle.to_b),
+        (0, 0),
+        "an in-sync round moves no changes"
+    );
+}
+
+#[test]
+fn tiny_limits_cut_messages_and_repeated_rounds_still_converge() {
+    // Goal: a bound on changes per message sets `more`, and rounds continue until equal.
+    let (mut fed, mut a, mut b) = split_world();
+    let before = fed.log.len();
+    for i in 0..6 {
+        fed.create_item(&format!("ITEM-N{i}"));
+    }
+    a.ingest(fed.log[before..].to_vec());
+    let limits = WireLimits {
+        message_bytes_max: 1 << 20,
+        changes_per_message_max: 1,
+    };
+    let mut rounds = 0;
+    let mut saw_more = false;
+    while a.state_digest() != b.state_digest() {
+        saw_more |= round(&mut b, &mut a, &limits).more;
+        rounds += 1;
+        assert!(rounds <= 20, "did not converge in 20 rounds");
+    }
+    assert!(saw_more);
+    assert!(rounds >= 6);
+}
+
+#[test]
+fn decoders_refuse_oversized_and_garbage_input() {
+    // Goal: every decoder of peer bytes fails cleanly on bad input.
+    let limits = WireLimits {
+        message_bytes_max: 64,
+        changes_per_message_max: 10,
+    };
+    let big = vec![0u8; 65];
+    assert!(matches!(
+        Request::from_bytes(&big, &limits),
+        Err(WireError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        Response::from_bytes(&big, &limits),
+        Err(WireError::TooLarge { .. })
+    ));
+    for junk in [&[0xff_u8, 0xff, 0xff][..], &[][..], &[7, 1, 2][..]] {
+        assert!(Request::from_bytes(junk, &limits).is_err());
+        assert!(Response::from_bytes(junk, &limits).is_err());
+    }
+}
+
+#[test]
+fn a_peer_of_another_network_is_refused() {
+    // Goal: replicas of different networks never exchange records.
+    let (fed, a, _) = split_world();
+    let other = Replica::new(hallsync_model::Genesis {
+        key: fed.stranger.device_id(),
+    });
+    let answer = other.answer_offer(&a.offer(), &WireLimits::default());
+    assert!(matches!(answer, Response::Refused { .. }), "{answer:?}");
+}
