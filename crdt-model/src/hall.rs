@@ -24,10 +24,7 @@ impl HallId {
     /// # Errors
     /// [`RecordError::BadHallId`] for an empty, too long or non-ASCII id.
     pub fn new(text: &str) -> Result<Self, RecordError> {
-        let ok = !text.is_empty()
-            && text.len() <= HALL_ID_CHARS_MAX
-            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if ok {
+        if is_short_token(text, HALL_ID_CHARS_MAX) {
             Ok(HallId(text.to_string()))
         } else {
             Err(RecordError::BadHallId {
@@ -52,6 +49,14 @@ impl fmt::Debug for HallId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HallId({})", self.0)
     }
+}
+
+/// True for 1 to `chars_max` ASCII letters, digits or '-': the shape of every id people type (hall
+/// ids, item codes), safe in record ids, file names and URLs.
+pub(crate) fn is_short_token(text: &str, chars_max: usize) -> bool {
+    !text.is_empty()
+        && text.len() <= chars_max
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 /// The tier of a hall. Ordered from the top: a hall's parent always has a smaller level.

@@ -50,6 +50,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     outcome.network_id, outcome.role, outcome.hall
                 );
                 println!("对等节点 peers added: {}", outcome.peers.join(", "));
+                if let Some(w) = &outcome.warning {
+                    eprintln!("警告 warning: {w}");
+                }
             }
             return Ok(());
         }

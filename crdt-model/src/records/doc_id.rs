@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RecordError;
-use crate::hall::HallId;
+use crate::hall::{is_short_token, HallId};
 
 /// Longest item code accepted (a 33-character handling-item code fits, C1–C2).
 pub const ITEM_CODE_CHARS_MAX: usize = 40;
@@ -21,10 +21,7 @@ impl ItemCode {
     /// # Errors
     /// [`RecordError::BadItemCode`] for an empty, too long or non-ASCII code.
     pub fn new(text: &str) -> Result<Self, RecordError> {
-        let ok = !text.is_empty()
-            && text.len() <= ITEM_CODE_CHARS_MAX
-            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if ok {
+        if is_short_token(text, ITEM_CODE_CHARS_MAX) {
             Ok(ItemCode(text.to_string()))
         } else {
             Err(RecordError::BadItemCode {

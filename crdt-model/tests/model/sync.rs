@@ -155,3 +155,52 @@ fn a_peer_of_another_network_is_refused() {
     let answer = other.answer_offer(&a.offer(), &WireLimits::default());
     assert!(matches!(answer, Response::Refused { .. }), "{answer:?}");
 }
+
+mod hostile_bytes {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn valid_reply() -> Vec<u8> {
+        let (_, a, b) = split_world();
+        let offer = Request::Offer {
+            network: a.trust().genesis().network_id(),
+            docs: Vec::new(),
+        };
+        b.answer_offer(&offer, &WireLimits::default()).to_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_a_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            // Goal: whatever a peer sends, decoding returns a value or an error.
+            let limits = WireLimits::default();
+            let _ = Request::from_bytes(&bytes, &limits);
+            let _ = Response::from_bytes(&bytes, &limits);
+        }
+
+        #[test]
+        fn mutated_messages_are_refused_or_ingested_without_panic(
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        ) {
+            // Goal: a valid reply with bytes flipped either fails to decode or carries changes that
+            // ingest verifies and quarantines; nothing panics and nothing forged applies.
+            let mut bytes = valid_reply();
+            for (at, value) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= value | 1;
+            }
+            let limits = WireLimits::default();
+            if let Ok(Response::OfferReply { changes, .. }) = Response::from_bytes(&bytes, &limits) {
+                let fed = Fed::new();
+                let mut r = fresh(&fed);
+                let report = r.ingest(changes);
+                for env in &report.applied {
+                    prop_assert!(env.verify().is_ok());
+                }
+            }
+        }
+    }
+}

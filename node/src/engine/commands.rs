@@ -109,7 +109,7 @@ impl Engine {
                     &role,
                     parent.as_deref(),
                     hall_name.as_deref(),
-                    net.listen_addrs.clone(),
+                    self.invite_addrs(net),
                 )?;
                 Ok(json!({ "token": token }))
             }
@@ -136,6 +136,24 @@ impl Engine {
                 Ok(json!({ "changes": all.len(), "bundle": encode_bundle(&all) }))
             }
         }
+    }
+
+    /// Where invitees should dial: the running node's addresses, or, when none runs, the configured
+    /// listen addresses that name a fixed port (port 0 is only known once the node runs).
+    fn invite_addrs(&self, net: &NetView) -> Vec<String> {
+        if !net.listen_addrs.is_empty() {
+            return net.listen_addrs.clone();
+        }
+        let peer = crate::network::peer::keypair(&self.key)
+            .map(|k| libp2p::PeerId::from_public_key(&k.public()).to_string());
+        let Ok(peer) = peer else { return Vec::new() };
+        self.config
+            .network
+            .listen
+            .iter()
+            .filter(|a| !a.ends_with("/tcp/0") && !a.contains("/0.0.0.0/") && !a.contains("/::/"))
+            .map(|a| format!("{a}/p2p/{peer}"))
+            .collect()
     }
 
     fn status(&self, net: &NetView) -> Result<Value, NodeError> {

@@ -109,6 +109,8 @@ pub struct JoinOutcome {
     pub role: String,
     /// Peers added to the config.
     pub peers: Vec<String>,
+    /// Set when the token named no address to dial: the operator must add one to `network.peers`.
+    pub warning: Option<String>,
 }
 
 impl Engine {
@@ -169,6 +171,11 @@ impl Engine {
             network_id: genesis.network_id().to_string(),
             hall: mine.body.hall.to_string(),
             role: mine.body.role.as_str().to_string(),
+            warning: self.config.network.peers.is_empty().then(|| {
+                "the token names no address of the inviting node (it was not running): add its address \
+                 to network.peers in config.toml, as /ip4/IP/tcp/PORT/p2p/PEER_ID"
+                    .to_string()
+            }),
             peers: added,
         })
     }
