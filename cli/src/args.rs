@@ -172,6 +172,19 @@ pub struct InviteArgs {
     /// The invitee hall's name (default: its id).
     #[arg(long)]
     pub hall_name: Option<String>,
+    /// Record kinds the certificate covers, comma-separated: catalogue, stationing, policy
+    /// (default: all for an admin, stationing for an operator).
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Option<Vec<String>>,
+    /// Cover only this hall, not the halls under it (administrators cover their subtree by default).
+    #[arg(long)]
+    pub hall_only: bool,
+    /// The holder may not certify others (administrators may by default).
+    #[arg(long)]
+    pub no_certify: bool,
+    /// Valid for this many days from now (default: no expiry).
+    #[arg(long)]
+    pub valid_days: Option<u32>,
 }
 
 /// `hallsync item …`.

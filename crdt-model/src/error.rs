@@ -63,6 +63,15 @@ pub enum TrustError {
         /// The hall.
         hall: String,
     },
+    /// The certificate is wider than every certificate its issuer could issue it from.
+    #[error("issuer {issuer} may not issue this certificate: it must be allowed to certify, and the new certificate must be no wider (halls, record kinds, certifying right, validity period) than its own")]
+    WiderThanIssuer {
+        /// Short id of the issuer.
+        issuer: String,
+    },
+    /// A key-rotation certificate that does not repeat its predecessor exactly.
+    #[error("a key-rotation certificate must be signed by the old key and repeat its certificate's hall, role, scope and validity exactly")]
+    BadSuccessor,
     /// The body names another issuer than the signing key.
     #[error("the certificate names another issuer than the key signing it")]
     IssuerMismatch,

@@ -5,6 +5,7 @@ mod run;
 
 use anyhow::{Context, Result};
 use hallsync_config::NodeSection;
+use hallsync_node::engine::InviteRequest;
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
@@ -62,14 +63,18 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Invite(a) => (
             "invite",
             a.data.data,
-            Command::Invite {
+            Command::Invite(InviteRequest {
                 device: a.device,
                 hall: a.hall,
                 level: a.level,
                 role: a.role,
                 parent: a.parent,
                 hall_name: a.hall_name,
-            },
+                kinds: a.kinds,
+                subtree: a.hall_only.then_some(false),
+                may_certify: a.no_certify.then_some(false),
+                valid_days: a.valid_days,
+            }),
         ),
         Cmd::Item {
             action:

@@ -50,6 +50,22 @@ pub enum Rejection {
     /// An approval naming heads that are not in its own causal past.
     #[error("approval of unknown changes: it names heads that it did not depend on")]
     ApprovalOfUnknown,
+    /// The author's certificate was revoked and the revocation does not keep this change.
+    #[error("revoked: {author}'s certificate was revoked ({reason}, revocation {revocation}) and this change is not among those it keeps")]
+    Revoked {
+        /// Short id of the author.
+        author: String,
+        /// The revocation.
+        revocation: String,
+        /// Its reason.
+        reason: String,
+    },
+    /// The change's timestamp lies outside the validity period of every certificate that would allow it.
+    #[error("expired: {author}'s certificate is not valid at the time this change claims; ask for a new certificate")]
+    Expired {
+        /// Short id of the author.
+        author: String,
+    },
     /// Changes it depends on have not arrived (or were themselves refused).
     #[error("missing dependency: {missing} change(s) it builds on are not here; it is retried when they arrive")]
     MissingDependency {
@@ -57,13 +73,16 @@ pub enum Rejection {
         missing: usize,
     },
     /// Two different changes with the same actor and sequence number.
-    #[error("equivocation: another change with actor {actor} and sequence number {seq} is already held; both are shown to administrators")]
+    #[error("equivocation: two different changes carry actor {actor} and sequence number {seq}; neither is applied, both are shown to administrators")]
     Equivocation {
         /// Short hex of the actor.
         actor: String,
         /// The sequence number.
         seq: u64,
     },
+    /// A local edit that writes every value as it already is: there is nothing to sign.
+    #[error("nothing to change: every value is already as given")]
+    Unchanged,
     /// The document is valid but belongs to another network.
     #[error("wrong document: {reason}")]
     WrongDocument {
@@ -82,6 +101,7 @@ impl Rejection {
                 | Rejection::MissingDependency { .. }
                 | Rejection::OutOfScope { .. }
                 | Rejection::NotApprover { .. }
+                | Rejection::Revoked { .. }
         )
     }
 
@@ -97,8 +117,11 @@ impl Rejection {
             Rejection::SelfApproval { .. } => "self_approval",
             Rejection::ApprovalOfUnknown => "approval_of_unknown",
             Rejection::MissingDependency { .. } => "missing_dependency",
+            Rejection::Revoked { .. } => "revoked",
+            Rejection::Expired { .. } => "expired",
             Rejection::Equivocation { .. } => "equivocation",
             Rejection::WrongDocument { .. } => "wrong_document",
+            Rejection::Unchanged => "unchanged",
         }
     }
 }

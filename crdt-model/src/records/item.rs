@@ -10,10 +10,9 @@ use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
 use crate::error::RecordError;
 use crate::hall::Level;
-use crate::identity::DeviceId;
+use crate::records::authority::ChangeCtx;
 use crate::records::ItemCode;
-use crate::trust::cert::Role;
-use crate::trust::state::TrustState;
+use crate::trust::cert::{RecordKind, Role};
 
 /// The item types of DOMAIN.md "Catalogue items" (GB39046 A.1), code and label.
 pub const ITEM_TYPES: [(&str, &str); 8] = [
@@ -115,29 +114,27 @@ pub(crate) fn check_text(field: &'static str, text: &str) -> Result<(), RecordEr
     Ok(())
 }
 
-/// The write rule for item documents: a city administrator, writing only item fields with values of
-/// the right shape, and never another item's code.
+/// The write rule for item documents: a city administrator with the catalogue in scope, writing
+/// only item fields with values of the right shape, and never another item's code.
 pub(crate) fn authorize(
-    trust: &TrustState,
-    author: &DeviceId,
+    ctx: &ChangeCtx<'_>,
     code: &ItemCode,
     writes: &[RootWrite],
 ) -> Result<(), Rejection> {
-    let city_admin = trust.valid_certs_of(author).any(|c| {
-        c.body.role == Role::Admin
-            && trust
-                .halls()
-                .get(&c.body.hall)
-                .is_some_and(|h| h.level == Level::City)
-    });
-    if !city_admin {
-        return Err(Rejection::OutOfScope {
+    let trust = ctx.trust;
+    ctx.require(
+        |c| {
+            c.body.role == Role::Admin
+                && c.body.scope.allows(RecordKind::Catalogue)
+                && trust.halls().get(&c.body.hall).is_some_and(|h| h.level == Level::City)
+        },
+        || Rejection::OutOfScope {
             reason: format!(
-                "{} is not a city administrator; only city administrators write the catalogue (C3, 四级四同)",
-                author.short()
+                "{} is not a city administrator with the catalogue in scope; only they write the catalogue (C3, 四级四同)",
+                ctx.author.short()
             ),
-        });
-    }
+        },
+    )?;
     for write in writes {
         let ok = match (write.key.as_str(), &write.value) {
             ("code", Some(ScalarValue::Str(s))) => s.as_str() == code.as_str(),

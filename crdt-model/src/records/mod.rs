@@ -5,6 +5,7 @@
 //! writes, which is what authorization checks.
 
 pub mod approval;
+pub mod authority;
 pub mod doc_id;
 pub mod item;
 pub mod station;

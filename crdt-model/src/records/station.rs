@@ -15,10 +15,9 @@ use crate::change::rejection::Rejection;
 use crate::hall::HallId;
 use crate::identity::DeviceId;
 use crate::records::approval::{closure, key_belongs_to, Approval, APPROVAL_PREFIX};
-use crate::records::item::check_text;
+use crate::records::authority::ChangeCtx;
 use crate::records::ItemCode;
-use crate::trust::cert::Role;
-use crate::trust::state::TrustState;
+use crate::trust::cert::{RecordKind, Role};
 
 /// The actions a stationing proposal may carry. Issue #4 adds adjustment and withdrawal.
 pub const STATION_ACTIONS: [(&str, &str); 1] = [("station", "进驻")];
@@ -72,10 +71,8 @@ pub enum StationChange {
 }
 
 /// The write rule for stationing documents.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn authorize(
-    trust: &TrustState,
-    author: &DeviceId,
+    ctx: &ChangeCtx<'_>,
     hall: &HallId,
     code: &ItemCode,
     writes: &[RootWrite],
@@ -87,11 +84,11 @@ pub(crate) fn authorize(
         .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
         .count();
     if approvals == 0 {
-        authorize_content(trust, author, hall, code, writes)?;
+        authorize_content(ctx, hall, code, writes)?;
         Ok(StationChange::Content)
     } else if approvals == writes.len() {
         for write in writes {
-            authorize_approval(trust, author, hall, write, change_deps, history)?;
+            authorize_approval(ctx, hall, write, change_deps, history)?;
         }
         Ok(StationChange::Approval)
     } else {
@@ -102,20 +99,25 @@ pub(crate) fn authorize(
 }
 
 fn authorize_content(
-    trust: &TrustState,
-    author: &DeviceId,
+    ctx: &ChangeCtx<'_>,
     hall: &HallId,
     code: &ItemCode,
     writes: &[RootWrite],
 ) -> Result<(), Rejection> {
-    if !trust.holds(author, Role::Operator, hall) && !trust.holds(author, Role::Admin, hall) {
-        return Err(Rejection::OutOfScope {
+    ctx.require(
+        // An administrator's subtree is jurisdiction (certify, revoke), not a right to write the
+        // filings of the halls under it; an operator's subtree scope lets it serve them.
+        |c| {
+            c.body.scope.allows(RecordKind::Stationing)
+                && (&c.body.hall == hall || (c.body.role == Role::Operator && ctx.trust.covers(c, hall)))
+        },
+        || Rejection::OutOfScope {
             reason: format!(
-                "{} holds no certificate for hall {hall}; a hall's stationing is proposed by its own operators",
-                author.short()
+                "{} holds no certificate for hall {hall} with stationing in scope; a hall's stationing is proposed by its own people",
+                ctx.author.short()
             ),
-        });
-    }
+        },
+    )?;
     for write in writes {
         let ok = match (write.key.as_str(), &write.value) {
             ("hall", Some(ScalarValue::Str(s))) => s.as_str() == hall.as_str(),
@@ -123,9 +125,7 @@ fn authorize_content(
             ("action", Some(ScalarValue::Str(s))) => {
                 STATION_ACTIONS.iter().any(|(a, _)| *a == s.as_str())
             }
-            ("note", Some(ScalarValue::Str(s))) => {
-                s.chars().count() <= NOTE_CHARS_MAX && check_text("note", s).is_ok() || s.is_empty()
-            }
+            ("note", Some(ScalarValue::Str(s))) => s.chars().count() <= NOTE_CHARS_MAX,
             ("proposed_at_ms", Some(ScalarValue::Int(_))) => true,
             _ => false,
         };
@@ -142,13 +142,13 @@ fn authorize_content(
 }
 
 fn authorize_approval(
-    trust: &TrustState,
-    author: &DeviceId,
+    ctx: &ChangeCtx<'_>,
     hall: &HallId,
     write: &RootWrite,
     change_deps: &[ChangeHash],
     history: &DocHistory<'_>,
 ) -> Result<(), Rejection> {
+    let author = ctx.author;
     let malformed = |reason: &str| Rejection::OutOfScope {
         reason: format!("approval `{}`: {reason}", write.key),
     };
@@ -178,11 +178,16 @@ fn authorize_approval(
             author: author.short(),
         });
     }
-    if !trust.may_approve(author, hall) {
-        return Err(Rejection::NotApprover {
+    let supervisor = ctx.trust.supervisor_of(hall);
+    ctx.require(
+        |c| {
+            c.body.role == Role::Admin
+                && c.body.scope.allows(RecordKind::Stationing)
+                && supervisor.as_ref() == Some(&c.body.hall)
+        },
+        || Rejection::NotApprover {
             author: author.short(),
             hall: hall.to_string(),
-        });
-    }
-    Ok(())
+        },
+    )
 }

@@ -1,7 +1,9 @@
-//! The trust document: the network's certificates, replicated like any record.
+//! The trust document: the network's certificates and revocations, replicated like any record.
 //!
-//! Each certificate sits under `cert/<id>` as its bytes. Only the certificate's issuer may write it,
-//! and only a certificate that the current trust state lets the issuer issue.
+//! Entries are `cert/<id>` and `revoke/<id>`, each holding the signed object's bytes. A write is
+//! accepted when its author is a member of the network (or the genesis key) and is the issuer of
+//! every entry it writes; whether a certificate stands or a revocation takes effect is decided by the
+//! trust state's fixpoint over all entries, so the document itself only grows.
 
 use automerge::ScalarValue;
 
@@ -9,48 +11,87 @@ use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
 use crate::identity::DeviceId;
 use crate::trust::cert::Certificate;
+use crate::trust::revocation::Revocation;
 use crate::trust::state::TrustState;
 
 /// Prefix of certificate keys.
 pub const CERT_PREFIX: &str = "cert/";
+
+/// Prefix of revocation keys.
+pub const REVOKE_PREFIX: &str = "revoke/";
 
 /// The key a certificate is stored under.
 pub fn cert_key(cert: &Certificate) -> String {
     format!("{CERT_PREFIX}{}", cert.id())
 }
 
-/// The write rule for the trust document; returns the certificates the change adds.
+/// The key a revocation is stored under.
+pub fn revocation_key(revocation: &Revocation) -> String {
+    format!("{REVOKE_PREFIX}{}", revocation.id())
+}
+
+/// What an accepted trust change adds.
+#[derive(Debug, Default)]
+pub struct TrustEntries {
+    /// Certificates written.
+    pub certs: Vec<Certificate>,
+    /// Revocations written.
+    pub revocations: Vec<Revocation>,
+}
+
+/// The write rule for the trust document.
 pub(crate) fn authorize(
     trust: &TrustState,
     author: &DeviceId,
     writes: &[RootWrite],
-) -> Result<Vec<Certificate>, Rejection> {
-    let mut certs = Vec::with_capacity(writes.len());
+) -> Result<TrustEntries, Rejection> {
+    let root_by_genesis =
+        writes.iter().all(|w| w.key.starts_with(CERT_PREFIX)) && author == &trust.genesis().key;
+    if !trust.is_known(author) && !root_by_genesis {
+        return Err(Rejection::UnknownAuthor {
+            author: author.short(),
+        });
+    }
+    let mut entries = TrustEntries::default();
     for write in writes {
         let Some(ScalarValue::Bytes(bytes)) = &write.value else {
             return Err(Rejection::OutOfScope {
-                reason: format!("trust key `{}` must hold certificate bytes", write.key),
+                reason: format!(
+                    "trust key `{}` must hold a signed certificate or revocation",
+                    write.key
+                ),
             });
         };
-        let cert = Certificate::from_bytes(bytes).map_err(|e| Rejection::Malformed {
+        let malformed = |e: crate::error::TrustError| Rejection::Malformed {
             reason: e.to_string(),
-        })?;
-        if write.key != cert_key(&cert) {
+        };
+        let (key, issuer) = if write.key.starts_with(CERT_PREFIX) {
+            let cert = Certificate::from_bytes(bytes).map_err(malformed)?;
+            let issuer = cert.body.issuer;
+            let key = cert_key(&cert);
+            entries.certs.push(cert);
+            (key, issuer)
+        } else if write.key.starts_with(REVOKE_PREFIX) {
+            let revocation = Revocation::from_bytes(bytes).map_err(malformed)?;
+            let issuer = revocation.body.issuer;
+            let key = revocation_key(&revocation);
+            entries.revocations.push(revocation);
+            (key, issuer)
+        } else {
             return Err(Rejection::OutOfScope {
-                reason: format!("trust key `{}` does not match its certificate", write.key),
+                reason: format!("`{}` is not a trust key (cert/… or revoke/…)", write.key),
+            });
+        };
+        if write.key != key {
+            return Err(Rejection::OutOfScope {
+                reason: format!("trust key `{}` does not match its content", write.key),
             });
         }
-        if &cert.body.issuer != author {
+        if &issuer != author {
             return Err(Rejection::OutOfScope {
-                reason: "only a certificate's issuer may publish it".into(),
+                reason: "only the issuer of a certificate or revocation may publish it".into(),
             });
         }
-        trust
-            .check_issue(&cert)
-            .map_err(|e| Rejection::OutOfScope {
-                reason: e.to_string(),
-            })?;
-        certs.push(cert);
     }
-    Ok(certs)
+    Ok(entries)
 }

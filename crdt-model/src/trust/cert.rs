@@ -56,6 +56,99 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// The kinds of record a certificate may write (or, for administrators, approve).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// Catalogue items (事项目录): city administrators.
+    Catalogue,
+    /// Item stationing at halls (事项进驻).
+    Stationing,
+    /// Approval policies: city administrators.
+    Policy,
+}
+
+impl RecordKind {
+    /// Every kind.
+    pub const ALL: [RecordKind; 3] = [
+        RecordKind::Catalogue,
+        RecordKind::Stationing,
+        RecordKind::Policy,
+    ];
+
+    /// The name used in the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Catalogue => "catalogue",
+            RecordKind::Stationing => "stationing",
+            RecordKind::Policy => "policy",
+        }
+    }
+}
+
+impl std::str::FromStr for RecordKind {
+    type Err = TrustError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        RecordKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| TrustError::BadRole {
+                text: format!(
+                    "record kind `{}` (use catalogue, stationing or policy)",
+                    text.chars().take(64).collect::<String>()
+                ),
+            })
+    }
+}
+
+/// What a certificate covers: which halls, which record kinds, and whether it may certify others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// True: the hall and every hall under it. False: the hall alone.
+    pub subtree: bool,
+    /// The record kinds it may write or approve, sorted.
+    pub kinds: Vec<RecordKind>,
+    /// True when the holder may issue certificates (always narrower than its own).
+    pub may_certify: bool,
+}
+
+impl Scope {
+    /// The widest scope: the genesis root's.
+    pub fn root() -> Self {
+        Scope {
+            subtree: true,
+            kinds: RecordKind::ALL.to_vec(),
+            may_certify: true,
+        }
+    }
+
+    /// The usual scope for a role: administrators cover their subtree and may certify; operators
+    /// write their own hall's stationing.
+    pub fn for_role(role: Role) -> Self {
+        match role {
+            Role::Admin => Scope::root(),
+            Role::Operator => Scope {
+                subtree: false,
+                kinds: vec![RecordKind::Stationing],
+                may_certify: false,
+            },
+        }
+    }
+
+    /// True when this scope allows `kind`.
+    pub fn allows(&self, kind: RecordKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
+    /// True when `other` is no wider than `self`.
+    pub fn contains(&self, other: &Scope) -> bool {
+        (self.subtree || !other.subtree)
+            && (self.may_certify || !other.may_certify)
+            && other.kinds.iter().all(|k| self.kinds.contains(k))
+    }
+}
+
 /// The signed part of a certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertBody {
@@ -71,6 +164,15 @@ pub struct CertBody {
     pub hall_name: String,
     /// Operator or administrator.
     pub role: Role,
+    /// Halls, record kinds and certifying right.
+    pub scope: Scope,
+    /// Valid for changes the holder timestamps at or after this, ms since the Unix epoch.
+    pub valid_from_ms: i64,
+    /// Valid for changes timestamped before this; `None` for no expiry.
+    pub valid_until_ms: Option<i64>,
+    /// Set on a key-rotation certificate: the certificate of the old key, which signs this one and
+    /// whose scope this one repeats exactly.
+    pub successor_of: Option<CertId>,
     /// Who signed: an administrator whose jurisdiction covers `hall`, or the genesis key itself.
     pub issuer: DeviceId,
     /// When the issuer says it signed, in ms since the Unix epoch: shown to people, never trusted for order.
@@ -104,6 +206,11 @@ impl fmt::Debug for CertId {
 }
 
 impl CertBody {
+    /// True when a change timestamped `at_ms` falls in this certificate's validity period.
+    pub fn valid_at(&self, at_ms: i64) -> bool {
+        at_ms >= self.valid_from_ms && self.valid_until_ms.is_none_or(|until| at_ms < until)
+    }
+
     fn canonical(&self) -> Result<Vec<u8>, TrustError> {
         let encoded = postcard::to_stdvec(self).map_err(|e| TrustError::Encoding {
             what: "certificate body",

@@ -2,6 +2,7 @@
 
 pub mod cert;
 pub mod genesis;
+pub mod revocation;
 pub mod state;
 
 #[cfg(test)]

@@ -1,30 +1,57 @@
-//! The trust state: which certificates are valid, the hall tree they describe, and who may do what.
+//! The trust state: which certificates stand, which are revoked, the hall tree, and who may do what.
 //!
-//! Validity is a fixpoint over a *set* of certificates, so it does not depend on the order in which
-//! they arrived: a certificate is valid when its signature holds and its issuer holds a valid
-//! administrator certificate whose jurisdiction covers the certified hall (or it is the genesis key's
-//! own root certificate). Adding certificates can only make more of them valid, never fewer; the
-//! revocation of issue #3 will be the one deliberate exception.
+//! Everything here is a function of two sets, the certificates and the revocations known, so it does
+//! not depend on the order they arrived in. Certificates are evaluated level by level, city first:
+//!
+//! 1. A revocation of a certificate at level L is *effective* when its signature holds and its issuer
+//!    is the genesis key, the certificate's own holder (retiring its key), or holds an active
+//!    administrator certificate for a hall strictly above the target's hall whose subtree covers it.
+//!    Those issuers sit at levels above L, already settled, so revocations can never form a cycle
+//!    (no "state resets" from two administrators revoking each other).
+//! 2. A certificate *stands* when its signature holds and it is the genesis root, or an issuer
+//!    certificate usable for it stands: active, or revoked only by revocations that keep it. The
+//!    issuer must be an administrator allowed to certify, covering the hall, with a scope and
+//!    validity at least as wide (or, for a key rotation, the very certificate it succeeds).
+//! 3. A standing certificate with an effective revocation is *revoked*; otherwise it is *active*.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::TrustError;
 use crate::hall::{HallId, HallInfo, Level};
 use crate::identity::DeviceId;
-use crate::trust::cert::{CertId, Certificate, Role};
+use crate::trust::cert::{CertId, Certificate, RecordKind, Role};
 use crate::trust::genesis::Genesis;
+use crate::trust::revocation::{Revocation, RevocationTarget};
 
 /// Certificates a network may hold; a bound on the fixpoint's work and on memory.
 pub const CERTS_MAX: usize = 100_000;
 
-/// The certificates a node knows and what follows from them.
+/// Revocations a network may hold.
+pub const REVOCATIONS_MAX: usize = 100_000;
+
+/// How a device's certificate stands.
+#[derive(Clone, Debug)]
+pub enum Standing<'a> {
+    /// Valid and not revoked.
+    Active,
+    /// Valid but revoked by these revocations: only what they all keep survives.
+    Revoked(Vec<&'a Revocation>),
+}
+
+/// The certificates and revocations a node knows, and what follows from them.
 #[derive(Clone, Debug)]
 pub struct TrustState {
     genesis: Genesis,
     known: BTreeMap<CertId, Certificate>,
-    valid: BTreeMap<CertId, Certificate>,
+    revocations: BTreeMap<CertId, Revocation>,
+    active: BTreeMap<CertId, Certificate>,
+    revoked: BTreeMap<CertId, (Certificate, Vec<CertId>)>,
     by_holder: BTreeMap<DeviceId, Vec<CertId>>,
     halls: BTreeMap<HallId, HallInfo>,
+    /// Holders of certificates that would stand if no revocation existed: grows only, so whether a
+    /// trust-document write is accepted never depends on arrival order.
+    members: BTreeSet<DeviceId>,
+    ignore_revocations: bool,
 }
 
 impl TrustState {
@@ -33,9 +60,13 @@ impl TrustState {
         TrustState {
             genesis,
             known: BTreeMap::new(),
-            valid: BTreeMap::new(),
+            revocations: BTreeMap::new(),
+            active: BTreeMap::new(),
+            revoked: BTreeMap::new(),
             by_holder: BTreeMap::new(),
             halls: BTreeMap::new(),
+            members: BTreeSet::new(),
+            ignore_revocations: false,
         }
     }
 
@@ -44,55 +75,80 @@ impl TrustState {
         &self.genesis
     }
 
-    /// Adds certificates and recomputes validity; returns true if the set of valid ones changed.
+    /// Adds certificates and recomputes; returns true if anything known was new.
     ///
-    /// Certificates whose signature fails are ignored: they cannot become valid.
+    /// Certificates whose signature fails are ignored: they can never stand.
     pub fn add(&mut self, certs: impl IntoIterator<Item = Certificate>) -> bool {
+        self.add_all(certs, [])
+    }
+
+    /// Adds certificates and revocations and recomputes; returns true if anything known was new.
+    pub fn add_all(
+        &mut self,
+        certs: impl IntoIterator<Item = Certificate>,
+        revocations: impl IntoIterator<Item = Revocation>,
+    ) -> bool {
         let mut added = false;
         for cert in certs {
-            if self.known.len() >= CERTS_MAX || !cert.signature_ok() {
-                continue;
+            if self.known.len() < CERTS_MAX && cert.signature_ok() {
+                added |= self.known.insert(cert.id(), cert).is_none();
             }
-            added |= self.known.insert(cert.id(), cert).is_none();
         }
-        if !added {
-            return false;
+        for revocation in revocations {
+            if self.revocations.len() < REVOCATIONS_MAX && revocation.signature_ok() {
+                added |= self
+                    .revocations
+                    .insert(revocation.id(), revocation)
+                    .is_none();
+            }
         }
-        let before = self.valid.len();
-        self.recompute();
-        self.valid.len() != before
+        if added {
+            self.recompute();
+        }
+        added
     }
 
     fn recompute(&mut self) {
-        self.valid.clear();
+        self.ignore_revocations = true;
+        self.fixpoint();
+        self.members = self.by_holder.keys().copied().collect();
+        self.ignore_revocations = false;
+        self.fixpoint();
+    }
+
+    fn fixpoint(&mut self) {
+        self.active.clear();
+        self.revoked.clear();
         self.by_holder.clear();
         self.halls.clear();
-        // Candidates in a fixed order (issue time, then id), so hall definitions are deterministic.
-        let mut pending: Vec<(i64, CertId)> = self
-            .known
-            .iter()
-            .map(|(id, c)| (c.body.issued_at_ms, id.clone()))
-            .collect();
-        pending.sort();
-        // Each pass admits every candidate whose issuer is already valid; a chain is at most a few
-        // levels deep, so few passes are needed, and the count of passes is bounded by the candidates.
-        loop {
-            let mut admitted = false;
-            let mut still = Vec::with_capacity(pending.len());
-            for (at, id) in pending {
-                let Some(cert) = self.known.get(&id).cloned() else {
-                    continue;
-                };
-                if self.check_authority(&cert).is_ok() {
-                    self.admit(cert);
-                    admitted = true;
-                } else {
-                    still.push((at, id));
+        for level in Level::ALL {
+            let mut pending: Vec<(i64, CertId)> = self
+                .known
+                .iter()
+                .filter(|(_, c)| c.body.level == level)
+                .map(|(id, c)| (c.body.issued_at_ms, id.clone()))
+                .collect();
+            pending.sort();
+            // Each pass admits every candidate whose issuer already stands; chains within one level
+            // are short, and the passes are bounded by the candidates.
+            loop {
+                let mut admitted = false;
+                let mut still = Vec::with_capacity(pending.len());
+                for (at, id) in pending {
+                    let Some(cert) = self.known.get(&id).cloned() else {
+                        continue;
+                    };
+                    if self.check_authority(&cert).is_ok() {
+                        self.admit(cert);
+                        admitted = true;
+                    } else {
+                        still.push((at, id));
+                    }
                 }
-            }
-            pending = still;
-            if !admitted || pending.is_empty() {
-                break;
+                pending = still;
+                if !admitted || pending.is_empty() {
+                    break;
+                }
             }
         }
     }
@@ -112,11 +168,44 @@ impl TrustState {
             .entry(body.holder)
             .or_default()
             .push(id.clone());
-        self.valid.insert(id, cert);
+        let revocations = self.effective_revocations(&cert);
+        if revocations.is_empty() {
+            self.active.insert(id, cert);
+        } else {
+            self.revoked.insert(id, (cert, revocations));
+        }
     }
 
-    /// Whether `cert` may be issued given the currently valid certificates: the check an
-    /// administrator's node runs before `invite`, and the rule every receiver applies.
+    /// The revocations that take effect on `cert`, given the certificates settled so far (all of
+    /// them at higher levels).
+    fn effective_revocations(&self, cert: &Certificate) -> Vec<CertId> {
+        if self.ignore_revocations {
+            return Vec::new();
+        }
+        let id = cert.id();
+        self.revocations
+            .iter()
+            .filter(|(_, r)| match &r.body.target {
+                RevocationTarget::Cert(target) => target == &id,
+                RevocationTarget::Device(device) => device == &cert.body.holder,
+            })
+            .filter(|(_, r)| {
+                let issuer = r.body.issuer;
+                issuer == self.genesis.key
+                    || issuer == cert.body.holder
+                    || self.active_certs_of(&issuer).any(|p| {
+                        p.body.role == Role::Admin
+                            && p.body.scope.subtree
+                            && p.body.hall != cert.body.hall
+                            && self.is_within(&cert.body.hall, &p.body.hall)
+                    })
+            })
+            .map(|(rid, _)| rid.clone())
+            .collect()
+    }
+
+    /// Whether `cert` may be issued given the current state: the check an administrator's node runs
+    /// before `invite`, and the rule every receiver applies.
     ///
     /// # Errors
     /// The first rule `cert` breaks, as a [`TrustError`].
@@ -127,11 +216,13 @@ impl TrustState {
         self.check_authority(cert)
     }
 
-    /// The authority half of [`Self::check_issue`], for certificates whose signature was checked on entry.
+    /// The authority half of [`Self::check_issue`], for certificates whose signature was checked.
     fn check_authority(&self, cert: &Certificate) -> Result<(), TrustError> {
         let body = &cert.body;
-        if body.issuer == self.genesis.key && body.holder == self.genesis.key {
-            // The root certificate: the genesis key's own, for the city centre.
+        if body.issuer == self.genesis.key
+            && body.holder == self.genesis.key
+            && body.successor_of.is_none()
+        {
             return if body.level == Level::City && body.parent.is_none() && body.role == Role::Admin
             {
                 Ok(())
@@ -139,20 +230,82 @@ impl TrustState {
                 Err(TrustError::BadRoot)
             };
         }
-        self.check_shape(body.level, body.parent.as_ref(), &body.hall)?;
+        if body.parent.is_some() || body.successor_of.is_none() {
+            self.check_shape(body.level, body.parent.as_ref(), &body.hall)?;
+        }
+        let cert_id = cert.id();
+        let usable: Vec<&Certificate> = self.issuing_certs(&body.issuer, &cert_id).collect();
+        if let Some(old) = &body.successor_of {
+            let ok = usable.iter().any(|p| {
+                &p.id() == old
+                    && p.body.holder == body.issuer
+                    && p.body.hall == body.hall
+                    && p.body.level == body.level
+                    && p.body.parent == body.parent
+                    && p.body.role == body.role
+                    && p.body.scope == body.scope
+                    && within_period(&p.body, &cert.body)
+            });
+            return if ok {
+                Ok(())
+            } else {
+                Err(TrustError::BadSuccessor)
+            };
+        }
         let parent = body.parent.as_ref().ok_or(TrustError::BadRoot)?;
-        let covered = self
-            .valid_certs_of(&body.issuer)
-            .filter(|c| c.body.role == Role::Admin)
-            .any(|c| self.is_within(parent, &c.body.hall) || body.hall == c.body.hall);
-        if covered {
-            Ok(())
-        } else {
-            Err(TrustError::OutsideJurisdiction {
+        let covering: Vec<&&Certificate> = usable
+            .iter()
+            .filter(|p| {
+                p.body.role == Role::Admin
+                    && (body.hall == p.body.hall
+                        || (p.body.scope.subtree && self.is_within(parent, &p.body.hall)))
+            })
+            .collect();
+        if covering.is_empty() {
+            return Err(TrustError::OutsideJurisdiction {
                 issuer: body.issuer.short(),
                 hall: body.hall.to_string(),
+            });
+        }
+        let narrower = covering.iter().any(|p| {
+            p.body.scope.may_certify
+                && p.body.scope.contains(&body.scope)
+                && (body.hall != p.body.hall || p.body.scope.subtree || !body.scope.subtree)
+                && within_period(&p.body, body)
+        });
+        if narrower {
+            Ok(())
+        } else {
+            Err(TrustError::WiderThanIssuer {
+                issuer: body.issuer.short(),
             })
         }
+    }
+
+    /// The issuer's standing certificates usable to issue `cert`: active ones, and revoked ones whose
+    /// every effective revocation keeps `cert`.
+    fn issuing_certs<'a>(
+        &'a self,
+        issuer: &'a DeviceId,
+        cert: &'a CertId,
+    ) -> impl Iterator<Item = &'a Certificate> + 'a {
+        self.by_holder
+            .get(issuer)
+            .into_iter()
+            .flatten()
+            .filter_map(move |id| {
+                if let Some(c) = self.active.get(id) {
+                    return Some(c);
+                }
+                let (c, revs) = self.revoked.get(id)?;
+                revs.iter()
+                    .all(|r| {
+                        self.revocations
+                            .get(r)
+                            .is_some_and(|r| r.body.keep_certs.contains(cert))
+                    })
+                    .then_some(c)
+            })
     }
 
     /// Checks that a hall's declared level and parent agree with the tree already known.
@@ -203,8 +356,8 @@ impl TrustState {
         false
     }
 
-    /// The valid certificates held by `device`.
-    pub fn valid_certs_of<'a>(
+    /// The active (valid, unrevoked) certificates of `device`.
+    pub fn active_certs_of<'a>(
         &'a self,
         device: &'a DeviceId,
     ) -> impl Iterator<Item = &'a Certificate> + 'a {
@@ -212,18 +365,55 @@ impl TrustState {
             .get(device)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.valid.get(id))
+            .filter_map(|id| self.active.get(id))
     }
 
-    /// True when `device` holds a valid certificate with `role` for `hall`.
+    /// Kept for callers that ask for the valid certificates: the active ones.
+    pub fn valid_certs_of<'a>(
+        &'a self,
+        device: &'a DeviceId,
+    ) -> impl Iterator<Item = &'a Certificate> + 'a {
+        self.active_certs_of(device)
+    }
+
+    /// Every standing certificate of `device` with how it stands.
+    pub fn standing_certs_of<'a>(
+        &'a self,
+        device: &'a DeviceId,
+    ) -> impl Iterator<Item = (&'a Certificate, Standing<'a>)> + 'a {
+        self.by_holder
+            .get(device)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| {
+                if let Some(c) = self.active.get(id) {
+                    return Some((c, Standing::Active));
+                }
+                let (c, revs) = self.revoked.get(id)?;
+                let revs = revs
+                    .iter()
+                    .filter_map(|r| self.revocations.get(r))
+                    .collect();
+                Some((c, Standing::Revoked(revs)))
+            })
+    }
+
+    /// True when `cert` covers `hall` (its own hall, or below it with a subtree scope).
+    pub fn covers(&self, cert: &Certificate, hall: &HallId) -> bool {
+        &cert.body.hall == hall
+            || (cert.body.scope.subtree && self.is_within(hall, &cert.body.hall))
+    }
+
+    /// True when `device` holds an active certificate with `role` covering `hall` for `kind` at `at_ms`.
     pub fn holds(&self, device: &DeviceId, role: Role, hall: &HallId) -> bool {
-        self.valid_certs_of(device)
+        self.active_certs_of(device)
             .any(|c| c.body.role == role && &c.body.hall == hall)
     }
 
-    /// True when `device` holds any valid certificate at all.
+    /// True when `device` holds a certificate that would stand were there no revocations: a member of
+    /// the network, even if what it signs may no longer count. Grows only.
     pub fn is_known(&self, device: &DeviceId) -> bool {
-        self.valid_certs_of(device).next().is_some()
+        self.members.contains(device) || device == &self.genesis.key
     }
 
     /// The hall whose administrators approve `hall`'s filings: its parent, or itself for the city centre
@@ -233,10 +423,15 @@ impl TrustState {
         Some(info.parent.clone().unwrap_or_else(|| hall.clone()))
     }
 
-    /// True when `device` is an administrator of the tier that approves `hall`.
+    /// True when `device` is an active administrator of the tier that approves `hall`'s stationing.
     pub fn may_approve(&self, device: &DeviceId, hall: &HallId) -> bool {
-        self.supervisor_of(hall)
-            .is_some_and(|sup| self.holds(device, Role::Admin, &sup))
+        self.supervisor_of(hall).is_some_and(|sup| {
+            self.active_certs_of(device).any(|c| {
+                c.body.role == Role::Admin
+                    && c.body.hall == sup
+                    && c.body.scope.allows(RecordKind::Stationing)
+            })
+        })
     }
 
     /// Known halls, by id.
@@ -244,41 +439,82 @@ impl TrustState {
         &self.halls
     }
 
-    /// Valid certificates, by id.
+    /// Active certificates, by id.
     pub fn valid(&self) -> &BTreeMap<CertId, Certificate> {
-        &self.valid
+        &self.active
     }
 
-    /// Every certificate whose signature holds, valid or not yet.
+    /// Standing but revoked certificates, by id, with the effective revocations.
+    pub fn revoked(&self) -> &BTreeMap<CertId, (Certificate, Vec<CertId>)> {
+        &self.revoked
+    }
+
+    /// Every certificate whose signature holds, standing or not.
     pub fn known(&self) -> &BTreeMap<CertId, Certificate> {
         &self.known
+    }
+
+    /// Every revocation whose signature holds, effective or not.
+    pub fn revocations(&self) -> &BTreeMap<CertId, Revocation> {
+        &self.revocations
+    }
+
+    /// A digest of what is active and revoked: when it changes other than by growing, records must be
+    /// rebuilt.
+    pub fn active_ids(&self) -> BTreeSet<CertId> {
+        self.active.keys().cloned().collect()
     }
 
     /// The chain from `cert` up to the root, for invitation tokens and audits (cert first).
     pub fn chain(&self, cert: &CertId) -> Vec<Certificate> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
-        let mut current = self.valid.get(cert).cloned();
+        let lookup = |id: &CertId| {
+            self.active
+                .get(id)
+                .or_else(|| self.revoked.get(id).map(|(c, _)| c))
+                .cloned()
+        };
+        let mut current = lookup(cert);
         while let Some(c) = current {
-            if !seen.insert(c.id()) {
+            if !seen.insert(c.id()) || out.len() > 16 {
                 break;
             }
             let issuer = c.body.issuer;
-            let is_root = issuer == c.body.holder;
-            let hall = c.body.parent.clone();
+            let is_root = issuer == c.body.holder && c.body.successor_of.is_none();
+            let next = c
+                .body
+                .successor_of
+                .clone()
+                .and_then(|old| lookup(&old))
+                .or_else(|| {
+                    let hall = c.body.parent.clone().unwrap_or_else(|| c.body.hall.clone());
+                    self.by_holder
+                        .get(&issuer)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(&lookup)
+                        .find(|p| p.body.role == Role::Admin && self.is_within(&hall, &p.body.hall))
+                });
             out.push(c);
             if is_root {
                 break;
             }
-            current = self
-                .valid_certs_of(&issuer)
-                .filter(|p| p.body.role == Role::Admin)
-                .find(|p| {
-                    hall.as_ref()
-                        .is_some_and(|h| self.is_within(h, &p.body.hall))
-                })
-                .cloned();
+            current = next;
         }
         out
     }
+}
+
+/// True when `inner`'s validity period lies within `outer`'s.
+fn within_period(
+    outer: &crate::trust::cert::CertBody,
+    inner: &crate::trust::cert::CertBody,
+) -> bool {
+    inner.valid_from_ms >= outer.valid_from_ms
+        && match (outer.valid_until_ms, inner.valid_until_ms) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(o), Some(i)) => i <= o,
+        }
 }

@@ -52,7 +52,7 @@ fn run(fed: &mut Fed, steps: &[Step]) -> Vec<SignedChange> {
         let epoch = 100 + i as u32;
         match s {
             Step::CreateItem(n) => {
-                fed.create_item(&code(*n));
+                fed.try_create_item(&code(*n));
             }
             Step::Propose(n) => {
                 let _ = fed.propose(&village, VILLAGE, &code(*n));

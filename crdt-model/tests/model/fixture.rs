@@ -42,6 +42,10 @@ pub fn cert(
             parent: parent.map(hall),
             hall_name: format!("hall {hall_id}"),
             role,
+            scope: hallsync_model::trust::cert::Scope::for_role(role),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+            successor_of: None,
             issuer: issuer.device_id(),
             issued_at_ms: 1_700_000_000_000,
         },
@@ -168,6 +172,11 @@ impl Fed {
     }
 
     pub fn create_item(&mut self, code: &str) -> SignedChange {
+        self.try_create_item(code).expect("a new item is written")
+    }
+
+    /// Writes the item; `None` when it is already exactly so (nothing to sign).
+    pub fn try_create_item(&mut self, code: &str) -> Option<SignedChange> {
         let fields = ItemFields {
             code: ItemCode::new(code).unwrap(),
             name: format!("事项 {code}"),
@@ -181,7 +190,7 @@ impl Fed {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         let city = self.city.clone();
-        self.write(&city, &DocId::item(&fields.code), puts).unwrap()
+        self.write(&city, &DocId::item(&fields.code), puts).ok()
     }
 
     pub fn station_doc(hall_id: &str, code: &str) -> DocId {

@@ -73,7 +73,8 @@ fn duplicates_are_counted_and_not_applied_twice() {
 
 #[test]
 fn two_changes_with_one_actor_and_sequence_are_an_equivocation() {
-    // Goal: a device that signs two different changes as the same (actor, seq) gets the second held.
+    // Goal: a device that signs two different changes as the same (actor, seq) gets both held and
+    // flagged; neither silently wins.
     let mut fed = Fed::new();
     fed.create_item("ITEM-1");
     let base = fresh(&fed);
@@ -95,12 +96,22 @@ fn two_changes_with_one_actor_and_sequence_are_an_equivocation() {
         &[("name".into(), ScalarValue::Str("乙".into()))],
     );
     assert_ne!(a, b);
-    let report = base.ingest(vec![a, b]);
-    assert_eq!(report.applied.len(), 1);
-    assert!(
-        matches!(report.quarantined[0].1, Rejection::Equivocation { .. }),
-        "{report:?}"
-    );
+    // Neither wins, whichever arrives first and whether they arrive together or apart.
+    let report = base.ingest(vec![a.clone(), b.clone()]);
+    assert!(report.applied.is_empty(), "{report:?}");
+    assert_eq!(report.quarantined.len(), 2);
+    assert!(report
+        .quarantined
+        .iter()
+        .all(|(_, r)| matches!(r, Rejection::Equivocation { .. })));
+    assert_eq!(base.equivocations().count(), 1);
+    let mut apart = fresh(&fed);
+    apart.ingest(fed.log.clone());
+    apart.ingest(vec![b]);
+    let report = apart.ingest(vec![a]);
+    assert!(report.rebuilt, "the applied half of the pair is taken back");
+    assert_eq!(apart.state_digest(), base.state_digest());
+    assert_eq!(apart.quarantine().len(), 2);
 }
 
 #[test]

@@ -53,20 +53,7 @@ pub enum Command {
         reason: String,
     },
     /// Issues a certificate and an invitation token (administrator).
-    Invite {
-        /// The invitee's device id.
-        device: String,
-        /// The invitee's hall.
-        hall: String,
-        /// That hall's level.
-        level: String,
-        /// operator or admin.
-        role: String,
-        /// That hall's parent; this node's hall when absent.
-        parent: Option<String>,
-        /// That hall's name; the hall id when absent.
-        hall_name: Option<String>,
-    },
+    Invite(super::membership::InviteRequest),
     /// Takes the node off the network or back (a running node only).
     Net {
         /// True to go online.

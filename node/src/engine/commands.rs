@@ -94,23 +94,9 @@ impl Engine {
             }
             Command::Approve { id } => self.decide(&id, Decision::Approve, None),
             Command::Reject { id, reason } => self.decide(&id, Decision::Reject, Some(reason)),
-            Command::Invite {
-                device,
-                hall,
-                level,
-                role,
-                parent,
-                hall_name,
-            } => {
-                let token = self.invite(
-                    &device,
-                    &hall,
-                    &level,
-                    &role,
-                    parent.as_deref(),
-                    hall_name.as_deref(),
-                    self.invite_addrs(net),
-                )?;
+            Command::Invite(request) => {
+                let addrs = self.invite_addrs(net);
+                let token = self.invite(&request, addrs)?;
                 Ok(json!({ "token": token }))
             }
             Command::Net { .. } | Command::Shutdown => Err(NodeError::NotAllowed(

@@ -2,6 +2,7 @@
 
 use hallsync_config::{Config, NodeSection};
 use hallsync_model::records::trust_doc::cert_key;
+use hallsync_model::trust::cert::{RecordKind, Scope};
 use hallsync_model::{
     CertBody, Certificate, DeviceId, DocId, Genesis, HallId, Level, Role, ScalarValue, Store,
     TrustState,
@@ -69,6 +70,10 @@ pub fn init(
                 parent: None,
                 hall_name: config.node.name.clone(),
                 role: Role::Admin,
+                scope: Scope::root(),
+                valid_from_ms: 0,
+                valid_until_ms: None,
+                successor_of: None,
                 issuer: key.device_id(),
                 issued_at_ms: now_ms(),
             },
@@ -96,6 +101,32 @@ pub fn init(
         device_id: key.device_id().to_string(),
         network_id,
     })
+}
+
+/// What an administrator asks to certify with `invite`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// The invitee's device id.
+    pub device: String,
+    /// The invitee's hall.
+    pub hall: String,
+    /// That hall's level.
+    pub level: String,
+    /// operator or admin.
+    pub role: String,
+    /// That hall's parent; the inviter's hall when absent.
+    pub parent: Option<String>,
+    /// That hall's name; the hall id when absent.
+    pub hall_name: Option<String>,
+    /// Record kinds (catalogue, stationing, policy); the role's usual ones when absent.
+    pub kinds: Option<Vec<String>>,
+    /// Whether the certificate covers the halls under `hall` too; the role's default when absent.
+    pub subtree: Option<bool>,
+    /// Whether the holder may certify others; the role's default when absent.
+    pub may_certify: Option<bool>,
+    /// Days of validity from now; no expiry when absent.
+    pub valid_days: Option<u32>,
 }
 
 /// What `join` installed.
@@ -185,29 +216,47 @@ impl Engine {
     ///
     /// # Errors
     /// [`NodeError::Trust`] when this administrator may not certify that hall; parse errors.
-    #[allow(clippy::too_many_arguments)]
     pub fn invite(
         &mut self,
-        device: &str,
-        hall: &str,
-        level: &str,
-        role: &str,
-        parent: Option<&str>,
-        hall_name: Option<&str>,
+        request: &InviteRequest,
         addrs: Vec<String>,
     ) -> Result<String, NodeError> {
-        let holder: DeviceId = device.parse()?;
-        let hall = HallId::new(hall)?;
-        let level: Level = level.parse()?;
-        let role: Role = role.parse()?;
-        let parent = HallId::new(parent.unwrap_or(&self.config.node.hall))?;
+        let holder: DeviceId = request.device.parse()?;
+        let hall = HallId::new(&request.hall)?;
+        let level: Level = request.level.parse()?;
+        let role: Role = request.role.parse()?;
+        let parent = HallId::new(request.parent.as_deref().unwrap_or(&self.config.node.hall))?;
+        let mut scope = Scope::for_role(role);
+        if let Some(kinds) = &request.kinds {
+            scope.kinds = kinds
+                .iter()
+                .map(|k| k.parse())
+                .collect::<Result<Vec<RecordKind>, _>>()?;
+            scope.kinds.sort();
+            scope.kinds.dedup();
+        }
+        if let Some(subtree) = request.subtree {
+            scope.subtree = subtree;
+        }
+        if let Some(may_certify) = request.may_certify {
+            scope.may_certify = may_certify;
+        }
+        let now = now_ms();
+        let valid_until_ms = request.valid_days.map(|d| now + i64::from(d) * 86_400_000);
         let body = CertBody {
             holder,
             hall: hall.clone(),
             level,
             parent: Some(parent.clone()),
-            hall_name: hall_name.unwrap_or(hall.as_str()).to_string(),
+            hall_name: request
+                .hall_name
+                .clone()
+                .unwrap_or_else(|| hall.to_string()),
             role,
+            scope,
+            valid_from_ms: 0,
+            valid_until_ms,
+            successor_of: None,
             issuer: self.key.device_id(),
             issued_at_ms: now_ms(),
         };

@@ -12,7 +12,7 @@ mod token;
 
 pub use command::Command;
 pub use commands::{decode_bundle, encode_bundle};
-pub use membership::init;
+pub use membership::{init, InviteRequest};
 pub use net_view::NetView;
 pub use token::Invitation;
 

@@ -1,67 +1,37 @@
 //! The replica: every record this node holds, the trust state, and the quarantine.
 //!
-//! [`Replica::ingest`] is the only way changes get in, for local and remote changes alike:
-//! verify the signature and actor binding, then authorize against the trust state and the document's
-//! causal past, then apply. Whatever fails waits in quarantine with its reason; changes that could
-//! become valid later (a certificate or a dependency still on its way) are retried whenever something
-//! new is applied, so the final state does not depend on the order of arrival.
+//! [`Replica::ingest`] is the only way changes get in, local and remote alike: verify the signature
+//! and actor binding, then authorize against the trust state and the record's causal past, then
+//! apply. What fails waits in quarantine with its reason; changes that could become valid later (a
+//! certificate or a dependency still on its way) are retried whenever something new is applied.
+//!
+//! Two events can take away what was granted: a revocation (strong removal) and an equivocation
+//! (two changes with one actor and sequence number, of which neither may win). Either one rebuilds
+//! the replica from every envelope it holds, trust first, so the result is the same function of the
+//! set of envelopes as on a node that received them in any other order.
+
+mod author;
+mod authorize;
+mod doc_state;
+mod rebuild;
+
+pub use doc_state::DocState;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{transaction::Transactable, ActorId, Automerge, ChangeHash, ScalarValue, ROOT};
+use automerge::ChangeHash;
 use serde::Serialize;
 
 use crate::change::envelope::{SignedChange, VerifiedChange};
-use crate::change::ops::root_writes;
 use crate::change::rejection::Rejection;
-use crate::identity::{DeviceId, DeviceKey};
-use crate::records::station::{DocHistory, StationChange};
-use crate::records::{item, station, trust_doc, DocId, DocKind};
+use crate::records::DocId;
+use crate::trust::cert::Certificate;
 use crate::trust::genesis::Genesis;
 use crate::trust::state::TrustState;
+use authorize::Applied;
 
 /// Default bound on quarantined envelopes: a peer flooding garbage cannot grow memory past it.
 pub const QUARANTINE_ENTRIES_MAX: usize = 10_000;
-
-/// One record's automerge document and what authorization needs of its past.
-#[derive(Default)]
-pub struct DocState {
-    pub(crate) doc: Automerge,
-    pub(crate) deps: BTreeMap<ChangeHash, Vec<ChangeHash>>,
-    pub(crate) authors: BTreeMap<ChangeHash, DeviceId>,
-    pub(crate) content: BTreeSet<ChangeHash>,
-    /// Applied envelopes in the order applied, which respects dependencies.
-    pub(crate) order: Vec<ChangeHash>,
-    pub(crate) envelopes: BTreeMap<ChangeHash, SignedChange>,
-    seqs: BTreeMap<(Vec<u8>, u64), ChangeHash>,
-}
-
-impl DocState {
-    /// The automerge document.
-    pub fn doc(&self) -> &Automerge {
-        &self.doc
-    }
-
-    /// The current heads, sorted.
-    pub fn heads(&self) -> Vec<ChangeHash> {
-        let mut heads = self.doc.get_heads();
-        heads.sort();
-        heads
-    }
-
-    /// The applied envelopes, in an order that respects dependencies.
-    pub fn applied_envelopes(&self) -> impl Iterator<Item = &SignedChange> {
-        self.order.iter().filter_map(|h| self.envelopes.get(h))
-    }
-
-    pub(crate) fn history(&self) -> DocHistory<'_> {
-        DocHistory {
-            deps: &self.deps,
-            authors: &self.authors,
-            content: &self.content,
-        }
-    }
-}
 
 /// A change that waits in quarantine.
 #[derive(Clone, Debug, Serialize)]
@@ -86,15 +56,27 @@ pub struct IngestReport {
     pub quarantined: Vec<(SignedChange, Rejection)>,
     /// Envelopes already held.
     pub duplicates: usize,
+    /// True when a revocation or an equivocation made the replica rebuild every record.
+    pub rebuilt: bool,
 }
+
+type SeqKey = (DocId, Vec<u8>, u64);
 
 /// Every record a node holds, and the trust state they are checked against.
 pub struct Replica {
-    trust: TrustState,
-    docs: BTreeMap<DocId, DocState>,
-    quarantine: BTreeMap<[u8; 32], QuarantineEntry>,
+    pub(crate) trust: TrustState,
+    pub(crate) docs: BTreeMap<DocId, DocState>,
+    pub(crate) quarantine: BTreeMap<[u8; 32], QuarantineEntry>,
     applied_digests: BTreeSet<[u8; 32]>,
     quarantine_max: usize,
+    /// Certificates from outside the trust document (an invitation token), kept for rebuilds.
+    bootstrap: Vec<Certificate>,
+    /// Dependencies of every verified change per record, applied or not.
+    pub(crate) pool_deps: BTreeMap<DocId, BTreeMap<ChangeHash, Vec<ChangeHash>>>,
+    /// Every verified change by (record, actor, sequence number): two hashes there are an equivocation.
+    seqs: BTreeMap<SeqKey, BTreeSet<ChangeHash>>,
+    needs_rebuild: bool,
+    rebuilding: bool,
 }
 
 impl Replica {
@@ -106,6 +88,11 @@ impl Replica {
             quarantine: BTreeMap::new(),
             applied_digests: BTreeSet::new(),
             quarantine_max: QUARANTINE_ENTRIES_MAX,
+            bootstrap: Vec::new(),
+            pool_deps: BTreeMap::new(),
+            seqs: BTreeMap::new(),
+            needs_rebuild: false,
+            rebuilding: false,
         }
     }
 
@@ -120,8 +107,9 @@ impl Replica {
     }
 
     /// Certificates learned outside the trust document (an invitation token): self-authenticating,
-    /// so they may come from anywhere. Returns true if validity changed.
-    pub fn add_certificates(&mut self, certs: Vec<crate::trust::cert::Certificate>) -> bool {
+    /// so they may come from anywhere. Returns true if anything was new.
+    pub fn add_certificates(&mut self, certs: Vec<Certificate>) -> bool {
+        self.bootstrap.extend(certs.iter().cloned());
         let changed = self.trust.add(certs);
         if changed {
             let mut report = IngestReport::default();
@@ -140,7 +128,18 @@ impl Replica {
         &self.quarantine
     }
 
-    /// Verifies, authorizes and applies `batch`, then retries the quarantine while anything applies.
+    /// The (record, actor, sequence number) triples signed twice, with the hashes of both changes.
+    pub fn equivocations(
+        &self,
+    ) -> impl Iterator<Item = (&DocId, &[u8], u64, &BTreeSet<ChangeHash>)> {
+        self.seqs
+            .iter()
+            .filter(|(_, hashes)| hashes.len() > 1)
+            .map(|((doc, actor, seq), hashes)| (doc, actor.as_slice(), *seq, hashes))
+    }
+
+    /// Verifies, authorizes and applies `batch`, then retries the quarantine while anything applies;
+    /// rebuilds everything if a revocation or equivocation took something away.
     pub fn ingest(&mut self, batch: Vec<SignedChange>) -> IngestReport {
         let mut report = IngestReport::default();
         let mut progress = false;
@@ -163,7 +162,41 @@ impl Replica {
         if progress {
             self.retry_quarantine(&mut report);
         }
+        if self.needs_rebuild && !self.rebuilding {
+            self.rebuild_and_report(&mut report);
+        }
         report
+    }
+
+    /// Rebuilds, then rewrites `report` as what changed relative to before this ingest: envelopes
+    /// applied now that were not before, and envelopes quarantined now that were not before.
+    fn rebuild_and_report(&mut self, report: &mut IngestReport) {
+        let added: BTreeSet<[u8; 32]> = report.applied.iter().map(SignedChange::digest).collect();
+        let before_applied: BTreeSet<[u8; 32]> =
+            self.applied_digests.difference(&added).copied().collect();
+        let q_added: BTreeSet<[u8; 32]> =
+            report.quarantined.iter().map(|(e, _)| e.digest()).collect();
+        let before_quarantined: BTreeSet<[u8; 32]> = self
+            .quarantine
+            .keys()
+            .filter(|d| !q_added.contains(*d))
+            .copied()
+            .collect();
+        self.rebuild();
+        report.rebuilt = true;
+        report.applied = self
+            .docs
+            .values()
+            .flat_map(|s| s.applied_envelopes())
+            .filter(|e| !before_applied.contains(&e.digest()))
+            .cloned()
+            .collect();
+        report.quarantined = self
+            .quarantine
+            .iter()
+            .filter(|(d, _)| !before_quarantined.contains(*d))
+            .map(|(_, e)| (e.envelope.clone(), e.reason.clone()))
+            .collect();
     }
 
     fn enter_quarantine(
@@ -188,7 +221,7 @@ impl Replica {
         );
     }
 
-    fn retry_quarantine(&mut self, report: &mut IngestReport) {
+    pub(crate) fn retry_quarantine(&mut self, report: &mut IngestReport) {
         // Each pass applies at least one entry or stops, so passes ≤ quarantine size.
         loop {
             let candidates: Vec<[u8; 32]> = self
@@ -223,25 +256,67 @@ impl Replica {
         }
     }
 
+    /// Records a verified change in the pool; returns the equivocation it completes, if any.
+    fn pool(&mut self, verified: &VerifiedChange) -> Option<Rejection> {
+        let doc = verified.envelope.doc.clone();
+        let hash = verified.hash();
+        self.pool_deps
+            .entry(doc.clone())
+            .or_default()
+            .insert(hash, verified.change.deps().to_vec());
+        let actor = verified.change.actor_id().to_bytes().to_vec();
+        let seq = verified.change.seq();
+        let hashes = self
+            .seqs
+            .entry((doc.clone(), actor.clone(), seq))
+            .or_default();
+        hashes.insert(hash);
+        if hashes.len() < 2 {
+            return None;
+        }
+        let applied = self
+            .docs
+            .get(&doc)
+            .is_some_and(|s| hashes.iter().any(|h| s.deps.contains_key(h)));
+        if applied {
+            // One of the pair was applied before the other arrived: neither may win, so rebuild.
+            self.needs_rebuild = true;
+        }
+        Some(Rejection::Equivocation {
+            actor: hex::encode(&actor[..actor.len().min(8)]),
+            seq,
+        })
+    }
+
+    /// Removes a change from the pool (the local device's own refused change: nothing of it is kept).
+    pub(crate) fn forget_pool_entry(&mut self, envelope: &SignedChange) {
+        let Ok(verified) = envelope.verify() else {
+            return;
+        };
+        let hash = verified.hash();
+        if let Some(deps) = self.pool_deps.get_mut(&envelope.doc) {
+            deps.remove(&hash);
+        }
+        let key = (
+            envelope.doc.clone(),
+            verified.change.actor_id().to_bytes().to_vec(),
+            verified.change.seq(),
+        );
+        if let Some(hashes) = self.seqs.get_mut(&key) {
+            hashes.remove(&hash);
+        }
+    }
+
     /// Applies one envelope; `Ok(false)` if its change is already in the document.
     fn try_apply(&mut self, envelope: &SignedChange) -> Result<bool, Rejection> {
         let verified = envelope.verify()?;
         let hash = verified.hash();
+        if let Some(equivocation) = self.pool(&verified) {
+            return Err(equivocation);
+        }
         let state = self.docs.get(&envelope.doc);
         if state.is_some_and(|s| s.deps.contains_key(&hash)) {
             return Ok(false);
-        }
-        let actor_key = (
-            verified.change.actor_id().to_bytes().to_vec(),
-            verified.change.seq(),
-        );
-        if let Some(other) = state.and_then(|s| s.seqs.get(&actor_key)) {
-            if *other != hash {
-                return Err(Rejection::Equivocation {
-                    actor: hex::encode(&actor_key.0[..8]),
-                    seq: actor_key.1,
-                });
-            }
         }
         let missing = verified
             .change
@@ -262,7 +337,6 @@ impl Replica {
             })?;
         state.deps.insert(hash, verified.change.deps().to_vec());
         state.authors.insert(hash, envelope.author);
-        state.seqs.insert(actor_key, hash);
         state.order.push(hash);
         state.envelopes.insert(hash, envelope.clone());
         match kind {
@@ -270,105 +344,16 @@ impl Replica {
                 state.content.insert(hash);
             }
             Applied::Approval => {}
-            Applied::Certificates(certs) => {
+            Applied::Trust(entries) => {
                 state.content.insert(hash);
-                self.trust.add(certs);
+                let before = self.trust.active_ids();
+                let revokes = !entries.revocations.is_empty();
+                self.trust.add_all(entries.certs, entries.revocations);
+                if revokes || !before.is_subset(&self.trust.active_ids()) {
+                    self.needs_rebuild = true;
+                }
             }
         }
         Ok(true)
     }
-
-    fn authorize(
-        &self,
-        verified: &VerifiedChange,
-        state: Option<&DocState>,
-    ) -> Result<Applied, Rejection> {
-        let author = &verified.envelope.author;
-        let writes = root_writes(&verified.change)?;
-        if let DocKind::Trust = verified.envelope.doc.kind() {
-            return trust_doc::authorize(&self.trust, author, &writes).map(Applied::Certificates);
-        }
-        if !self.trust.is_known(author) {
-            return Err(Rejection::UnknownAuthor {
-                author: author.short(),
-            });
-        }
-        match verified.envelope.doc.kind() {
-            DocKind::Trust => Err(Rejection::WrongDocument {
-                reason: "unreachable: trust handled above".into(),
-            }),
-            DocKind::Item(code) => {
-                item::authorize(&self.trust, author, code, &writes).map(|()| Applied::Content)
-            }
-            DocKind::Station(hall, code) => {
-                let empty = DocState::default();
-                let history = state.unwrap_or(&empty).history();
-                let class = station::authorize(
-                    &self.trust,
-                    author,
-                    hall,
-                    code,
-                    &writes,
-                    verified.change.deps(),
-                    &history,
-                )?;
-                Ok(match class {
-                    StationChange::Content => Applied::Content,
-                    StationChange::Approval => Applied::Approval,
-                })
-            }
-        }
-    }
-
-    /// Makes, signs and ingests a change by the local device: `puts` written at the root of `doc`.
-    ///
-    /// The change goes through the same checks as a peer's; if they refuse it, nothing is kept.
-    ///
-    /// # Errors
-    /// The [`Rejection`] that the checks give, e.g. when the device may not write this record.
-    pub fn author(
-        &mut self,
-        key: &DeviceKey,
-        epoch: u32,
-        doc: &DocId,
-        now_ms: i64,
-        puts: &[(String, ScalarValue)],
-    ) -> Result<SignedChange, Rejection> {
-        let actor: ActorId = key.device_id().actor(epoch);
-        let mut fork = match self.docs.get(doc) {
-            Some(state) => state.doc.fork(),
-            None => Automerge::new(),
-        };
-        fork.set_actor(actor);
-        let mut tx = fork.transaction();
-        for (k, v) in puts {
-            tx.put(ROOT, k.as_str(), v.clone())
-                .map_err(|e| Rejection::Malformed {
-                    reason: e.to_string(),
-                })?;
-        }
-        tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms));
-        let change = fork
-            .get_last_local_change()
-            .ok_or_else(|| Rejection::Malformed {
-                reason: "the edit produced no change".into(),
-            })?;
-        let envelope = SignedChange::sign(doc.clone(), &change, key);
-        let digest = envelope.digest();
-        match self.try_apply(&envelope) {
-            Ok(_) => {
-                self.applied_digests.insert(digest);
-                let mut report = IngestReport::default();
-                self.retry_quarantine(&mut report);
-                Ok(envelope)
-            }
-            Err(reason) => Err(reason),
-        }
-    }
-}
-
-enum Applied {
-    Content,
-    Approval,
-    Certificates(Vec<crate::trust::cert::Certificate>),
 }

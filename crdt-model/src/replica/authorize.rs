@@ -1,0 +1,72 @@
+//! Which write rule judges a change, by record kind.
+
+use crate::change::envelope::VerifiedChange;
+use crate::change::ops::root_writes;
+use crate::change::rejection::Rejection;
+use crate::records::authority::ChangeCtx;
+use crate::records::station::StationChange;
+use crate::records::trust_doc::TrustEntries;
+use crate::records::{item, station, trust_doc, DocKind};
+use crate::replica::doc_state::DocState;
+use crate::replica::Replica;
+
+/// What an accepted change is, for bookkeeping after it applies.
+pub(crate) enum Applied {
+    /// Content of a record.
+    Content,
+    /// An approval or rejection.
+    Approval,
+    /// Certificates and revocations for the trust state.
+    Trust(TrustEntries),
+}
+
+impl Replica {
+    pub(crate) fn authorize(
+        &self,
+        verified: &VerifiedChange,
+        state: Option<&DocState>,
+    ) -> Result<Applied, Rejection> {
+        let envelope = &verified.envelope;
+        let author = &envelope.author;
+        let writes = root_writes(&verified.change)?;
+        if let DocKind::Trust = envelope.doc.kind() {
+            return trust_doc::authorize(&self.trust, author, &writes).map(Applied::Trust);
+        }
+        if !self.trust.is_known(author) {
+            return Err(Rejection::UnknownAuthor {
+                author: author.short(),
+            });
+        }
+        let empty_deps = Default::default();
+        let ctx = ChangeCtx {
+            trust: &self.trust,
+            author,
+            doc: &envelope.doc,
+            hash: verified.hash(),
+            at_ms: verified.change.timestamp(),
+            pool_deps: self.pool_deps.get(&envelope.doc).unwrap_or(&empty_deps),
+        };
+        match envelope.doc.kind() {
+            DocKind::Trust => Err(Rejection::WrongDocument {
+                reason: "trust is judged above".into(),
+            }),
+            DocKind::Item(code) => item::authorize(&ctx, code, &writes).map(|()| Applied::Content),
+            DocKind::Station(hall, code) => {
+                let empty = DocState::default();
+                let history = state.unwrap_or(&empty).history();
+                let class = station::authorize(
+                    &ctx,
+                    hall,
+                    code,
+                    &writes,
+                    verified.change.deps(),
+                    &history,
+                )?;
+                Ok(match class {
+                    StationChange::Content => Applied::Content,
+                    StationChange::Approval => Applied::Approval,
+                })
+            }
+        }
+    }
+}
