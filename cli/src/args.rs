@@ -98,6 +98,32 @@ pub enum Cmd {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Revoke a device's certificates, or one certificate (吊销证书). What it signed so far is kept.
+    Revoke {
+        #[command(flatten)]
+        data: DataArg,
+        /// The device whose certificates to revoke.
+        #[arg(long, conflicts_with = "cert", required_unless_present = "cert")]
+        device: Option<String>,
+        /// One certificate id to revoke.
+        #[arg(long)]
+        cert: Option<String>,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace this device's key, keeping its certificates and what it signed (密钥轮换). Node stopped.
+    RotateKey {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Explain a record: every change, its signer's certificates, approvals, and why (审计).
+    Audit {
+        #[command(flatten)]
+        data: DataArg,
+        /// The record: trust, item/CODE or station/HALL/CODE.
+        record: String,
+    },
     /// Take a running node off the network or back on (断网/联网).
     Net {
         #[command(flatten)]

@@ -20,6 +20,15 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "items" => items(value),
         "pending" => pending(value),
         "quarantine" => quarantine(value),
+        "audit" => audit(value),
+        "revoke" => println!(
+            "已吊销 revoked {} certificate(s) by revocation {}; kept what it signed in {} record(s)",
+            value["certificates_revoked"], s(&value["revocation"]), value["kept_records"]
+        ),
+        "rotate-key" => {
+            println!("新设备编号 new device id: {}", s(&value["device_id"]));
+            println!("旧密钥已停用 old key retired: {} (file {})", s(&value["old_device_id"]), s(&value["retired_key_file"]));
+        }
         "invite" => {
             println!("邀请令牌 invitation token (give it to the invitee):");
             println!("{}", s(&value["token"]));
@@ -158,6 +167,36 @@ fn pending(v: &Value) {
                     .collect::<Vec<_>>()
                     .join(", "))
                 .unwrap_or_default()
+        );
+    }
+}
+
+fn audit(v: &Value) {
+    println!("记录 record {}", s(&v["doc"]));
+    for c in v["changes"].as_array().into_iter().flatten() {
+        let author: String = s(&c["author"]).chars().take(15).collect();
+        println!(
+            "  {}  {:<11} by {author}  {}",
+            &s(&c["hash"])[..12.min(s(&c["hash"]).len())],
+            s(&c["status"]),
+            s(&c["why"])
+        );
+        for cert in c["certificates"].as_array().into_iter().flatten() {
+            println!(
+                "      证书 cert {} {}@{} {}",
+                s(&cert["id"]),
+                s(&cert["role"]),
+                s(&cert["hall"]),
+                s(&cert["standing"])
+            );
+        }
+    }
+    for a in v["approvals"].as_array().into_iter().flatten() {
+        let approver: String = s(&a["approver"]).chars().take(15).collect();
+        println!(
+            "  审批 {} by {approver} {}",
+            s(&a["decision"]),
+            a["reason"].as_str().unwrap_or("")
         );
     }
 }

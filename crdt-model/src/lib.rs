@@ -19,11 +19,13 @@
 //! - [`records`]: record ids and each record kind's write rules; approvals.
 //! - [`replica`]: verify → authorize → apply, quarantine and retry, local authoring.
 //! - [`effective`]: the effective catalogue and stationings, pending proposals, the state digest.
+//! - [`audit`]: explains a record: every change, its signer's certificates, approvals, and why.
 //! - [`sync`]: the wire messages and the protocol's steps.
 //! - [`store`]: the storage trait and an in-memory store.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod change;
 pub mod effective;
 pub mod error;

@@ -6,3 +6,4 @@ mod adversarial;
 mod cli_errors;
 mod federation;
 mod restart;
+mod revocation;

@@ -106,6 +106,22 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Items { data, hall } => ("items", data.data, Command::Items { hall }),
         Cmd::Status { data } => ("status", data.data, Command::Status),
         Cmd::Quarantine { data } => ("quarantine", data.data, Command::Quarantine),
+        Cmd::Revoke {
+            data,
+            device,
+            cert,
+            reason,
+        } => (
+            "revoke",
+            data.data,
+            Command::Revoke {
+                device,
+                cert,
+                reason,
+            },
+        ),
+        Cmd::RotateKey { data } => ("rotate-key", data.data, Command::RotateKey),
+        Cmd::Audit { data, record } => ("audit", data.data, Command::Audit { record }),
         Cmd::Net { data, mode } => (
             "net",
             data.data,

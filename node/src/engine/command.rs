@@ -54,6 +54,22 @@ pub enum Command {
     },
     /// Issues a certificate and an invitation token (administrator).
     Invite(super::membership::InviteRequest),
+    /// Revokes a device's certificates, or one certificate (administrator of a higher hall).
+    Revoke {
+        /// The device whose certificates to revoke.
+        device: Option<String>,
+        /// One certificate to revoke.
+        cert: Option<String>,
+        /// Why (required).
+        reason: String,
+    },
+    /// Replaces this device's key (only with the node stopped).
+    RotateKey,
+    /// Explains one record: every change, its signer's certificates, approvals, and why.
+    Audit {
+        /// The record id: trust, item/CODE or station/HALL/CODE.
+        record: String,
+    },
     /// Takes the node off the network or back (a running node only).
     Net {
         /// True to go online.

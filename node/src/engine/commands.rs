@@ -99,6 +99,19 @@ impl Engine {
                 let token = self.invite(&request, addrs)?;
                 Ok(json!({ "token": token }))
             }
+            Command::Revoke { device, cert, reason } => self.revoke(device.as_deref(), cert.as_deref(), &reason),
+            Command::RotateKey if net.running => Err(NodeError::NotAllowed(
+                "rotate the key with the node stopped (`hallsync stop`), so no change is signed by the old key meanwhile".into(),
+            )),
+            Command::RotateKey => self.rotate_key(),
+            Command::Audit { record } => {
+                let doc: DocId = record.parse()?;
+                let report = self
+                    .replica()?
+                    .audit(&doc)
+                    .ok_or_else(|| NodeError::NotFound(format!("record {doc} is not held here")))?;
+                Ok(serde_json::to_value(report).unwrap_or_default())
+            }
             Command::Net { .. } | Command::Shutdown => Err(NodeError::NotAllowed(
                 "no node is running on this data directory; start it with `hallsync run`".into(),
             )),
@@ -172,6 +185,8 @@ impl Engine {
                 out["roles"] = json!(roles);
                 out["documents"] = json!(replica.docs().len());
                 out["quarantined"] = json!(replica.quarantine().len());
+                out["equivocations"] = json!(replica.equivocations().count());
+                out["revoked_certificates"] = json!(replica.trust().revoked().len());
                 out["state_digest"] = json!(replica.state_digest());
             }
         }

@@ -9,6 +9,7 @@ mod commands;
 mod membership;
 mod net_view;
 mod token;
+mod trust_ops;
 
 pub use command::Command;
 pub use commands::{decode_bundle, encode_bundle};

@@ -1,0 +1,113 @@
+//! Revocation of a partitioned device: strong removal across real nodes.
+
+use hallsync_node::Command;
+use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
+
+fn create(code: &str) -> Command {
+    Command::ItemCreate {
+        code: code.into(),
+        name: format!("事项 {code}"),
+        item_type: "public_service".into(),
+        department: "民政局".into(),
+        promised_days: 5,
+    }
+}
+
+#[test]
+fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
+    // Goal: the township revokes the village device while the village is cut off; the village keeps
+    // writing; after healing every node — the village too — holds the same state, in which the
+    // village's proposal from before the revocation stands and the one written after does not.
+    let (fed, n) = small_federation().unwrap();
+    for code in ["ITEM-BEFORE", "ITEM-AFTER"] {
+        fed.node(n.city).call(create(code)).unwrap();
+    }
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    fed.node(n.village)
+        .call(Command::StationPropose {
+            item: "ITEM-BEFORE".into(),
+            hall: None,
+        })
+        .unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    fed.node(n.village)
+        .call(Command::Net { online: false })
+        .unwrap();
+    let village_id = fed.node(n.village).call(Command::Status).unwrap()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A village operator has no authority to revoke anyone above it.
+    let township_id = fed.node(n.township).call(Command::Status).unwrap()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = fed.node(n.village).call(Command::Revoke {
+        device: Some(township_id),
+        cert: None,
+        reason: "越权 overreach".into(),
+    });
+    assert!(refused.is_err(), "{refused:?}");
+
+    let revoked = fed
+        .node(n.township)
+        .call(Command::Revoke {
+            device: Some(village_id),
+            cert: None,
+            reason: "设备丢失 device lost".into(),
+        })
+        .unwrap();
+    assert_eq!(revoked["certificates_revoked"], 1, "{revoked}");
+    // Still cut off, the village knows nothing of it and keeps writing.
+    fed.node(n.village)
+        .call(Command::StationPropose {
+            item: "ITEM-AFTER".into(),
+            hall: None,
+        })
+        .unwrap();
+
+    fed.node(n.village)
+        .call(Command::Net { online: true })
+        .unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    for node in &fed.nodes {
+        let items = node
+            .call(Command::Items {
+                hall: Some(VILLAGE_HALL.into()),
+            })
+            .unwrap();
+        let stations: Vec<&str> = items["not_effective"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(items["stationed"].as_array().unwrap())
+            .map(|s| s["item"].as_str().unwrap())
+            .collect();
+        assert_eq!(stations, ["ITEM-BEFORE"], "{}: {items:#}", node.name);
+        if node.name == "city" {
+            // Refused changes are not forwarded, so the city never even receives it.
+            continue;
+        }
+        let quarantine = node.call(Command::Quarantine).unwrap();
+        let revoked: Vec<&serde_json::Value> = quarantine["quarantined"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["reason_code"] == "revoked")
+            .collect();
+        assert_eq!(revoked.len(), 1, "{}: {quarantine:#}", node.name);
+        assert!(revoked[0]["doc"].as_str().unwrap().ends_with("ITEM-AFTER"));
+    }
+    let audit = fed
+        .node(n.township)
+        .call(Command::Audit {
+            record: format!("station/{VILLAGE_HALL}/ITEM-AFTER"),
+        })
+        .unwrap();
+    assert_eq!(audit["changes"][0]["status"], "quarantined", "{audit:#}");
+    assert!(audit["changes"][0]["certificates"][0]["standing"]
+        .as_str()
+        .unwrap()
+        .starts_with("revoked"));
+}
