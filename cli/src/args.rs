@@ -98,6 +98,11 @@ pub enum Cmd {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Approval policies: how many approvers, from which tier (审批规则).
+    Policy {
+        #[command(subcommand)]
+        action: PolicyCmd,
+    },
     /// Revoke a device's certificates, or one certificate (吊销证书). What it signed so far is kept.
     Revoke {
         #[command(flatten)]
@@ -251,6 +256,30 @@ pub enum StationCmd {
         /// The hall (default: this node's hall).
         #[arg(long)]
         hall: Option<String>,
+    },
+}
+
+/// `hallsync policy …`.
+#[derive(Subcommand, Debug)]
+pub enum PolicyCmd {
+    /// Propose a policy for an action; it takes effect once another city administrator approves it.
+    Set {
+        #[command(flatten)]
+        data: DataArg,
+        /// The action governed.
+        #[arg(long, value_parser = ["stationing"])]
+        action: String,
+        /// Distinct approvers required (1–9).
+        #[arg(long)]
+        approvers: u8,
+        /// Whose approvals count.
+        #[arg(long, value_parser = ["supervisor", "city"], default_value = "supervisor")]
+        tier: String,
+    },
+    /// The policies in effect, and a pending change.
+    Show {
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 

@@ -21,6 +21,14 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "pending" => pending(value),
         "quarantine" => quarantine(value),
         "audit" => audit(value),
+        "policy-show" => {
+            for (action, p) in value["effective"].as_object().into_iter().flatten() {
+                println!("规则 policy {action}: {} approver(s), tier {}", p["approvers_required"], s(&p["approver_tier"]));
+            }
+            if let Some(p) = value.get("pending").filter(|p| !p.is_null()) {
+                println!("待批准的修改 pending change {} ({}/{} approvals)", s(&p["id"]), p["approvals"], p["approvals_required"]);
+            }
+        }
         "revoke" => println!(
             "已吊销 revoked {} certificate(s) by revocation {}; kept what it signed in {} record(s)",
             value["certificates_revoked"], s(&value["revocation"]), value["kept_records"]
@@ -154,11 +162,13 @@ fn pending(v: &Value) {
     }
     for p in list {
         println!(
-            "{}  {} 事项 item {} 大厅 hall {}  by {}",
+            "{}  {} 事项 item {} 大厅 hall {}  ({}/{} 审批 approvals)  by {}",
             s(&p["id"]),
             s(&p["action"]),
             s(&p["item"]),
             s(&p["hall"]),
+            p["approvals"],
+            p["approvals_required"],
             p["proposers"]
                 .as_array()
                 .map(|a| a

@@ -1,19 +1,26 @@
 //! The effective view: what the records say once only approved content counts.
 //!
-//! Catalogue items take effect when written (city administrators need no approval). A stationing takes
-//! effect as of the union of the heads its valid approvals name; content written after the last
-//! decision is a pending proposal, shown apart, with an id an approver can name.
+//! Catalogue items take effect when written (city administrators need no approval). A stationing's
+//! content change takes effect once the approval policy's number of distinct approvers of the right
+//! tier have approved heads that include it; since an approval covers the whole causal past of its
+//! heads, the effective changes are causally closed and the record is read as of them. Content that
+//! is neither effective nor covered by a rejection is the pending proposal, with an id approvers name.
+//! The policy record is read the same way, with one approval by another city administrator.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{ChangeHash, ReadDoc, ScalarValue, Value, ROOT};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::change::ops::root_writes;
+use crate::hall::{HallId, Level};
 use crate::identity::DeviceId;
 use crate::records::approval::{closure, proposal_id, Approval, Decision, APPROVAL_PREFIX};
+use crate::records::policy::{ApprovalPolicy, ApproverTier, ACTIONS, POLICY_PREFIX};
 use crate::records::{DocId, DocKind};
 use crate::replica::{DocState, Replica};
+use crate::trust::cert::{RecordKind, Role};
 
 /// A catalogue item as every hall sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -55,9 +62,9 @@ pub struct Proposal {
     pub id: String,
     /// The record.
     pub doc: String,
-    /// The hall whose record it is.
+    /// The hall whose record it is (the city's, for the policy record).
     pub hall: String,
-    /// The item.
+    /// The item (or, for the policy record, the actions changed).
     pub item: String,
     /// The proposed action.
     pub action: String,
@@ -65,6 +72,12 @@ pub struct Proposal {
     pub proposers: Vec<String>,
     /// The heads an approval would name, hex.
     pub heads: Vec<String>,
+    /// Distinct counted approvers who approved these heads so far.
+    pub approvals: usize,
+    /// Distinct approvers the policy requires.
+    pub approvals_required: usize,
+    /// Who has approved so far (device ids).
+    pub approved_by: Vec<String>,
 }
 
 fn text_at(doc: &automerge::Automerge, key: &str, heads: Option<&[ChangeHash]>) -> Option<String> {
@@ -82,16 +95,91 @@ fn text_at(doc: &automerge::Automerge, key: &str, heads: Option<&[ChangeHash]>) 
     }
 }
 
-fn approvals(state: &DocState) -> Vec<Approval> {
-    let keys: Vec<String> = state
-        .doc
-        .keys(ROOT)
-        .filter(|k| k.starts_with(APPROVAL_PREFIX))
-        .collect();
-    keys.iter()
-        .filter_map(|k| text_at(&state.doc, k, None))
-        .filter_map(|v| Approval::parse(&v))
+/// Every approval and rejection applied to a record, with its signer.
+pub(crate) fn decisions(state: &DocState) -> Vec<(DeviceId, Approval)> {
+    state
+        .applied_envelopes()
+        .filter(|e| {
+            !e.verify()
+                .map(|v| state.content.contains(&v.hash()))
+                .unwrap_or(true)
+        })
+        .filter_map(|e| e.verify().ok().map(|v| (e.author, v)))
+        .flat_map(|(author, v)| {
+            root_writes(&v.change)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
+                .filter_map(move |w| match w.value {
+                    Some(ScalarValue::Str(text)) => Approval::parse(&text).map(|a| (author, a)),
+                    _ => None,
+                })
+        })
         .collect()
+}
+
+/// What a governed record's decisions add up to.
+struct Governed {
+    /// Content changes approved by enough counted approvers.
+    effective: BTreeSet<ChangeHash>,
+    /// Content neither effective nor covered by a counted rejection.
+    undecided: Vec<ChangeHash>,
+    /// Counted approvers whose approvals cover every undecided change.
+    approved_undecided: BTreeSet<DeviceId>,
+    rejected_reason: Option<String>,
+}
+
+fn govern(
+    state: &DocState,
+    policy: ApprovalPolicy,
+    counts: impl Fn(&DeviceId) -> bool,
+) -> Governed {
+    let decided = decisions(state);
+    let mut approvers_of: BTreeMap<ChangeHash, BTreeSet<DeviceId>> = BTreeMap::new();
+    let mut rejected: BTreeSet<ChangeHash> = BTreeSet::new();
+    let mut rejected_reason = None;
+    let mut latest_reject = i64::MIN;
+    for (who, approval) in decided.iter().filter(|(who, _)| counts(who)) {
+        let covered = closure(&approval.head_hashes().unwrap_or_default(), &state.deps);
+        match approval.decision {
+            Decision::Approve => {
+                for h in covered {
+                    approvers_of.entry(h).or_default().insert(*who);
+                }
+            }
+            Decision::Reject => {
+                rejected.extend(covered);
+                if approval.at_ms >= latest_reject {
+                    latest_reject = approval.at_ms;
+                    rejected_reason = approval.reason.clone();
+                }
+            }
+        }
+    }
+    let required = usize::from(policy.approvers_required);
+    let effective: BTreeSet<ChangeHash> = state
+        .content
+        .iter()
+        .filter(|h| approvers_of.get(h).is_some_and(|a| a.len() >= required))
+        .copied()
+        .collect();
+    let undecided: Vec<ChangeHash> = state
+        .content
+        .iter()
+        .filter(|h| !effective.contains(h) && !rejected.contains(h))
+        .copied()
+        .collect();
+    let approved_undecided = undecided
+        .iter()
+        .map(|h| approvers_of.get(h).cloned().unwrap_or_default())
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+        .unwrap_or_default();
+    Governed {
+        effective,
+        undecided,
+        approved_undecided,
+        rejected_reason,
+    }
 }
 
 impl Replica {
@@ -112,24 +200,119 @@ impl Replica {
             .collect()
     }
 
-    /// Every stationing record, by hall then item.
-    pub fn stations(&self) -> Vec<StationView> {
-        self.docs()
+    fn city_hall(&self) -> Option<HallId> {
+        self.trust()
+            .halls()
+            .values()
+            .find(|h| h.level == Level::City)
+            .map(|h| h.id.clone())
+    }
+
+    fn is_admin_at(&self, device: &DeviceId, hall: Option<&HallId>, kind: RecordKind) -> bool {
+        hall.is_some_and(|hall| {
+            self.trust()
+                .active_certs_of(device)
+                .chain(self.trust().standing_certs_of(device).map(|(c, _)| c))
+                .any(|c| {
+                    c.body.role == Role::Admin && &c.body.hall == hall && c.body.scope.allows(kind)
+                })
+        })
+    }
+
+    /// The policy in effect for `action`: the approved policy record, or the default.
+    pub fn policy_for(&self, action: &str) -> ApprovalPolicy {
+        self.policies().get(action).copied().unwrap_or_default()
+    }
+
+    /// Every action's policy in effect.
+    pub fn policies(&self) -> BTreeMap<String, ApprovalPolicy> {
+        let Some(state) = self.docs().get(&DocId::policy()) else {
+            return BTreeMap::new();
+        };
+        let city = self.city_hall();
+        let g = govern(
+            state,
+            ApprovalPolicy {
+                approvers_required: 1,
+                approver_tier: ApproverTier::City,
+            },
+            |who| self.is_admin_at(who, city.as_ref(), RecordKind::Policy),
+        );
+        let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
+        if heads.is_empty() {
+            return BTreeMap::new();
+        }
+        ACTIONS
             .iter()
-            .filter_map(|(id, state)| station_view(id, state))
+            .filter_map(|action| {
+                let text = text_at(
+                    &state.doc,
+                    &format!("{POLICY_PREFIX}{action}"),
+                    Some(&heads),
+                )?;
+                ApprovalPolicy::parse(&text).map(|p| (action.to_string(), p))
+            })
             .collect()
     }
 
-    /// The proposals `approver` may decide: undecided content at halls it supervises, not its own.
+    /// Every stationing record, by hall then item.
+    pub fn stations(&self) -> Vec<StationView> {
+        let policy = self.policy_for("stationing");
+        self.docs()
+            .iter()
+            .filter_map(|(id, state)| self.station_view(id, state, policy))
+            .collect()
+    }
+
+    /// The policy record's pending change, if any.
+    pub fn policy_proposal(&self) -> Option<Proposal> {
+        let doc = DocId::policy();
+        let state = self.docs().get(&doc)?;
+        let city = self.city_hall();
+        let policy = ApprovalPolicy {
+            approvers_required: 1,
+            approver_tier: ApproverTier::City,
+        };
+        let g = govern(state, policy, |who| {
+            self.is_admin_at(who, city.as_ref(), RecordKind::Policy)
+        });
+        let actions = ACTIONS.join(",");
+        proposal(
+            &doc,
+            state,
+            &g,
+            policy,
+            city.map(|c| c.to_string()).unwrap_or_default(),
+            actions,
+            "policy".into(),
+        )
+    }
+
+    /// The proposals `approver` may decide: undecided content it may approve, not its own, not yet
+    /// approved by it.
     pub fn pending_for(&self, approver: &DeviceId) -> Vec<Proposal> {
-        self.stations()
+        let me = approver.to_string();
+        let city = self.city_hall();
+        let stations = self
+            .stations()
             .into_iter()
             .filter_map(|s| s.pending)
             .filter(|p| {
-                crate::hall::HallId::new(&p.hall)
-                    .is_ok_and(|hall| self.trust().may_approve(approver, &hall))
-                    && !p.proposers.contains(&approver.to_string())
-            })
+                let policy = self.policy_for("stationing");
+                HallId::new(&p.hall).is_ok_and(|hall| {
+                    let tier = match policy.approver_tier {
+                        ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
+                        ApproverTier::City => city.clone(),
+                    };
+                    self.is_admin_at(approver, tier.as_ref(), RecordKind::Stationing)
+                })
+            });
+        let policy = self
+            .policy_proposal()
+            .filter(|_| self.is_admin_at(approver, city.as_ref(), RecordKind::Policy));
+        stations
+            .chain(policy)
+            .filter(|p| !p.proposers.contains(&me) && !p.approved_by.contains(&me))
             .collect()
     }
 
@@ -146,73 +329,87 @@ impl Replica {
         }
         hex::encode(&hasher.finalize()[..16])
     }
+
+    fn station_view(
+        &self,
+        id: &DocId,
+        state: &DocState,
+        policy: ApprovalPolicy,
+    ) -> Option<StationView> {
+        let DocKind::Station(hall, item) = id.kind() else {
+            return None;
+        };
+        let tier = match policy.approver_tier {
+            ApproverTier::Supervisor => self.trust().supervisor_of(hall),
+            ApproverTier::City => self.city_hall(),
+        };
+        let g = govern(state, policy, |who| {
+            self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)
+        });
+        let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
+        let effective_action = if heads.is_empty() {
+            None
+        } else {
+            text_at(&state.doc, "action", Some(&heads))
+        };
+        let pending = proposal(
+            id,
+            state,
+            &g,
+            policy,
+            hall.to_string(),
+            item.to_string(),
+            text_at(&state.doc, "action", None).unwrap_or_default(),
+        );
+        let status = match (&effective_action, &pending, &g.rejected_reason) {
+            (Some(_), Some(_), _) => "approved+pending",
+            (Some(_), None, _) => "approved",
+            (None, Some(_), _) => "pending",
+            (None, None, Some(_)) => "rejected",
+            (None, None, None) => "empty",
+        };
+        Some(StationView {
+            hall: hall.to_string(),
+            item: item.to_string(),
+            status: status.to_string(),
+            effective_action,
+            pending,
+            rejected_reason: g.rejected_reason,
+        })
+    }
 }
 
-fn station_view(id: &DocId, state: &DocState) -> Option<StationView> {
-    let DocKind::Station(hall, item) = id.kind() else {
+fn proposal(
+    id: &DocId,
+    state: &DocState,
+    g: &Governed,
+    policy: ApprovalPolicy,
+    hall: String,
+    item: String,
+    action: String,
+) -> Option<Proposal> {
+    if g.undecided.is_empty() {
         return None;
-    };
-    let decided = approvals(state);
-    let approved: Vec<ChangeHash> = decided
+    }
+    let heads = state.heads();
+    let proposers: Vec<String> = g
+        .undecided
         .iter()
-        .filter(|a| a.decision == Decision::Approve)
-        .flat_map(|a| a.head_hashes().unwrap_or_default())
+        .filter_map(|h| state.authors.get(h))
+        .map(|d| d.to_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let all_decided: Vec<ChangeHash> = decided
-        .iter()
-        .flat_map(|a| a.head_hashes().unwrap_or_default())
-        .collect();
-    let covered = closure(&all_decided, &state.deps);
-    let undecided: Vec<&ChangeHash> = state
-        .content
-        .iter()
-        .filter(|h| !covered.contains(h))
-        .collect();
-    let effective_action = if approved.is_empty() {
-        None
-    } else {
-        text_at(&state.doc, "action", Some(&approved))
-    };
-    let rejected_reason = decided
-        .iter()
-        .filter(|a| a.decision == Decision::Reject)
-        .max_by_key(|a| a.at_ms)
-        .and_then(|a| a.reason.clone());
-    let pending = (!undecided.is_empty()).then(|| {
-        let heads = state.heads();
-        let mut proposers: Vec<String> = undecided
-            .iter()
-            .filter_map(|h| state.authors.get(*h))
-            .map(|d| d.to_string())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        proposers.sort();
-        Proposal {
-            id: proposal_id(id.as_str(), &heads),
-            doc: id.to_string(),
-            hall: hall.to_string(),
-            item: item.to_string(),
-            action: text_at(&state.doc, "action", None).unwrap_or_default(),
-            proposers,
-            heads: heads.iter().map(|h| h.to_string()).collect(),
-        }
-    });
-    let status = match (&effective_action, &pending, &rejected_reason) {
-        (Some(_), Some(_), _) => "approved+pending",
-        (Some(_), None, _) => "approved",
-        (None, Some(_), _) => "pending",
-        (None, None, Some(_)) => "rejected",
-        (None, None, None) => "empty",
-    };
-    Some(StationView {
-        hall: hall.to_string(),
-        item: item.to_string(),
-        status: status.to_string(),
-        effective_action,
-        pending,
-        rejected_reason,
+    Some(Proposal {
+        id: proposal_id(id.as_str(), &heads),
+        doc: id.to_string(),
+        hall,
+        item,
+        action,
+        proposers,
+        heads: heads.iter().map(|h| h.to_string()).collect(),
+        approvals: g.approved_undecided.len(),
+        approvals_required: usize::from(policy.approvers_required),
+        approved_by: g.approved_undecided.iter().map(|d| d.to_string()).collect(),
     })
 }

@@ -9,7 +9,7 @@ use hallsync_node::engine::InviteRequest;
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
-use crate::args::{Cli, Cmd, ItemCmd, StationCmd};
+use crate::args::{Cli, Cmd, ItemCmd, PolicyCmd, StationCmd};
 use crate::output::print;
 use hallsync::client::execute;
 
@@ -106,6 +106,26 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Items { data, hall } => ("items", data.data, Command::Items { hall }),
         Cmd::Status { data } => ("status", data.data, Command::Status),
         Cmd::Quarantine { data } => ("quarantine", data.data, Command::Quarantine),
+        Cmd::Policy {
+            action:
+                PolicyCmd::Set {
+                    data,
+                    action,
+                    approvers,
+                    tier,
+                },
+        } => (
+            "policy",
+            data.data,
+            Command::PolicySet {
+                action,
+                approvers_required: approvers,
+                approver_tier: tier,
+            },
+        ),
+        Cmd::Policy {
+            action: PolicyCmd::Show { data },
+        } => ("policy-show", data.data, Command::PolicyShow),
         Cmd::Revoke {
             data,
             device,

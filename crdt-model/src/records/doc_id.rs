@@ -57,6 +57,8 @@ pub enum DocKind {
     Item(ItemCode),
     /// One item's stationing at one hall (事项进驻).
     Station(HallId, ItemCode),
+    /// The approval policies.
+    Policy,
 }
 
 /// A document id as it travels on the wire and sits in the store.
@@ -73,6 +75,11 @@ impl DocId {
         DocId::from_kind(DocKind::Trust)
     }
 
+    /// The approval policy record's id.
+    pub fn policy() -> Self {
+        DocId::from_kind(DocKind::Policy)
+    }
+
     /// The id of the catalogue item `code`.
     pub fn item(code: &ItemCode) -> Self {
         DocId::from_kind(DocKind::Item(code.clone()))
@@ -86,6 +93,7 @@ impl DocId {
     fn from_kind(kind: DocKind) -> Self {
         let text = match &kind {
             DocKind::Trust => "trust".to_string(),
+            DocKind::Policy => "policy".to_string(),
             DocKind::Item(code) => format!("item/{code}"),
             DocKind::Station(hall, code) => format!("station/{hall}/{code}"),
         };
@@ -113,6 +121,7 @@ impl FromStr for DocId {
         let parts: Vec<&str> = text.split('/').collect();
         let kind = match parts.as_slice() {
             ["trust"] => DocKind::Trust,
+            ["policy"] => DocKind::Policy,
             ["item", code] => DocKind::Item(ItemCode::new(code).map_err(|_| bad())?),
             ["station", hall, code] => DocKind::Station(
                 HallId::new(hall).map_err(|_| bad())?,
@@ -156,7 +165,12 @@ mod tests {
 
     #[test]
     fn doc_ids_round_trip() {
-        for text in ["trust", "item/11440300MB2C", "station/440305/11440300MB2C"] {
+        for text in [
+            "trust",
+            "policy",
+            "item/11440300MB2C",
+            "station/440305/11440300MB2C",
+        ] {
             let id: DocId = text.parse().unwrap();
             assert_eq!(id.to_string(), text);
         }

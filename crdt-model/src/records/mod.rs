@@ -8,6 +8,7 @@ pub mod approval;
 pub mod authority;
 pub mod doc_id;
 pub mod item;
+pub mod policy;
 pub mod station;
 pub mod trust_doc;
 

@@ -148,6 +148,44 @@ fn authorize_approval(
     change_deps: &[ChangeHash],
     history: &DocHistory<'_>,
 ) -> Result<(), Rejection> {
+    let trust = ctx.trust;
+    let supervisor = trust.supervisor_of(hall);
+    let city = trust
+        .halls()
+        .values()
+        .find(|h| h.level == crate::hall::Level::City)
+        .map(|h| h.id.clone());
+    // Both the supervising tier and the city may sign; the approval policy says whose count.
+    authorize_decision(
+        ctx,
+        write,
+        change_deps,
+        history,
+        RecordKind::Stationing,
+        |c| supervisor.as_ref() == Some(&c.body.hall) || city.as_ref() == Some(&c.body.hall),
+    )
+    .map_err(|e| match e {
+        Rejection::OutOfScope { reason } if reason == NOT_DECIDER => Rejection::NotApprover {
+            author: ctx.author.short(),
+            hall: hall.to_string(),
+        },
+        other => other,
+    })
+}
+
+const NOT_DECIDER: &str = "not a decider";
+
+/// The rule for any approval or rejection: written under the approver's own key, a well-formed value
+/// naming heads in the change's own past, by someone who wrote none of the content it decides
+/// (maker-checker), holding an active administrator certificate for `kind` at a hall `at_hall` accepts.
+pub(crate) fn authorize_decision(
+    ctx: &ChangeCtx<'_>,
+    write: &RootWrite,
+    change_deps: &[ChangeHash],
+    history: &DocHistory<'_>,
+    kind: RecordKind,
+    at_hall: impl Fn(&crate::trust::cert::Certificate) -> bool,
+) -> Result<(), Rejection> {
     let author = ctx.author;
     let malformed = |reason: &str| Rejection::OutOfScope {
         reason: format!("approval `{}`: {reason}", write.key),
@@ -178,16 +216,10 @@ fn authorize_approval(
             author: author.short(),
         });
     }
-    let supervisor = ctx.trust.supervisor_of(hall);
     ctx.require(
-        |c| {
-            c.body.role == Role::Admin
-                && c.body.scope.allows(RecordKind::Stationing)
-                && supervisor.as_ref() == Some(&c.body.hall)
-        },
-        || Rejection::NotApprover {
-            author: author.short(),
-            hall: hall.to_string(),
+        |c| c.body.role == Role::Admin && c.body.scope.allows(kind) && at_hall(c),
+        || Rejection::OutOfScope {
+            reason: NOT_DECIDER.into(),
         },
     )
 }

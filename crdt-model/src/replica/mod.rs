@@ -77,6 +77,9 @@ pub struct Replica {
     seqs: BTreeMap<SeqKey, BTreeSet<ChangeHash>>,
     needs_rebuild: bool,
     rebuilding: bool,
+    /// Set when a verified change joined the pool: a change kept by a revocation's heads may only be
+    /// recognisable as kept once the changes between it and those heads are known, even unapplied.
+    pool_grew: bool,
 }
 
 impl Replica {
@@ -93,6 +96,7 @@ impl Replica {
             seqs: BTreeMap::new(),
             needs_rebuild: false,
             rebuilding: false,
+            pool_grew: false,
         }
     }
 
@@ -159,9 +163,15 @@ impl Replica {
                 Err(reason) => self.enter_quarantine(digest, envelope, reason, &mut report),
             }
         }
-        if progress {
+        let waiting_on_keep = self.pool_grew
+            && self
+                .quarantine
+                .values()
+                .any(|q| matches!(q.reason, Rejection::Revoked { .. }));
+        if progress || waiting_on_keep {
             self.retry_quarantine(&mut report);
         }
+        self.pool_grew = false;
         if self.needs_rebuild && !self.rebuilding {
             self.rebuild_and_report(&mut report);
         }
@@ -260,10 +270,13 @@ impl Replica {
     fn pool(&mut self, verified: &VerifiedChange) -> Option<Rejection> {
         let doc = verified.envelope.doc.clone();
         let hash = verified.hash();
-        self.pool_deps
+        let new = self
+            .pool_deps
             .entry(doc.clone())
             .or_default()
-            .insert(hash, verified.change.deps().to_vec());
+            .insert(hash, verified.change.deps().to_vec())
+            .is_none();
+        self.pool_grew |= new;
         let actor = verified.change.actor_id().to_bytes().to_vec();
         let seq = verified.change.seq();
         let hashes = self

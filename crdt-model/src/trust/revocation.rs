@@ -54,7 +54,7 @@ pub struct RevocationBody {
     pub reason: String,
     /// Changes by the revoked key that stay valid.
     pub keep_heads: Vec<KeptHeads>,
-    /// Certificates issued by the revoked key that stay valid.
+    /// Certificates and revocations issued by the revoked key that stay in force.
     pub keep_certs: Vec<CertId>,
     /// Who revokes: an administrator of a hall strictly above the target's, the genesis key, or the
     /// holder itself (retiring its own key).

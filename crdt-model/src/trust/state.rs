@@ -189,11 +189,13 @@ impl TrustState {
                 RevocationTarget::Cert(target) => target == &id,
                 RevocationTarget::Device(device) => device == &cert.body.holder,
             })
-            .filter(|(_, r)| {
+            .filter(|(rid, r)| {
                 let issuer = r.body.issuer;
+                // The issuer's certificate must be active, or revoked by revocations that keep this
+                // one: a revocation made while authorized survives its issuer's later revocation.
                 issuer == self.genesis.key
                     || issuer == cert.body.holder
-                    || self.active_certs_of(&issuer).any(|p| {
+                    || self.issuing_certs(&issuer, rid).any(|p| {
                         p.body.role == Role::Admin
                             && p.body.scope.subtree
                             && p.body.hall != cert.body.hall
@@ -230,7 +232,7 @@ impl TrustState {
                 Err(TrustError::BadRoot)
             };
         }
-        if body.parent.is_some() || body.successor_of.is_none() {
+        if body.successor_of.is_none() {
             self.check_shape(body.level, body.parent.as_ref(), &body.hall)?;
         }
         let cert_id = cert.id();
@@ -252,13 +254,18 @@ impl TrustState {
                 Err(TrustError::BadSuccessor)
             };
         }
-        let parent = body.parent.as_ref().ok_or(TrustError::BadRoot)?;
+        // A hall's own administrators may certify colleagues at that hall (the city centre has no
+        // parent); otherwise the issuer's subtree must contain the new hall's parent.
         let covering: Vec<&&Certificate> = usable
             .iter()
             .filter(|p| {
                 p.body.role == Role::Admin
                     && (body.hall == p.body.hall
-                        || (p.body.scope.subtree && self.is_within(parent, &p.body.hall)))
+                        || (p.body.scope.subtree
+                            && body
+                                .parent
+                                .as_ref()
+                                .is_some_and(|parent| self.is_within(parent, &p.body.hall))))
             })
             .collect();
         if covering.is_empty() {
@@ -323,7 +330,16 @@ impl TrustState {
             }
         }
         let Some(parent) = parent else {
-            return Err(TrustError::BadRoot);
+            // Only the city centre has no parent, and it must already be known (from the root).
+            let is_city = self
+                .halls
+                .get(hall)
+                .is_some_and(|h| h.level == Level::City && h.parent.is_none());
+            return if level == Level::City && is_city {
+                Ok(())
+            } else {
+                Err(TrustError::BadRoot)
+            };
         };
         let parent_level =
             self.halls

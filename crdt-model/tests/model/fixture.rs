@@ -303,3 +303,81 @@ pub fn forge_on(
 pub fn fresh(fed: &Fed) -> Replica {
     Replica::new(fed.genesis())
 }
+
+impl Fed {
+    /// Publishes `cert` in the trust record as its issuer.
+    pub fn publish_cert(
+        &mut self,
+        issuer: &DeviceKey,
+        cert: &Certificate,
+    ) -> Result<SignedChange, hallsync_model::Rejection> {
+        self.write(
+            issuer,
+            &DocId::trust(),
+            vec![(cert_key(cert), ScalarValue::Bytes(cert.to_bytes()))],
+        )
+    }
+
+    /// `revoker` revokes every certificate of `target`, keeping what the origin holds of its writing
+    /// (as the node's `revoke` does) unless `keep` is false.
+    pub fn revoke(
+        &mut self,
+        revoker: &DeviceKey,
+        target: &DeviceKey,
+        keep: bool,
+    ) -> Result<SignedChange, hallsync_model::Rejection> {
+        use hallsync_model::trust::revocation::{
+            KeptHeads, Revocation, RevocationBody, RevocationTarget,
+        };
+        let holder = target.device_id();
+        let keep_heads = if keep {
+            self.origin
+                .docs()
+                .iter()
+                .filter(|(_, s)| s.authors().values().any(|a| a == &holder))
+                .map(|(doc, s)| KeptHeads {
+                    doc: doc.clone(),
+                    heads: s.heads().iter().map(|h| h.0).collect(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let keep_certs = if keep {
+            let trust = self.origin.trust();
+            let certs = trust
+                .known()
+                .values()
+                .filter(|c| c.body.issuer == holder)
+                .map(|c| c.id());
+            let revocations = trust
+                .revocations()
+                .values()
+                .filter(|r| r.body.issuer == holder)
+                .map(|r| r.id());
+            certs.chain(revocations).collect()
+        } else {
+            Vec::new()
+        };
+        let revocation = Revocation::sign(
+            RevocationBody {
+                target: RevocationTarget::Device(holder),
+                reason: "test".into(),
+                keep_heads,
+                keep_certs,
+                issuer: revoker.device_id(),
+                issued_at_ms: self.now_ms,
+            },
+            revoker,
+        )
+        .unwrap();
+        self.write(
+            revoker,
+            &DocId::trust(),
+            vec![(
+                hallsync_model::records::trust_doc::revocation_key(&revocation),
+                ScalarValue::Bytes(revocation.to_bytes()),
+            )],
+        )
+    }
+}

@@ -5,6 +5,8 @@ mod authorization;
 mod convergence;
 mod envelope;
 mod fixture;
+mod lifecycle;
 mod quarantine;
 mod sync;
+mod threats;
 mod trust;

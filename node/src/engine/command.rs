@@ -54,6 +54,17 @@ pub enum Command {
     },
     /// Issues a certificate and an invitation token (administrator).
     Invite(super::membership::InviteRequest),
+    /// Proposes an approval policy for an action (city administrator; another must approve it).
+    PolicySet {
+        /// The action governed, e.g. stationing.
+        action: String,
+        /// Distinct approvers required.
+        approvers_required: u8,
+        /// supervisor or city.
+        approver_tier: String,
+    },
+    /// The approval policies in effect, and a pending change of them.
+    PolicyShow,
     /// Revokes a device's certificates, or one certificate (administrator of a higher hall).
     Revoke {
         /// The device whose certificates to revoke.

@@ -1,6 +1,9 @@
 //! Executing user commands against the engine.
 
 use hallsync_model::records::item::ItemFields;
+use hallsync_model::records::policy::{
+    ApprovalPolicy, ApproverTier, ACTIONS, APPROVERS_REQUIRED_MAX, POLICY_PREFIX,
+};
 use hallsync_model::records::station::StationFields;
 use hallsync_model::{
     Approval, Decision, DocId, HallId, ItemCode, Replica, Role, ScalarValue, SignedChange,
@@ -99,6 +102,10 @@ impl Engine {
                 let token = self.invite(&request, addrs)?;
                 Ok(json!({ "token": token }))
             }
+            Command::PolicySet { action, approvers_required, approver_tier } => {
+                self.policy_set(&action, approvers_required, &approver_tier)
+            }
+            Command::PolicyShow => self.policy_show(),
             Command::Revoke { device, cert, reason } => self.revoke(device.as_deref(), cert.as_deref(), &reason),
             Command::RotateKey if net.running => Err(NodeError::NotAllowed(
                 "rotate the key with the node stopped (`hallsync stop`), so no change is signed by the old key meanwhile".into(),
@@ -224,10 +231,10 @@ impl Engine {
                 "you wrote this proposal; maker-checker requires another administrator to decide it".into(),
             ));
         }
-        let hall = HallId::new(&proposal.hall)?;
-        if !replica.trust().may_approve(&me, &hall) {
+        if !replica.pending_for(&me).iter().any(|p| p.id == proposal.id) {
             return Err(NodeError::NotAllowed(format!(
-                "this device is not an administrator of the tier that supervises hall {hall}"
+                "this device may not decide proposal {id}: it is not an administrator of the tier the approval policy names for hall {}, or it already approved it",
+                proposal.hall
             )));
         }
         if decision == Decision::Reject && reason.as_ref().is_none_or(|r| r.trim().is_empty()) {
@@ -248,6 +255,57 @@ impl Engine {
         Ok(out)
     }
 
+    fn policy_set(
+        &mut self,
+        action: &str,
+        approvers_required: u8,
+        approver_tier: &str,
+    ) -> Result<Value, NodeError> {
+        if !ACTIONS.contains(&action) {
+            return Err(NodeError::NotAllowed(format!(
+                "unknown action `{action}`: use one of {}",
+                ACTIONS.join(", ")
+            )));
+        }
+        let tier = match approver_tier {
+            "supervisor" => ApproverTier::Supervisor,
+            "city" => ApproverTier::City,
+            other => {
+                return Err(NodeError::NotAllowed(format!(
+                    "unknown approver tier `{other}`: use supervisor or city"
+                )))
+            }
+        };
+        let policy = ApprovalPolicy {
+            approvers_required,
+            approver_tier: tier,
+        };
+        if ApprovalPolicy::parse(&policy.to_value()).is_none() {
+            return Err(NodeError::NotAllowed(format!(
+                "approvers_required must be between 1 and {APPROVERS_REQUIRED_MAX}"
+            )));
+        }
+        let envelope = self.author(
+            &DocId::policy(),
+            &[(
+                format!("{POLICY_PREFIX}{action}"),
+                ScalarValue::Str(policy.to_value().into()),
+            )],
+        )?;
+        let mut out = changed(&envelope);
+        out["proposal"] = json!(self.replica()?.policy_proposal());
+        Ok(out)
+    }
+
+    fn policy_show(&self) -> Result<Value, NodeError> {
+        let replica = self.replica()?;
+        let effective: serde_json::Map<String, Value> = ACTIONS
+            .iter()
+            .map(|a| (a.to_string(), json!(replica.policy_for(a))))
+            .collect();
+        Ok(json!({ "effective": effective, "pending": replica.policy_proposal() }))
+    }
+
     /// True when this device holds an administrator certificate.
     pub fn is_admin(&self) -> bool {
         let me = self.key.device_id();
@@ -264,6 +322,7 @@ fn find_proposal(replica: &Replica, id: &str) -> Result<hallsync_model::Proposal
         .stations()
         .into_iter()
         .filter_map(|s| s.pending)
+        .chain(replica.policy_proposal())
         .find(|p| p.id == id)
         .ok_or_else(|| {
             NodeError::NotFound(format!(

@@ -225,7 +225,13 @@ impl Engine {
         let hall = HallId::new(&request.hall)?;
         let level: Level = request.level.parse()?;
         let role: Role = request.role.parse()?;
-        let parent = HallId::new(request.parent.as_deref().unwrap_or(&self.config.node.hall))?;
+        // The city centre has no parent: a city-level certificate is a colleague at the city hall.
+        let parent = match level {
+            Level::City => None,
+            _ => Some(HallId::new(
+                request.parent.as_deref().unwrap_or(&self.config.node.hall),
+            )?),
+        };
         let mut scope = Scope::for_role(role);
         if let Some(kinds) = &request.kinds {
             scope.kinds = kinds
@@ -247,7 +253,7 @@ impl Engine {
             holder,
             hall: hall.clone(),
             level,
-            parent: Some(parent.clone()),
+            parent: parent.clone(),
             hall_name: request
                 .hall_name
                 .clone()
@@ -269,7 +275,10 @@ impl Engine {
             .valid_certs_of(&self.key.device_id())
             .find(|c| {
                 c.body.role == Role::Admin
-                    && (c.body.hall == hall || replica.trust().is_within(&parent, &c.body.hall))
+                    && (c.body.hall == hall
+                        || parent
+                            .as_ref()
+                            .is_some_and(|p| replica.trust().is_within(p, &c.body.hall)))
             })
         {
             chain.extend(replica.trust().chain(&mine.id()));

@@ -51,9 +51,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the node in `dir`: reads config and key, starts a new boot epoch (a fresh automerge actor,
-    /// so a node restored from an old backup never reuses a sequence number), and rebuilds the replica
-    /// from the stored envelopes.
+    /// Opens the node in `dir`: reads config and key, starts a new boot epoch (a random automerge
+    /// actor suffix, so a node restored from an old backup never reuses a sequence number), and
+    /// rebuilds the replica from the stored envelopes.
     ///
     /// # Errors
     /// [`NodeError::NotADataDir`], [`NodeError::Config`], [`NodeError::StoreLocked`], or a store error.
@@ -67,12 +67,12 @@ impl Engine {
         let config = Config::load(dir.root())?;
         let key = keyfile::read(&dir.key_file())?;
         let mut store = RedbStore::open(&dir.store_file())?;
-        let epoch = match store.get_meta(META_EPOCH)? {
-            Some(bytes) if bytes.len() == 4 => {
-                u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]).wrapping_add(1)
-            }
-            _ => 0,
-        };
+        // A fresh random actor per boot: a counter kept in the store would roll back with a restored
+        // backup and reuse sequence numbers the device already signed (an equivocation).
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| NodeError::Store(format!("no randomness for the boot epoch: {e}")))?;
+        let epoch = u32::from_be_bytes(bytes);
         store.put_meta(META_EPOCH, &epoch.to_be_bytes())?;
         let mut engine = Engine {
             dir: dir.clone(),

@@ -11,7 +11,7 @@ use crate::keyfile;
 
 impl Engine {
     /// What this node has seen of `holder`'s writing: for every record, its current heads (every
-    /// change by `holder` held now is in their past), and the certificates `holder` issued.
+    /// change by `holder` held now is in their past), and the certificates and revocations it issued.
     fn keep_all_known(
         &self,
         holder: &DeviceId,
@@ -26,14 +26,18 @@ impl Engine {
                 heads: s.heads().iter().map(|h| h.0).collect(),
             })
             .collect();
-        let certs = replica
-            .trust()
+        let trust = replica.trust();
+        let certs = trust
             .known()
             .values()
             .filter(|c| &c.body.issuer == holder)
-            .map(Certificate::id)
-            .collect();
-        Ok((heads, certs))
+            .map(Certificate::id);
+        let revocations = trust
+            .revocations()
+            .values()
+            .filter(|r| &r.body.issuer == holder)
+            .map(Revocation::id);
+        Ok((heads, certs.chain(revocations).collect()))
     }
 
     /// Revokes a device's certificates (or one certificate). Everything the device wrote that this
