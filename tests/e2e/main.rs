@@ -7,3 +7,4 @@ mod cli_errors;
 mod federation;
 mod restart;
 mod revocation;
+mod rotation;
