@@ -98,6 +98,11 @@ pub enum Cmd {
         #[command(flatten)]
         data: DataArg,
     },
+    /// The working-day calendar (工作日历): show a year, publish a year, compute a due date.
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarCmd,
+    },
     /// Approval policies: how many approvers, from which tier (审批规则).
     Policy {
         #[command(subcommand)]
@@ -256,6 +261,47 @@ pub enum StationCmd {
         /// The hall (default: this node's hall).
         #[arg(long)]
         hall: Option<String>,
+    },
+}
+
+/// `hallsync calendar …`.
+#[derive(Subcommand, Debug)]
+pub enum CalendarCmd {
+    /// A year's days off and make-up working days, and whether its notice is loaded.
+    Show {
+        #[command(flatten)]
+        data: DataArg,
+        /// The year.
+        #[arg(long)]
+        year: i32,
+    },
+    /// Publish a year's arrangement from the State Council notice (city administrator).
+    Set {
+        #[command(flatten)]
+        data: DataArg,
+        /// The year.
+        #[arg(long)]
+        year: i32,
+        /// Official days off, comma separated YYYY-MM-DD.
+        #[arg(long)]
+        off: String,
+        /// Weekend days that are working days (调休上班), comma separated.
+        #[arg(long, default_value = "")]
+        workdays: String,
+        /// The notice, e.g. 国务院办公厅关于2027年部分节假日安排的通知.
+        #[arg(long)]
+        source: String,
+    },
+    /// The due date of a limit of N working days from a start day (the start day is not counted).
+    Due {
+        #[command(flatten)]
+        data: DataArg,
+        /// The start day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// The limit in working days.
+        #[arg(long)]
+        days: u32,
     },
 }
 

@@ -21,6 +21,18 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "pending" => pending(value),
         "quarantine" => quarantine(value),
         "audit" => audit(value),
+        "calendar-show" => {
+            let published = if value["published"] == Value::Bool(true) { "已发布 published" } else { "暂定 provisional (weekdays only)" };
+            println!("{} 年 year: {published} — {}", value["year"], s(&value["source"]));
+            let list = |k: &str| value[k].as_array().map(|a| a.iter().map(|d| s(d).to_string()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+            println!("放假 days off: {}", list("off_days"));
+            println!("调休上班 make-up working days: {}", list("make_up_workdays"));
+        }
+        "calendar-due" => {
+            let prov = if value["provisional"] == Value::Bool(true) { "  (暂定 provisional: a year's notice is not loaded, W6)" } else { "" };
+            println!("自 from {} 起 {} 个工作日 working days → 截止 due {}{prov}", s(&value["from"]), value["days"], s(&value["due"]));
+            println!("剩余 working days left from today: {}", value["working_days_left"]);
+        }
         "policy-show" => {
             for (action, p) in value["effective"].as_object().into_iter().flatten() {
                 println!("规则 policy {action}: {} approver(s), tier {}", p["approvers_required"], s(&p["approver_tier"]));

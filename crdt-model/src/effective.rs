@@ -80,6 +80,11 @@ pub struct Proposal {
     pub approved_by: Vec<String>,
 }
 
+/// The current text (or integer, as text) at a root key.
+pub(crate) fn text_of(doc: &automerge::Automerge, key: &str) -> Option<String> {
+    text_at(doc, key, None)
+}
+
 fn text_at(doc: &automerge::Automerge, key: &str, heads: Option<&[ChangeHash]>) -> Option<String> {
     let value = match heads {
         Some(h) => doc.get_at(ROOT, key, h).ok()??,

@@ -116,7 +116,7 @@ pub enum RecordError {
         text: String,
     },
     /// Not a document id.
-    #[error("`{text}` is not a record id: expected trust, policy, item/CODE or station/HALL/CODE")]
+    #[error("`{text}` is not a record id: expected trust, policy, calendar/YYYY, item/CODE or station/HALL/CODE")]
     BadDocId {
         /// What was given.
         text: String,

@@ -19,6 +19,7 @@
 //! - [`records`]: record ids and each record kind's write rules; approvals.
 //! - [`replica`]: verify → authorize → apply, quarantine and retry, local authoring.
 //! - [`effective`]: the effective catalogue and stationings, pending proposals, the state digest.
+//! - [`calendar`]: working days (W1–W6): built-in and signed per-year calendars, due dates.
 //! - [`audit`]: explains a record: every change, its signer's certificates, approvals, and why.
 //! - [`sync`]: the wire messages and the protocol's steps.
 //! - [`store`]: the storage trait and an in-memory store.
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod calendar;
 pub mod change;
 pub mod effective;
 pub mod error;

@@ -75,10 +75,10 @@ pub enum NodeError {
     Record(#[from] RecordError),
     /// A certificate that may not be issued.
     #[error("cannot issue that certificate: {0}")]
-    Trust(#[from] TrustError),
+    Trust(TrustError),
     /// The change was refused by the same checks every peer applies.
     #[error("refused: {0}")]
-    Refused(#[from] Rejection),
+    Refused(Rejection),
     /// The user may not do this.
     #[error("not allowed: {0}")]
     NotAllowed(String),
@@ -88,6 +88,20 @@ pub enum NodeError {
     /// The network layer failed to start.
     #[error("network: {0}")]
     Network(String),
+}
+
+// Written out rather than `#[from]`, which would also make the inner error the `source` and print
+// its message twice in `{:#}` chains.
+impl From<TrustError> for NodeError {
+    fn from(e: TrustError) -> Self {
+        NodeError::Trust(e)
+    }
+}
+
+impl From<Rejection> for NodeError {
+    fn from(e: Rejection) -> Self {
+        NodeError::Refused(e)
+    }
 }
 
 impl From<redb::Error> for NodeError {

@@ -9,7 +9,7 @@ use hallsync_node::engine::InviteRequest;
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
-use crate::args::{Cli, Cmd, ItemCmd, PolicyCmd, StationCmd};
+use crate::args::{CalendarCmd, Cli, Cmd, ItemCmd, PolicyCmd, StationCmd};
 use crate::output::print;
 use hallsync::client::execute;
 
@@ -106,6 +106,35 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Items { data, hall } => ("items", data.data, Command::Items { hall }),
         Cmd::Status { data } => ("status", data.data, Command::Status),
         Cmd::Quarantine { data } => ("quarantine", data.data, Command::Quarantine),
+        Cmd::Calendar {
+            action: CalendarCmd::Show { data, year },
+        } => ("calendar-show", data.data, Command::CalendarShow { year }),
+        Cmd::Calendar {
+            action:
+                CalendarCmd::Set {
+                    data,
+                    year,
+                    off,
+                    workdays,
+                    source,
+                },
+        } => (
+            "calendar",
+            data.data,
+            Command::CalendarSet {
+                year,
+                off_days: off,
+                make_up_workdays: workdays,
+                source,
+            },
+        ),
+        Cmd::Calendar {
+            action: CalendarCmd::Due { data, from, days },
+        } => (
+            "calendar-due",
+            data.data,
+            Command::CalendarDue { from, days },
+        ),
         Cmd::Policy {
             action:
                 PolicyCmd::Set {

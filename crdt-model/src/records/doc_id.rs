@@ -59,6 +59,8 @@ pub enum DocKind {
     Station(HallId, ItemCode),
     /// The approval policies.
     Policy,
+    /// The working-day calendar of a year.
+    Calendar(i32),
 }
 
 /// A document id as it travels on the wire and sits in the store.
@@ -80,6 +82,11 @@ impl DocId {
         DocId::from_kind(DocKind::Policy)
     }
 
+    /// The id of `year`'s working-day calendar.
+    pub fn calendar(year: i32) -> Self {
+        DocId::from_kind(DocKind::Calendar(year))
+    }
+
     /// The id of the catalogue item `code`.
     pub fn item(code: &ItemCode) -> Self {
         DocId::from_kind(DocKind::Item(code.clone()))
@@ -94,6 +101,7 @@ impl DocId {
         let text = match &kind {
             DocKind::Trust => "trust".to_string(),
             DocKind::Policy => "policy".to_string(),
+            DocKind::Calendar(year) => format!("calendar/{year}"),
             DocKind::Item(code) => format!("item/{code}"),
             DocKind::Station(hall, code) => format!("station/{hall}/{code}"),
         };
@@ -122,6 +130,12 @@ impl FromStr for DocId {
         let kind = match parts.as_slice() {
             ["trust"] => DocKind::Trust,
             ["policy"] => DocKind::Policy,
+            ["calendar", year] if year.len() == 4 => DocKind::Calendar(
+                year.parse()
+                    .ok()
+                    .filter(|y| (2000..=2200).contains(y))
+                    .ok_or_else(bad)?,
+            ),
             ["item", code] => DocKind::Item(ItemCode::new(code).map_err(|_| bad())?),
             ["station", hall, code] => DocKind::Station(
                 HallId::new(hall).map_err(|_| bad())?,

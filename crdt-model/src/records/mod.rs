@@ -6,6 +6,7 @@
 
 pub mod approval;
 pub mod authority;
+pub mod calendar_doc;
 pub mod doc_id;
 pub mod item;
 pub mod policy;

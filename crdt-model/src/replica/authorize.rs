@@ -6,7 +6,7 @@ use crate::change::rejection::Rejection;
 use crate::records::authority::ChangeCtx;
 use crate::records::station::StationChange;
 use crate::records::trust_doc::TrustEntries;
-use crate::records::{item, policy, station, trust_doc, DocKind};
+use crate::records::{calendar_doc, item, policy, station, trust_doc, DocKind};
 use crate::replica::doc_state::DocState;
 use crate::replica::Replica;
 
@@ -51,6 +51,9 @@ impl Replica {
                 reason: "trust is judged above".into(),
             }),
             DocKind::Item(code) => item::authorize(&ctx, code, &writes).map(|()| Applied::Content),
+            DocKind::Calendar(year) => {
+                calendar_doc::authorize(&ctx, *year, &writes).map(|()| Applied::Content)
+            }
             DocKind::Policy => {
                 let empty = DocState::default();
                 let history = state.unwrap_or(&empty).history();

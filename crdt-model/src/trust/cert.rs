@@ -66,14 +66,17 @@ pub enum RecordKind {
     Stationing,
     /// Approval policies: city administrators.
     Policy,
+    /// Working-day calendars: city administrators.
+    Calendar,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [RecordKind; 3] = [
+    pub const ALL: [RecordKind; 4] = [
         RecordKind::Catalogue,
         RecordKind::Stationing,
         RecordKind::Policy,
+        RecordKind::Calendar,
     ];
 
     /// The name used in the CLI and JSON.
@@ -82,6 +85,7 @@ impl RecordKind {
             RecordKind::Catalogue => "catalogue",
             RecordKind::Stationing => "stationing",
             RecordKind::Policy => "policy",
+            RecordKind::Calendar => "calendar",
         }
     }
 }
@@ -95,7 +99,7 @@ impl std::str::FromStr for RecordKind {
             .find(|k| k.as_str() == text)
             .ok_or_else(|| TrustError::BadRole {
                 text: format!(
-                    "record kind `{}` (use catalogue, stationing or policy)",
+                    "record kind `{}` (use catalogue, stationing, policy or calendar)",
                     text.chars().take(64).collect::<String>()
                 ),
             })

@@ -2,6 +2,7 @@
 //! convergence (property tests) and the sync protocol in memory.
 
 mod authorization;
+mod calendar;
 mod convergence;
 mod envelope;
 mod fixture;

@@ -65,6 +65,29 @@ pub enum Command {
     },
     /// The approval policies in effect, and a pending change of them.
     PolicyShow,
+    /// The working-day calendar of a year.
+    CalendarShow {
+        /// The year.
+        year: i32,
+    },
+    /// Publishes a year's holiday arrangement (city administrator).
+    CalendarSet {
+        /// The year.
+        year: i32,
+        /// Official days off, YYYY-MM-DD, space or comma separated.
+        off_days: String,
+        /// Weekend days that are working days.
+        make_up_workdays: String,
+        /// The State Council notice it comes from.
+        source: String,
+    },
+    /// The due date of a limit in working days (W2: the start day is not counted).
+    CalendarDue {
+        /// The start day, YYYY-MM-DD.
+        from: String,
+        /// The limit in working days.
+        days: u32,
+    },
     /// Revokes a device's certificates, or one certificate (administrator of a higher hall).
     Revoke {
         /// The device whose certificates to revoke.

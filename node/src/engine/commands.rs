@@ -1,5 +1,7 @@
 //! Executing user commands against the engine.
 
+use hallsync_model::calendar::{Date, YearCalendar, LIMIT_DAYS_MAX};
+use hallsync_model::records::calendar_doc::{calendar_doc, writes as calendar_writes};
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::policy::{
     ApprovalPolicy, ApproverTier, ACTIONS, APPROVERS_REQUIRED_MAX, POLICY_PREFIX,
@@ -106,6 +108,37 @@ impl Engine {
                 self.policy_set(&action, approvers_required, &approver_tier)
             }
             Command::PolicyShow => self.policy_show(),
+            Command::CalendarShow { year } => {
+                let calendar = self.replica()?.calendar();
+                let y = calendar
+                    .years()
+                    .get(&year)
+                    .ok_or_else(|| NodeError::NotFound(format!("no calendar for {year}: publish one with `hallsync calendar set`")))?;
+                Ok(json!(y))
+            }
+            Command::CalendarSet { year, off_days, make_up_workdays, source } => {
+                let parse = |t: &str| YearCalendar::parse_dates(t).map_err(|e| NodeError::NotAllowed(e.to_string()));
+                let y = YearCalendar::new(year, parse(&off_days)?, parse(&make_up_workdays)?, source)
+                    .map_err(|e| NodeError::NotAllowed(e.to_string()))?;
+                let envelope = self.author(&calendar_doc(year), &calendar_writes(&y))?;
+                Ok(changed(&envelope))
+            }
+            Command::CalendarDue { from, days } => {
+                let start: Date = from.parse().map_err(|e: hallsync_model::calendar::DateError| NodeError::NotAllowed(e.to_string()))?;
+                if days > LIMIT_DAYS_MAX {
+                    return Err(NodeError::NotAllowed(format!("at most {LIMIT_DAYS_MAX} working days")));
+                }
+                let calendar = self.replica()?.calendar();
+                let deadline = calendar.add_working_days(start, days);
+                let today = Date::from_unix_ms(now_ms());
+                Ok(json!({
+                    "from": start,
+                    "days": days,
+                    "due": deadline.due,
+                    "provisional": deadline.provisional,
+                    "working_days_left": calendar.working_days_between(today, deadline.due),
+                }))
+            }
             Command::Revoke { device, cert, reason } => self.revoke(device.as_deref(), cert.as_deref(), &reason),
             Command::RotateKey if net.running => Err(NodeError::NotAllowed(
                 "rotate the key with the node stopped (`hallsync stop`), so no change is signed by the old key meanwhile".into(),

@@ -211,6 +211,8 @@ impl Node {
                 let changes = !matches!(
                     other,
                     Command::Status
+                        | Command::CalendarShow { .. }
+                        | Command::CalendarDue { .. }
                         | Command::Items { .. }
                         | Command::Pending
                         | Command::Quarantine
