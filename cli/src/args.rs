@@ -230,22 +230,64 @@ pub enum ItemCmd {
     Create {
         #[command(flatten)]
         data: DataArg,
-        /// 事项编码.
-        #[arg(long)]
-        code: String,
-        /// 事项名称.
-        #[arg(long)]
-        name: String,
-        /// 事项类型, e.g. administrative_license.
-        #[arg(long = "type")]
-        item_type: String,
-        /// 实施主体 (responsible department).
-        #[arg(long)]
-        department: String,
-        /// 承诺时限 in working days.
-        #[arg(long)]
-        promised_days: i64,
+        #[command(flatten)]
+        item: ItemArgs,
     },
+}
+
+/// Every element of a catalogue item (ST 5.2.2, DG 6.1.3).
+#[derive(Args, Debug)]
+pub struct ItemArgs {
+    /// 事项编码: 12-character basic code, 31-character implementation code or 33-character
+    /// handling-item code (C1, C2).
+    #[arg(long)]
+    pub code: String,
+    /// Keep a code of another shape as a legacy code (C2).
+    #[arg(long)]
+    pub legacy_code: bool,
+    /// 事项名称.
+    #[arg(long)]
+    pub name: String,
+    /// 事项类型: administrative_license, administrative_levy, administrative_payment,
+    /// administrative_confirmation, administrative_reward, administrative_ruling, other_power, public_service.
+    #[arg(long = "type")]
+    pub item_type: String,
+    /// 实施主体 (responsible department).
+    #[arg(long)]
+    pub department: String,
+    /// 承诺时限 in working days.
+    #[arg(long)]
+    pub promised_days: i64,
+    /// 法定时限 in working days (C5: the promised limit may not exceed it).
+    #[arg(long, default_value_t = 0)]
+    pub statutory_days: i64,
+    /// 设定依据.
+    #[arg(long, default_value = "")]
+    pub legal_basis_setting: String,
+    /// 实施依据.
+    #[arg(long, default_value = "")]
+    pub legal_basis_implementing: String,
+    /// 办理条件.
+    #[arg(long, default_value = "")]
+    pub conditions: String,
+    /// 办理流程.
+    #[arg(long, default_value = "")]
+    pub process: String,
+    /// 收费标准; giving it marks the item as charging a fee (C7 then needs --fee-basis).
+    #[arg(long)]
+    pub fee_standard: Option<String>,
+    /// 收费依据.
+    #[arg(long, default_value = "")]
+    pub fee_basis: String,
+    /// 通办范围: none, citywide, inter_city, in_province, inter_province.
+    #[arg(long, default_value = "none")]
+    pub cross_region: String,
+    /// 办事指南.
+    #[arg(long, default_value = "")]
+    pub guide: String,
+    /// A material, repeatable: ID:NAME:FORM:COUNT[:required][:deferrable], FORM original|copy|electronic.
+    #[arg(long = "material")]
+    pub materials: Vec<String>,
 }
 
 /// `hallsync station …`.

@@ -129,11 +129,25 @@ fn status(v: &Value) {
 fn items(v: &Value) {
     println!("事项目录 catalogue:");
     for i in v["items"].as_array().into_iter().flatten() {
+        let missing = i["missing_elements"]
+            .as_array()
+            .map(|a| a.iter().map(|m| s(m).to_string()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        if !missing.is_empty() {
+            println!(
+                "  ⚠ {} 指南不全 guide incomplete (C4): {}",
+                s(&i["code"]),
+                missing.join(", ")
+            );
+        }
+        if let Some(w) = i["code_warning"].as_str() {
+            println!("  ⚠ {} 编码 code: {w}", s(&i["code"]));
+        }
         println!(
             "  {}  {}  [{}]  {}  承诺 promised {} 工作日 working days",
             s(&i["code"]),
             s(&i["name"]),
-            s(&i["type"]),
+            s(&i["type_label"]),
             s(&i["department"]),
             i["promised_days"]
         );

@@ -22,20 +22,18 @@ use crate::records::{DocId, DocKind};
 use crate::replica::{DocState, Replica};
 use crate::trust::cert::{RecordKind, Role};
 
-/// A catalogue item as every hall sees it.
+/// A catalogue item as every hall sees it, with what the standards say about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ItemView {
-    /// 事项编码.
-    pub code: String,
-    /// 事项名称.
-    pub name: String,
-    /// 事项类型.
-    #[serde(rename = "type")]
-    pub item_type: String,
-    /// 实施主体.
-    pub department: String,
-    /// 承诺时限 in working days.
-    pub promised_days: i64,
+    /// Every element.
+    #[serde(flatten)]
+    pub fields: crate::records::item::ItemFields,
+    /// The type's Chinese label.
+    pub type_label: String,
+    /// Guide elements still missing before the item may be stationed (C4).
+    pub missing_elements: Vec<String>,
+    /// Why the code breaks C1/C2, when it is kept as a legacy code.
+    pub code_warning: Option<String>,
 }
 
 /// The state of one item's stationing at one hall.
@@ -193,14 +191,20 @@ impl Replica {
         self.docs()
             .iter()
             .filter(|(id, _)| matches!(id.kind(), DocKind::Item(_)))
-            .map(|(_, state)| ItemView {
-                code: text_at(&state.doc, "code", None).unwrap_or_default(),
-                name: text_at(&state.doc, "name", None).unwrap_or_default(),
-                item_type: text_at(&state.doc, "type", None).unwrap_or_default(),
-                department: text_at(&state.doc, "department", None).unwrap_or_default(),
-                promised_days: text_at(&state.doc, "promised_days", None)
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0),
+            .filter_map(|(_, state)| crate::records::item::ItemFields::from_doc(&state.doc))
+            .map(|fields| {
+                let code_warning = crate::records::item::type_code(&fields.item_type)
+                    .and_then(|t| crate::records::item_code::code_problem(fields.code.as_str(), t));
+                ItemView {
+                    type_label: fields.type_label().to_string(),
+                    missing_elements: fields
+                        .missing_guide_elements()
+                        .iter()
+                        .map(|m| m.to_string())
+                        .collect(),
+                    code_warning,
+                    fields,
+                }
             })
             .collect()
     }

@@ -145,6 +145,14 @@ pub enum RecordError {
         /// The limit.
         chars_max: usize,
     },
+    /// A rule of the standards, named by its id.
+    #[error("{rule}: {message}")]
+    Rule {
+        /// The rule id, e.g. C5.
+        rule: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// A number out of range.
     #[error("field {field} is {value}; it must be between {min} and {max}")]
     OutOfRange {

@@ -1,5 +1,6 @@
 //! Hostile changes are quarantined on every node while honest changes still converge.
 
+use hallsync::harness::sample_item;
 use hallsync_model::{Approval, Decision, DocId, HallId, ItemCode, ScalarValue};
 use hallsync_node::Command;
 use hallsync_tests::{
@@ -14,18 +15,18 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
     // stays pending, and the honest changes made afterwards still converge.
     let (fed, n) = small_federation().unwrap();
     fed.node(n.city)
-        .call(Command::ItemCreate {
-            code: "ITEM-X".into(),
-            name: "户籍迁移".into(),
-            item_type: "administrative_confirmation".into(),
-            department: "公安局".into(),
-            promised_days: 10,
-        })
+        .call(Command::ItemCreate(sample_item(
+            "440700005000",
+            "户籍迁移",
+            "administrative_confirmation",
+            "公安局",
+            10,
+        )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
         .call(Command::StationPropose {
-            item: "ITEM-X".into(),
+            item: "440700005000".into(),
             hall: None,
         })
         .unwrap();
@@ -36,7 +37,7 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
     let village_key = stolen_key(&fed.node(n.village).dir).unwrap();
     let doc = DocId::station(
         &HallId::new(VILLAGE_HALL).unwrap(),
-        &ItemCode::new("ITEM-X").unwrap(),
+        &ItemCode::new("440700005000").unwrap(),
     );
     let heads = replica.docs()[&doc]
         .heads()
@@ -62,7 +63,7 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
     .unwrap();
 
     // A change signed by the village key but claiming the city administrator as its author.
-    let item_doc = DocId::item(&ItemCode::new("ITEM-X").unwrap());
+    let item_doc = DocId::item(&ItemCode::new("440700005000").unwrap());
     let mut forged = forge_change(
         &replica,
         &village_key,
@@ -86,13 +87,13 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
 
     // Honest work continues and converges around the quarantined changes.
     fed.node(n.city)
-        .call(Command::ItemCreate {
-            code: "ITEM-Y".into(),
-            name: "婚姻登记".into(),
-            item_type: "administrative_confirmation".into(),
-            department: "民政局".into(),
-            promised_days: 1,
-        })
+        .call(Command::ItemCreate(sample_item(
+            "440700006000",
+            "婚姻登记",
+            "administrative_confirmation",
+            "民政局",
+            1,
+        )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     for node in &fed.nodes {

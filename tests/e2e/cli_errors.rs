@@ -85,6 +85,90 @@ fn bad_arguments_fail_with_a_message() {
         "3",
     ]);
     assert!(!ok && err.contains("item type"), "{err}");
+    let (ok, err) = run(&[
+        "item",
+        "create",
+        "--data",
+        data,
+        "--code",
+        "440100001000",
+        "--name",
+        "n",
+        "--type",
+        "administrative_license",
+        "--department",
+        "d",
+        "--promised-days",
+        "30",
+        "--statutory-days",
+        "20",
+    ]);
+    assert!(!ok && err.contains("C5"), "{err}");
+    let (ok, err) = run(&[
+        "item",
+        "create",
+        "--data",
+        data,
+        "--code",
+        "442000001000",
+        "--name",
+        "n",
+        "--type",
+        "administrative_license",
+        "--department",
+        "d",
+        "--promised-days",
+        "3",
+    ]);
+    assert!(!ok && err.contains("C1"), "{err}");
+    let (ok, _) = run(&[
+        "item",
+        "create",
+        "--data",
+        data,
+        "--code",
+        "440100001000",
+        "--name",
+        "n",
+        "--type",
+        "administrative_license",
+        "--department",
+        "d",
+        "--promised-days",
+        "3",
+    ]);
+    assert!(ok);
+    let (ok, err) = run(&[
+        "station",
+        "propose",
+        "--data",
+        data,
+        "--item",
+        "440100001000",
+    ]);
+    assert!(
+        !ok && err.contains("C4") && err.contains("设立依据"),
+        "{err}"
+    );
+    let (ok, err) = run(&[
+        "item",
+        "create",
+        "--data",
+        data,
+        "--code",
+        "440100002000",
+        "--name",
+        "n",
+        "--type",
+        "administrative_license",
+        "--department",
+        "d",
+        "--promised-days",
+        "3",
+        "--material",
+        "a:b",
+    ]);
+    assert!(!ok && err.contains("--material"), "{err}");
     let (ok, err) = run(&["join", "--data", data, "HSI1.garbage"]);
     assert!(!ok && err.contains("token"), "{err}");
 }

@@ -1,5 +1,6 @@
 //! Proposal → approval → convergence across three real nodes.
 
+use hallsync::harness::sample_item;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
@@ -9,19 +10,19 @@ fn village_proposal_approved_by_township_converges_everywhere() {
     // signature, and all three nodes end with equal digests and the same effective records.
     let (fed, n) = small_federation().unwrap();
     fed.node(n.city)
-        .call(Command::ItemCreate {
-            code: "11441900MB001".into(),
-            name: "居民身份证换领".into(),
-            item_type: "administrative_license".into(),
-            department: "公安局".into(),
-            promised_days: 15,
-        })
+        .call(Command::ItemCreate(sample_item(
+            "440100001000",
+            "居民身份证换领",
+            "administrative_license",
+            "公安局",
+            15,
+        )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     let proposed = fed
         .node(n.village)
         .call(Command::StationPropose {
-            item: "11441900MB001".into(),
+            item: "440100001000".into(),
             hall: None,
         })
         .unwrap();
@@ -60,7 +61,7 @@ fn village_proposal_approved_by_township_converges_everywhere() {
         .collect();
     assert!(views.windows(2).all(|w| w[0] == w[1]), "{views:#?}");
     assert_eq!(views[0]["stationed"][0]["status"], "approved");
-    assert_eq!(views[0]["stationed"][0]["item"], "11441900MB001");
+    assert_eq!(views[0]["stationed"][0]["item"], "440100001000");
     for node in &fed.nodes {
         assert_eq!(
             node.call(Command::Status).unwrap()["quarantined"],

@@ -1,16 +1,17 @@
 //! A node killed during changes catches up after restart, and loses nothing it acknowledged.
 
+use hallsync::harness::sample_item;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
 
 fn create(code: &str) -> Command {
-    Command::ItemCreate {
-        code: code.into(),
-        name: format!("事项 {code}"),
-        item_type: "public_service".into(),
-        department: "民政局".into(),
-        promised_days: 5,
-    }
+    Command::ItemCreate(sample_item(
+        code,
+        &format!("事项 {code}"),
+        "public_service",
+        "民政局",
+        5,
+    ))
 }
 
 #[test]
@@ -18,12 +19,12 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
     // Goal: kill -9 a node right after it acknowledged a change and while others keep writing; on
     // restart it still has its own change, receives the rest, and everyone converges.
     let (mut fed, n) = small_federation().unwrap();
-    fed.node(n.city).call(create("ITEM-A")).unwrap();
+    fed.node(n.city).call(create("442000002000")).unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
 
     fed.node(n.village)
         .call(Command::StationPropose {
-            item: "ITEM-A".into(),
+            item: "442000002000".into(),
             hall: None,
         })
         .unwrap();
@@ -31,7 +32,7 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
     fed.node_mut(n.village).kill();
     for i in 0..5 {
         fed.node(n.city)
-            .call(create(&format!("ITEM-B{i}")))
+            .call(create(&format!("44200003{i}000")))
             .unwrap();
     }
     // While it is down, its store opens directly and already holds the acknowledged proposal.
@@ -39,7 +40,10 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
         .node(n.village)
         .exec(Command::Items { hall: None })
         .unwrap();
-    assert_eq!(offline["not_effective"][0]["item"], "ITEM-A", "{offline:#}");
+    assert_eq!(
+        offline["not_effective"][0]["item"], "442000002000",
+        "{offline:#}"
+    );
 
     fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
@@ -50,7 +54,7 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
     assert_eq!(items["items"].as_array().unwrap().len(), 6, "{items:#}");
     let pending = fed.node(n.township).call(Command::Pending).unwrap();
     assert_eq!(
-        pending["pending"][0]["item"], "ITEM-A",
+        pending["pending"][0]["item"], "442000002000",
         "the proposal reached the township"
     );
 }
@@ -64,7 +68,7 @@ fn restarted_hub_is_found_again_by_the_nodes_that_dial_it() {
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     let before = fed.node(n.township).call(Command::Status).unwrap()["listen_addrs"].clone();
     fed.node_mut(n.township).kill();
-    fed.node(n.city).call(create("ITEM-C")).unwrap();
+    fed.node(n.city).call(create("442000004000")).unwrap();
     fed.node_mut(n.township).start(CONVERGE_TIMEOUT).unwrap();
     let after = fed.node(n.township).call(Command::Status).unwrap()["listen_addrs"].clone();
     assert_eq!(before, after, "the restarted node listens where it did");
@@ -73,5 +77,5 @@ fn restarted_hub_is_found_again_by_the_nodes_that_dial_it() {
         .node(n.village)
         .call(Command::Items { hall: None })
         .unwrap();
-    assert_eq!(items["items"][0]["code"], "ITEM-C");
+    assert_eq!(items["items"][0]["code"], "442000004000");
 }

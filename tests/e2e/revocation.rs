@@ -1,16 +1,17 @@
 //! Revocation of a partitioned device: strong removal across real nodes.
 
+use hallsync::harness::sample_item;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
 fn create(code: &str) -> Command {
-    Command::ItemCreate {
-        code: code.into(),
-        name: format!("事项 {code}"),
-        item_type: "public_service".into(),
-        department: "民政局".into(),
-        promised_days: 5,
-    }
+    Command::ItemCreate(sample_item(
+        code,
+        &format!("事项 {code}"),
+        "public_service",
+        "民政局",
+        5,
+    ))
 }
 
 #[test]
@@ -19,13 +20,13 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
     // writing; after healing every node — the village too — holds the same state, in which the
     // village's proposal from before the revocation stands and the one written after does not.
     let (fed, n) = small_federation().unwrap();
-    for code in ["ITEM-BEFORE", "ITEM-AFTER"] {
+    for code in ["442000007000", "442000008000"] {
         fed.node(n.city).call(create(code)).unwrap();
     }
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
         .call(Command::StationPropose {
-            item: "ITEM-BEFORE".into(),
+            item: "442000007000".into(),
             hall: None,
         })
         .unwrap();
@@ -62,7 +63,7 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
     // Still cut off, the village knows nothing of it and keeps writing.
     fed.node(n.village)
         .call(Command::StationPropose {
-            item: "ITEM-AFTER".into(),
+            item: "442000008000".into(),
             hall: None,
         })
         .unwrap();
@@ -84,7 +85,7 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
             .chain(items["stationed"].as_array().unwrap())
             .map(|s| s["item"].as_str().unwrap())
             .collect();
-        assert_eq!(stations, ["ITEM-BEFORE"], "{}: {items:#}", node.name);
+        assert_eq!(stations, ["442000007000"], "{}: {items:#}", node.name);
         if node.name == "city" {
             // Refused changes are not forwarded, so the city never even receives it.
             continue;
@@ -97,12 +98,15 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
             .filter(|q| q["reason_code"] == "revoked")
             .collect();
         assert_eq!(revoked.len(), 1, "{}: {quarantine:#}", node.name);
-        assert!(revoked[0]["doc"].as_str().unwrap().ends_with("ITEM-AFTER"));
+        assert!(revoked[0]["doc"]
+            .as_str()
+            .unwrap()
+            .ends_with("442000008000"));
     }
     let audit = fed
         .node(n.township)
         .call(Command::Audit {
-            record: format!("station/{VILLAGE_HALL}/ITEM-AFTER"),
+            record: format!("station/{VILLAGE_HALL}/442000008000"),
         })
         .unwrap();
     assert_eq!(audit["changes"][0]["status"], "quarantined", "{audit:#}");

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use hallsync::harness::sample_item;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
@@ -10,21 +11,21 @@ fn rotated_village_keeps_its_rights_and_its_past() {
     // Goal: the village stops, rotates its key with the CLI, restarts under a new device id, and its
     // proposals from before and after the rotation both reach the township and can be approved.
     let (mut fed, n) = small_federation().unwrap();
-    for code in ["ITEM-P", "ITEM-R"] {
+    for code in ["442000009000", "442000010000"] {
         fed.node(n.city)
-            .call(Command::ItemCreate {
-                code: code.into(),
-                name: "社保关系转移".into(),
-                item_type: "public_service".into(),
-                department: "人社局".into(),
-                promised_days: 10,
-            })
+            .call(Command::ItemCreate(sample_item(
+                code,
+                "社保关系转移",
+                "public_service",
+                "人社局",
+                10,
+            )))
             .unwrap();
     }
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
         .call(Command::StationPropose {
-            item: "ITEM-P".into(),
+            item: "442000009000".into(),
             hall: None,
         })
         .unwrap();
@@ -49,7 +50,7 @@ fn rotated_village_keeps_its_rights_and_its_past() {
     fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
         .call(Command::StationPropose {
-            item: "ITEM-R".into(),
+            item: "442000010000".into(),
             hall: None,
         })
         .unwrap();
@@ -58,7 +59,7 @@ fn rotated_village_keeps_its_rights_and_its_past() {
     let list = pending["pending"].as_array().unwrap().clone();
     assert_eq!(list.len(), 2, "{pending:#}");
     for p in &list {
-        let by = if p["item"] == "ITEM-P" {
+        let by = if p["item"] == "442000009000" {
             &before
         } else {
             &after

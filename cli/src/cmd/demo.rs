@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use hallsync::harness::{wait_until, Federation, Tier};
+use hallsync::harness::{sample_item, wait_until, Federation, Tier};
 use hallsync_node::Command;
 use serde_json::{json, Value};
 
@@ -136,16 +136,16 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         "City administrator creates two catalogue items (signed changes)",
     );
     for (code, name, days) in [
-        ("11440300MB2C001", "居民身份证换领", 15),
-        ("11440300MB2C002", "个体工商户登记", 3),
+        ("440100001000", "居民身份证换领", 15),
+        ("440100002000", "个体工商户登记", 3),
     ] {
-        fed.node(city).call(Command::ItemCreate {
-            code: code.into(),
-            name: name.into(),
-            item_type: "administrative_license".into(),
-            department: "市政务服务数据管理局".into(),
-            promised_days: days,
-        })?;
+        fed.node(city).call(Command::ItemCreate(sample_item(
+            code,
+            name,
+            "administrative_license",
+            "市政务服务数据管理局",
+            days,
+        )))?;
     }
     let (took, digest) = fed.wait_converged(timeout)?;
     n.detail(&format!(
@@ -158,10 +158,10 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         "The village operator proposes stationing an item at the village",
     );
     fed.node(village).call(Command::StationPropose {
-        item: "11440300MB2C001".into(),
+        item: "440100001000".into(),
         hall: None,
     })?;
-    let id = pending_id(fed.node(township), "11440300MB2C001", timeout)?;
+    let id = pending_id(fed.node(township), "440100001000", timeout)?;
     n.detail(&format!("镇街待审批 township sees pending proposal {id}"));
     let not_theirs = fed.node(district).call(Command::Pending)?;
     n.detail(&format!(
@@ -198,16 +198,16 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
     n.say("分区期间两侧都有变更：村站再提一项进驻，市级新增一个事项",
           "Changes on both sides while partitioned: the village proposes another stationing, the city adds an item");
     fed.node(village).call(Command::StationPropose {
-        item: "11440300MB2C002".into(),
+        item: "440100002000".into(),
         hall: None,
     })?;
-    fed.node(city).call(Command::ItemCreate {
-        code: "11440300MB2C003".into(),
-        name: "社会保障卡申领".into(),
-        item_type: "public_service".into(),
-        department: "市人力资源和社会保障局".into(),
-        promised_days: 5,
-    })?;
+    fed.node(city).call(Command::ItemCreate(sample_item(
+        "442000003000",
+        "社会保障卡申领",
+        "public_service",
+        "市人力资源和社会保障局",
+        5,
+    )))?;
     let others = [city, district, township];
     wait_until(
         "the three connected nodes to agree",
@@ -236,7 +236,7 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         "愈合后一致 converged {:.2}s after healing, digest {digest}",
         took.as_secs_f64()
     ));
-    let id = pending_id(fed.node(township), "11440300MB2C002", timeout)?;
+    let id = pending_id(fed.node(township), "440100002000", timeout)?;
     n.say(
         "镇街管理员批准分区期间的申请",
         "The township administrator approves the proposal made during the partition",

@@ -9,9 +9,62 @@ use hallsync_node::engine::InviteRequest;
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
-use crate::args::{CalendarCmd, Cli, Cmd, ItemCmd, PolicyCmd, StationCmd};
+use crate::args::{CalendarCmd, Cli, Cmd, ItemArgs, ItemCmd, PolicyCmd, StationCmd};
 use crate::output::print;
 use hallsync::client::execute;
+use hallsync_model::records::item::{ItemFields, Material};
+use hallsync_model::ItemCode;
+
+/// Turns `item create`'s flags into the item's fields; checks come from the core.
+fn item_fields(a: ItemArgs) -> Result<ItemFields> {
+    let mut item = ItemFields::minimal(
+        ItemCode::new(&a.code)?,
+        a.name,
+        a.item_type,
+        a.department,
+        a.promised_days,
+    );
+    item.legacy_code = a.legacy_code;
+    item.statutory_days = a.statutory_days;
+    item.legal_basis_setting = a.legal_basis_setting;
+    item.legal_basis_implementing = a.legal_basis_implementing;
+    item.conditions = a.conditions;
+    item.process = a.process;
+    item.is_fee = a.fee_standard.is_some();
+    item.fee_standard = a.fee_standard.unwrap_or_default();
+    item.fee_basis = a.fee_basis;
+    item.cross_region = a.cross_region;
+    item.guide = a.guide;
+    for text in &a.materials {
+        item.materials.push(parse_material(text)?);
+    }
+    Ok(item)
+}
+
+/// `ID:NAME:FORM:COUNT[:required][:deferrable]`.
+fn parse_material(text: &str) -> Result<Material> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let [id, name, form, count, flags @ ..] = parts.as_slice() else {
+        anyhow::bail!("--material `{text}`: use ID:NAME:FORM:COUNT[:required][:deferrable]");
+    };
+    let count = count
+        .parse()
+        .with_context(|| format!("--material `{text}`: COUNT must be a number"))?;
+    if let Some(bad) = flags
+        .iter()
+        .find(|f| !matches!(**f, "required" | "deferrable"))
+    {
+        anyhow::bail!("--material `{text}`: unknown flag `{bad}` (use required, deferrable)");
+    }
+    Ok(Material {
+        id: id.to_string(),
+        name: name.to_string(),
+        form: form.to_string(),
+        count,
+        required: flags.contains(&"required"),
+        deferrable: flags.contains(&"deferrable"),
+    })
+}
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<()> {
@@ -77,26 +130,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             }),
         ),
         Cmd::Item {
-            action:
-                ItemCmd::Create {
-                    data,
-                    code,
-                    name,
-                    item_type,
-                    department,
-                    promised_days,
-                },
-        } => (
-            "item",
-            data.data,
-            Command::ItemCreate {
-                code,
-                name,
-                item_type,
-                department,
-                promised_days,
-            },
-        ),
+            action: ItemCmd::Create { data, item },
+        } => ("item", data.data, Command::ItemCreate(item_fields(item)?)),
         Cmd::Station {
             action: StationCmd::Propose { data, item, hall },
         } => ("station", data.data, Command::StationPropose { item, hall }),

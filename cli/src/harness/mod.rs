@@ -5,9 +5,11 @@
 
 mod federation;
 mod node;
+mod sample;
 
 pub use federation::{Federation, Tier};
 pub use node::NodeProcess;
+pub use sample::{public_service_code, sample_item};
 
 use std::time::{Duration, Instant};
 

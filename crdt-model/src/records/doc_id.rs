@@ -11,9 +11,25 @@ use crate::hall::{is_short_token, HallId};
 /// Longest item code accepted (a 33-character handling-item code fits, C1–C2).
 pub const ITEM_CODE_CHARS_MAX: usize = 40;
 
-/// A catalogue item's code (事项编码). Issue #4 adds the C1/C2 shape checks; here any short token.
+/// A catalogue item's code (事项编码): a short token safe in record ids; the C1/C2 shape checks are
+/// in [`crate::records::item_code`].
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ItemCode(String);
+
+impl TryFrom<String> for ItemCode {
+    type Error = RecordError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        ItemCode::new(&text)
+    }
+}
+
+impl From<ItemCode> for String {
+    fn from(code: ItemCode) -> String {
+        code.0
+    }
+}
 
 impl ItemCode {
     /// Validates and wraps `text`.

@@ -1,42 +1,91 @@
-//! Catalogue items (事项目录): one document per item, written by city administrators only.
+//! Catalogue items (事项目录): one record per item, written by city administrators only.
 //!
 //! DOMAIN.md "Who may do what": creating or adjusting a catalogue item is the city administrator's,
 //! with no approval step; the same record is shared by every hall (四级四同, C3, SC 5.3.3.2).
+//! Materials are keyed flat entries (`material/<id>/<field>`), so two administrators adding different
+//! materials concurrently both keep theirs.
 
-use automerge::ScalarValue;
+use std::collections::BTreeMap;
+
+use automerge::{ReadDoc, ScalarValue, Value, ROOT};
 use serde::{Deserialize, Serialize};
 
 use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
 use crate::error::RecordError;
-use crate::hall::Level;
+use crate::hall::{is_short_token, Level};
 use crate::records::authority::ChangeCtx;
+use crate::records::item_code::code_problem;
 use crate::records::ItemCode;
 use crate::trust::cert::{RecordKind, Role};
 
-/// The item types of DOMAIN.md "Catalogue items" (GB39046 A.1), code and label.
-pub const ITEM_TYPES: [(&str, &str); 8] = [
-    ("administrative_license", "行政许可"),
-    ("administrative_confirmation", "行政确认"),
-    ("administrative_payment", "行政给付"),
-    ("administrative_reward", "行政奖励"),
-    ("administrative_ruling", "行政裁决"),
-    ("administrative_levy", "行政征收"),
-    ("other_power", "其他行政权力"),
-    ("public_service", "公共服务"),
+/// The item types of DOMAIN.md "Catalogue items": code, label, GB39046 A.1 two-digit code.
+pub const ITEM_TYPES: [(&str, &str, &str); 8] = [
+    ("administrative_license", "行政许可", "01"),
+    ("administrative_levy", "行政征收", "04"),
+    ("administrative_payment", "行政给付", "05"),
+    ("administrative_confirmation", "行政确认", "07"),
+    ("administrative_reward", "行政奖励", "08"),
+    ("administrative_ruling", "行政裁决", "09"),
+    ("other_power", "其他行政权力", "10"),
+    ("public_service", "公共服务", "20"),
+];
+
+/// Cross-region scopes (通办范围): none, 全市通办 DG 5.3.8, 跨城通办 DG 5.3.9, 省内/跨省通办 SC 5.3.1.
+pub const CROSS_REGION: [(&str, &str); 5] = [
+    ("none", "不通办"),
+    ("citywide", "全市通办"),
+    ("inter_city", "跨城通办"),
+    ("in_province", "省内通办"),
+    ("inter_province", "跨省通办"),
+];
+
+/// Material forms (原件/复印件/电子).
+pub const MATERIAL_FORMS: [(&str, &str); 3] = [
+    ("original", "原件"),
+    ("copy", "复印件"),
+    ("electronic", "电子"),
 ];
 
 /// Longest name or department, in characters (GB39046 #1: ≤ 200).
 pub const NAME_CHARS_MAX: usize = 200;
 
-/// Longest promised time limit accepted, in working days.
+/// Longest long text (legal bases, conditions, process, guide), in characters.
+pub const TEXT_CHARS_MAX: usize = 20_000;
+
+/// Longest limit accepted, in working days.
 pub const PROMISED_DAYS_MAX: i64 = 3650;
 
-/// The fields of a catalogue item as people enter them.
+/// Most materials one item may list.
+pub const MATERIALS_MAX: usize = 200;
+
+/// One required material (申报材料, GB39046 #56–64).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Material {
+    /// A short id, unique within the item.
+    pub id: String,
+    /// 材料名称.
+    pub name: String,
+    /// original, copy or electronic.
+    pub form: String,
+    /// 份数.
+    pub count: i64,
+    /// 是否必要.
+    pub required: bool,
+    /// May be supplied later under 容缺受理 (DG 5.2.7; C8).
+    pub deferrable: bool,
+}
+
+/// Every element of a catalogue item as people enter it (ST 5.2.2, DG 6.1.3, YC 5.2.1). In JSON, all
+/// but code, name, type, department and promised_days may be left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ItemFields {
-    /// 事项编码.
+    /// 事项编码 (C1, C2).
     pub code: ItemCode,
+    /// True when the code is kept as given although it is not of the 12/31/33 shapes (C2 "legacy").
+    #[serde(default)]
+    pub legacy_code: bool,
     /// 事项名称.
     pub name: String,
     /// 事项类型, one of [`ITEM_TYPES`].
@@ -44,74 +93,403 @@ pub struct ItemFields {
     pub item_type: String,
     /// 实施主体 / responsible department.
     pub department: String,
-    /// 承诺时限, in working days.
+    /// 设定依据.
+    #[serde(default)]
+    pub legal_basis_setting: String,
+    /// 实施依据.
+    #[serde(default)]
+    pub legal_basis_implementing: String,
+    /// 办理条件.
+    #[serde(default)]
+    pub conditions: String,
+    /// 办理流程.
+    #[serde(default)]
+    pub process: String,
+    /// 是否收费.
+    #[serde(default)]
+    pub is_fee: bool,
+    /// 收费标准.
+    #[serde(default)]
+    pub fee_standard: String,
+    /// 收费依据.
+    #[serde(default)]
+    pub fee_basis: String,
+    /// 法定时限 in working days (0: not set).
+    #[serde(default)]
+    pub statutory_days: i64,
+    /// 承诺时限 in working days.
     pub promised_days: i64,
+    /// 通办范围, one of [`CROSS_REGION`].
+    #[serde(default = "no_cross_region")]
+    pub cross_region: String,
+    /// 办事指南.
+    #[serde(default)]
+    pub guide: String,
+    /// 申报材料.
+    #[serde(default)]
+    pub materials: Vec<Material>,
+}
+
+fn no_cross_region() -> String {
+    "none".into()
+}
+
+fn text_ok(text: &str, max: usize) -> bool {
+    text.chars().count() <= max
+}
+
+fn required_text(field: &'static str, text: &str, max: usize) -> Result<(), RecordError> {
+    let chars = text.chars().count();
+    if text.trim().is_empty() || chars > max {
+        return Err(RecordError::BadText {
+            field,
+            chars,
+            chars_max: max,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a short free-text field: non-empty and at most [`NAME_CHARS_MAX`] characters.
+pub(crate) fn check_text(field: &'static str, text: &str) -> Result<(), RecordError> {
+    required_text(field, text, NAME_CHARS_MAX)
+}
+
+/// The GB39046 code of an item type.
+pub fn type_code(item_type: &str) -> Option<&'static str> {
+    ITEM_TYPES
+        .iter()
+        .find(|(c, _, _)| *c == item_type)
+        .map(|(_, _, n)| *n)
 }
 
 impl ItemFields {
-    /// Checks every field against its rule.
+    /// An item with only the fields `item create` requires; the rest empty.
+    pub fn minimal(
+        code: ItemCode,
+        name: String,
+        item_type: String,
+        department: String,
+        promised_days: i64,
+    ) -> Self {
+        ItemFields {
+            code,
+            legacy_code: false,
+            name,
+            item_type,
+            department,
+            legal_basis_setting: String::new(),
+            legal_basis_implementing: String::new(),
+            conditions: String::new(),
+            process: String::new(),
+            is_fee: false,
+            fee_standard: String::new(),
+            fee_basis: String::new(),
+            statutory_days: 0,
+            promised_days,
+            cross_region: "none".into(),
+            guide: String::new(),
+            materials: Vec::new(),
+        }
+    }
+
+    /// Checks every field against its rule (C1, C2, C5, C7 and the shapes).
     ///
     /// # Errors
-    /// The first [`RecordError`] found.
+    /// The first [`RecordError`] found, naming the rule.
     pub fn validate(&self) -> Result<(), RecordError> {
-        check_text("name", &self.name)?;
-        check_text("department", &self.department)?;
-        if !ITEM_TYPES.iter().any(|(code, _)| *code == self.item_type) {
-            return Err(RecordError::BadItemType {
-                text: self.item_type.chars().take(64).collect(),
-                allowed: ITEM_TYPES
-                    .iter()
-                    .map(|(c, l)| format!("{c} ({l})"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+        required_text("name", &self.name, NAME_CHARS_MAX)?;
+        required_text("department", &self.department, NAME_CHARS_MAX)?;
+        let type_code = type_code(&self.item_type).ok_or_else(|| RecordError::BadItemType {
+            text: self.item_type.chars().take(64).collect(),
+            allowed: ITEM_TYPES
+                .iter()
+                .map(|(c, l, _)| format!("{c} ({l})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+        if !self.legacy_code {
+            if let Some(problem) = code_problem(self.code.as_str(), type_code) {
+                return Err(RecordError::Rule {
+                    rule: "C1/C2",
+                    message: problem,
+                });
+            }
+        }
+        for (field, text) in [
+            ("legal_basis_setting", &self.legal_basis_setting),
+            ("legal_basis_implementing", &self.legal_basis_implementing),
+            ("conditions", &self.conditions),
+            ("process", &self.process),
+            ("guide", &self.guide),
+            ("fee_standard", &self.fee_standard),
+            ("fee_basis", &self.fee_basis),
+        ] {
+            if !text_ok(text, TEXT_CHARS_MAX) {
+                return Err(RecordError::BadText {
+                    field,
+                    chars: text.chars().count(),
+                    chars_max: TEXT_CHARS_MAX,
+                });
+            }
+        }
+        for (field, days) in [
+            ("statutory_days", self.statutory_days),
+            ("promised_days", self.promised_days),
+        ] {
+            if !(0..=PROMISED_DAYS_MAX).contains(&days) {
+                return Err(RecordError::OutOfRange {
+                    field,
+                    value: days,
+                    min: 0,
+                    max: PROMISED_DAYS_MAX,
+                });
+            }
+        }
+        if self.statutory_days > 0 && self.promised_days > self.statutory_days {
+            return Err(RecordError::Rule {
+                rule: "C5",
+                message: format!(
+                    "the promised limit ({} working days) exceeds the statutory limit ({}); the law caps it (ST 5.3.2, 行政许可法 42)",
+                    self.promised_days, self.statutory_days
+                ),
             });
         }
-        if !(0..=PROMISED_DAYS_MAX).contains(&self.promised_days) {
-            return Err(RecordError::OutOfRange {
-                field: "promised_days",
-                value: self.promised_days,
-                min: 0,
-                max: PROMISED_DAYS_MAX,
+        if self.is_fee && (self.fee_standard.trim().is_empty() || self.fee_basis.trim().is_empty())
+        {
+            return Err(RecordError::Rule {
+                rule: "C7",
+                message: "an item that charges a fee needs its fee standard and its basis (GB39046 #31–32)".into(),
             });
+        }
+        if !CROSS_REGION.iter().any(|(c, _)| *c == self.cross_region) {
+            return Err(RecordError::Rule {
+                rule: "cross_region",
+                message: format!(
+                    "`{}` is not a cross-region scope: use {}",
+                    self.cross_region,
+                    CROSS_REGION
+                        .iter()
+                        .map(|(c, l)| format!("{c} ({l})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        self.validate_materials()
+    }
+
+    fn validate_materials(&self) -> Result<(), RecordError> {
+        if self.materials.len() > MATERIALS_MAX {
+            return Err(RecordError::OutOfRange {
+                field: "materials",
+                value: self.materials.len() as i64,
+                min: 0,
+                max: MATERIALS_MAX as i64,
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &self.materials {
+            if !is_short_token(&m.id, 40) || !seen.insert(m.id.as_str()) {
+                return Err(RecordError::Rule {
+                    rule: "materials",
+                    message: format!("material id `{}` must be a unique short token", m.id),
+                });
+            }
+            required_text("material name", &m.name, NAME_CHARS_MAX)?;
+            if !MATERIAL_FORMS.iter().any(|(f, _)| *f == m.form) {
+                return Err(RecordError::Rule {
+                    rule: "materials",
+                    message: format!(
+                        "material form `{}`: use original, copy or electronic",
+                        m.form
+                    ),
+                });
+            }
+            if !(0..=99).contains(&m.count) {
+                return Err(RecordError::OutOfRange {
+                    field: "material count",
+                    value: m.count,
+                    min: 0,
+                    max: 99,
+                });
+            }
         }
         Ok(())
     }
 
+    /// The guide elements still missing before the item may be stationed (C4, ST 5.2.2).
+    pub fn missing_guide_elements(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        let empty = |t: &str| t.trim().is_empty();
+        if empty(&self.legal_basis_setting) {
+            missing.push("设立依据 legal basis for setting");
+        }
+        if empty(&self.legal_basis_implementing) {
+            missing.push("实施依据 legal basis for implementing");
+        }
+        if empty(&self.conditions) {
+            missing.push("办理条件 conditions");
+        }
+        if self.materials.is_empty() {
+            missing.push("申报材料 materials");
+        }
+        if empty(&self.process) {
+            missing.push("办理流程 process");
+        }
+        if self.is_fee && empty(&self.fee_standard) {
+            missing.push("收费标准 fee standard");
+        }
+        missing
+    }
+
     /// The root writes that store these fields.
-    pub fn writes(&self) -> Vec<(&'static str, ScalarValue)> {
-        vec![
-            ("code", ScalarValue::Str(self.code.as_str().into())),
-            ("name", ScalarValue::Str(self.name.as_str().into())),
-            ("type", ScalarValue::Str(self.item_type.as_str().into())),
+    pub fn writes(&self) -> Vec<(String, ScalarValue)> {
+        let s = |t: &str| ScalarValue::Str(t.into());
+        let mut out = vec![
+            ("code".to_string(), s(self.code.as_str())),
+            ("legacy_code".into(), ScalarValue::Boolean(self.legacy_code)),
+            ("name".into(), s(&self.name)),
+            ("type".into(), s(&self.item_type)),
+            ("department".into(), s(&self.department)),
+            ("legal_basis_setting".into(), s(&self.legal_basis_setting)),
             (
-                "department",
-                ScalarValue::Str(self.department.as_str().into()),
+                "legal_basis_implementing".into(),
+                s(&self.legal_basis_implementing),
             ),
-            ("promised_days", ScalarValue::Int(self.promised_days)),
-        ]
+            ("conditions".into(), s(&self.conditions)),
+            ("process".into(), s(&self.process)),
+            ("is_fee".into(), ScalarValue::Boolean(self.is_fee)),
+            ("fee_standard".into(), s(&self.fee_standard)),
+            ("fee_basis".into(), s(&self.fee_basis)),
+            (
+                "statutory_days".into(),
+                ScalarValue::Int(self.statutory_days),
+            ),
+            ("promised_days".into(), ScalarValue::Int(self.promised_days)),
+            ("cross_region".into(), s(&self.cross_region)),
+            ("guide".into(), s(&self.guide)),
+        ];
+        for m in &self.materials {
+            let k = |f: &str| format!("material/{}/{f}", m.id);
+            out.push((k("name"), s(&m.name)));
+            out.push((k("form"), s(&m.form)));
+            out.push((k("count"), ScalarValue::Int(m.count)));
+            out.push((k("required"), ScalarValue::Boolean(m.required)));
+            out.push((k("deferrable"), ScalarValue::Boolean(m.deferrable)));
+        }
+        out
+    }
+
+    /// Reads an item back from its document (current state); missing fields read as empty.
+    pub fn from_doc(doc: &automerge::Automerge) -> Option<ItemFields> {
+        let mut values: BTreeMap<String, ScalarValue> = BTreeMap::new();
+        for key in doc.keys(ROOT) {
+            if let Ok(Some((Value::Scalar(v), _))) = doc.get(ROOT, key.as_str()) {
+                values.insert(key, v.into_owned());
+            }
+        }
+        let text = |k: &str| match values.get(k) {
+            Some(ScalarValue::Str(s)) => s.to_string(),
+            _ => String::new(),
+        };
+        let int = |k: &str| match values.get(k) {
+            Some(ScalarValue::Int(n)) => *n,
+            _ => 0,
+        };
+        let flag = |k: &str| matches!(values.get(k), Some(ScalarValue::Boolean(true)));
+        let mut ids: Vec<String> = values
+            .keys()
+            .filter_map(|k| {
+                k.strip_prefix("material/")
+                    .and_then(|r| r.split_once('/'))
+                    .map(|(id, _)| id.to_string())
+            })
+            .collect();
+        ids.dedup();
+        let materials = ids
+            .into_iter()
+            .filter(|id| values.contains_key(&format!("material/{id}/name")))
+            .map(|id| Material {
+                name: text(&format!("material/{id}/name")),
+                form: text(&format!("material/{id}/form")),
+                count: int(&format!("material/{id}/count")),
+                required: flag(&format!("material/{id}/required")),
+                deferrable: flag(&format!("material/{id}/deferrable")),
+                id,
+            })
+            .collect();
+        Some(ItemFields {
+            code: ItemCode::new(&text("code")).ok()?,
+            legacy_code: flag("legacy_code"),
+            name: text("name"),
+            item_type: text("type"),
+            department: text("department"),
+            legal_basis_setting: text("legal_basis_setting"),
+            legal_basis_implementing: text("legal_basis_implementing"),
+            conditions: text("conditions"),
+            process: text("process"),
+            is_fee: flag("is_fee"),
+            fee_standard: text("fee_standard"),
+            fee_basis: text("fee_basis"),
+            statutory_days: int("statutory_days"),
+            promised_days: int("promised_days"),
+            cross_region: {
+                let c = text("cross_region");
+                if c.is_empty() {
+                    "none".into()
+                } else {
+                    c
+                }
+            },
+            guide: text("guide"),
+            materials,
+        })
     }
 
     /// Chinese label of this item's type.
     pub fn type_label(&self) -> &'static str {
         ITEM_TYPES
             .iter()
-            .find(|(c, _)| *c == self.item_type)
-            .map(|(_, l)| *l)
+            .find(|(c, _, _)| *c == self.item_type)
+            .map(|(_, l, _)| *l)
             .unwrap_or("未知")
     }
 }
 
-/// Checks a free-text field: non-empty and at most [`NAME_CHARS_MAX`] characters.
-pub(crate) fn check_text(field: &'static str, text: &str) -> Result<(), RecordError> {
-    let chars = text.chars().count();
-    if text.trim().is_empty() || chars > NAME_CHARS_MAX {
-        return Err(RecordError::BadText {
-            field,
-            chars,
-            chars_max: NAME_CHARS_MAX,
-        });
+fn value_ok(key: &str, value: &ScalarValue, code: &ItemCode) -> bool {
+    match (key, value) {
+        ("code", ScalarValue::Str(s)) => s.as_str() == code.as_str(),
+        ("name" | "department", ScalarValue::Str(s)) => check_text("name", s).is_ok(),
+        ("type", ScalarValue::Str(s)) => type_code(s).is_some(),
+        ("cross_region", ScalarValue::Str(s)) => CROSS_REGION.iter().any(|(c, _)| *c == s.as_str()),
+        (
+            "legal_basis_setting"
+            | "legal_basis_implementing"
+            | "conditions"
+            | "process"
+            | "guide"
+            | "fee_standard"
+            | "fee_basis",
+            ScalarValue::Str(s),
+        ) => text_ok(s, TEXT_CHARS_MAX),
+        ("statutory_days" | "promised_days", ScalarValue::Int(n)) => {
+            (0..=PROMISED_DAYS_MAX).contains(n)
+        }
+        ("is_fee" | "legacy_code", ScalarValue::Boolean(_)) => true,
+        (k, v) => match k.strip_prefix("material/").and_then(|r| r.split_once('/')) {
+            Some((id, field)) if is_short_token(id, 40) => match (field, v) {
+                ("name", ScalarValue::Str(s)) => check_text("material name", s).is_ok(),
+                ("form", ScalarValue::Str(s)) => {
+                    MATERIAL_FORMS.iter().any(|(f, _)| *f == s.as_str())
+                }
+                ("count", ScalarValue::Int(n)) => (0..=99).contains(n),
+                ("required" | "deferrable", ScalarValue::Boolean(_)) => true,
+                _ => false,
+            },
+            _ => false,
+        },
     }
-    Ok(())
 }
 
 /// The write rule for item documents: a city administrator with the catalogue in scope, writing
@@ -136,21 +514,107 @@ pub(crate) fn authorize(
         },
     )?;
     for write in writes {
-        let ok = match (write.key.as_str(), &write.value) {
-            ("code", Some(ScalarValue::Str(s))) => s.as_str() == code.as_str(),
-            ("name" | "department", Some(ScalarValue::Str(s))) => check_text("name", s).is_ok(),
-            ("type", Some(ScalarValue::Str(s))) => ITEM_TYPES.iter().any(|(c, _)| *c == s.as_str()),
-            ("promised_days", Some(ScalarValue::Int(n))) => (0..=PROMISED_DAYS_MAX).contains(n),
-            _ => false,
+        let ok = match &write.value {
+            Some(v) => value_ok(&write.key, v, code),
+            // Deleting a material's entries removes it; core fields are never deleted.
+            None => write.key.starts_with("material/"),
         };
         if !ok {
             return Err(Rejection::OutOfScope {
                 reason: format!(
-                    "item field `{}` has a value of the wrong kind or is not an item field",
+                    "item field `{}` has a value of the wrong kind or is not an item field (C3)",
                     write.key
                 ),
             });
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> ItemFields {
+        let mut i = ItemFields::minimal(
+            ItemCode::new("440100001000").unwrap(),
+            "居民身份证换领".into(),
+            "administrative_license".into(),
+            "公安局".into(),
+            10,
+        );
+        i.statutory_days = 20;
+        i
+    }
+
+    #[test]
+    fn c1_code_must_carry_the_items_type() {
+        let mut i = item();
+        i.validate().unwrap();
+        i.item_type = "public_service".into();
+        assert!(i.validate().unwrap_err().to_string().contains("C1"));
+        i.legacy_code = true;
+        i.validate().unwrap();
+    }
+
+    #[test]
+    fn c5_promised_limit_may_not_exceed_the_statutory_one() {
+        let mut i = item();
+        i.promised_days = 21;
+        assert!(i.validate().unwrap_err().to_string().starts_with("C5"));
+        i.statutory_days = 0;
+        i.validate().unwrap();
+    }
+
+    #[test]
+    fn c7_a_fee_needs_its_standard_and_basis() {
+        let mut i = item();
+        i.is_fee = true;
+        i.fee_standard = "每证10元".into();
+        assert!(i.validate().unwrap_err().to_string().starts_with("C7"));
+        i.fee_basis = "发改价格〔2023〕1号".into();
+        i.validate().unwrap();
+    }
+
+    #[test]
+    fn c4_lists_missing_guide_elements() {
+        let mut i = item();
+        assert_eq!(i.missing_guide_elements().len(), 5);
+        i.legal_basis_setting = "法".into();
+        i.legal_basis_implementing = "规".into();
+        i.conditions = "条件".into();
+        i.process = "流程".into();
+        i.materials.push(Material {
+            id: "m1".into(),
+            name: "身份证".into(),
+            form: "original".into(),
+            count: 1,
+            required: true,
+            deferrable: false,
+        });
+        assert!(i.missing_guide_elements().is_empty());
+        i.is_fee = true;
+        assert_eq!(i.missing_guide_elements(), ["收费标准 fee standard"]);
+    }
+
+    #[test]
+    fn items_round_trip_through_their_document() {
+        use automerge::transaction::Transactable;
+        let mut i = item();
+        i.materials.push(Material {
+            id: "photo".into(),
+            name: "照片".into(),
+            form: "copy".into(),
+            count: 2,
+            required: false,
+            deferrable: true,
+        });
+        let mut doc = automerge::Automerge::new();
+        let mut tx = doc.transaction();
+        for (k, v) in i.writes() {
+            tx.put(automerge::ROOT, k.as_str(), v).unwrap();
+        }
+        tx.commit();
+        assert_eq!(ItemFields::from_doc(&doc), Some(i));
+    }
 }

@@ -9,6 +9,7 @@ pub mod authority;
 pub mod calendar_doc;
 pub mod doc_id;
 pub mod item;
+pub mod item_code;
 pub mod policy;
 pub mod station;
 pub mod trust_doc;

@@ -177,18 +177,14 @@ impl Fed {
 
     /// Writes the item; `None` when it is already exactly so (nothing to sign).
     pub fn try_create_item(&mut self, code: &str) -> Option<SignedChange> {
-        let fields = ItemFields {
-            code: ItemCode::new(code).unwrap(),
-            name: format!("事项 {code}"),
-            item_type: "public_service".into(),
-            department: "民政局".into(),
-            promised_days: 5,
-        };
-        let puts = fields
-            .writes()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+        let fields = ItemFields::minimal(
+            ItemCode::new(code).unwrap(),
+            format!("事项 {code}"),
+            "public_service".into(),
+            "民政局".into(),
+            5,
+        );
+        let puts = fields.writes();
         let city = self.city.clone();
         self.write(&city, &DocId::item(&fields.code), puts).ok()
     }

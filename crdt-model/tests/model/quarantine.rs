@@ -54,7 +54,7 @@ fn change_before_its_dependency_waits_then_applies() {
     ));
     let report = r.ingest(vec![first]);
     assert_eq!(report.applied.len(), 2);
-    assert_eq!(r.items()[0].name, "新名称");
+    assert_eq!(r.items()[0].fields.name, "新名称");
 }
 
 #[test]

@@ -20,19 +20,8 @@ pub enum Command {
     Pending,
     /// Changes received but not applied, with reasons.
     Quarantine,
-    /// Creates or adjusts a catalogue item (city administrator).
-    ItemCreate {
-        /// 事项编码.
-        code: String,
-        /// 事项名称.
-        name: String,
-        /// 事项类型.
-        item_type: String,
-        /// 实施主体.
-        department: String,
-        /// 承诺时限 in working days.
-        promised_days: i64,
-    },
+    /// Creates or adjusts a catalogue item with all its elements (city administrator).
+    ItemCreate(hallsync_model::records::item::ItemFields),
     /// Proposes stationing an item at a hall (an operator of that hall).
     StationPropose {
         /// The item code.

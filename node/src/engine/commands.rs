@@ -2,7 +2,6 @@
 
 use hallsync_model::calendar::{Date, YearCalendar, LIMIT_DAYS_MAX};
 use hallsync_model::records::calendar_doc::{calendar_doc, writes as calendar_writes};
-use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::policy::{
     ApprovalPolicy, ApproverTier, ACTIONS, APPROVERS_REQUIRED_MAX, POLICY_PREFIX,
 };
@@ -50,33 +49,29 @@ impl Engine {
                     .collect();
                 Ok(json!({ "quarantined": entries }))
             }
-            Command::ItemCreate {
-                code,
-                name,
-                item_type,
-                department,
-                promised_days,
-            } => {
-                let fields = ItemFields {
-                    code: ItemCode::new(&code)?,
-                    name,
-                    item_type,
-                    department,
-                    promised_days,
-                };
+            Command::ItemCreate(fields) => {
                 fields.validate()?;
                 let doc = DocId::item(&fields.code);
-                let puts = to_puts(fields.writes());
-                let envelope = self.author(&doc, &puts)?;
+                let envelope = self.author(&doc, &fields.writes())?;
                 Ok(changed(&envelope))
             }
             Command::StationPropose { item, hall } => {
                 let hall = HallId::new(hall.as_deref().unwrap_or(&self.config.node.hall))?;
                 let code = ItemCode::new(&item)?;
                 let replica = self.replica()?;
-                if !replica.docs().contains_key(&DocId::item(&code)) {
-                    return Err(NodeError::NotFound(format!(
-                        "item {code} is not in the catalogue this node holds; create it or wait for it to sync (C3)"
+                let item = replica
+                    .items()
+                    .into_iter()
+                    .find(|i| i.fields.code == code)
+                    .ok_or_else(|| {
+                        NodeError::NotFound(format!(
+                            "item {code} is not in the catalogue this node holds; create it or wait for it to sync (C3)"
+                        ))
+                    })?;
+                if !item.missing_elements.is_empty() {
+                    return Err(NodeError::NotAllowed(format!(
+                        "C4 (ST 5.2.2): item {code}'s guide lacks {} — complete the catalogue item before stationing it",
+                        item.missing_elements.join(", ")
                     )));
                 }
                 let fields = StationFields {
