@@ -89,7 +89,7 @@ pub fn stolen_key(dir: &std::path::Path) -> Result<DeviceKey> {
 /// # Errors
 /// When export fails or the bundle does not decode.
 pub fn replica_of(node: &hallsync::harness::NodeProcess, genesis: Genesis) -> Result<Replica> {
-    let out = node.exec(hallsync_node::Command::Export)?;
+    let out = node.exec(hallsync_node::Command::BundleExport)?;
     let changes =
         hallsync_node::engine::decode_bundle(out["bundle"].as_str().context("no bundle")?)?;
     let mut replica = Replica::new(genesis);

@@ -142,19 +142,29 @@ pub enum Cmd {
         #[arg(value_parser = ["online", "offline"])]
         mode: String,
     },
-    /// Import a bundle of signed changes from a file (sneakernet 离线导入).
-    Import {
-        #[command(flatten)]
-        data: DataArg,
-        /// The bundle file written by `hallsync export`.
-        file: PathBuf,
+    /// The catalogue as a table (事项目录导入): import CSV or XLSX.
+    Catalogue {
+        #[command(subcommand)]
+        action: CatalogueCmd,
     },
-    /// Export every applied signed change to a bundle file (离线导出).
+    /// Export effective records as a table (导出): items or stationing, as CSV, XLSX or JSON.
     Export {
         #[command(flatten)]
         data: DataArg,
-        /// Where to write the bundle.
-        file: PathBuf,
+        /// What to export: items, stationing (staff, departments, cases come with issue #4).
+        #[arg(long)]
+        kind: String,
+        /// csv, xlsx or json (default: from --out's extension).
+        #[arg(long)]
+        format: Option<String>,
+        /// Where to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Signed changes on a USB stick (离线交换): export every applied change, or import a bundle.
+    Bundle {
+        #[command(subcommand)]
+        action: BundleCmd,
     },
     /// Run a small federation of real nodes on 127.0.0.1 that syncs, partitions and heals (演示).
     Demo(DemoArgs),
@@ -303,6 +313,41 @@ pub enum StationCmd {
         /// The hall (default: this node's hall).
         #[arg(long)]
         hall: Option<String>,
+    },
+}
+
+/// `hallsync catalogue …`.
+#[derive(Subcommand, Debug)]
+pub enum CatalogueCmd {
+    /// Import items from a CSV or XLSX table with Chinese headers (docs/CATALOGUE.md): every bad row
+    /// is reported, and nothing is imported unless every row is good.
+    Import {
+        #[command(flatten)]
+        data: DataArg,
+        /// The table: .csv (UTF-8) or .xlsx (first sheet).
+        file: PathBuf,
+        /// Only check the table and report.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `hallsync bundle …`.
+#[derive(Subcommand, Debug)]
+pub enum BundleCmd {
+    /// Write every applied signed change to a file.
+    Export {
+        #[command(flatten)]
+        data: DataArg,
+        /// Where to write the bundle.
+        file: PathBuf,
+    },
+    /// Read a bundle; its changes get every check a peer's would.
+    Import {
+        #[command(flatten)]
+        data: DataArg,
+        /// The bundle written by `bundle export`.
+        file: PathBuf,
     },
 }
 

@@ -21,6 +21,18 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "pending" => pending(value),
         "quarantine" => quarantine(value),
         "audit" => audit(value),
+        "catalogue-import" => {
+            for e in value["errors"].as_array().into_iter().flatten() {
+                println!("第 {} 行 row {} 列 column「{}」: {}", e["row"], e["row"], s(&e["column"]), s(&e["message"]));
+            }
+            if value["ok"] == Value::Bool(true) {
+                if value["dry_run"] == Value::Bool(true) {
+                    println!("检查通过 all {} rows are good (dry run: nothing imported)", value["rows"]);
+                } else {
+                    println!("已导入 imported {} item(s), {} unchanged", value["imported"], value["unchanged"]);
+                }
+            }
+        }
         "calendar-show" => {
             let published = if value["published"] == Value::Bool(true) { "已发布 published" } else { "暂定 provisional (weekdays only)" };
             println!("{} 年 year: {published} — {}", value["year"], s(&value["source"]));

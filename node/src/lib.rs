@@ -12,6 +12,7 @@
 //! - [`network`]: the libp2p behaviour and the sync codec.
 //! - [`control`]: the loopback control API (HTTP + JSON, bearer token).
 //! - [`run`]: the event loop of a running node.
+//! - [`table_io`]: CSV, XLSX and JSON tables for catalogue import and record export.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,7 @@ pub mod network;
 pub mod paths;
 pub mod run;
 pub mod store;
+pub mod table_io;
 
 pub use engine::{Command, Engine, NetView};
 pub use error::NodeError;

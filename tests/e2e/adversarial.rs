@@ -79,7 +79,7 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
     for node in &fed.nodes {
         let dir = node.dir.to_string_lossy().to_string();
         let out = node
-            .cli(&["import", "--data", &dir, bundle.to_str().unwrap()])
+            .cli(&["bundle", "import", "--data", &dir, bundle.to_str().unwrap()])
             .unwrap();
         assert_eq!(out["applied"], 0, "{}: {out}", node.name);
         assert_eq!(out["quarantined"], 2, "{}: {out}", node.name);

@@ -9,11 +9,14 @@ use hallsync_node::engine::InviteRequest;
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
-use crate::args::{CalendarCmd, Cli, Cmd, ItemArgs, ItemCmd, PolicyCmd, StationCmd};
+use crate::args::{
+    BundleCmd, CalendarCmd, CatalogueCmd, Cli, Cmd, ItemArgs, ItemCmd, PolicyCmd, StationCmd,
+};
 use crate::output::print;
 use hallsync::client::execute;
 use hallsync_model::records::item::{ItemFields, Material};
 use hallsync_model::ItemCode;
+use hallsync_node::table_io::{read_table, write_table, TableFormat};
 
 /// Turns `item create`'s flags into the item's fields; checks come from the core.
 fn item_fields(a: ItemArgs) -> Result<ItemFields> {
@@ -213,13 +216,17 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 online: mode == "online",
             },
         ),
-        Cmd::Import { data, file } => {
+        Cmd::Bundle {
+            action: BundleCmd::Import { data, file },
+        } => {
             let bundle = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading the bundle {}", file.display()))?;
-            ("import", data.data, Command::Import { bundle })
+            ("import", data.data, Command::BundleImport { bundle })
         }
-        Cmd::Export { data, file } => {
-            let out = execute(&data.data, Command::Export)?;
+        Cmd::Bundle {
+            action: BundleCmd::Export { data, file },
+        } => {
+            let out = execute(&data.data, Command::BundleExport)?;
             let bundle = out["bundle"].as_str().unwrap_or_default();
             std::fs::write(&file, bundle).with_context(|| format!("writing {}", file.display()))?;
             print(
@@ -229,8 +236,46 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             );
             return Ok(());
         }
+        Cmd::Catalogue {
+            action:
+                CatalogueCmd::Import {
+                    data,
+                    file,
+                    dry_run,
+                },
+        } => {
+            let rows = read_table(&file)?;
+            (
+                "catalogue-import",
+                data.data,
+                Command::CatalogueImport { rows, dry_run },
+            )
+        }
+        Cmd::Export {
+            data,
+            kind,
+            format,
+            out,
+        } => {
+            let format = match format {
+                Some(f) => TableFormat::parse(&f)?,
+                None => TableFormat::of(&out)?,
+            };
+            let value = execute(&data.data, Command::Records { kind })?;
+            let rows: Vec<Vec<String>> = serde_json::from_value(value["rows"].clone())?;
+            write_table(&out, &rows, format)?;
+            print(
+                "export",
+                &json!({ "rows": rows.len().saturating_sub(1), "file": out }),
+                json,
+            );
+            return Ok(());
+        }
     };
     let value = execute(&dir, command)?;
     print(kind, &value, json);
+    if kind == "catalogue-import" && value["ok"] != serde_json::Value::Bool(true) {
+        anyhow::bail!("the table has errors; nothing was imported");
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod calendar_doc;
 pub mod doc_id;
 pub mod item;
 pub mod item_code;
+pub mod item_table;
 pub mod policy;
 pub mod station;
 pub mod trust_doc;

@@ -98,13 +98,25 @@ pub enum Command {
         /// True to go online.
         online: bool,
     },
+    /// Imports catalogue items from a table (header row first); nothing is imported if any row is bad.
+    CatalogueImport {
+        /// The table's rows, as read from CSV or XLSX by the CLI.
+        rows: Vec<Vec<String>>,
+        /// Only check and report.
+        dry_run: bool,
+    },
+    /// The effective records of one kind as a table (header row first), for export.
+    Records {
+        /// items or stationing.
+        kind: String,
+    },
     /// Imports a bundle of signed changes (sneakernet, or a test acting as a peer).
-    Import {
+    BundleImport {
         /// Hex of a postcard-encoded list of envelopes.
         bundle: String,
     },
     /// Exports every applied change as a bundle.
-    Export,
+    BundleExport,
     /// Stops a running node.
     Shutdown,
 }

@@ -2,10 +2,13 @@
 
 use hallsync_model::calendar::{Date, YearCalendar, LIMIT_DAYS_MAX};
 use hallsync_model::records::calendar_doc::{calendar_doc, writes as calendar_writes};
+use hallsync_model::records::item_table;
 use hallsync_model::records::policy::{
     ApprovalPolicy, ApproverTier, ACTIONS, APPROVERS_REQUIRED_MAX, POLICY_PREFIX,
 };
 use hallsync_model::records::station::StationFields;
+use hallsync_model::trust::cert::RecordKind;
+use hallsync_model::Level;
 use hallsync_model::{
     Approval, Decision, DocId, HallId, ItemCode, Replica, Role, ScalarValue, SignedChange,
 };
@@ -134,6 +137,8 @@ impl Engine {
                     "working_days_left": calendar.working_days_between(today, deadline.due),
                 }))
             }
+            Command::CatalogueImport { rows, dry_run } => self.catalogue_import(&rows, dry_run),
+            Command::Records { kind } => self.records(&kind),
             Command::Revoke { device, cert, reason } => self.revoke(device.as_deref(), cert.as_deref(), &reason),
             Command::RotateKey if net.running => Err(NodeError::NotAllowed(
                 "rotate the key with the node stopped (`hallsync stop`), so no change is signed by the old key meanwhile".into(),
@@ -150,7 +155,7 @@ impl Engine {
             Command::Net { .. } | Command::Shutdown => Err(NodeError::NotAllowed(
                 "no node is running on this data directory; start it with `hallsync run`".into(),
             )),
-            Command::Import { bundle } => {
+            Command::BundleImport { bundle } => {
                 let changes = decode_bundle(&bundle)?;
                 let report = self.ingest(changes)?;
                 Ok(json!({
@@ -159,7 +164,7 @@ impl Engine {
                     "duplicates": report.duplicates,
                 }))
             }
-            Command::Export => {
+            Command::BundleExport => {
                 let all: Vec<SignedChange> = self
                     .replica()?
                     .docs()
@@ -188,6 +193,90 @@ impl Engine {
             .filter(|a| !a.ends_with("/tcp/0") && !a.contains("/0.0.0.0/") && !a.contains("/::/"))
             .map(|a| format!("{a}/p2p/{peer}"))
             .collect()
+    }
+
+    fn catalogue_import(
+        &mut self,
+        rows: &[Vec<String>],
+        dry_run: bool,
+    ) -> Result<Value, NodeError> {
+        let items = match item_table::parse_table(rows) {
+            Ok(items) => items,
+            Err(errors) => {
+                return Ok(
+                    json!({ "ok": false, "imported": 0, "rows": rows.len().saturating_sub(1), "errors": errors }),
+                );
+            }
+        };
+        let replica = self.replica()?;
+        let me = self.key.device_id();
+        let city_admin = replica.trust().active_certs_of(&me).any(|c| {
+            c.body.role == Role::Admin
+                && c.body.scope.allows(RecordKind::Catalogue)
+                && replica
+                    .trust()
+                    .halls()
+                    .get(&c.body.hall)
+                    .is_some_and(|h| h.level == Level::City)
+        });
+        if !city_admin {
+            return Err(NodeError::NotAllowed(
+                "only a city administrator with the catalogue in scope imports the catalogue (C3, 四级四同)".into(),
+            ));
+        }
+        if dry_run {
+            return Ok(
+                json!({ "ok": true, "dry_run": true, "imported": 0, "rows": items.len(), "errors": [] }),
+            );
+        }
+        let mut written = 0;
+        let mut unchanged = 0;
+        for item in &items {
+            match self.author(&DocId::item(&item.code), &item.writes()) {
+                Ok(_) => written += 1,
+                Err(NodeError::Refused(hallsync_model::Rejection::Unchanged)) => unchanged += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(
+            json!({ "ok": true, "dry_run": false, "imported": written, "unchanged": unchanged, "rows": items.len(), "errors": [] }),
+        )
+    }
+
+    fn records(&self, kind: &str) -> Result<Value, NodeError> {
+        let replica = self.replica()?;
+        let rows: Vec<Vec<String>> = match kind {
+            "items" => std::iter::once(item_table::header_row())
+                .chain(replica.items().iter().map(|i| item_table::to_row(&i.fields)))
+                .collect(),
+            "stationing" => std::iter::once(
+                ["大厅 hall", "事项编码 item", "状态 status", "生效 effective", "待审批 pending", "驳回原因 rejected"]
+                    .map(String::from)
+                    .to_vec(),
+            )
+            .chain(replica.stations().into_iter().map(|s| {
+                vec![
+                    s.hall,
+                    s.item,
+                    s.status,
+                    s.effective_action.unwrap_or_default(),
+                    s.pending.map(|p| p.id).unwrap_or_default(),
+                    s.rejected_reason.unwrap_or_default(),
+                ]
+            }))
+            .collect(),
+            "staff" | "departments" | "cases" => {
+                return Err(NodeError::NotAllowed(format!(
+                    "{kind} records are not built yet (issue #4); export items or stationing"
+                )))
+            }
+            other => {
+                return Err(NodeError::NotAllowed(format!(
+                    "`{other}` is not a record kind: use items, stationing, staff, departments or cases"
+                )))
+            }
+        };
+        Ok(json!({ "kind": kind, "rows": rows }))
     }
 
     fn status(&self, net: &NetView) -> Result<Value, NodeError> {

@@ -216,7 +216,8 @@ impl Node {
                         | Command::Items { .. }
                         | Command::Pending
                         | Command::Quarantine
-                        | Command::Export
+                        | Command::BundleExport
+                        | Command::Records { .. }
                 );
                 let net = self.net_view();
                 let result = self.engine.execute(other, &net)?;
