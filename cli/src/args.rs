@@ -303,6 +303,60 @@ pub struct ItemArgs {
 /// `hallsync station …`.
 #[derive(Subcommand, Debug)]
 pub enum StationCmd {
+    /// Propose an adjustment of a stationed item (调整, ST 5.3.4), approved like a stationing.
+    Adjust {
+        #[command(flatten)]
+        data: DataArg,
+        /// The item code.
+        #[arg(long)]
+        item: String,
+        /// The hall (default: this node's hall).
+        #[arg(long)]
+        hall: Option<String>,
+        /// What is adjusted.
+        #[arg(long)]
+        note: String,
+    },
+    /// Propose withdrawing a stationed item (撤离, ST 8.1.1): needs its reason and legal basis (S4).
+    Withdraw {
+        #[command(flatten)]
+        data: DataArg,
+        /// The item code.
+        #[arg(long)]
+        item: String,
+        /// The hall (default: this node's hall).
+        #[arg(long)]
+        hall: Option<String>,
+        /// law_change, cancelled, negotiated or other.
+        #[arg(long, default_value = "other")]
+        reason_kind: String,
+        /// The written reason.
+        #[arg(long)]
+        reason: String,
+        /// Its legal basis.
+        #[arg(long)]
+        basis: String,
+        /// The date the hall stopped offering it, if it already did (flagged S6 until approved).
+        #[arg(long)]
+        executed_at: Option<String>,
+    },
+    /// Record the publication of an approved withdrawal (ST 8.1.2: within 3 working days).
+    Publish {
+        #[command(flatten)]
+        data: DataArg,
+        /// The item code.
+        #[arg(long)]
+        item: String,
+        /// The hall (default: this node's hall).
+        #[arg(long)]
+        hall: Option<String>,
+        /// management (the supervising administrators, who also update the item list) or department.
+        #[arg(long, value_parser = ["management", "department"])]
+        by: String,
+        /// Where it was published.
+        #[arg(long, default_value = "政务服务网 portal")]
+        channels: String,
+    },
     /// Propose stationing an item at a hall (an operator of that hall).
     Propose {
         #[command(flatten)]

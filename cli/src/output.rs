@@ -166,6 +166,26 @@ fn items(v: &Value) {
     }
     println!("已进驻 stationed (effective):");
     for st in v["stationed"].as_array().into_iter().flatten() {
+        if let Some(w) = st.get("withdrawal").filter(|w| !w.is_null()) {
+            let overdue = if w["overdue"] == Value::Bool(true) {
+                "  ⚠ 逾期未公布 OVERDUE (S5)"
+            } else {
+                ""
+            };
+            println!(
+                "  大厅 hall {}  事项 item {}  已撤离 withdrawn on {}: 公布截止 publish by {} (管理部门 management {}, 部门 department {}){overdue}",
+                s(&st["hall"]), s(&st["item"]), s(&w["approved_on"]), s(&w["publish_due"]),
+                w["published_by_management"], w["published_by_department"]
+            );
+            continue;
+        }
+        if let Some(violation) = st["violation"].as_str() {
+            println!(
+                "  ⚠ 大厅 hall {} 事项 item {}: {violation}",
+                s(&st["hall"]),
+                s(&st["item"])
+            );
+        }
         let extra = if st["pending"].is_null() {
             ""
         } else {

@@ -51,6 +51,33 @@ pub struct StationView {
     pub pending: Option<Proposal>,
     /// The reason of the latest rejection, if any.
     pub rejected_reason: Option<String>,
+    /// An approved withdrawal and its publication deadline (S5).
+    pub withdrawal: Option<WithdrawalView>,
+    /// A rule the record breaks, e.g. S6: withdrawn without an approved withdrawal.
+    pub violation: Option<String>,
+}
+
+/// An approved withdrawal and its publication (ST 8.1.2, 8.2.1; S5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WithdrawalView {
+    /// Reason kind.
+    pub reason_kind: String,
+    /// Written reason.
+    pub reason: String,
+    /// Legal basis.
+    pub basis: String,
+    /// The day the withdrawal was approved (China Standard Time).
+    pub approved_on: String,
+    /// Publication due: 3 working days after approval.
+    pub publish_due: String,
+    /// True when the due date rests on a year whose notice is not loaded (W6).
+    pub provisional: bool,
+    /// Published by the management department.
+    pub published_by_management: bool,
+    /// Published by the department.
+    pub published_by_department: bool,
+    /// Past due and not published by both (only known when asked with a time).
+    pub overdue: bool,
 }
 
 /// Content awaiting a decision.
@@ -76,6 +103,15 @@ pub struct Proposal {
     pub approvals_required: usize,
     /// Who has approved so far (device ids).
     pub approved_by: Vec<String>,
+}
+
+/// The text (or integer, as text) at a root key as of `heads`.
+pub(crate) fn text_at_heads(
+    doc: &automerge::Automerge,
+    key: &str,
+    heads: &[ChangeHash],
+) -> Option<String> {
+    text_at(doc, key, Some(heads))
 }
 
 /// The current text (or integer, as text) at a root key.
@@ -266,11 +302,85 @@ impl Replica {
 
     /// Every stationing record, by hall then item.
     pub fn stations(&self) -> Vec<StationView> {
+        self.stations_at(None)
+    }
+
+    /// Every stationing record, with overdue publications flagged as of `now_ms` when given.
+    pub fn stations_at(&self, now_ms: Option<i64>) -> Vec<StationView> {
         let policy = self.policy_for("stationing");
+        let calendar = self.calendar();
         self.docs()
             .iter()
-            .filter_map(|(id, state)| self.station_view(id, state, policy))
+            .filter_map(|(id, state)| {
+                let mut view = self.station_view(id, state, policy)?;
+                view.withdrawal = self.withdrawal_view(state, policy, &calendar, now_ms, &view);
+                Some(view)
+            })
             .collect()
+    }
+
+    fn withdrawal_view(
+        &self,
+        state: &DocState,
+        policy: ApprovalPolicy,
+        calendar: &crate::calendar::Calendar,
+        now_ms: Option<i64>,
+        view: &StationView,
+    ) -> Option<WithdrawalView> {
+        use crate::records::withdrawal::{
+            Publication, Publisher, PUBLICATION_PREFIX, PUBLISH_WORKING_DAYS,
+        };
+        if view.effective_action.as_deref() != Some("withdraw") {
+            return None;
+        }
+        let hall = HallId::new(&view.hall).ok()?;
+        let tier = match policy.approver_tier {
+            ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
+            ApproverTier::City => self.city_hall(),
+        };
+        let approved_at = decisions(state)
+            .into_iter()
+            .filter(|(who, a)| {
+                a.decision == Decision::Approve
+                    && self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)
+            })
+            .filter(|(_, a)| {
+                text_at(
+                    &state.doc,
+                    "action",
+                    Some(&a.head_hashes().unwrap_or_default()),
+                )
+                .as_deref()
+                    == Some("withdraw")
+            })
+            .map(|(_, a)| a.at_ms)
+            .max()?;
+        let approved_on = crate::calendar::Date::from_unix_ms(approved_at);
+        let deadline = calendar.add_working_days(approved_on, PUBLISH_WORKING_DAYS);
+        let publications: Vec<Publication> = state
+            .doc
+            .keys(ROOT)
+            .filter(|k| k.starts_with(PUBLICATION_PREFIX))
+            .filter_map(|k| text_at(&state.doc, &k, None))
+            .filter_map(|v| Publication::parse(&v))
+            .collect();
+        let by = |p: Publisher| publications.iter().any(|x| x.by == p);
+        let (management, department) = (by(Publisher::Management), by(Publisher::Department));
+        let overdue = now_ms.is_some_and(|now| {
+            !(management && department) && crate::calendar::Date::from_unix_ms(now) > deadline.due
+        });
+        let at = |k: &str| text_at(&state.doc, k, None).unwrap_or_default();
+        Some(WithdrawalView {
+            reason_kind: at("reason_kind"),
+            reason: at("reason"),
+            basis: at("basis"),
+            approved_on: approved_on.to_string(),
+            publish_due: deadline.due.to_string(),
+            provisional: deadline.provisional,
+            published_by_management: management,
+            published_by_department: department,
+            overdue,
+        })
     }
 
     /// The policy record's pending change, if any.
@@ -370,7 +480,13 @@ impl Replica {
             item.to_string(),
             text_at(&state.doc, "action", None).unwrap_or_default(),
         );
+        let current = text_at(&state.doc, "action", None);
+        let violation = (current.as_deref() == Some("withdraw")
+            && text_at(&state.doc, "executed_at", None).is_some()
+            && effective_action.as_deref() != Some("withdraw"))
+        .then(|| "S6 (ST 8.2.2): recorded as withdrawn without an approved withdrawal; report it to the same-level government".to_string());
         let status = match (&effective_action, &pending, &g.rejected_reason) {
+            (Some(a), None, _) if a == "withdraw" => "withdrawn",
             (Some(_), Some(_), _) => "approved+pending",
             (Some(_), None, _) => "approved",
             (None, Some(_), _) => "pending",
@@ -384,6 +500,8 @@ impl Replica {
             effective_action,
             pending,
             rejected_reason: g.rejected_reason,
+            withdrawal: None,
+            violation,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use hallsync::harness::sample_item;
 use hallsync_model::{Approval, Decision, DocId, HallId, ItemCode, ScalarValue};
+use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use hallsync_tests::{
     forge_change, genesis_of, replica_of, small_federation, stolen_key, write_bundle,
@@ -25,10 +26,10 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
-        .call(Command::StationPropose {
-            item: "440700005000".into(),
-            hall: None,
-        })
+        .call(Command::StationPropose(StationRequest::station(
+            "440700005000",
+            None,
+        )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
 

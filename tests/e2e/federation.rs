@@ -1,6 +1,7 @@
 //! Proposal → approval → convergence across three real nodes.
 
 use hallsync::harness::sample_item;
+use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
@@ -21,10 +22,10 @@ fn village_proposal_approved_by_township_converges_everywhere() {
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     let proposed = fed
         .node(n.village)
-        .call(Command::StationPropose {
-            item: "440100001000".into(),
-            hall: None,
-        })
+        .call(Command::StationPropose(StationRequest::station(
+            "440100001000",
+            None,
+        )))
         .unwrap();
     assert_eq!(proposed["durable"], true);
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();

@@ -9,3 +9,4 @@ mod federation;
 mod restart;
 mod revocation;
 mod rotation;
+mod withdrawal;

@@ -1,6 +1,7 @@
 //! A node killed during changes catches up after restart, and loses nothing it acknowledged.
 
 use hallsync::harness::sample_item;
+use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
 
@@ -23,10 +24,10 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
 
     fed.node(n.village)
-        .call(Command::StationPropose {
-            item: "442000002000".into(),
-            hall: None,
-        })
+        .call(Command::StationPropose(StationRequest::station(
+            "442000002000",
+            None,
+        )))
         .unwrap();
     // Killed at once: the proposal was acknowledged, so it must be on disk.
     fed.node_mut(n.village).kill();

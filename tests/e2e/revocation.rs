@@ -1,6 +1,7 @@
 //! Revocation of a partitioned device: strong removal across real nodes.
 
 use hallsync::harness::sample_item;
+use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
@@ -25,10 +26,10 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
     }
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
-        .call(Command::StationPropose {
-            item: "442000007000".into(),
-            hall: None,
-        })
+        .call(Command::StationPropose(StationRequest::station(
+            "442000007000",
+            None,
+        )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
 
@@ -62,10 +63,10 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
     assert_eq!(revoked["certificates_revoked"], 1, "{revoked}");
     // Still cut off, the village knows nothing of it and keeps writing.
     fed.node(n.village)
-        .call(Command::StationPropose {
-            item: "442000008000".into(),
-            hall: None,
-        })
+        .call(Command::StationPropose(StationRequest::station(
+            "442000008000",
+            None,
+        )))
         .unwrap();
 
     fed.node(n.village)

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use hallsync::harness::sample_item;
+use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
@@ -24,10 +25,10 @@ fn rotated_village_keeps_its_rights_and_its_past() {
     }
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
-        .call(Command::StationPropose {
-            item: "442000009000".into(),
-            hall: None,
-        })
+        .call(Command::StationPropose(StationRequest::station(
+            "442000009000",
+            None,
+        )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     let village = fed.node(n.village);
@@ -49,10 +50,10 @@ fn rotated_village_keeps_its_rights_and_its_past() {
 
     fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
     fed.node(n.village)
-        .call(Command::StationPropose {
-            item: "442000010000".into(),
-            hall: None,
-        })
+        .call(Command::StationPropose(StationRequest::station(
+            "442000010000",
+            None,
+        )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     let pending = fed.node(n.township).call(Command::Pending).unwrap();

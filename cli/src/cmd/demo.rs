@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use hallsync::harness::{sample_item, wait_until, Federation, Tier};
+use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use serde_json::{json, Value};
 
@@ -157,10 +158,11 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         "村站操作员提出事项进驻申请",
         "The village operator proposes stationing an item at the village",
     );
-    fed.node(village).call(Command::StationPropose {
-        item: "440100001000".into(),
-        hall: None,
-    })?;
+    fed.node(village)
+        .call(Command::StationPropose(StationRequest::station(
+            "440100001000",
+            None,
+        )))?;
     let id = pending_id(fed.node(township), "440100001000", timeout)?;
     n.detail(&format!("镇街待审批 township sees pending proposal {id}"));
     let not_theirs = fed.node(district).call(Command::Pending)?;
@@ -197,10 +199,11 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
     fed.node(village).call(Command::Net { online: false })?;
     n.say("分区期间两侧都有变更：村站再提一项进驻，市级新增一个事项",
           "Changes on both sides while partitioned: the village proposes another stationing, the city adds an item");
-    fed.node(village).call(Command::StationPropose {
-        item: "440100002000".into(),
-        hall: None,
-    })?;
+    fed.node(village)
+        .call(Command::StationPropose(StationRequest::station(
+            "440100002000",
+            None,
+        )))?;
     fed.node(city).call(Command::ItemCreate(sample_item(
         "442000003000",
         "社会保障卡申领",

@@ -5,7 +5,7 @@ mod run;
 
 use anyhow::{Context, Result};
 use hallsync_config::NodeSection;
-use hallsync_node::engine::InviteRequest;
+use hallsync_node::engine::{InviteRequest, StationRequest};
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
@@ -137,7 +137,64 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         } => ("item", data.data, Command::ItemCreate(item_fields(item)?)),
         Cmd::Station {
             action: StationCmd::Propose { data, item, hall },
-        } => ("station", data.data, Command::StationPropose { item, hall }),
+        } => (
+            "station",
+            data.data,
+            Command::StationPropose(StationRequest::station(&item, hall.as_deref())),
+        ),
+        Cmd::Station {
+            action:
+                StationCmd::Adjust {
+                    data,
+                    item,
+                    hall,
+                    note,
+                },
+        } => {
+            let mut request = StationRequest::station(&item, hall.as_deref());
+            request.action = Some("adjust".into());
+            request.note = Some(note);
+            ("station", data.data, Command::StationPropose(request))
+        }
+        Cmd::Station {
+            action:
+                StationCmd::Withdraw {
+                    data,
+                    item,
+                    hall,
+                    reason_kind,
+                    reason,
+                    basis,
+                    executed_at,
+                },
+        } => {
+            let mut request = StationRequest::station(&item, hall.as_deref());
+            request.action = Some("withdraw".into());
+            request.reason_kind = Some(reason_kind);
+            request.reason = Some(reason);
+            request.basis = Some(basis);
+            request.executed_at = executed_at;
+            ("station", data.data, Command::StationPropose(request))
+        }
+        Cmd::Station {
+            action:
+                StationCmd::Publish {
+                    data,
+                    item,
+                    hall,
+                    by,
+                    channels,
+                },
+        } => (
+            "station",
+            data.data,
+            Command::StationPublish {
+                item,
+                hall,
+                by,
+                channels,
+            },
+        ),
         Cmd::Pending { data } => ("pending", data.data, Command::Pending),
         Cmd::Approve { data, id } => ("approve", data.data, Command::Approve { id }),
         Cmd::Reject { data, id, reason } => ("reject", data.data, Command::Reject { id, reason }),

@@ -14,5 +14,6 @@ pub mod item_table;
 pub mod policy;
 pub mod station;
 pub mod trust_doc;
+pub mod withdrawal;
 
 pub use doc_id::{DocId, DocKind, ItemCode};

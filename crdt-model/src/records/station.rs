@@ -16,11 +16,16 @@ use crate::hall::HallId;
 use crate::identity::DeviceId;
 use crate::records::approval::{closure, key_belongs_to, Approval, APPROVAL_PREFIX};
 use crate::records::authority::ChangeCtx;
+use crate::records::withdrawal::{Publication, Publisher, PUBLICATION_PREFIX, REASON_KINDS};
 use crate::records::ItemCode;
 use crate::trust::cert::{RecordKind, Role};
 
 /// The actions a stationing proposal may carry. Issue #4 adds adjustment and withdrawal.
-pub const STATION_ACTIONS: [(&str, &str); 1] = [("station", "进驻")];
+pub const STATION_ACTIONS: [(&str, &str); 3] = [
+    ("station", "进驻"),
+    ("adjust", "调整"),
+    ("withdraw", "撤离"),
+];
 
 /// Longest note, in characters.
 pub const NOTE_CHARS_MAX: usize = 2000;
@@ -36,17 +41,48 @@ pub struct StationFields {
     pub action: String,
     /// When the proposer says it proposed, ms since the Unix epoch.
     pub proposed_at_ms: i64,
+    /// A note (what is adjusted, which window …).
+    pub note: Option<String>,
+    /// Withdrawal: reason kind, one of [`crate::records::withdrawal::REASON_KINDS`] (S4).
+    pub reason_kind: Option<String>,
+    /// Withdrawal: the written reason (S4).
+    pub reason: Option<String>,
+    /// Withdrawal: its legal basis (S4).
+    pub basis: Option<String>,
+    /// The date the hall says it stopped offering the item (S6 flags this without an approval).
+    pub executed_at: Option<String>,
 }
 
 impl StationFields {
     /// The root writes that store these fields.
-    pub fn writes(&self) -> Vec<(&'static str, ScalarValue)> {
-        vec![
-            ("hall", ScalarValue::Str(self.hall.as_str().into())),
-            ("item", ScalarValue::Str(self.item.as_str().into())),
-            ("action", ScalarValue::Str(self.action.as_str().into())),
-            ("proposed_at_ms", ScalarValue::Int(self.proposed_at_ms)),
-        ]
+    pub fn writes(&self) -> Vec<(String, ScalarValue)> {
+        let mut out = vec![
+            (
+                "hall".to_string(),
+                ScalarValue::Str(self.hall.as_str().into()),
+            ),
+            ("item".into(), ScalarValue::Str(self.item.as_str().into())),
+            (
+                "action".into(),
+                ScalarValue::Str(self.action.as_str().into()),
+            ),
+            (
+                "proposed_at_ms".into(),
+                ScalarValue::Int(self.proposed_at_ms),
+            ),
+        ];
+        for (key, value) in [
+            ("note", &self.note),
+            ("reason_kind", &self.reason_kind),
+            ("reason", &self.reason),
+            ("basis", &self.basis),
+            ("executed_at", &self.executed_at),
+        ] {
+            if let Some(v) = value {
+                out.push((key.to_string(), ScalarValue::Str(v.as_str().into())));
+            }
+        }
+        out
     }
 }
 
@@ -59,6 +95,8 @@ pub struct DocHistory<'a> {
     pub authors: &'a BTreeMap<ChangeHash, DeviceId>,
     /// The applied changes that wrote content rather than approvals.
     pub content: &'a BTreeSet<ChangeHash>,
+    /// The document, to read what an approval approves (S4).
+    pub doc: Option<&'a automerge::Automerge>,
 }
 
 /// Whether an accepted stationing change wrote content or an approval.
@@ -79,6 +117,21 @@ pub(crate) fn authorize(
     change_deps: &[ChangeHash],
     history: &DocHistory<'_>,
 ) -> Result<StationChange, Rejection> {
+    let publications = writes
+        .iter()
+        .filter(|w| w.key.starts_with(PUBLICATION_PREFIX))
+        .count();
+    if publications > 0 {
+        if publications != writes.len() {
+            return Err(Rejection::OutOfScope {
+                reason: "a publication is written on its own".into(),
+            });
+        }
+        for write in writes {
+            authorize_publication(ctx, hall, write)?;
+        }
+        return Ok(StationChange::Approval);
+    }
     let approvals = writes
         .iter()
         .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
@@ -89,6 +142,7 @@ pub(crate) fn authorize(
     } else if approvals == writes.len() {
         for write in writes {
             authorize_approval(ctx, hall, write, change_deps, history)?;
+            check_withdrawal_complete(write, history)?;
         }
         Ok(StationChange::Approval)
     } else {
@@ -125,7 +179,15 @@ fn authorize_content(
             ("action", Some(ScalarValue::Str(s))) => {
                 STATION_ACTIONS.iter().any(|(a, _)| *a == s.as_str())
             }
-            ("note", Some(ScalarValue::Str(s))) => s.chars().count() <= NOTE_CHARS_MAX,
+            ("note" | "reason" | "basis", Some(ScalarValue::Str(s))) => {
+                s.chars().count() <= NOTE_CHARS_MAX
+            }
+            ("reason_kind", Some(ScalarValue::Str(s))) => {
+                REASON_KINDS.iter().any(|(k, _)| *k == s.as_str())
+            }
+            ("executed_at", Some(ScalarValue::Str(s))) => {
+                s.parse::<crate::calendar::Date>().is_ok()
+            }
             ("proposed_at_ms", Some(ScalarValue::Int(_))) => true,
             _ => false,
         };
@@ -174,6 +236,72 @@ fn authorize_approval(
 }
 
 const NOT_DECIDER: &str = "not a decider";
+
+/// S4 (ST 8.1.1): a withdrawal is approved only with its written reason and legal basis.
+fn check_withdrawal_complete(write: &RootWrite, history: &DocHistory<'_>) -> Result<(), Rejection> {
+    let Some(ScalarValue::Str(text)) = &write.value else {
+        return Ok(());
+    };
+    let Some(approval) = Approval::parse(text) else {
+        return Ok(());
+    };
+    let (Some(doc), Some(heads)) = (history.doc, approval.head_hashes()) else {
+        return Ok(());
+    };
+    if approval.decision != crate::records::approval::Decision::Approve {
+        return Ok(());
+    }
+    let read = |key: &str| crate::effective::text_at_heads(doc, key, &heads).unwrap_or_default();
+    if read("action") == "withdraw"
+        && (read("reason").trim().is_empty() || read("basis").trim().is_empty())
+    {
+        return Err(Rejection::OutOfScope {
+            reason: "S4 (ST 8.1.1): a withdrawal needs its written reason and legal basis before it is approved".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A publication of a withdrawal: by an administrator of the supervising tier (management
+/// department) or by the hall's own people (the department), each under its own key.
+fn authorize_publication(
+    ctx: &ChangeCtx<'_>,
+    hall: &HallId,
+    write: &RootWrite,
+) -> Result<(), Rejection> {
+    let Some(ScalarValue::Str(text)) = &write.value else {
+        return Err(Rejection::OutOfScope {
+            reason: "a publication holds its JSON statement".into(),
+        });
+    };
+    let publication = Publication::parse(text).ok_or_else(|| Rejection::OutOfScope {
+        reason: "not a publication statement".into(),
+    })?;
+    if publication.key(ctx.author) != write.key {
+        return Err(Rejection::OutOfScope {
+            reason: "publications are written under the signer's own key".into(),
+        });
+    }
+    let supervisor = ctx.trust.supervisor_of(hall);
+    ctx.require(
+        |c| {
+            c.body.scope.allows(RecordKind::Stationing)
+                && match publication.by {
+                    Publisher::Management => {
+                        c.body.role == Role::Admin && supervisor.as_ref() == Some(&c.body.hall)
+                    }
+                    Publisher::Department => &c.body.hall == hall,
+                }
+        },
+        || Rejection::OutOfScope {
+            reason: format!(
+                "{} may not publish for hall {hall} as {:?}",
+                ctx.author.short(),
+                publication.by
+            ),
+        },
+    )
+}
 
 /// The rule for any approval or rejection: written under the approver's own key, a well-formed value
 /// naming heads in the change's own past, by someone who wrote none of the content it decides

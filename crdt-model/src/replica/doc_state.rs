@@ -53,6 +53,7 @@ impl DocState {
             deps: &self.deps,
             authors: &self.authors,
             content: &self.content,
+            doc: Some(&self.doc),
         }
     }
 }

@@ -73,6 +73,11 @@ pub struct Fed {
 }
 
 impl Fed {
+    /// The fixture's clock, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
     pub fn genesis(&self) -> Genesis {
         Genesis {
             key: self.city.device_id(),
@@ -204,12 +209,13 @@ impl Fed {
             item: ItemCode::new(code).unwrap(),
             action: "station".into(),
             proposed_at_ms: self.now_ms,
+            note: None,
+            reason_kind: None,
+            reason: None,
+            basis: None,
+            executed_at: None,
         };
-        let puts = fields
-            .writes()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+        let puts = fields.writes();
         self.write(who, &Fed::station_doc(hall_id, code), puts)
     }
 

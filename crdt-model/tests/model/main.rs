@@ -11,3 +11,4 @@ mod quarantine;
 mod sync;
 mod threats;
 mod trust;
+mod withdrawal;

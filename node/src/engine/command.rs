@@ -23,11 +23,17 @@ pub enum Command {
     /// Creates or adjusts a catalogue item with all its elements (city administrator).
     ItemCreate(hallsync_model::records::item::ItemFields),
     /// Proposes stationing an item at a hall (an operator of that hall).
-    StationPropose {
+    StationPropose(super::stationing::StationRequest),
+    /// Records the publication of an approved withdrawal (S5).
+    StationPublish {
         /// The item code.
         item: String,
         /// The hall; this node's hall when absent.
         hall: Option<String>,
+        /// management or department.
+        by: String,
+        /// Where it was published.
+        channels: String,
     },
     /// Approves a pending proposal.
     Approve {

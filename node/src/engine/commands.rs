@@ -6,12 +6,9 @@ use hallsync_model::records::item_table;
 use hallsync_model::records::policy::{
     ApprovalPolicy, ApproverTier, ACTIONS, APPROVERS_REQUIRED_MAX, POLICY_PREFIX,
 };
-use hallsync_model::records::station::StationFields;
 use hallsync_model::trust::cert::RecordKind;
 use hallsync_model::Level;
-use hallsync_model::{
-    Approval, Decision, DocId, HallId, ItemCode, Replica, Role, ScalarValue, SignedChange,
-};
+use hallsync_model::{Approval, Decision, DocId, Replica, Role, ScalarValue, SignedChange};
 use serde_json::{json, Value};
 
 use super::{now_ms, Command, Engine, NetView};
@@ -58,42 +55,9 @@ impl Engine {
                 let envelope = self.author(&doc, &fields.writes())?;
                 Ok(changed(&envelope))
             }
-            Command::StationPropose { item, hall } => {
-                let hall = HallId::new(hall.as_deref().unwrap_or(&self.config.node.hall))?;
-                let code = ItemCode::new(&item)?;
-                let replica = self.replica()?;
-                let item = replica
-                    .items()
-                    .into_iter()
-                    .find(|i| i.fields.code == code)
-                    .ok_or_else(|| {
-                        NodeError::NotFound(format!(
-                            "item {code} is not in the catalogue this node holds; create it or wait for it to sync (C3)"
-                        ))
-                    })?;
-                if !item.missing_elements.is_empty() {
-                    return Err(NodeError::NotAllowed(format!(
-                        "C4 (ST 5.2.2): item {code}'s guide lacks {} — complete the catalogue item before stationing it",
-                        item.missing_elements.join(", ")
-                    )));
-                }
-                let fields = StationFields {
-                    hall: hall.clone(),
-                    item: code.clone(),
-                    action: "station".into(),
-                    proposed_at_ms: now_ms(),
-                };
-                let envelope =
-                    self.author(&DocId::station(&hall, &code), &to_puts(fields.writes()))?;
-                let pending = self
-                    .replica()?
-                    .stations()
-                    .into_iter()
-                    .find(|s| s.hall == hall.as_str() && s.item == code.as_str())
-                    .and_then(|s| s.pending);
-                let mut out = changed(&envelope);
-                out["proposal"] = json!(pending);
-                Ok(out)
+            Command::StationPropose(request) => self.station(request),
+            Command::StationPublish { item, hall, by, channels } => {
+                self.station_publish(&item, hall.as_deref(), &by, &channels)
             }
             Command::Approve { id } => self.decide(&id, Decision::Approve, None),
             Command::Reject { id, reason } => self.decide(&id, Decision::Reject, Some(reason)),
@@ -320,7 +284,7 @@ impl Engine {
     fn items(&self, hall: Option<&str>) -> Result<Value, NodeError> {
         let replica = self.replica()?;
         let stations: Vec<_> = replica
-            .stations()
+            .stations_at(Some(now_ms()))
             .into_iter()
             .filter(|s| hall.is_none_or(|h| s.hall == h))
             .collect();
@@ -448,14 +412,7 @@ fn find_proposal(replica: &Replica, id: &str) -> Result<hallsync_model::Proposal
         })
 }
 
-fn to_puts(writes: Vec<(&'static str, ScalarValue)>) -> Vec<(String, ScalarValue)> {
-    writes
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-}
-
-fn changed(envelope: &SignedChange) -> Value {
+pub(crate) fn changed(envelope: &SignedChange) -> Value {
     json!({
         "doc": envelope.doc.to_string(),
         "change": envelope.digest().iter().take(8).map(|b| format!("{b:02x}")).collect::<String>(),
