@@ -58,6 +58,11 @@ pub enum Cmd {
         #[command(subcommand)]
         action: StationCmd,
     },
+    /// Window staff (窗口人员): file, train, duty, leave, list.
+    Staff {
+        #[command(subcommand)]
+        action: StaffCmd,
+    },
     /// Proposals this administrator may decide (待审批).
     Pending {
         #[command(flatten)]
@@ -365,6 +370,72 @@ pub enum StationCmd {
         #[arg(long)]
         item: String,
         /// The hall (default: this node's hall).
+        #[arg(long)]
+        hall: Option<String>,
+    },
+}
+
+/// `hallsync staff …`.
+#[derive(Subcommand, Debug)]
+pub enum StaffCmd {
+    /// File a person at a window (ST 6.2.1); approved by the supervising tier.
+    File {
+        #[command(flatten)]
+        data: DataArg,
+        /// The hall (default: this node's).
+        #[arg(long)]
+        hall: Option<String>,
+        /// A pseudonymous id for the person, unique at the hall.
+        #[arg(long)]
+        person: String,
+        /// Name, shown at the window.
+        #[arg(long)]
+        name: String,
+        /// 工号.
+        #[arg(long, default_value = "")]
+        job_no: String,
+        /// The stationed department.
+        #[arg(long)]
+        department: String,
+        /// The window.
+        #[arg(long)]
+        window: String,
+        /// window_staff, window_lead or chief_representative.
+        #[arg(long, default_value = "window_staff")]
+        role: String,
+        /// The person is the department's business lead or higher (needed for window_lead, P2).
+        #[arg(long)]
+        business_lead: bool,
+        /// Certificates for the post (ST 6.1.2).
+        #[arg(long, default_value = "")]
+        certificates: String,
+    },
+    /// Record joint training (ST 6.2.2), reporting for duty (ST 6.2.3) or leaving (P4: only once
+    /// someone else is on duty at the window).
+    Record {
+        #[command(flatten)]
+        data: DataArg,
+        /// The hall (default: this node's).
+        #[arg(long)]
+        hall: Option<String>,
+        /// The person.
+        #[arg(long)]
+        person: String,
+        /// train, duty or leave.
+        #[arg(value_parser = ["train", "duty", "leave"])]
+        step: String,
+        /// The day, YYYY-MM-DD.
+        #[arg(long)]
+        on: String,
+        /// For leave: appointment, dismissal, returned_unfit or other.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The roster, with held departures (P4) and warnings (P3).
+    List {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only this hall.
         #[arg(long)]
         hall: Option<String>,
     },

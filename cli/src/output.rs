@@ -21,6 +21,23 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "pending" => pending(value),
         "quarantine" => quarantine(value),
         "audit" => audit(value),
+        "staff-list" => {
+            for v in value["staff"].as_array().into_iter().flatten() {
+                let f = &v["filing"];
+                if f.is_null() {
+                    println!("  (待审批 pending filing) {}", v["pending"]["doc"].as_str().unwrap_or(""));
+                    continue;
+                }
+                println!(
+                    "  {} {} 窗口 window {} {} — {} (上岗 on duty {}, 离岗 left {})",
+                    s(&f["person"]), s(&f["name"]), s(&f["window"]), s(&f["role"]), s(&v["state"]),
+                    f["on_duty_from"].as_str().unwrap_or("-"), f["left_on"].as_str().unwrap_or("-")
+                );
+                for note in v["held"].as_str().into_iter().chain(v["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str())) {
+                    println!("      ⚠ {note}");
+                }
+            }
+        }
         "catalogue-import" => {
             for e in value["errors"].as_array().into_iter().flatten() {
                 println!("第 {} 行 row {} 列 column「{}」: {}", e["row"], e["row"], s(&e["column"]), s(&e["message"]));

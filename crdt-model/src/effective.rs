@@ -119,7 +119,11 @@ pub(crate) fn text_of(doc: &automerge::Automerge, key: &str) -> Option<String> {
     text_at(doc, key, None)
 }
 
-fn text_at(doc: &automerge::Automerge, key: &str, heads: Option<&[ChangeHash]>) -> Option<String> {
+pub(crate) fn text_at(
+    doc: &automerge::Automerge,
+    key: &str,
+    heads: Option<&[ChangeHash]>,
+) -> Option<String> {
     let value = match heads {
         Some(h) => doc.get_at(ROOT, key, h).ok()??,
         None => doc.get(ROOT, key).ok()??,
@@ -158,17 +162,17 @@ pub(crate) fn decisions(state: &DocState) -> Vec<(DeviceId, Approval)> {
 }
 
 /// What a governed record's decisions add up to.
-struct Governed {
+pub(crate) struct Governed {
     /// Content changes approved by enough counted approvers.
-    effective: BTreeSet<ChangeHash>,
+    pub(crate) effective: BTreeSet<ChangeHash>,
     /// Content neither effective nor covered by a counted rejection.
-    undecided: Vec<ChangeHash>,
+    pub(crate) undecided: Vec<ChangeHash>,
     /// Counted approvers whose approvals cover every undecided change.
-    approved_undecided: BTreeSet<DeviceId>,
-    rejected_reason: Option<String>,
+    pub(crate) approved_undecided: BTreeSet<DeviceId>,
+    pub(crate) rejected_reason: Option<String>,
 }
 
-fn govern(
+pub(crate) fn govern(
     state: &DocState,
     policy: ApprovalPolicy,
     counts: impl Fn(&DeviceId) -> bool,
@@ -245,7 +249,7 @@ impl Replica {
             .collect()
     }
 
-    fn city_hall(&self) -> Option<HallId> {
+    pub(crate) fn city_hall(&self) -> Option<HallId> {
         self.trust()
             .halls()
             .values()
@@ -253,7 +257,12 @@ impl Replica {
             .map(|h| h.id.clone())
     }
 
-    fn is_admin_at(&self, device: &DeviceId, hall: Option<&HallId>, kind: RecordKind) -> bool {
+    pub(crate) fn is_admin_at(
+        &self,
+        device: &DeviceId,
+        hall: Option<&HallId>,
+        kind: RecordKind,
+    ) -> bool {
         hall.is_some_and(|hall| {
             self.trust()
                 .active_certs_of(device)
@@ -429,8 +438,23 @@ impl Replica {
         let policy = self
             .policy_proposal()
             .filter(|_| self.is_admin_at(approver, city.as_ref(), RecordKind::Policy));
+        let staff_policy = self.policy_for("staff");
+        let staff = self
+            .roster(None)
+            .into_iter()
+            .filter_map(|s| s.pending)
+            .filter(|p| {
+                HallId::new(&p.hall).is_ok_and(|hall| {
+                    let tier = match staff_policy.approver_tier {
+                        ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
+                        ApproverTier::City => city.clone(),
+                    };
+                    self.is_admin_at(approver, tier.as_ref(), RecordKind::Staff)
+                })
+            });
         stations
             .chain(policy)
+            .chain(staff)
             .filter(|p| !p.proposers.contains(&me) && !p.approved_by.contains(&me))
             .collect()
     }
@@ -506,7 +530,7 @@ impl Replica {
     }
 }
 
-fn proposal(
+pub(crate) fn proposal(
     id: &DocId,
     state: &DocState,
     g: &Governed,

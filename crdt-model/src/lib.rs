@@ -21,6 +21,7 @@
 //! - [`effective`]: the effective catalogue and stationings, pending proposals, the state digest.
 //! - [`calendar`]: working days (W1–W6): built-in and signed per-year calendars, due dates.
 //! - [`audit`]: explains a record: every change, its signer's certificates, approvals, and why.
+//! - [`roster`]: the staff roster of a hall, with first-in-then-out (P4) applied.
 //! - [`sync`]: the wire messages and the protocol's steps.
 //! - [`store`]: the storage trait and an in-memory store.
 #![deny(missing_docs)]
@@ -35,6 +36,7 @@ pub mod hall;
 pub mod identity;
 pub mod records;
 pub mod replica;
+pub mod roster;
 pub mod store;
 pub mod sync;
 pub mod trust;

@@ -9,4 +9,5 @@ mod federation;
 mod restart;
 mod revocation;
 mod rotation;
+mod staff;
 mod withdrawal;

@@ -5,12 +5,14 @@ mod run;
 
 use anyhow::{Context, Result};
 use hallsync_config::NodeSection;
-use hallsync_node::engine::{InviteRequest, StationRequest};
+use hallsync_model::records::staff::StaffFields;
+use hallsync_node::engine::{InviteRequest, StaffStep, StationRequest};
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
 use crate::args::{
-    BundleCmd, CalendarCmd, CatalogueCmd, Cli, Cmd, ItemArgs, ItemCmd, PolicyCmd, StationCmd,
+    BundleCmd, CalendarCmd, CatalogueCmd, Cli, Cmd, ItemArgs, ItemCmd, PolicyCmd, StaffCmd,
+    StationCmd,
 };
 use crate::output::print;
 use hallsync::client::execute;
@@ -195,6 +197,58 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 channels,
             },
         ),
+        Cmd::Staff {
+            action:
+                StaffCmd::File {
+                    data,
+                    hall,
+                    person,
+                    name,
+                    job_no,
+                    department,
+                    window,
+                    role,
+                    business_lead,
+                    certificates,
+                },
+        } => {
+            let fields = StaffFields {
+                person,
+                name,
+                job_no,
+                department,
+                window,
+                role,
+                is_business_lead: business_lead,
+                certificates,
+                ..StaffFields::default()
+            };
+            ("staff", data.data, Command::StaffFile { hall, fields })
+        }
+        Cmd::Staff {
+            action:
+                StaffCmd::Record {
+                    data,
+                    hall,
+                    person,
+                    step,
+                    on,
+                    reason,
+                },
+        } => (
+            "staff",
+            data.data,
+            Command::StaffStep(StaffStep {
+                person,
+                hall,
+                step,
+                on,
+                reason,
+            }),
+        ),
+        Cmd::Staff {
+            action: StaffCmd::List { data, hall },
+        } => ("staff-list", data.data, Command::StaffList { hall }),
         Cmd::Pending { data } => ("pending", data.data, Command::Pending),
         Cmd::Approve { data, id } => ("approve", data.data, Command::Approve { id }),
         Cmd::Reject { data, id, reason } => ("reject", data.data, Command::Reject { id, reason }),

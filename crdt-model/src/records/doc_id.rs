@@ -77,6 +77,8 @@ pub enum DocKind {
     Policy,
     /// The working-day calendar of a year.
     Calendar(i32),
+    /// One person's window-staff filing at a hall.
+    Staff(HallId, String),
 }
 
 /// A document id as it travels on the wire and sits in the store.
@@ -103,6 +105,11 @@ impl DocId {
         DocId::from_kind(DocKind::Calendar(year))
     }
 
+    /// The id of `person`'s staff filing at `hall`.
+    pub fn staff(hall: &HallId, person: &str) -> Self {
+        DocId::from_kind(DocKind::Staff(hall.clone(), person.to_string()))
+    }
+
     /// The id of the catalogue item `code`.
     pub fn item(code: &ItemCode) -> Self {
         DocId::from_kind(DocKind::Item(code.clone()))
@@ -118,6 +125,7 @@ impl DocId {
             DocKind::Trust => "trust".to_string(),
             DocKind::Policy => "policy".to_string(),
             DocKind::Calendar(year) => format!("calendar/{year}"),
+            DocKind::Staff(hall, person) => format!("staff/{hall}/{person}"),
             DocKind::Item(code) => format!("item/{code}"),
             DocKind::Station(hall, code) => format!("station/{hall}/{code}"),
         };
@@ -153,6 +161,9 @@ impl FromStr for DocId {
                     .ok_or_else(bad)?,
             ),
             ["item", code] => DocKind::Item(ItemCode::new(code).map_err(|_| bad())?),
+            ["staff", hall, person] if is_short_token(person, 40) => {
+                DocKind::Staff(HallId::new(hall).map_err(|_| bad())?, person.to_string())
+            }
             ["station", hall, code] => DocKind::Station(
                 HallId::new(hall).map_err(|_| bad())?,
                 ItemCode::new(code).map_err(|_| bad())?,

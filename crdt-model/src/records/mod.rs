@@ -12,6 +12,7 @@ pub mod item;
 pub mod item_code;
 pub mod item_table;
 pub mod policy;
+pub mod staff;
 pub mod station;
 pub mod trust_doc;
 pub mod withdrawal;

@@ -20,7 +20,7 @@ use crate::trust::cert::{RecordKind, Role};
 pub const POLICY_PREFIX: &str = "policy/";
 
 /// The actions a policy can govern. Issue #4 adds departments and staff.
-pub const ACTIONS: [&str; 1] = ["stationing"];
+pub const ACTIONS: [&str; 2] = ["stationing", "staff"];
 
 /// Most approvers a policy may require: more could never be met by a township's administrators.
 pub const APPROVERS_REQUIRED_MAX: u8 = 9;

@@ -210,6 +210,26 @@ fn authorize_approval(
     change_deps: &[ChangeHash],
     history: &DocHistory<'_>,
 ) -> Result<(), Rejection> {
+    authorize_tiered_decision(
+        ctx,
+        hall,
+        write,
+        change_deps,
+        history,
+        RecordKind::Stationing,
+    )
+}
+
+/// A decision on a hall's governed record (stationing, staff filing): by an administrator of the
+/// supervising tier or the city, with `kind` in scope; the approval policy says whose count.
+pub(crate) fn authorize_tiered_decision(
+    ctx: &ChangeCtx<'_>,
+    hall: &HallId,
+    write: &RootWrite,
+    change_deps: &[ChangeHash],
+    history: &DocHistory<'_>,
+    kind: RecordKind,
+) -> Result<(), Rejection> {
     let trust = ctx.trust;
     let supervisor = trust.supervisor_of(hall);
     let city = trust
@@ -218,14 +238,9 @@ fn authorize_approval(
         .find(|h| h.level == crate::hall::Level::City)
         .map(|h| h.id.clone());
     // Both the supervising tier and the city may sign; the approval policy says whose count.
-    authorize_decision(
-        ctx,
-        write,
-        change_deps,
-        history,
-        RecordKind::Stationing,
-        |c| supervisor.as_ref() == Some(&c.body.hall) || city.as_ref() == Some(&c.body.hall),
-    )
+    authorize_decision(ctx, write, change_deps, history, kind, |c| {
+        supervisor.as_ref() == Some(&c.body.hall) || city.as_ref() == Some(&c.body.hall)
+    })
     .map_err(|e| match e {
         Rejection::OutOfScope { reason } if reason == NOT_DECIDER => Rejection::NotApprover {
             author: ctx.author.short(),

@@ -3,12 +3,14 @@
 use crate::change::envelope::VerifiedChange;
 use crate::change::ops::root_writes;
 use crate::change::rejection::Rejection;
+use crate::records::approval::APPROVAL_PREFIX;
 use crate::records::authority::ChangeCtx;
 use crate::records::station::StationChange;
 use crate::records::trust_doc::TrustEntries;
-use crate::records::{calendar_doc, item, policy, station, trust_doc, DocKind};
+use crate::records::{calendar_doc, item, policy, staff, station, trust_doc, DocKind};
 use crate::replica::doc_state::DocState;
 use crate::replica::Replica;
+use crate::trust::cert::RecordKind;
 
 /// What an accepted change is, for bookkeeping after it applies.
 pub(crate) enum Applied {
@@ -53,6 +55,33 @@ impl Replica {
             DocKind::Item(code) => item::authorize(&ctx, code, &writes).map(|()| Applied::Content),
             DocKind::Calendar(year) => {
                 calendar_doc::authorize(&ctx, *year, &writes).map(|()| Applied::Content)
+            }
+            DocKind::Staff(hall, person) => {
+                let empty = DocState::default();
+                let history = state.unwrap_or(&empty).history();
+                let approvals = writes
+                    .iter()
+                    .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
+                    .count();
+                if approvals == 0 {
+                    staff::authorize_content(&ctx, hall, person, &writes).map(|()| Applied::Content)
+                } else if approvals == writes.len() {
+                    for write in &writes {
+                        station::authorize_tiered_decision(
+                            &ctx,
+                            hall,
+                            write,
+                            verified.change.deps(),
+                            &history,
+                            RecordKind::Staff,
+                        )?;
+                    }
+                    Ok(Applied::Approval)
+                } else {
+                    Err(Rejection::OutOfScope {
+                        reason: "a change may not mix a filing with an approval".into(),
+                    })
+                }
             }
             DocKind::Policy => {
                 let empty = DocState::default();

@@ -68,15 +68,18 @@ pub enum RecordKind {
     Policy,
     /// Working-day calendars: city administrators.
     Calendar,
+    /// Window-staff filings (窗口人员备案).
+    Staff,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [RecordKind; 4] = [
+    pub const ALL: [RecordKind; 5] = [
         RecordKind::Catalogue,
         RecordKind::Stationing,
         RecordKind::Policy,
         RecordKind::Calendar,
+        RecordKind::Staff,
     ];
 
     /// The name used in the CLI and JSON.
@@ -86,6 +89,7 @@ impl RecordKind {
             RecordKind::Stationing => "stationing",
             RecordKind::Policy => "policy",
             RecordKind::Calendar => "calendar",
+            RecordKind::Staff => "staff",
         }
     }
 }
@@ -134,7 +138,7 @@ impl Scope {
             Role::Admin => Scope::root(),
             Role::Operator => Scope {
                 subtree: false,
-                kinds: vec![RecordKind::Stationing],
+                kinds: vec![RecordKind::Stationing, RecordKind::Staff],
                 may_certify: false,
             },
         }

@@ -8,6 +8,7 @@ mod envelope;
 mod fixture;
 mod lifecycle;
 mod quarantine;
+mod staff;
 mod sync;
 mod threats;
 mod trust;

@@ -35,6 +35,20 @@ pub enum Command {
         /// Where it was published.
         channels: String,
     },
+    /// Files a window-staff member (ST 6.2.1); approved by the supervising tier.
+    StaffFile {
+        /// The hall; this node's when absent.
+        hall: Option<String>,
+        /// The filing.
+        fields: hallsync_model::records::staff::StaffFields,
+    },
+    /// Records training, duty or departure of a filed person.
+    StaffStep(super::staff::StaffStep),
+    /// The staff roster.
+    StaffList {
+        /// Only this hall.
+        hall: Option<String>,
+    },
     /// Approves a pending proposal.
     Approve {
         /// The proposal id from `pending`.

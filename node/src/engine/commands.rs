@@ -59,6 +59,9 @@ impl Engine {
             Command::StationPublish { item, hall, by, channels } => {
                 self.station_publish(&item, hall.as_deref(), &by, &channels)
             }
+            Command::StaffFile { hall, fields } => self.staff_file(hall.as_deref(), fields),
+            Command::StaffStep(step) => self.staff_step(step),
+            Command::StaffList { hall } => self.staff_list(hall.as_deref()),
             Command::Approve { id } => self.decide(&id, Decision::Approve, None),
             Command::Reject { id, reason } => self.decide(&id, Decision::Reject, Some(reason)),
             Command::Invite(request) => {
@@ -229,7 +232,30 @@ impl Engine {
                 ]
             }))
             .collect(),
-            "staff" | "departments" | "cases" => {
+            "staff" => std::iter::once(
+                ["大厅 hall", "人员 person", "姓名 name", "工号 job no", "部门 department", "窗口 window", "岗位 role", "状态 state", "上岗 on duty", "离岗 left", "提示 notes"]
+                    .map(String::from)
+                    .to_vec(),
+            )
+            .chain(replica.roster(None).into_iter().filter_map(|v| {
+                let f = v.filing?;
+                let notes = v.held.into_iter().chain(v.warnings).collect::<Vec<_>>().join("; ");
+                Some(vec![
+                    v.hall,
+                    f.person,
+                    f.name,
+                    f.job_no,
+                    f.department,
+                    f.window,
+                    f.role,
+                    v.state,
+                    f.on_duty_from.unwrap_or_default(),
+                    f.left_on.unwrap_or_default(),
+                    notes,
+                ])
+            }))
+            .collect(),
+            "departments" | "cases" => {
                 return Err(NodeError::NotAllowed(format!(
                     "{kind} records are not built yet (issue #4); export items or stationing"
                 )))
@@ -404,6 +430,7 @@ fn find_proposal(replica: &Replica, id: &str) -> Result<hallsync_model::Proposal
         .into_iter()
         .filter_map(|s| s.pending)
         .chain(replica.policy_proposal())
+        .chain(replica.roster(None).into_iter().filter_map(|s| s.pending))
         .find(|p| p.id == id)
         .ok_or_else(|| {
             NodeError::NotFound(format!(

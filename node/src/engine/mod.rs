@@ -8,6 +8,7 @@ mod command;
 mod commands;
 mod membership;
 mod net_view;
+mod staff;
 mod stationing;
 mod token;
 mod trust_ops;
@@ -16,6 +17,7 @@ pub use command::Command;
 pub use commands::{decode_bundle, encode_bundle};
 pub use membership::{init, InviteRequest};
 pub use net_view::NetView;
+pub use staff::StaffStep;
 pub use stationing::StationRequest;
 pub use token::Invitation;
 

@@ -218,6 +218,7 @@ impl Node {
                         | Command::Quarantine
                         | Command::BundleExport
                         | Command::Records { .. }
+                        | Command::StaffList { .. }
                 );
                 let net = self.net_view();
                 let result = self.engine.execute(other, &net)?;

@@ -1,0 +1,168 @@
+//! The staff roster of a hall: every person's approved filing, with first-in-then-out applied.
+//!
+//! Per window, departures are taken in order of leave date, then person id; a departure takes
+//! effect only if someone else is on duty at that window on that day (P4, 先进后出, ST 6.3.3), so two
+//! concurrent departures of a window's last two people resolve the same way on every replica: the
+//! later one in that order is held, and that person stays on duty until a replacement reports.
+
+use std::collections::BTreeMap;
+
+use automerge::ChangeHash;
+use serde::Serialize;
+
+use crate::calendar::Date;
+use crate::effective::{govern, proposal, text_at, Proposal};
+use crate::hall::HallId;
+use crate::records::policy::ApproverTier;
+use crate::records::staff::StaffFields;
+use crate::records::DocKind;
+use crate::replica::Replica;
+use crate::trust::cert::RecordKind;
+
+/// One person as the roster shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StaffView {
+    /// The hall.
+    pub hall: String,
+    /// The approved filing (`None` while only proposed).
+    pub filing: Option<StaffFields>,
+    /// `filed`, `trained`, `on_duty`, `left`, or `proposed` (nothing approved yet).
+    pub state: String,
+    /// Set when the approved departure is held by first-in-then-out (P4).
+    pub held: Option<String>,
+    /// Warnings (P3: leaving within a year).
+    pub warnings: Vec<String>,
+    /// A change awaiting approval.
+    pub pending: Option<Proposal>,
+}
+
+fn fields_at(doc: &automerge::Automerge, heads: &[ChangeHash]) -> Option<StaffFields> {
+    let t = |k: &str| text_at(doc, k, Some(heads));
+    let flag = |k: &str| -> bool {
+        matches!(
+            automerge::ReadDoc::get_at(doc, automerge::ROOT, k, heads),
+            Ok(Some((automerge::Value::Scalar(v), _))) if matches!(v.as_ref(), automerge::ScalarValue::Boolean(true))
+        )
+    };
+    Some(StaffFields {
+        person: t("person")?,
+        name: t("name").unwrap_or_default(),
+        job_no: t("job_no").unwrap_or_default(),
+        department: t("department").unwrap_or_default(),
+        window: t("window").unwrap_or_default(),
+        role: t("role").unwrap_or_default(),
+        is_business_lead: flag("is_business_lead"),
+        certificates: t("certificates").unwrap_or_default(),
+        trained_on: t("trained_on"),
+        on_duty_from: t("on_duty_from"),
+        left_on: t("left_on"),
+        leave_reason: t("leave_reason"),
+        replaces: t("replaces"),
+    })
+}
+
+fn date(v: &Option<String>) -> Option<Date> {
+    v.as_deref().and_then(|t| t.parse().ok())
+}
+
+impl Replica {
+    /// The roster of `hall` (or of every hall held), with first-in-then-out applied.
+    pub fn roster(&self, hall: Option<&HallId>) -> Vec<StaffView> {
+        let policy = self.policy_for("staff");
+        let mut views: Vec<StaffView> = Vec::new();
+        for (id, state) in self.docs() {
+            let DocKind::Staff(h, _) = id.kind() else {
+                continue;
+            };
+            if hall.is_some_and(|want| want != h) {
+                continue;
+            }
+            let tier = match policy.approver_tier {
+                ApproverTier::Supervisor => self.trust().supervisor_of(h),
+                ApproverTier::City => self.city_hall(),
+            };
+            let g = govern(state, policy, |who| {
+                self.is_admin_at(who, tier.as_ref(), RecordKind::Staff)
+            });
+            let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
+            let filing = if heads.is_empty() {
+                None
+            } else {
+                fields_at(state.doc(), &heads)
+            };
+            let action = text_at(state.doc(), "person", None).unwrap_or_default();
+            let pending = proposal(id, state, &g, policy, h.to_string(), action, "staff".into());
+            views.push(StaffView {
+                hall: h.to_string(),
+                filing,
+                state: String::new(),
+                held: None,
+                warnings: Vec::new(),
+                pending,
+            });
+        }
+        apply_first_in_then_out(&mut views);
+        views
+    }
+}
+
+/// Sets each view's state, holding departures that would leave a window empty (P4) and warning on
+/// departures within a year (P3).
+fn apply_first_in_then_out(views: &mut [StaffView]) {
+    // Departures per (hall, window), in the fixed order (leave date, person).
+    let mut departures: Vec<(String, String, Date, String, usize)> = views
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let f = v.filing.as_ref()?;
+            Some((
+                v.hall.clone(),
+                f.window.clone(),
+                date(&f.left_on)?,
+                f.person.clone(),
+                i,
+            ))
+        })
+        .collect();
+    departures.sort();
+    let mut gone: BTreeMap<usize, Date> = BTreeMap::new();
+    for (hall, window, left, _, i) in &departures {
+        let covered = views.iter().enumerate().any(|(j, v)| {
+            j != *i
+                && v.hall == *hall
+                && v.filing.as_ref().is_some_and(|f| {
+                    f.window == *window
+                        && date(&f.on_duty_from).is_some_and(|d| d <= *left)
+                        && gone.get(&j).is_none_or(|g| g > left)
+                })
+        });
+        if covered {
+            gone.insert(*i, *left);
+        } else {
+            views[*i].held = Some(format!(
+                "P4 先进后出 (ST 6.3.3): leaving on {left} would leave window {window} with nobody on duty; held until a replacement is on duty"
+            ));
+        }
+    }
+    for (i, v) in views.iter_mut().enumerate() {
+        let Some(f) = &v.filing else {
+            v.state = "proposed".into();
+            continue;
+        };
+        v.state = if gone.contains_key(&i) {
+            "left"
+        } else if f.on_duty_from.is_some() {
+            "on_duty"
+        } else if f.trained_on.is_some() {
+            "trained"
+        } else {
+            "filed"
+        }
+        .into();
+        if let (Some(start), Some(left)) = (date(&f.on_duty_from), gone.get(&i)) {
+            if start.days_until(left) < 365 {
+                v.warnings.push(format!("P3 (ST 6.3.2): left after {} days on duty; staff stay at least one year in principle", start.days_until(left)));
+            }
+        }
+    }
+}
