@@ -58,6 +58,11 @@ pub enum Cmd {
         #[command(subcommand)]
         action: StationCmd,
     },
+    /// Departments stationed at a hall (部门进驻/撤离): station, withdraw, list.
+    Dept {
+        #[command(subcommand)]
+        action: DeptCmd,
+    },
     /// Window staff (窗口人员): file, train, duty, leave, list.
     Staff {
         #[command(subcommand)]
@@ -370,6 +375,66 @@ pub enum StationCmd {
         #[arg(long)]
         item: String,
         /// The hall (default: this node's hall).
+        #[arg(long)]
+        hall: Option<String>,
+    },
+}
+
+/// `hallsync dept …`.
+#[derive(Subcommand, Debug)]
+pub enum DeptCmd {
+    /// Propose stationing a department (S7: plan, letter of authorisation and filing required).
+    Station {
+        #[command(flatten)]
+        data: DataArg,
+        /// The hall (default: this node's).
+        #[arg(long)]
+        hall: Option<String>,
+        /// A short id for the department.
+        #[arg(long)]
+        id: String,
+        /// Its name (as items name their 实施主体).
+        #[arg(long)]
+        name: String,
+        /// Its unified social credit code.
+        #[arg(long, default_value = "")]
+        uscc: String,
+        /// The stationing plan (进驻方案, ST Annex A): a reference.
+        #[arg(long)]
+        plan: String,
+        /// The letter of authorisation (授权委托书).
+        #[arg(long)]
+        authorization: String,
+        /// The filing form (部门进驻备案登记表).
+        #[arg(long)]
+        filing: String,
+    },
+    /// Propose withdrawing a department (S8: application and archives handover required; no items
+    /// or staff may remain).
+    Withdraw {
+        #[command(flatten)]
+        data: DataArg,
+        /// The hall (default: this node's).
+        #[arg(long)]
+        hall: Option<String>,
+        /// The department's id.
+        #[arg(long)]
+        id: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// The written application (ST 7.1).
+        #[arg(long)]
+        application: String,
+        /// The archives handover (ST 7.2): to whom, when.
+        #[arg(long)]
+        archives: String,
+    },
+    /// The departments and their status.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only this hall.
         #[arg(long)]
         hall: Option<String>,
     },

@@ -21,6 +21,14 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "pending" => pending(value),
         "quarantine" => quarantine(value),
         "audit" => audit(value),
+        "dept-list" => {
+            for d in value["departments"].as_array().into_iter().flatten() {
+                let f = &d["filing"];
+                let name = if f.is_null() { d["pending"]["item"].as_str().unwrap_or("") } else { s(&f["name"]) };
+                let pending = if d["pending"].is_null() { "" } else { "  (另有待审批 pending change)" };
+                println!("  大厅 hall {}  {}  {}{pending}", s(&d["hall"]), name, s(&d["status"]));
+            }
+        }
         "staff-list" => {
             for v in value["staff"].as_array().into_iter().flatten() {
                 let f = &v["filing"];

@@ -452,9 +452,23 @@ impl Replica {
                     self.is_admin_at(approver, tier.as_ref(), RecordKind::Staff)
                 })
             });
+        let departments = self
+            .departments(None)
+            .into_iter()
+            .filter_map(|d| d.pending)
+            .filter(|p| {
+                HallId::new(&p.hall).is_ok_and(|hall| {
+                    let tier = match self.policy_for("stationing").approver_tier {
+                        ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
+                        ApproverTier::City => city.clone(),
+                    };
+                    self.is_admin_at(approver, tier.as_ref(), RecordKind::Stationing)
+                })
+            });
         stations
             .chain(policy)
             .chain(staff)
+            .chain(departments)
             .filter(|p| !p.proposers.contains(&me) && !p.approved_by.contains(&me))
             .collect()
     }

@@ -21,6 +21,7 @@
 //! - [`effective`]: the effective catalogue and stationings, pending proposals, the state digest.
 //! - [`calendar`]: working days (W1–W6): built-in and signed per-year calendars, due dates.
 //! - [`audit`]: explains a record: every change, its signer's certificates, approvals, and why.
+//! - [`departments`]: the departments stationed at each hall (S7, S8).
 //! - [`roster`]: the staff roster of a hall, with first-in-then-out (P4) applied.
 //! - [`sync`]: the wire messages and the protocol's steps.
 //! - [`store`]: the storage trait and an in-memory store.
@@ -30,6 +31,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod change;
+pub mod departments;
 pub mod effective;
 pub mod error;
 pub mod hall;

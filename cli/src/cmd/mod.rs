@@ -5,14 +5,15 @@ mod run;
 
 use anyhow::{Context, Result};
 use hallsync_config::NodeSection;
+use hallsync_model::records::department::DepartmentFields;
 use hallsync_model::records::staff::StaffFields;
 use hallsync_node::engine::{InviteRequest, StaffStep, StationRequest};
 use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
 use crate::args::{
-    BundleCmd, CalendarCmd, CatalogueCmd, Cli, Cmd, ItemArgs, ItemCmd, PolicyCmd, StaffCmd,
-    StationCmd,
+    BundleCmd, CalendarCmd, CatalogueCmd, Cli, Cmd, DeptCmd, ItemArgs, ItemCmd, PolicyCmd,
+    StaffCmd, StationCmd,
 };
 use crate::output::print;
 use hallsync::client::execute;
@@ -249,6 +250,55 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Staff {
             action: StaffCmd::List { data, hall },
         } => ("staff-list", data.data, Command::StaffList { hall }),
+        Cmd::Dept {
+            action:
+                DeptCmd::Station {
+                    data,
+                    hall,
+                    id,
+                    name,
+                    uscc,
+                    plan,
+                    authorization,
+                    filing,
+                },
+        } => {
+            let fields = DepartmentFields {
+                dept: id,
+                name,
+                uscc,
+                action: "station".into(),
+                plan,
+                authorization_letter: authorization,
+                filing,
+                ..DepartmentFields::default()
+            };
+            ("dept", data.data, Command::Department { hall, fields })
+        }
+        Cmd::Dept {
+            action:
+                DeptCmd::Withdraw {
+                    data,
+                    hall,
+                    id,
+                    name,
+                    application,
+                    archives,
+                },
+        } => {
+            let fields = DepartmentFields {
+                dept: id,
+                name,
+                action: "withdraw".into(),
+                application,
+                archives_handover: archives,
+                ..DepartmentFields::default()
+            };
+            ("dept", data.data, Command::Department { hall, fields })
+        }
+        Cmd::Dept {
+            action: DeptCmd::List { data, hall },
+        } => ("dept-list", data.data, Command::DepartmentList { hall }),
         Cmd::Pending { data } => ("pending", data.data, Command::Pending),
         Cmd::Approve { data, id } => ("approve", data.data, Command::Approve { id }),
         Cmd::Reject { data, id, reason } => ("reject", data.data, Command::Reject { id, reason }),

@@ -79,6 +79,8 @@ pub enum DocKind {
     Calendar(i32),
     /// One person's window-staff filing at a hall.
     Staff(HallId, String),
+    /// One department's stationing at a hall.
+    Department(HallId, String),
 }
 
 /// A document id as it travels on the wire and sits in the store.
@@ -105,6 +107,11 @@ impl DocId {
         DocId::from_kind(DocKind::Calendar(year))
     }
 
+    /// The id of department `dept`'s stationing at `hall`.
+    pub fn department(hall: &HallId, dept: &str) -> Self {
+        DocId::from_kind(DocKind::Department(hall.clone(), dept.to_string()))
+    }
+
     /// The id of `person`'s staff filing at `hall`.
     pub fn staff(hall: &HallId, person: &str) -> Self {
         DocId::from_kind(DocKind::Staff(hall.clone(), person.to_string()))
@@ -126,6 +133,7 @@ impl DocId {
             DocKind::Policy => "policy".to_string(),
             DocKind::Calendar(year) => format!("calendar/{year}"),
             DocKind::Staff(hall, person) => format!("staff/{hall}/{person}"),
+            DocKind::Department(hall, dept) => format!("dept/{hall}/{dept}"),
             DocKind::Item(code) => format!("item/{code}"),
             DocKind::Station(hall, code) => format!("station/{hall}/{code}"),
         };
@@ -163,6 +171,9 @@ impl FromStr for DocId {
             ["item", code] => DocKind::Item(ItemCode::new(code).map_err(|_| bad())?),
             ["staff", hall, person] if is_short_token(person, 40) => {
                 DocKind::Staff(HallId::new(hall).map_err(|_| bad())?, person.to_string())
+            }
+            ["dept", hall, dept] if is_short_token(dept, 40) => {
+                DocKind::Department(HallId::new(hall).map_err(|_| bad())?, dept.to_string())
             }
             ["station", hall, code] => DocKind::Station(
                 HallId::new(hall).map_err(|_| bad())?,

@@ -7,7 +7,7 @@ use crate::records::approval::APPROVAL_PREFIX;
 use crate::records::authority::ChangeCtx;
 use crate::records::station::StationChange;
 use crate::records::trust_doc::TrustEntries;
-use crate::records::{calendar_doc, item, policy, staff, station, trust_doc, DocKind};
+use crate::records::{calendar_doc, department, item, policy, staff, station, trust_doc, DocKind};
 use crate::replica::doc_state::DocState;
 use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
@@ -75,6 +75,35 @@ impl Replica {
                             &history,
                             RecordKind::Staff,
                         )?;
+                    }
+                    Ok(Applied::Approval)
+                } else {
+                    Err(Rejection::OutOfScope {
+                        reason: "a change may not mix a filing with an approval".into(),
+                    })
+                }
+            }
+            DocKind::Department(hall, dept) => {
+                let empty = DocState::default();
+                let history = state.unwrap_or(&empty).history();
+                let approvals = writes
+                    .iter()
+                    .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
+                    .count();
+                if approvals == 0 {
+                    department::authorize_content(&ctx, hall, dept, &writes)
+                        .map(|()| Applied::Content)
+                } else if approvals == writes.len() {
+                    for write in &writes {
+                        station::authorize_tiered_decision(
+                            &ctx,
+                            hall,
+                            write,
+                            verified.change.deps(),
+                            &history,
+                            RecordKind::Stationing,
+                        )?;
+                        department::check_complete(write, &history)?;
                     }
                     Ok(Applied::Approval)
                 } else {

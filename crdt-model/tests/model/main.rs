@@ -4,6 +4,7 @@
 mod authorization;
 mod calendar;
 mod convergence;
+mod departments;
 mod envelope;
 mod fixture;
 mod lifecycle;

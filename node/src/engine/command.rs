@@ -49,6 +49,18 @@ pub enum Command {
         /// Only this hall.
         hall: Option<String>,
     },
+    /// Proposes a department's stationing or withdrawal at a hall (S7, S8).
+    Department {
+        /// The hall; this node's when absent.
+        hall: Option<String>,
+        /// The filing.
+        fields: hallsync_model::records::department::DepartmentFields,
+    },
+    /// The departments stationed.
+    DepartmentList {
+        /// Only this hall.
+        hall: Option<String>,
+    },
     /// Approves a pending proposal.
     Approve {
         /// The proposal id from `pending`.

@@ -59,6 +59,8 @@ impl Engine {
             Command::StationPublish { item, hall, by, channels } => {
                 self.station_publish(&item, hall.as_deref(), &by, &channels)
             }
+            Command::Department { hall, fields } => self.department(hall.as_deref(), fields),
+            Command::DepartmentList { hall } => self.department_list(hall.as_deref()),
             Command::StaffFile { hall, fields } => self.staff_file(hall.as_deref(), fields),
             Command::StaffStep(step) => self.staff_step(step),
             Command::StaffList { hall } => self.staff_list(hall.as_deref()),
@@ -255,7 +257,17 @@ impl Engine {
                 ])
             }))
             .collect(),
-            "departments" | "cases" => {
+            "departments" => std::iter::once(
+                ["大厅 hall", "部门 dept", "名称 name", "信用代码 uscc", "状态 status", "进驻方案 plan", "授权委托书 letter", "备案 filing", "撤离申请 application", "档案移交 archives"]
+                    .map(String::from)
+                    .to_vec(),
+            )
+            .chain(replica.departments(None).into_iter().filter_map(|d| {
+                let f = d.filing?;
+                Some(vec![d.hall, f.dept, f.name, f.uscc, d.status, f.plan, f.authorization_letter, f.filing, f.application, f.archives_handover])
+            }))
+            .collect(),
+            "cases" => {
                 return Err(NodeError::NotAllowed(format!(
                     "{kind} records are not built yet (issue #4); export items or stationing"
                 )))
@@ -431,6 +443,12 @@ fn find_proposal(replica: &Replica, id: &str) -> Result<hallsync_model::Proposal
         .filter_map(|s| s.pending)
         .chain(replica.policy_proposal())
         .chain(replica.roster(None).into_iter().filter_map(|s| s.pending))
+        .chain(
+            replica
+                .departments(None)
+                .into_iter()
+                .filter_map(|d| d.pending),
+        )
         .find(|p| p.id == id)
         .ok_or_else(|| {
             NodeError::NotFound(format!(

@@ -6,6 +6,7 @@
 
 mod command;
 mod commands;
+mod departments;
 mod membership;
 mod net_view;
 mod staff;

@@ -219,6 +219,7 @@ impl Node {
                         | Command::BundleExport
                         | Command::Records { .. }
                         | Command::StaffList { .. }
+                        | Command::DepartmentList { .. }
                 );
                 let net = self.net_view();
                 let result = self.engine.execute(other, &net)?;

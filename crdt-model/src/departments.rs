@@ -1,0 +1,76 @@
+//! The departments stationed at each hall, as approved.
+
+use automerge::ChangeHash;
+use serde::Serialize;
+
+use crate::effective::{govern, proposal, text_at, Proposal};
+use crate::hall::HallId;
+use crate::records::department::DepartmentFields;
+use crate::records::policy::ApproverTier;
+use crate::records::DocKind;
+use crate::replica::Replica;
+use crate::trust::cert::RecordKind;
+
+/// One department at one hall.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DepartmentView {
+    /// The hall.
+    pub hall: String,
+    /// The approved filing, or `None` while only proposed.
+    pub filing: Option<DepartmentFields>,
+    /// `stationed`, `withdrawn` or `proposed`.
+    pub status: String,
+    /// A change awaiting approval.
+    pub pending: Option<Proposal>,
+}
+
+impl Replica {
+    /// The departments of `hall` (or of every hall held).
+    pub fn departments(&self, hall: Option<&HallId>) -> Vec<DepartmentView> {
+        let policy = self.policy_for("stationing");
+        let mut out = Vec::new();
+        for (id, state) in self.docs() {
+            let DocKind::Department(h, _) = id.kind() else {
+                continue;
+            };
+            if hall.is_some_and(|want| want != h) {
+                continue;
+            }
+            let tier = match policy.approver_tier {
+                ApproverTier::Supervisor => self.trust().supervisor_of(h),
+                ApproverTier::City => self.city_hall(),
+            };
+            let g = govern(state, policy, |who| {
+                self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)
+            });
+            let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
+            let read = |k: &str| text_at(state.doc(), k, Some(&heads)).unwrap_or_default();
+            let filing = (!heads.is_empty()).then(|| DepartmentFields {
+                dept: read("dept"),
+                name: read("name"),
+                uscc: read("uscc"),
+                action: read("action"),
+                plan: read("plan"),
+                authorization_letter: read("authorization_letter"),
+                filing: read("filing"),
+                application: read("application"),
+                archives_handover: read("archives_handover"),
+            });
+            let status = match filing.as_ref().map(|f| f.action.as_str()) {
+                Some("withdraw") => "withdrawn",
+                Some(_) => "stationed",
+                None => "proposed",
+            };
+            let name = text_at(state.doc(), "name", None).unwrap_or_default();
+            let action = text_at(state.doc(), "action", None).unwrap_or_default();
+            let pending = proposal(id, state, &g, policy, h.to_string(), name, action);
+            out.push(DepartmentView {
+                hall: h.to_string(),
+                filing,
+                status: status.into(),
+                pending,
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,183 @@
+//! Departments stationed at a hall (部门进驻/撤离, ST 4, 7; DG 6.2): one governed record per department
+//! and hall, proposed by the hall and approved by its supervising tier.
+//!
+//! S7 (ST 4.2.1–4.2.2): stationing needs an approved stationing plan (进驻方案), a letter of
+//! authorisation (授权委托书) and the filing form; every receiver refuses an approval of a stationing
+//! that lacks one. S8 (ST 7): a withdrawal needs a written application and the archives handover
+//! recorded; receivers refuse approving one without them, and the node refuses to propose it while
+//! the department still has stationed items or staff on duty at the hall.
+
+use automerge::ScalarValue;
+use serde::{Deserialize, Serialize};
+
+use crate::change::ops::RootWrite;
+use crate::change::rejection::Rejection;
+use crate::hall::{is_short_token, HallId};
+use crate::records::approval::Approval;
+use crate::records::authority::ChangeCtx;
+use crate::records::item_code::uscc_ok;
+use crate::records::station::DocHistory;
+use crate::trust::cert::{RecordKind, Role};
+
+/// A department's filing at a hall.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentFields {
+    /// A short id for the department at this hall.
+    pub dept: String,
+    /// Its name, as items name their department (实施主体).
+    pub name: String,
+    /// Its unified social credit code (GB 32100), if given.
+    #[serde(default)]
+    pub uscc: String,
+    /// station or withdraw.
+    pub action: String,
+    /// 进驻方案 (ST Annex A): its reference.
+    #[serde(default)]
+    pub plan: String,
+    /// 授权委托书 (ST Annex B).
+    #[serde(default)]
+    pub authorization_letter: String,
+    /// 部门进驻备案登记表 (ST Annex C / DG Annex F).
+    #[serde(default)]
+    pub filing: String,
+    /// Withdrawal: the written application (ST 7.1).
+    #[serde(default)]
+    pub application: String,
+    /// Withdrawal: the archives handover (ST 7.2).
+    #[serde(default)]
+    pub archives_handover: String,
+}
+
+impl DepartmentFields {
+    /// Checks S7 / S8 at entry.
+    ///
+    /// # Errors
+    /// The rule broken.
+    pub fn validate(&self) -> Result<(), String> {
+        if !is_short_token(&self.dept, 40)
+            || self.name.trim().is_empty()
+            || self.name.chars().count() > 200
+        {
+            return Err("a department needs a short id and a name of 1 to 200 characters".into());
+        }
+        if !self.uscc.is_empty() && !uscc_ok(&self.uscc) {
+            return Err(format!(
+                "`{}` is not a unified social credit code (GB 32100 check character)",
+                self.uscc
+            ));
+        }
+        let missing = |t: &str| t.trim().is_empty();
+        match self.action.as_str() {
+            "station" if missing(&self.plan) || missing(&self.authorization_letter) || missing(&self.filing) => Err(
+                "S7 (ST 4.2.1–4.2.2): stationing a department needs its stationing plan, letter of authorisation and filing form".into(),
+            ),
+            "withdraw" if missing(&self.application) || missing(&self.archives_handover) => {
+                Err("S8 (ST 7.1–7.2): withdrawing a department needs its written application and the archives handover".into())
+            }
+            "station" | "withdraw" => Ok(()),
+            other => Err(format!("`{other}`: use station or withdraw")),
+        }
+    }
+
+    /// The root writes.
+    pub fn writes(&self) -> Vec<(String, ScalarValue)> {
+        [
+            ("dept", &self.dept),
+            ("name", &self.name),
+            ("uscc", &self.uscc),
+            ("action", &self.action),
+            ("plan", &self.plan),
+            ("authorization_letter", &self.authorization_letter),
+            ("filing", &self.filing),
+            ("application", &self.application),
+            ("archives_handover", &self.archives_handover),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), ScalarValue::Str(v.as_str().into())))
+        .collect()
+    }
+}
+
+/// The content rule: the hall's own people, known fields of bounded size.
+pub(crate) fn authorize_content(
+    ctx: &ChangeCtx<'_>,
+    hall: &HallId,
+    dept: &str,
+    writes: &[RootWrite],
+) -> Result<(), Rejection> {
+    ctx.require(
+        |c| {
+            c.body.scope.allows(RecordKind::Stationing)
+                && (&c.body.hall == hall
+                    || (c.body.role == Role::Operator && ctx.trust.covers(c, hall)))
+        },
+        || Rejection::OutOfScope {
+            reason: format!(
+                "{} holds no certificate for hall {hall}",
+                ctx.author.short()
+            ),
+        },
+    )?;
+    for write in writes {
+        let ok = match (write.key.as_str(), &write.value) {
+            ("dept", Some(ScalarValue::Str(s))) => s.as_str() == dept,
+            ("action", Some(ScalarValue::Str(s))) => matches!(s.as_str(), "station" | "withdraw"),
+            (
+                "name"
+                | "uscc"
+                | "plan"
+                | "authorization_letter"
+                | "filing"
+                | "application"
+                | "archives_handover",
+                Some(ScalarValue::Str(s)),
+            ) => s.chars().count() <= 2000,
+            _ => false,
+        };
+        if !ok {
+            return Err(Rejection::OutOfScope {
+                reason: format!(
+                    "department field `{}` is not a department field or has the wrong kind",
+                    write.key
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// S7/S8 at every receiver: an approval of a department stationing or withdrawal must approve a
+/// complete one.
+pub(crate) fn check_complete(write: &RootWrite, history: &DocHistory<'_>) -> Result<(), Rejection> {
+    let Some(ScalarValue::Str(text)) = &write.value else {
+        return Ok(());
+    };
+    let Some(approval) = Approval::parse(text) else {
+        return Ok(());
+    };
+    let (Some(doc), Some(heads)) = (history.doc, approval.head_hashes()) else {
+        return Ok(());
+    };
+    if approval.decision != crate::records::approval::Decision::Approve {
+        return Ok(());
+    }
+    let read = |k: &str| crate::effective::text_at_heads(doc, k, &heads).unwrap_or_default();
+    let fields = DepartmentFields {
+        dept: read("dept"),
+        name: read("name"),
+        uscc: String::new(),
+        action: read("action"),
+        plan: read("plan"),
+        authorization_letter: read("authorization_letter"),
+        filing: read("filing"),
+        application: read("application"),
+        archives_handover: read("archives_handover"),
+    };
+    match fields.validate() {
+        Err(reason) if reason.starts_with("S7") || reason.starts_with("S8") => {
+            Err(Rejection::OutOfScope { reason })
+        }
+        _ => Ok(()),
+    }
+}
