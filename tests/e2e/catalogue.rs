@@ -127,7 +127,7 @@ fn bad_rows_are_all_reported_and_nothing_is_half_imported_then_a_good_table_roun
         "--data",
         d,
         "--kind",
-        "departments",
+        "cases",
         "--out",
         dir.path().join("s.csv").to_str().unwrap(),
     ]);
