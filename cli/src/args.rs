@@ -63,6 +63,19 @@ pub enum Cmd {
         #[command(subcommand)]
         action: DeptCmd,
     },
+    /// Cross-region cases (通办件): open, move.
+    Case {
+        #[command(subcommand)]
+        action: CaseCmd,
+    },
+    /// The cases this node holds, with due dates (K6); --overdue for the overdue ones.
+    Cases {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only overdue cases.
+        #[arg(long)]
+        overdue: bool,
+    },
     /// Window staff (窗口人员): file, train, duty, leave, list.
     Staff {
         #[command(subcommand)]
@@ -377,6 +390,47 @@ pub enum StationCmd {
         /// The hall (default: this node's hall).
         #[arg(long)]
         hall: Option<String>,
+    },
+}
+
+/// `hallsync case …`.
+#[derive(Subcommand, Debug)]
+pub enum CaseCmd {
+    /// Receive a case at this hall (收件), to be handled at --handling (K11: cross-region items only
+    /// when that is another hall).
+    Open {
+        #[command(flatten)]
+        data: DataArg,
+        /// The item code.
+        #[arg(long)]
+        item: String,
+        /// The handling hall (办理地); this node's hall for a local case.
+        #[arg(long)]
+        handling: String,
+        /// The case number.
+        #[arg(long)]
+        no: String,
+        /// The applicant's id number: stored only as a hash.
+        #[arg(long)]
+        applicant_id: String,
+    },
+    /// Move a case to its next state: correction_requested, received, accepted,
+    /// accepted_with_deferred_materials, rejected, transferred, in_review, decided, issued,
+    /// delivered, archived.
+    Step {
+        #[command(flatten)]
+        data: DataArg,
+        /// The case record: case/ACCEPTING/HANDLING/NO.
+        #[arg(long)]
+        case: String,
+        /// The state to enter.
+        to: String,
+        /// Missing (correction, K2) or deferred (容缺, K5) materials, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        materials: Vec<String>,
+        /// Reason (rejection, K4) or outcome.
+        #[arg(long, default_value = "")]
+        note: String,
     },
 }
 

@@ -21,6 +21,23 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "pending" => pending(value),
         "quarantine" => quarantine(value),
         "audit" => audit(value),
+        "cases" => {
+            let list = value["cases"].as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                println!("没有案件 no cases");
+            }
+            for c in list {
+                let due = match (c["due"].as_str(), c["working_days_left"].as_i64()) {
+                    (Some(d), Some(left)) => format!("截止 due {d} (剩余 {left} 工作日 working days left)"),
+                    _ => "未受理 not accepted yet".into(),
+                };
+                let overdue = if c["overdue"] == Value::Bool(true) { "  ⚠ 逾期 OVERDUE" } else { "" };
+                println!("  {}  {} → {}  事项 item {}  {}  {due}{overdue}", s(&c["doc"]), s(&c["accepting"]), s(&c["handling"]), s(&c["item"]), s(&c["state"]));
+                for h in c["history"].as_array().into_iter().flatten().filter(|h| h["applied"] == Value::Bool(false)) {
+                    println!("      (未生效 not applied) {} → {}: {}", s(&h["from"]), s(&h["to"]), s(&h["why_not"]));
+                }
+            }
+        }
         "dept-list" => {
             for d in value["departments"].as_array().into_iter().flatten() {
                 let f = &d["filing"];

@@ -20,6 +20,7 @@
 //! - [`replica`]: verify → authorize → apply, quarantine and retry, local authoring.
 //! - [`effective`]: the effective catalogue and stationings, pending proposals, the state digest.
 //! - [`calendar`]: working days (W1–W6): built-in and signed per-year calendars, due dates.
+//! - [`cases`]: cross-region cases replayed into their effective state, with deadlines (K2, K5, K6).
 //! - [`audit`]: explains a record: every change, its signer's certificates, approvals, and why.
 //! - [`departments`]: the departments stationed at each hall (S7, S8).
 //! - [`roster`]: the staff roster of a hall, with first-in-then-out (P4) applied.
@@ -30,6 +31,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod cases;
 pub mod change;
 pub mod departments;
 pub mod effective;

@@ -127,9 +127,22 @@ fn bad_rows_are_all_reported_and_nothing_is_half_imported_then_a_good_table_roun
         "--data",
         d,
         "--kind",
-        "cases",
+        "bogus",
         "--out",
         dir.path().join("s.csv").to_str().unwrap(),
     ]);
-    assert!(!ok && err.contains("not built yet"), "{err}");
+    assert!(!ok && err.contains("not a record kind"), "{err}");
+    for kind in ["stationing", "staff", "departments", "cases"] {
+        let file = dir.path().join(format!("{kind}.xlsx"));
+        let (ok, _, err) = run(&[
+            "export",
+            "--data",
+            d,
+            "--kind",
+            kind,
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert!(ok, "{kind}: {err}");
+    }
 }

@@ -3,6 +3,7 @@
 //! Run `cargo build -p hallsync` first (`.ci/run` does): the tests start `target/debug/hallsync`.
 
 mod adversarial;
+mod cases;
 mod catalogue;
 mod cli_errors;
 mod federation;

@@ -12,7 +12,7 @@ use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
 use crate::args::{
-    BundleCmd, CalendarCmd, CatalogueCmd, Cli, Cmd, DeptCmd, ItemArgs, ItemCmd, PolicyCmd,
+    BundleCmd, CalendarCmd, CaseCmd, CatalogueCmd, Cli, Cmd, DeptCmd, ItemArgs, ItemCmd, PolicyCmd,
     StaffCmd, StationCmd,
 };
 use crate::output::print;
@@ -299,6 +299,45 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Dept {
             action: DeptCmd::List { data, hall },
         } => ("dept-list", data.data, Command::DepartmentList { hall }),
+        Cmd::Case {
+            action:
+                CaseCmd::Open {
+                    data,
+                    item,
+                    handling,
+                    no,
+                    applicant_id,
+                },
+        } => (
+            "case",
+            data.data,
+            Command::CaseOpen {
+                item,
+                handling,
+                case_no: no,
+                applicant_id,
+            },
+        ),
+        Cmd::Case {
+            action:
+                CaseCmd::Step {
+                    data,
+                    case,
+                    to,
+                    materials,
+                    note,
+                },
+        } => (
+            "case",
+            data.data,
+            Command::CaseStep {
+                case,
+                to,
+                materials,
+                note,
+            },
+        ),
+        Cmd::Cases { data, overdue } => ("cases", data.data, Command::Cases { overdue }),
         Cmd::Pending { data } => ("pending", data.data, Command::Pending),
         Cmd::Approve { data, id } => ("approve", data.data, Command::Approve { id }),
         Cmd::Reject { data, id, reason } => ("reject", data.data, Command::Reject { id, reason }),

@@ -81,6 +81,8 @@ pub enum DocKind {
     Staff(HallId, String),
     /// One department's stationing at a hall.
     Department(HallId, String),
+    /// A case accepted at the first hall and handled at the second.
+    Case(HallId, HallId, String),
 }
 
 /// A document id as it travels on the wire and sits in the store.
@@ -105,6 +107,15 @@ impl DocId {
     /// The id of `year`'s working-day calendar.
     pub fn calendar(year: i32) -> Self {
         DocId::from_kind(DocKind::Calendar(year))
+    }
+
+    /// The id of case `case_no`, accepted at `accepting` and handled at `handling`.
+    pub fn case(accepting: &HallId, handling: &HallId, case_no: &str) -> Self {
+        DocId::from_kind(DocKind::Case(
+            accepting.clone(),
+            handling.clone(),
+            case_no.to_string(),
+        ))
     }
 
     /// The id of department `dept`'s stationing at `hall`.
@@ -134,6 +145,7 @@ impl DocId {
             DocKind::Calendar(year) => format!("calendar/{year}"),
             DocKind::Staff(hall, person) => format!("staff/{hall}/{person}"),
             DocKind::Department(hall, dept) => format!("dept/{hall}/{dept}"),
+            DocKind::Case(a, h, no) => format!("case/{a}/{h}/{no}"),
             DocKind::Item(code) => format!("item/{code}"),
             DocKind::Station(hall, code) => format!("station/{hall}/{code}"),
         };
@@ -172,6 +184,11 @@ impl FromStr for DocId {
             ["staff", hall, person] if is_short_token(person, 40) => {
                 DocKind::Staff(HallId::new(hall).map_err(|_| bad())?, person.to_string())
             }
+            ["case", a, h, no] if is_short_token(no, 40) => DocKind::Case(
+                HallId::new(a).map_err(|_| bad())?,
+                HallId::new(h).map_err(|_| bad())?,
+                no.to_string(),
+            ),
             ["dept", hall, dept] if is_short_token(dept, 40) => {
                 DocKind::Department(HallId::new(hall).map_err(|_| bad())?, dept.to_string())
             }

@@ -7,6 +7,7 @@
 pub mod approval;
 pub mod authority;
 pub mod calendar_doc;
+pub mod case;
 pub mod department;
 pub mod doc_id;
 pub mod item;

@@ -7,7 +7,9 @@ use crate::records::approval::APPROVAL_PREFIX;
 use crate::records::authority::ChangeCtx;
 use crate::records::station::StationChange;
 use crate::records::trust_doc::TrustEntries;
-use crate::records::{calendar_doc, department, item, policy, staff, station, trust_doc, DocKind};
+use crate::records::{
+    calendar_doc, case, department, item, policy, staff, station, trust_doc, DocKind,
+};
 use crate::replica::doc_state::DocState;
 use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
@@ -82,6 +84,9 @@ impl Replica {
                         reason: "a change may not mix a filing with an approval".into(),
                     })
                 }
+            }
+            DocKind::Case(accepting, handling, _) => {
+                case::authorize(&ctx, accepting, handling, &writes).map(|()| Applied::Content)
             }
             DocKind::Department(hall, dept) => {
                 let empty = DocState::default();

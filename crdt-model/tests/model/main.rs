@@ -3,6 +3,7 @@
 
 mod authorization;
 mod calendar;
+mod cases;
 mod convergence;
 mod departments;
 mod envelope;

@@ -61,6 +61,36 @@ pub enum Command {
         /// Only this hall.
         hall: Option<String>,
     },
+    /// Opens a case at this hall (收件).
+    CaseOpen {
+        /// The item.
+        item: String,
+        /// The handling hall (办理地).
+        handling: String,
+        /// The case number.
+        case_no: String,
+        /// The applicant's id, stored only as a hash.
+        applicant_id: String,
+    },
+    /// Moves a case to its next state.
+    CaseStep {
+        /// The case record id, case/ACCEPTING/HANDLING/NO.
+        case: String,
+        /// The state to enter.
+        to: String,
+        /// Materials missing (correction) or deferred (容缺).
+        #[serde(default)]
+        materials: Vec<String>,
+        /// Reason or outcome.
+        #[serde(default)]
+        note: String,
+    },
+    /// The cases held, with deadlines.
+    Cases {
+        /// Only overdue ones.
+        #[serde(default)]
+        overdue: bool,
+    },
     /// Approves a pending proposal.
     Approve {
         /// The proposal id from `pending`.

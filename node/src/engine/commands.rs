@@ -59,6 +59,11 @@ impl Engine {
             Command::StationPublish { item, hall, by, channels } => {
                 self.station_publish(&item, hall.as_deref(), &by, &channels)
             }
+            Command::CaseOpen { item, handling, case_no, applicant_id } => {
+                self.case_open(&item, &handling, &case_no, &applicant_id)
+            }
+            Command::CaseStep { case, to, materials, note } => self.case_step(&case, &to, materials, note),
+            Command::Cases { overdue } => self.case_list(overdue),
             Command::Department { hall, fields } => self.department(hall.as_deref(), fields),
             Command::DepartmentList { hall } => self.department_list(hall.as_deref()),
             Command::StaffFile { hall, fields } => self.staff_file(hall.as_deref(), fields),
@@ -267,11 +272,24 @@ impl Engine {
                 Some(vec![d.hall, f.dept, f.name, f.uscc, d.status, f.plan, f.authorization_letter, f.filing, f.application, f.archives_handover])
             }))
             .collect(),
-            "cases" => {
-                return Err(NodeError::NotAllowed(format!(
-                    "{kind} records are not built yet (issue #4); export items or stationing"
-                )))
-            }
+            "cases" => std::iter::once(
+                ["案件 case", "收件地 accepting", "办理地 handling", "事项 item", "状态 state", "受理 accepted", "截止 due", "逾期 overdue"]
+                    .map(String::from)
+                    .to_vec(),
+            )
+            .chain(replica.cases(Some(now_ms())).into_iter().map(|c| {
+                vec![
+                    c.case_no,
+                    c.accepting,
+                    c.handling,
+                    c.item,
+                    c.state,
+                    c.accepted_on.unwrap_or_default(),
+                    c.due.unwrap_or_default(),
+                    if c.overdue { "是".into() } else { "否".into() },
+                ]
+            }))
+            .collect(),
             other => {
                 return Err(NodeError::NotAllowed(format!(
                     "`{other}` is not a record kind: use items, stationing, staff, departments or cases"

@@ -4,6 +4,7 @@
 //! change, local or remote, goes through [`hallsync_model::Replica::ingest`] and is written to the
 //! store in one transaction before anyone is told it happened.
 
+mod cases;
 mod command;
 mod commands;
 mod departments;

@@ -220,6 +220,7 @@ impl Node {
                         | Command::Records { .. }
                         | Command::StaffList { .. }
                         | Command::DepartmentList { .. }
+                        | Command::Cases { .. }
                 );
                 let net = self.net_view();
                 let result = self.engine.execute(other, &net)?;

@@ -1,0 +1,182 @@
+//! The effective state of cases: transitions replayed in a fixed order.
+//!
+//! Order: causal depth first (a transition is replayed after every transition it depends on), then
+//! the signed time, then the change hash. Replay starts at `received` (the case record's opening)
+//! and applies a transition only if it leaves the current state by a legal edge; any other is kept in
+//! the history as superseded. Two halls that concurrently move a case (one accepts, one rejects)
+//! therefore see the same outcome everywhere, and the applied path never skips a state. K2 (one
+//! correction notice) and K5 (defer only deferrable materials) are applied in the replay too; K6 (due
+//! date in working days from acceptance) uses the replicated calendar.
+
+use std::collections::BTreeMap;
+
+use automerge::{ChangeHash, ScalarValue};
+use serde::Serialize;
+
+use crate::calendar::Date;
+use crate::change::ops::root_writes;
+use crate::effective::text_at;
+use crate::records::case::{side_of, Transition, TRANSITION_PREFIX};
+use crate::records::{DocId, DocKind};
+use crate::replica::{DocState, Replica};
+
+/// One transition as replayed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepView {
+    /// Left.
+    pub from: String,
+    /// Entered.
+    pub to: String,
+    /// The signer's time.
+    pub at_ms: i64,
+    /// The signer.
+    pub by: String,
+    /// Materials named (K2, K5).
+    pub materials: Vec<String>,
+    /// Note.
+    pub note: String,
+    /// True when it took effect.
+    pub applied: bool,
+    /// Why not, when it did not.
+    pub why_not: Option<String>,
+}
+
+/// A case as every party sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CaseView {
+    /// The record id.
+    pub doc: String,
+    /// 收件地.
+    pub accepting: String,
+    /// 办理地.
+    pub handling: String,
+    /// Case number.
+    pub case_no: String,
+    /// The item.
+    pub item: String,
+    /// A hash of the applicant's id: personal data stays out of replicated records (D rules).
+    pub applicant_ref: String,
+    /// The current state.
+    pub state: String,
+    /// Every transition, applied or superseded, in replay order.
+    pub history: Vec<StepView>,
+    /// The day it was accepted (K6 clock start).
+    pub accepted_on: Option<String>,
+    /// Due: promised working days after acceptance (K6).
+    pub due: Option<String>,
+    /// True when the due date rests on an unpublished year (W6).
+    pub provisional: bool,
+    /// Working days left until due (negative when past), when asked with a time.
+    pub working_days_left: Option<i64>,
+    /// Past due and not yet decided.
+    pub overdue: bool,
+}
+
+fn depths(state: &DocState) -> BTreeMap<ChangeHash, usize> {
+    let mut depth = BTreeMap::new();
+    // `order` is the order applied, which respects dependencies.
+    for hash in &state.order {
+        let d = state
+            .deps
+            .get(hash)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| depth.get(p))
+            .max()
+            .map_or(0, |m| m + 1);
+        depth.insert(*hash, d);
+    }
+    depth
+}
+
+const DECIDED_OR_LATER: [&str; 4] = ["decided", "issued", "delivered", "archived"];
+
+impl Replica {
+    /// Every case held, with deadlines as of `now_ms` when given.
+    pub fn cases(&self, now_ms: Option<i64>) -> Vec<CaseView> {
+        let calendar = self.calendar();
+        let items = self.items();
+        self.docs()
+            .iter()
+            .filter_map(|(id, state)| {
+                let DocKind::Case(accepting, handling, case_no) = id.kind() else { return None };
+                let item = text_at(state.doc(), "item", None).unwrap_or_default();
+                let item_view = items.iter().find(|i| i.fields.code.as_str() == item);
+                let depth = depths(state);
+                let mut steps: Vec<(usize, i64, ChangeHash, String, Transition)> = Vec::new();
+                for envelope in state.applied_envelopes() {
+                    let Ok(v) = envelope.verify() else { continue };
+                    for w in root_writes(&v.change).unwrap_or_default() {
+                        if let (true, Some(ScalarValue::Str(text))) = (w.key.starts_with(TRANSITION_PREFIX), &w.value) {
+                            if let Some(t) = Transition::parse(text) {
+                                steps.push((depth.get(&v.hash()).copied().unwrap_or(0), t.at_ms, v.hash(), envelope.author.to_string(), t));
+                            }
+                        }
+                    }
+                }
+                steps.sort_by_key(|s| (s.0, s.1, s.2));
+                let mut current = "received".to_string();
+                let mut corrections = 0;
+                let mut accepted_at = None;
+                let mut history = Vec::new();
+                for (_, _, _, by, t) in steps {
+                    let why_not = if t.from != current {
+                        Some(format!("superseded: the case was already {current} (concurrent transitions resolve in causal, then time order)"))
+                    } else if side_of(&t.from, &t.to).is_none() {
+                        Some("not a legal transition (YC 6)".into())
+                    } else if t.to == "correction_requested" && corrections > 0 {
+                        Some("K2 (YC 6.1.3): one correction notice lists every missing material; a second is not allowed".into())
+                    } else if t.to == "accepted_with_deferred_materials"
+                        && !t.materials.iter().all(|m| {
+                            item_view.is_some_and(|i| i.fields.materials.iter().any(|x| (x.id == *m || x.name == *m) && x.deferrable))
+                        })
+                    {
+                        Some("K5 (DG 5.2.7): only materials on the item's deferrable list may be supplied later".into())
+                    } else {
+                        None
+                    };
+                    let applied = why_not.is_none();
+                    if applied {
+                        if t.to == "correction_requested" {
+                            corrections += 1;
+                        }
+                        if t.to.starts_with("accepted") {
+                            accepted_at = Some(t.at_ms);
+                        }
+                        current = t.to.clone();
+                    }
+                    history.push(StepView { from: t.from, to: t.to, at_ms: t.at_ms, by, materials: t.materials, note: t.note, applied, why_not });
+                }
+                let accepted_on = accepted_at.map(Date::from_unix_ms);
+                let deadline = accepted_on.zip(item_view).map(|(d, i)| {
+                    calendar.add_working_days(d, u32::try_from(i.fields.promised_days).unwrap_or(0))
+                });
+                let decided = DECIDED_OR_LATER.contains(&current.as_str());
+                let left = deadline.zip(now_ms).map(|(dl, now)| calendar.working_days_between(Date::from_unix_ms(now), dl.due));
+                let overdue = !decided && deadline.zip(now_ms).is_some_and(|(dl, now)| Date::from_unix_ms(now) > dl.due);
+                Some(CaseView {
+                    doc: id.to_string(),
+                    accepting: accepting.to_string(),
+                    handling: handling.to_string(),
+                    case_no: case_no.clone(),
+                    item,
+                    applicant_ref: text_at(state.doc(), "applicant_ref", None).unwrap_or_default(),
+                    state: current,
+                    history,
+                    accepted_on: accepted_on.map(|d| d.to_string()),
+                    due: deadline.map(|d| d.due.to_string()),
+                    provisional: deadline.is_some_and(|d| d.provisional),
+                    working_days_left: left,
+                    overdue,
+                })
+            })
+            .collect()
+    }
+
+    /// One case.
+    pub fn case(&self, doc: &DocId, now_ms: Option<i64>) -> Option<CaseView> {
+        self.cases(now_ms)
+            .into_iter()
+            .find(|c| c.doc == doc.as_str())
+    }
+}

@@ -1,0 +1,193 @@
+//! Cross-region cases (通办件, YC 6; DOMAIN.md "Cross-region cases"): one record per case, with the
+//! accepting hall (收件地) and the handling hall (办理地) in its id.
+//!
+//! Each transition is a separate signed entry `t/<signer>/<digest>` naming the state it leaves and the
+//! state it enters. Receivers check only who may sign it: the accepting hall's people receive, request
+//! correction, accept, reject, transfer, issue and deliver; the handling hall's people review and
+//! decide (K13: an intake site can never record a decision); either may archive. Which transitions
+//! take effect is decided when the case is read, by replaying them in a fixed order (see
+//! [`crate::cases`]), so concurrent conflicting transitions resolve the same way on every node.
+
+use automerge::ScalarValue;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::change::ops::RootWrite;
+use crate::change::rejection::Rejection;
+use crate::hall::HallId;
+use crate::identity::DeviceId;
+use crate::records::authority::ChangeCtx;
+use crate::trust::cert::RecordKind;
+
+/// The states, in lifecycle order, with labels.
+pub const CASE_STATES: [(&str, &str); 11] = [
+    ("received", "收件"),
+    ("correction_requested", "补齐补正"),
+    ("accepted", "受理"),
+    ("accepted_with_deferred_materials", "容缺受理"),
+    ("rejected", "不予受理"),
+    ("transferred", "流转"),
+    ("in_review", "审批"),
+    ("decided", "办结"),
+    ("issued", "出件"),
+    ("delivered", "送达"),
+    ("archived", "归档"),
+];
+
+/// Which side signs a transition into a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The accepting hall (收件地).
+    Accepting,
+    /// The handling hall (办理地).
+    Handling,
+    /// Either.
+    Either,
+}
+
+/// The legal transitions (YC 6.1–6.4) and who signs them.
+pub const TRANSITIONS: [(&str, &str, Side); 13] = [
+    ("received", "correction_requested", Side::Accepting),
+    ("correction_requested", "received", Side::Accepting),
+    ("received", "accepted", Side::Accepting),
+    (
+        "received",
+        "accepted_with_deferred_materials",
+        Side::Accepting,
+    ),
+    ("received", "rejected", Side::Accepting),
+    ("accepted", "transferred", Side::Accepting),
+    (
+        "accepted_with_deferred_materials",
+        "transferred",
+        Side::Accepting,
+    ),
+    ("transferred", "in_review", Side::Handling),
+    ("in_review", "decided", Side::Handling),
+    ("decided", "issued", Side::Accepting),
+    ("issued", "delivered", Side::Accepting),
+    ("delivered", "archived", Side::Either),
+    ("rejected", "archived", Side::Either),
+];
+
+/// The side that signs the transition `from` → `to`, if it is legal.
+pub fn side_of(from: &str, to: &str) -> Option<Side> {
+    TRANSITIONS
+        .iter()
+        .find(|(f, t, _)| *f == from && *t == to)
+        .map(|(_, _, s)| *s)
+}
+
+/// Prefix of transition keys.
+pub const TRANSITION_PREFIX: &str = "t/";
+
+/// One signed transition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// The state it leaves.
+    pub from: String,
+    /// The state it enters.
+    pub to: String,
+    /// When the signer says it happened, ms since the Unix epoch (used for the acceptance date).
+    pub at_ms: i64,
+    /// Missing materials (correction requested, K2), or deferred ones (容缺, K5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<String>,
+    /// Reason (rejection K4, decision outcome …).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl Transition {
+    /// The key `signer` writes it under.
+    pub fn key(&self, signer: &DeviceId) -> String {
+        let digest = Sha256::digest(format!("{}>{}@{}", self.from, self.to, self.at_ms).as_bytes());
+        format!(
+            "{TRANSITION_PREFIX}{}/{}",
+            signer.short(),
+            hex::encode(&digest[..6])
+        )
+    }
+
+    /// The stored value.
+    pub fn to_value(&self) -> String {
+        // Plain data always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses a stored value.
+    pub fn parse(text: &str) -> Option<Transition> {
+        let t: Transition = serde_json::from_str(text).ok()?;
+        (t.materials.len() <= 200 && t.note.chars().count() <= 2000).then_some(t)
+    }
+}
+
+/// The write rule for case records. Header fields (`item`, `applicant_ref`, `case_no`) are written by
+/// the accepting hall; each transition by the side that signs it.
+pub(crate) fn authorize(
+    ctx: &ChangeCtx<'_>,
+    accepting: &HallId,
+    handling: &HallId,
+    writes: &[RootWrite],
+) -> Result<(), Rejection> {
+    fn of_hall<'a>(hall: &'a HallId) -> impl Fn(&crate::trust::cert::Certificate) -> bool + 'a {
+        move |c| c.body.scope.allows(RecordKind::Stationing) && &c.body.hall == hall
+    }
+    for write in writes {
+        if let Some(rest) = write.key.strip_prefix(TRANSITION_PREFIX) {
+            let Some(ScalarValue::Str(text)) = &write.value else {
+                return Err(Rejection::OutOfScope {
+                    reason: "a transition holds its JSON".into(),
+                });
+            };
+            let t = Transition::parse(text).ok_or_else(|| Rejection::OutOfScope {
+                reason: "not a case transition".into(),
+            })?;
+            if t.key(ctx.author) != write.key || rest.is_empty() {
+                return Err(Rejection::OutOfScope {
+                    reason: "transitions are written under the signer's own key".into(),
+                });
+            }
+            let side = side_of(&t.from, &t.to).ok_or_else(|| Rejection::OutOfScope {
+                reason: format!("{} → {} is not a case transition (YC 6)", t.from, t.to),
+            })?;
+            let deny = || Rejection::OutOfScope {
+                reason: format!(
+                    "K13: {} → {} is signed by the {} hall; {} is not one of its people",
+                    t.from,
+                    t.to,
+                    match side {
+                        Side::Accepting => "accepting",
+                        Side::Handling => "handling",
+                        Side::Either => "accepting or handling",
+                    },
+                    ctx.author.short()
+                ),
+            };
+            match side {
+                Side::Accepting => ctx.require(of_hall(accepting), deny)?,
+                Side::Handling => ctx.require(of_hall(handling), deny)?,
+                Side::Either => {
+                    ctx.require(|c| of_hall(accepting)(c) || of_hall(handling)(c), deny)?
+                }
+            }
+        } else {
+            let ok = match (write.key.as_str(), &write.value) {
+                ("item" | "case_no" | "applicant_ref", Some(ScalarValue::Str(s))) => {
+                    s.chars().count() <= 200
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(Rejection::OutOfScope {
+                    reason: format!("case field `{}` is not a case field", write.key),
+                });
+            }
+            ctx.require(of_hall(accepting), || Rejection::OutOfScope {
+                reason: format!("a case is opened by its accepting hall {accepting}"),
+            })?;
+        }
+    }
+    Ok(())
+}

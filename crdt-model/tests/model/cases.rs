@@ -1,0 +1,248 @@
+//! Cross-region cases: lifecycle, who signs what (K13), one correction notice (K2), deferrable
+//! materials (K5), deadlines (K6), and deterministic resolution of concurrent transitions.
+
+use hallsync_model::records::case::Transition;
+use hallsync_model::records::item::{ItemFields, Material};
+use hallsync_model::{
+    DeviceKey, DocId, ItemCode, Level, Rejection, Replica, Role, ScalarValue, SignedChange,
+};
+use proptest::prelude::*;
+
+use crate::fixture::{cert, fresh, hall, key, Fed, TOWNSHIP, TOWNSHIP_B, VILLAGE};
+
+const CODE: &str = "442000001000";
+
+fn case_doc() -> DocId {
+    DocId::case(&hall(VILLAGE), &hall(TOWNSHIP_B), "C1")
+}
+
+fn setup() -> Fed {
+    let mut fed = Fed::new();
+    let mut item = ItemFields::minimal(
+        ItemCode::new(CODE).unwrap(),
+        "老年证".into(),
+        "public_service".into(),
+        "民政局".into(),
+        5,
+    );
+    item.materials = vec![
+        Material {
+            id: "id".into(),
+            name: "身份证".into(),
+            form: "original".into(),
+            count: 1,
+            required: true,
+            deferrable: false,
+        },
+        Material {
+            id: "photo".into(),
+            name: "照片".into(),
+            form: "original".into(),
+            count: 1,
+            required: true,
+            deferrable: true,
+        },
+    ];
+    let city = fed.city.clone();
+    fed.write(&city, &DocId::item(&item.code), item.writes())
+        .unwrap();
+    let village = fed.village.clone();
+    let header = vec![
+        ("item".to_string(), ScalarValue::Str(CODE.into())),
+        ("case_no".into(), ScalarValue::Str("C1".into())),
+        (
+            "applicant_ref".into(),
+            ScalarValue::Str("9f86d081884c7d65".into()),
+        ),
+    ];
+    fed.write(&village, &case_doc(), header).unwrap();
+    fed
+}
+
+fn step(
+    fed: &mut Fed,
+    who: &DeviceKey,
+    from: &str,
+    to: &str,
+    materials: &[&str],
+) -> Result<SignedChange, Rejection> {
+    let t = Transition {
+        from: from.into(),
+        to: to.into(),
+        at_ms: fed.now_ms() + 1000,
+        materials: materials.iter().map(|m| m.to_string()).collect(),
+        note: String::new(),
+    };
+    let key = t.key(&who.device_id());
+    fed.write(
+        who,
+        &case_doc(),
+        vec![(key, ScalarValue::Str(t.to_value().into()))],
+    )
+}
+
+#[test]
+fn a_case_runs_its_whole_lifecycle_across_two_districts() {
+    // Goal: accepted at a village of district A, decided at a township of district B, issued back at
+    // the village; every state in order, with a due date in working days from acceptance (K6).
+    let mut fed = setup();
+    let (village, handling) = (fed.village.clone(), fed.township_b.clone());
+    for (who, from, to) in [
+        (&village, "received", "accepted"),
+        (&village, "accepted", "transferred"),
+        (&handling, "transferred", "in_review"),
+        (&handling, "in_review", "decided"),
+        (&village, "decided", "issued"),
+        (&village, "issued", "delivered"),
+        (&handling, "delivered", "archived"),
+    ] {
+        step(&mut fed, who, from, to, &[]).unwrap();
+    }
+    let mut other = fresh(&fed);
+    other.ingest(fed.log.iter().rev().cloned().collect());
+    for r in [&fed.origin, &other] {
+        let c = &r.cases(None)[0];
+        assert_eq!(c.state, "archived");
+        assert!(c.history.iter().all(|s| s.applied));
+        let (accepted, due): (
+            hallsync_model::calendar::Date,
+            hallsync_model::calendar::Date,
+        ) = (
+            c.accepted_on.as_ref().unwrap().parse().unwrap(),
+            c.due.as_ref().unwrap().parse().unwrap(),
+        );
+        assert_eq!(r.calendar().working_days_between(accepted, due), 5);
+    }
+}
+
+#[test]
+fn k13_the_accepting_hall_cannot_decide() {
+    // Goal: the intake site may never record a decision; the handling site may.
+    let mut fed = setup();
+    let village = fed.village.clone();
+    step(&mut fed, &village, "received", "accepted", &[]).unwrap();
+    step(&mut fed, &village, "accepted", "transferred", &[]).unwrap();
+    let refused = step(&mut fed, &village, "transferred", "in_review", &[]).unwrap_err();
+    assert!(
+        matches!(&refused, Rejection::OutOfScope { reason } if reason.starts_with("K13")),
+        "{refused}"
+    );
+}
+
+#[test]
+fn k2_one_correction_notice_and_k5_only_deferrable_materials() {
+    // Goal: a second correction notice does not take effect; deferring a non-deferrable material
+    // does not either, while deferring a deferrable one does.
+    let mut fed = setup();
+    let village = fed.village.clone();
+    step(
+        &mut fed,
+        &village,
+        "received",
+        "correction_requested",
+        &["id", "photo"],
+    )
+    .unwrap();
+    step(&mut fed, &village, "correction_requested", "received", &[]).unwrap();
+    step(
+        &mut fed,
+        &village,
+        "received",
+        "correction_requested",
+        &["other"],
+    )
+    .unwrap();
+    step(
+        &mut fed,
+        &village,
+        "received",
+        "accepted_with_deferred_materials",
+        &["id"],
+    )
+    .unwrap();
+    let c = &fed.origin.cases(None)[0];
+    assert_eq!(c.state, "received");
+    assert!(c.history[2].why_not.as_deref().unwrap().starts_with("K2"));
+    assert!(c.history[3].why_not.as_deref().unwrap().starts_with("K5"));
+    step(
+        &mut fed,
+        &village,
+        "received",
+        "accepted_with_deferred_materials",
+        &["photo"],
+    )
+    .unwrap();
+    assert_eq!(
+        fed.origin.cases(None)[0].state,
+        "accepted_with_deferred_materials"
+    );
+}
+
+const STATES: [&str; 11] = [
+    "received",
+    "correction_requested",
+    "accepted",
+    "accepted_with_deferred_materials",
+    "rejected",
+    "transferred",
+    "in_review",
+    "decided",
+    "issued",
+    "delivered",
+    "archived",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24), .. ProptestConfig::default() })]
+
+    #[test]
+    fn concurrent_case_transitions_converge_and_never_skip_a_state(
+        moves in proptest::collection::vec((0usize..3, 0usize..11, 0usize..11), 1..14),
+        seed in any::<u64>(),
+    ) {
+        // Three signers on three disconnected branches (two operators of the accepting village, one
+        // of the handling township) move the case concurrently; merged in any order, every replica
+        // shows the same case, and its applied transitions form a legal path from `received`.
+        let mut fed = setup();
+        let township = fed.township.clone();
+        let operator2 = key(91);
+        let c = cert(&township, &operator2, VILLAGE, Level::Village, Some(TOWNSHIP), Role::Operator);
+        fed.publish_cert(&township, &c).unwrap();
+        let signers = [fed.village.clone(), operator2, fed.township_b.clone()];
+        let mut branches: Vec<(Replica, Vec<SignedChange>)> = (0..3)
+            .map(|_| { let mut r = fresh(&fed); r.ingest(fed.log.clone()); (r, Vec::new()) })
+            .collect();
+        for (i, (b, from, to)) in moves.iter().enumerate() {
+            let t = Transition { from: STATES[*from].into(), to: STATES[*to].into(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new() };
+            let who = &signers[*b];
+            let puts = vec![(t.key(&who.device_id()), ScalarValue::Str(t.to_value().into()))];
+            let (replica, log) = &mut branches[*b];
+            if let Ok(env) = replica.author(who, 10 + *b as u32, &case_doc(), t.at_ms, &puts) {
+                log.push(env);
+            }
+        }
+        let all: Vec<SignedChange> = fed.log.iter().cloned().chain(branches.iter().flat_map(|(_, l)| l.clone())).collect();
+        let mut views = Vec::new();
+        for k in 0..3u64 {
+            let mut order = all.clone();
+            let mut st = seed.wrapping_add(k) | 1;
+            for i in (1..order.len()).rev() {
+                st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+                order.swap(i, (st % (i as u64 + 1)) as usize);
+            }
+            let mut r = fresh(&fed);
+            for chunk in order.chunks(2) { r.ingest(chunk.to_vec()); }
+            views.push(r.cases(None));
+        }
+        prop_assert_eq!(&views[0], &views[1]);
+        prop_assert_eq!(&views[0], &views[2]);
+        let case = &views[0][0];
+        let mut at = "received".to_string();
+        for s in case.history.iter().filter(|s| s.applied) {
+            prop_assert_eq!(&s.from, &at);
+            prop_assert!(hallsync_model::records::case::side_of(&s.from, &s.to).is_some());
+            at = s.to.clone();
+        }
+        prop_assert_eq!(&at, &case.state);
+    }
+}

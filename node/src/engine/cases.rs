@@ -1,0 +1,148 @@
+//! Case commands: open a case, move it, list cases (with deadlines and overdue ones).
+
+use hallsync_model::records::case::{side_of, Side, Transition, CASE_STATES};
+use hallsync_model::{DocId, HallId, ItemCode, ScalarValue};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::commands::changed;
+use super::{now_ms, Engine};
+use crate::error::NodeError;
+
+impl Engine {
+    /// Opens a case at this hall for `item`, handled at `handling` (K11: a case handled elsewhere needs
+    /// a cross-region item). The applicant's id is stored only as a hash (personal data, D rules).
+    ///
+    /// # Errors
+    /// Unknown item, K11, or a case number already used.
+    pub fn case_open(
+        &mut self,
+        item: &str,
+        handling: &str,
+        case_no: &str,
+        applicant_id: &str,
+    ) -> Result<Value, NodeError> {
+        let accepting = HallId::new(&self.config.node.hall)?;
+        let handling = HallId::new(handling)?;
+        let code = ItemCode::new(item)?;
+        let replica = self.replica()?;
+        let view = replica
+            .items()
+            .into_iter()
+            .find(|i| i.fields.code == code)
+            .ok_or_else(|| {
+                NodeError::NotFound(format!(
+                    "item {code} is not in the catalogue this node holds"
+                ))
+            })?;
+        if accepting != handling && view.fields.cross_region == "none" {
+            return Err(NodeError::NotAllowed(format!(
+                "K11 (DG 5.3.8–5.3.9): item {code} is not on the cross-region list (通办范围 none); it can only be taken in at its handling hall"
+            )));
+        }
+        let doc = DocId::case(&accepting, &handling, case_no);
+        if replica.docs().contains_key(&doc) {
+            return Err(NodeError::NotAllowed(format!("case {doc} already exists")));
+        }
+        if applicant_id.trim().is_empty() {
+            return Err(NodeError::NotAllowed(
+                "give the applicant's id (it is stored only as a hash)".into(),
+            ));
+        }
+        let applicant_ref = hex::encode(&Sha256::digest(applicant_id.trim().as_bytes())[..8]);
+        let puts = vec![
+            ("item".to_string(), ScalarValue::Str(code.as_str().into())),
+            ("case_no".into(), ScalarValue::Str(case_no.into())),
+            (
+                "applicant_ref".into(),
+                ScalarValue::Str(applicant_ref.into()),
+            ),
+        ];
+        let envelope = self.author(&doc, &puts)?;
+        Ok(changed(&envelope))
+    }
+
+    /// Moves a case from its current state to `to`, if that is a legal step this hall signs.
+    ///
+    /// # Errors
+    /// An illegal step, or a step the other hall signs (K13).
+    pub fn case_step(
+        &mut self,
+        case: &str,
+        to: &str,
+        materials: Vec<String>,
+        note: String,
+    ) -> Result<Value, NodeError> {
+        let doc: DocId = case.parse()?;
+        let me = HallId::new(&self.config.node.hall)?;
+        let view = self
+            .replica()?
+            .case(&doc, None)
+            .ok_or_else(|| NodeError::NotFound(format!("case {doc} is not held here")))?;
+        let side = side_of(&view.state, to).ok_or_else(|| {
+            NodeError::NotAllowed(format!(
+                "a case that is {} cannot become {to} (YC 6); states: {}",
+                view.state,
+                CASE_STATES
+                    .iter()
+                    .map(|(s, l)| format!("{s} {l}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        let mine = match side {
+            Side::Accepting => view.accepting == me.as_str(),
+            Side::Handling => view.handling == me.as_str(),
+            Side::Either => view.accepting == me.as_str() || view.handling == me.as_str(),
+        };
+        if !mine {
+            return Err(NodeError::NotAllowed(format!(
+                "K13: {} → {to} is signed by the {} hall, not by hall {me}",
+                view.state,
+                if side == Side::Handling {
+                    "handling"
+                } else {
+                    "accepting"
+                }
+            )));
+        }
+        if to == "rejected" && note.trim().is_empty() {
+            return Err(NodeError::NotAllowed(
+                "K4 (行政许可法 32): a rejection needs its reason (--note)".into(),
+            ));
+        }
+        if to == "correction_requested" && materials.is_empty() {
+            return Err(NodeError::NotAllowed(
+                "K2 (YC 6.1.3): the correction notice lists every missing material (--materials)"
+                    .into(),
+            ));
+        }
+        let t = Transition {
+            from: view.state.clone(),
+            to: to.to_string(),
+            at_ms: now_ms(),
+            materials,
+            note,
+        };
+        let key = t.key(&self.key.device_id());
+        let envelope = self.author(&doc, &[(key, ScalarValue::Str(t.to_value().into()))])?;
+        let after = self.replica()?.case(&doc, Some(now_ms()));
+        let mut out = changed(&envelope);
+        out["case"] = json!(after);
+        Ok(out)
+    }
+
+    /// Every case held, with deadlines; only overdue ones with `overdue_only`.
+    ///
+    /// # Errors
+    /// Not joined.
+    pub fn case_list(&self, overdue_only: bool) -> Result<Value, NodeError> {
+        let cases: Vec<_> = self
+            .replica()?
+            .cases(Some(now_ms()))
+            .into_iter()
+            .filter(|c| !overdue_only || c.overdue)
+            .collect();
+        Ok(json!({ "cases": cases }))
+    }
+}

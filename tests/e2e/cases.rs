@@ -1,0 +1,167 @@
+//! A cross-region case between two districts that are only intermittently connected.
+
+use hallsync::harness::{sample_item, Federation, Tier};
+use hallsync_node::Command;
+use hallsync_tests::{hallsync_bin, CONVERGE_TIMEOUT};
+
+fn step(fed: &Federation, node: usize, case: &str, to: &str) {
+    fed.node(node)
+        .call(Command::CaseStep {
+            case: case.into(),
+            to: to.into(),
+            materials: vec![],
+            note: "依法办理".into(),
+        })
+        .unwrap_or_else(|e| panic!("{to}: {e:#}"));
+}
+
+#[test]
+fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
+    // Goal: a village of district A receives and accepts a case for a township of district B; district
+    // B goes offline and online between steps; the township decides it, the village issues it, and
+    // every node ends with the same case, all of whose transitions took effect in order.
+    let mut fed = Federation::new(&hallsync_bin(), None).unwrap();
+    let city = fed.add_city("city", "4403", "深圳市政务服务中心").unwrap();
+    let da = fed
+        .add_member(
+            "district-a",
+            "440305",
+            Tier::District,
+            "南山区",
+            "4403",
+            "admin",
+            city,
+        )
+        .unwrap();
+    let ta = fed
+        .add_member(
+            "township-a",
+            "440305001",
+            Tier::Township,
+            "南头街道",
+            "440305",
+            "admin",
+            da,
+        )
+        .unwrap();
+    let va = fed
+        .add_member(
+            "village-a",
+            "440305001001",
+            Tier::Village,
+            "南头村",
+            "440305001",
+            "operator",
+            ta,
+        )
+        .unwrap();
+    let db = fed
+        .add_member(
+            "district-b",
+            "440306",
+            Tier::District,
+            "宝安区",
+            "4403",
+            "admin",
+            city,
+        )
+        .unwrap();
+    let tb = fed
+        .add_member(
+            "township-b",
+            "440306001",
+            Tier::Township,
+            "新安街道",
+            "440306",
+            "admin",
+            db,
+        )
+        .unwrap();
+    let code = "442000012000";
+    fed.node(city)
+        .call(Command::ItemCreate(sample_item(
+            code,
+            "社保转移",
+            "public_service",
+            "人社局",
+            5,
+        )))
+        .unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    fed.node(db).call(Command::Net { online: false }).unwrap();
+    fed.node(va)
+        .call(Command::CaseOpen {
+            item: code.into(),
+            handling: "440306001".into(),
+            case_no: "K2026-001".into(),
+            applicant_id: "440300199001011234".into(),
+        })
+        .unwrap();
+    let case = "case/440305001001/440306001/K2026-001";
+    step(&fed, va, case, "accepted");
+    step(&fed, va, case, "transferred");
+    // While district B is cut off, township B cannot have it.
+    let cases_b = fed
+        .node(tb)
+        .call(Command::Cases { overdue: false })
+        .unwrap();
+    assert_eq!(cases_b["cases"].as_array().unwrap().len(), 0);
+    fed.node(db).call(Command::Net { online: true }).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    // The intake site may not decide (K13).
+    let refused = fed.node(va).call(Command::CaseStep {
+        case: case.into(),
+        to: "in_review".into(),
+        materials: vec![],
+        note: String::new(),
+    });
+    assert!(refused.unwrap_err().to_string().contains("K13"));
+    step(&fed, tb, case, "in_review");
+    step(&fed, tb, case, "decided");
+    fed.node(db).call(Command::Net { online: false }).unwrap();
+    fed.node(db).call(Command::Net { online: true }).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    step(&fed, va, case, "issued");
+    step(&fed, va, case, "delivered");
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    step(&fed, tb, case, "archived");
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    let views: Vec<_> = fed
+        .nodes
+        .iter()
+        .map(|n| n.call(Command::Cases { overdue: false }).unwrap())
+        .collect();
+    assert!(
+        views.windows(2).all(|w| w[0] == w[1]),
+        "every node sees the same case"
+    );
+    let c = &views[0]["cases"][0];
+    assert_eq!(c["state"], "archived", "{c:#}");
+    let applied: Vec<&str> = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["applied"] == true)
+        .map(|h| h["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            "accepted",
+            "transferred",
+            "in_review",
+            "decided",
+            "issued",
+            "delivered",
+            "archived"
+        ]
+    );
+    assert!(c["due"].as_str().is_some());
+    assert_ne!(
+        c["applicant_ref"], "440300199001011234",
+        "the applicant's id is stored only as a hash"
+    );
+}
