@@ -18,8 +18,9 @@ fn step(fed: &Federation, node: usize, case: &str, to: &str) {
 #[test]
 fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
     // Goal: a village of district A receives and accepts a case for a township of district B; district
-    // B goes offline and online between steps; the township decides it, the village issues it, and
-    // every node ends with the same case, all of whose transitions took effect in order.
+    // B goes offline and online between steps; the township decides it, the village issues it; every
+    // party and carrier ends with the same case, all of whose transitions took effect in order, and a
+    // sibling township that is neither never receives it.
     let mut fed = Federation::new(&hallsync_bin(), None).unwrap();
     let city = fed.add_city("city", "4403", "深圳市政务服务中心").unwrap();
     let da = fed
@@ -77,6 +78,19 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
             db,
         )
         .unwrap();
+    // A sibling of township A: not a party, not on the path between the parties.
+    let sibling = fed
+        .add_member(
+            "township-a2",
+            "440305002",
+            Tier::Township,
+            "南山街道",
+            "440305",
+            "admin",
+            da,
+        )
+        .unwrap();
+    let on_path = [city, da, ta, va, db, tb];
     let code = "442000012000";
     fed.node(city)
         .call(Command::ItemCreate(sample_item(
@@ -108,7 +122,8 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
         .unwrap();
     assert_eq!(cases_b["cases"].as_array().unwrap().len(), 0);
     fed.node(db).call(Command::Net { online: true }).unwrap();
-    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    fed.wait_converged_among(&on_path, CONVERGE_TIMEOUT)
+        .unwrap();
 
     // The intake site may not decide (K13).
     let refused = fed.node(va).call(Command::CaseStep {
@@ -122,21 +137,44 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
     step(&fed, tb, case, "decided");
     fed.node(db).call(Command::Net { online: false }).unwrap();
     fed.node(db).call(Command::Net { online: true }).unwrap();
-    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    fed.wait_converged_among(&on_path, CONVERGE_TIMEOUT)
+        .unwrap();
     step(&fed, va, case, "issued");
     step(&fed, va, case, "delivered");
-    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    fed.wait_converged_among(&on_path, CONVERGE_TIMEOUT)
+        .unwrap();
     step(&fed, tb, case, "archived");
-    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    fed.wait_converged_among(&on_path, CONVERGE_TIMEOUT)
+        .unwrap();
 
-    let views: Vec<_> = fed
-        .nodes
+    let outsider = fed
+        .node(sibling)
+        .call(Command::Cases { overdue: false })
+        .unwrap();
+    assert_eq!(
+        outsider["cases"].as_array().unwrap().len(),
+        0,
+        "a hall that is neither party nor carrier never holds the case"
+    );
+    let items = fed
+        .node(sibling)
+        .call(Command::Items { hall: None })
+        .unwrap();
+    assert_eq!(
+        items["items"][0]["code"], code,
+        "it does hold what every hall holds"
+    );
+    let views: Vec<_> = on_path
         .iter()
-        .map(|n| n.call(Command::Cases { overdue: false }).unwrap())
+        .map(|i| {
+            fed.node(*i)
+                .call(Command::Cases { overdue: false })
+                .unwrap()
+        })
         .collect();
     assert!(
         views.windows(2).all(|w| w[0] == w[1]),
-        "every node sees the same case"
+        "every party and carrier sees the same case"
     );
     let c = &views[0]["cases"][0];
     assert_eq!(c["state"], "archived", "{c:#}");

@@ -207,6 +207,26 @@ impl Federation {
         Ok((took, self.digests()?.first().cloned().unwrap_or_default()))
     }
 
+    /// Waits until the nodes at `indices` report the same `state_digest` (nodes with other replication
+    /// scopes, e.g. halls that are not parties to a case, hold other records).
+    ///
+    /// # Errors
+    /// When they have not converged within `timeout`.
+    pub fn wait_converged_among(&self, indices: &[usize], timeout: Duration) -> Result<Duration> {
+        wait_until(
+            "the nodes to reach the same state digest",
+            timeout,
+            Duration::from_millis(100),
+            || {
+                let d: Vec<String> = indices
+                    .iter()
+                    .map(|i| self.nodes[*i].digest())
+                    .collect::<Result<_>>()?;
+                Ok(d.windows(2).all(|w| w[0] == w[1]))
+            },
+        )
+    }
+
     /// Stops every node.
     pub fn stop_all(&mut self) {
         for node in &mut self.nodes {

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::change::envelope::{SignedChange, VerifiedChange};
 use crate::change::rejection::Rejection;
+use crate::identity::DeviceId;
 use crate::records::DocId;
 use crate::trust::cert::Certificate;
 use crate::trust::genesis::Genesis;
@@ -77,6 +78,8 @@ pub struct Replica {
     seqs: BTreeMap<SeqKey, BTreeSet<ChangeHash>>,
     needs_rebuild: bool,
     rebuilding: bool,
+    /// The device this replica belongs to, for its replication scope (`None`: hold everything).
+    local: Option<DeviceId>,
     /// Set when a verified change joined the pool: a change kept by a revocation's heads may only be
     /// recognisable as kept once the changes between it and those heads are known, even unapplied.
     pool_grew: bool,
@@ -97,7 +100,18 @@ impl Replica {
             needs_rebuild: false,
             rebuilding: false,
             pool_grew: false,
+            local: None,
         }
+    }
+
+    /// Sets the device this replica belongs to: sync then asks only for records in its scope.
+    pub fn set_local_device(&mut self, device: DeviceId) {
+        self.local = Some(device);
+    }
+
+    /// The device this replica belongs to, if set.
+    pub fn local_device(&self) -> Option<&DeviceId> {
+        self.local.as_ref()
     }
 
     /// Sets the quarantine bound (config `limits.quarantine_entries_max`).

@@ -15,4 +15,5 @@
 //! own sync (Bloom filters that a malicious peer can poison) is never exposed to peers.
 
 pub mod protocol;
+pub mod scope;
 pub mod wire;

@@ -7,9 +7,11 @@ use automerge::ChangeHash;
 use sha2::{Digest, Sha256};
 
 use crate::change::envelope::SignedChange;
+use crate::identity::DeviceId;
 use crate::records::approval::closure;
 use crate::records::DocId;
 use crate::replica::{DocState, Replica};
+use crate::sync::scope::in_scope;
 use crate::sync::wire::{DocDigest, DocHeads, Request, Response, WireLimits};
 
 /// Digest of a record's heads, as offered.
@@ -80,13 +82,20 @@ fn hashes(raw: &[[u8; 32]]) -> Vec<ChangeHash> {
 }
 
 impl Replica {
-    /// Starts a round: every record held and its heads digest.
-    pub fn offer(&self) -> Request {
+    /// True when the local device should hold `doc` (always, when the replica has no local device).
+    fn wants(&self, doc: &DocId) -> bool {
+        self.local_device()
+            .is_none_or(|me| in_scope(self.trust(), doc, me))
+    }
+
+    /// Starts a round with `peer`: every record held that the peer may hold, and its heads digest.
+    pub fn offer(&self, peer: &DeviceId) -> Request {
         Request::Offer {
             network: self.trust().genesis().network_id(),
             docs: self
                 .docs()
                 .iter()
+                .filter(|(doc, _)| in_scope(self.trust(), doc, peer))
                 .map(|(doc, state)| DocDigest {
                     doc: doc.clone(),
                     digest: heads_digest(&state.heads()),
@@ -95,8 +104,14 @@ impl Replica {
         }
     }
 
-    /// Answers an offer.
-    pub fn answer_offer(&self, request: &Request, limits: &WireLimits) -> Response {
+    /// Answers `peer`'s offer: only records this node should hold are asked for, only records the
+    /// peer may hold are sent.
+    pub fn answer_offer(
+        &self,
+        request: &Request,
+        peer: &DeviceId,
+        limits: &WireLimits,
+    ) -> Response {
         let Request::Offer { network, docs } = request else {
             return Response::Refused {
                 reason: "expected an offer".into(),
@@ -112,7 +127,7 @@ impl Replica {
         }
         let mut want = Vec::new();
         let offered: BTreeSet<&DocId> = docs.iter().map(|d| &d.doc).collect();
-        for entry in docs {
+        for entry in docs.iter().filter(|e| self.wants(&e.doc)) {
             match self.docs().get(&entry.doc) {
                 None => want.push(DocHeads {
                     doc: entry.doc.clone(),
@@ -133,7 +148,7 @@ impl Replica {
         let mut unknown: Vec<(&DocId, &DocState)> = self
             .docs()
             .iter()
-            .filter(|(doc, _)| !offered.contains(doc))
+            .filter(|(doc, _)| !offered.contains(doc) && in_scope(self.trust(), doc, peer))
             .collect();
         unknown.sort_by_key(|(doc, _)| !matches!(doc.kind(), crate::records::DocKind::Trust));
         'outer: for (_, state) in unknown {
@@ -150,13 +165,19 @@ impl Replica {
         }
     }
 
-    /// The push that follows an offer reply: what the peer lacks of the records it named, and our heads.
-    pub fn push_for(&self, want: &[DocHeads], limits: &WireLimits) -> (Request, bool) {
+    /// The push that follows an offer reply: what `peer` lacks of the records it named (and may hold),
+    /// and our heads.
+    pub fn push_for(
+        &self,
+        want: &[DocHeads],
+        peer: &DeviceId,
+        limits: &WireLimits,
+    ) -> (Request, bool) {
         let mut budget = Budget::new(limits);
         let mut changes = Vec::new();
         let mut heads = Vec::new();
         let mut full = false;
-        for entry in want {
+        for entry in want.iter().filter(|e| in_scope(self.trust(), &e.doc, peer)) {
             let Some(state) = self.docs().get(&entry.doc) else {
                 continue;
             };
@@ -178,8 +199,9 @@ impl Replica {
         (Request::Push { changes, heads }, more)
     }
 
-    /// Answers a push (after the caller ingested its changes): what the pusher lacks.
-    pub fn answer_push(&self, request: &Request, limits: &WireLimits) -> Response {
+    /// Answers `peer`'s push (after the caller ingested its changes): what the pusher lacks of the
+    /// records it may hold.
+    pub fn answer_push(&self, request: &Request, peer: &DeviceId, limits: &WireLimits) -> Response {
         let Request::Push { heads, .. } = request else {
             return Response::Refused {
                 reason: "expected a push".into(),
@@ -187,7 +209,10 @@ impl Replica {
         };
         let mut budget = Budget::new(limits);
         let mut changes = Vec::new();
-        'outer: for entry in heads {
+        'outer: for entry in heads
+            .iter()
+            .filter(|e| in_scope(self.trust(), &e.doc, peer))
+        {
             let Some(state) = self.docs().get(&entry.doc) else {
                 continue;
             };

@@ -246,3 +246,66 @@ proptest! {
         prop_assert_eq!(&at, &case.state);
     }
 }
+
+#[test]
+fn a_case_replicates_only_to_its_parties_and_the_halls_between_them() {
+    // Goal: the halls on the tree path between the parties carry a case; a sibling township does
+    // not, and the sync protocol neither sends it nor lists it to that township's device.
+    use hallsync_model::sync::scope::{carries, in_scope};
+    use hallsync_model::sync::wire::{Request, Response, WireLimits};
+    let mut fed = setup();
+    let trust = fed.origin.trust().clone();
+    let (a, h) = (hall(VILLAGE), hall(TOWNSHIP_B));
+    for carrier in [
+        VILLAGE,
+        TOWNSHIP,
+        crate::fixture::DISTRICT,
+        crate::fixture::CITY,
+        crate::fixture::DISTRICT_B,
+        TOWNSHIP_B,
+    ] {
+        assert!(carries(&trust, &hall(carrier), &a, &h), "{carrier}");
+    }
+    let district = fed.district.clone();
+    let sibling = key(92);
+    let c = cert(
+        &district,
+        &sibling,
+        "440305002",
+        Level::Township,
+        Some(crate::fixture::DISTRICT),
+        Role::Admin,
+    );
+    fed.publish_cert(&district, &c).unwrap();
+    let trust = fed.origin.trust().clone();
+    assert!(!carries(&trust, &hall("440305002"), &a, &h));
+    assert!(!in_scope(&trust, &case_doc(), &sibling.device_id()));
+    assert!(in_scope(&trust, &case_doc(), &fed.township_b.device_id()));
+
+    let limits = WireLimits::default();
+    let mut theirs = fresh(&fed);
+    theirs.set_local_device(sibling.device_id());
+    let offer = theirs.offer(&fed.village.device_id());
+    let Response::OfferReply { changes, .. } =
+        fed.origin
+            .answer_offer(&offer, &sibling.device_id(), &limits)
+    else {
+        panic!()
+    };
+    theirs.ingest(changes);
+    assert!(
+        theirs.cases(None).is_empty(),
+        "the sibling township never receives the case"
+    );
+    assert!(
+        !theirs.docs().is_empty(),
+        "it does receive the records every member holds"
+    );
+    let Request::Offer { docs, .. } = fed.origin.offer(&sibling.device_id()) else {
+        panic!()
+    };
+    assert!(
+        docs.iter().all(|d| !d.doc.as_str().starts_with("case/")),
+        "case ids are not even listed"
+    );
+}

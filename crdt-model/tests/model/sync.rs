@@ -5,6 +5,10 @@ use hallsync_model::{Replica, ScalarValue};
 
 use crate::fixture::{fresh, Fed, VILLAGE};
 
+/// Peers of the in-memory rounds: no case is involved, so any member device serves.
+static PEER_A: hallsync_model::DeviceId = hallsync_model::DeviceId([1; 32]);
+static PEER_B: hallsync_model::DeviceId = hallsync_model::DeviceId([2; 32]);
+
 /// Bytes of change payload moved in one round, each way.
 #[derive(Default, Debug)]
 struct Moved {
@@ -20,8 +24,9 @@ fn change_bytes(changes: &[hallsync_model::SignedChange]) -> usize {
 /// One round started by `a`, with every message encoded and decoded as on the wire.
 fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
     let mut moved = Moved::default();
-    let offer = Request::from_bytes(&a.offer().to_bytes(), limits).unwrap();
-    let reply = Response::from_bytes(&b.answer_offer(&offer, limits).to_bytes(), limits).unwrap();
+    let offer = Request::from_bytes(&a.offer(&PEER_B).to_bytes(), limits).unwrap();
+    let reply =
+        Response::from_bytes(&b.answer_offer(&offer, &PEER_A, limits).to_bytes(), limits).unwrap();
     let Response::OfferReply {
         want,
         changes,
@@ -33,7 +38,7 @@ fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
     moved.to_a += change_bytes(&changes);
     moved.more |= more;
     a.ingest(changes);
-    let (push, cut) = a.push_for(&want, limits);
+    let (push, cut) = a.push_for(&want, &PEER_B, limits);
     moved.more |= cut;
     let push = Request::from_bytes(&push.to_bytes(), limits).unwrap();
     let Request::Push { changes, .. } = &push else {
@@ -41,7 +46,8 @@ fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
     };
     moved.to_b += change_bytes(changes);
     b.ingest(changes.clone());
-    let answer = Response::from_bytes(&b.answer_push(&push, limits).to_bytes(), limits).unwrap();
+    let answer =
+        Response::from_bytes(&b.answer_push(&push, &PEER_A, limits).to_bytes(), limits).unwrap();
     let Response::PushReply { changes, more } = answer else {
         panic!("{answer:?}")
     };
@@ -152,7 +158,7 @@ fn a_peer_of_another_network_is_refused() {
     let other = Replica::new(hallsync_model::Genesis {
         key: fed.stranger.device_id(),
     });
-    let answer = other.answer_offer(&a.offer(), &WireLimits::default());
+    let answer = other.answer_offer(&a.offer(&PEER_A), &PEER_A, &WireLimits::default());
     assert!(matches!(answer, Response::Refused { .. }), "{answer:?}");
 }
 
@@ -167,7 +173,8 @@ mod hostile_bytes {
             network: a.trust().genesis().network_id(),
             docs: Vec::new(),
         };
-        b.answer_offer(&offer, &WireLimits::default()).to_bytes()
+        b.answer_offer(&offer, &PEER_A, &WireLimits::default())
+            .to_bytes()
     }
 
     proptest! {

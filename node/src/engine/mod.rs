@@ -104,6 +104,7 @@ impl Engine {
             key: hallsync_model::DeviceId(key),
         });
         replica.set_quarantine_max(self.config.limits.quarantine_entries_max as usize);
+        replica.set_local_device(self.key.device_id());
         replica.add_certificates(self.bootstrap_certs()?);
         replica.ingest(self.store.load_all()?);
         self.replica = Some(replica);

@@ -16,6 +16,12 @@ enum Stage {
     Pushed,
 }
 
+/// The device behind a peer; a peer without an ed25519 identity maps to a key no certificate names,
+/// so it is offered no scoped record.
+fn device(peer: &PeerId) -> hallsync_model::DeviceId {
+    crate::network::peer::device_of(peer).unwrap_or(hallsync_model::DeviceId([0; 32]))
+}
+
 /// Sync rounds in flight.
 #[derive(Default)]
 pub struct SyncDriver {
@@ -44,7 +50,7 @@ impl SyncDriver {
         let id = swarm
             .behaviour_mut()
             .sync
-            .send_request(&peer, replica.offer().to_bytes());
+            .send_request(&peer, replica.offer(&device(&peer)).to_bytes());
         self.outbound.insert(id, (peer, Stage::Offered));
         self.busy.insert(peer, false);
     }
@@ -130,7 +136,7 @@ impl SyncDriver {
                 }
             }
             Ok(request @ Request::Offer { .. }) => match engine.replica() {
-                Ok(replica) => replica.answer_offer(&request, &limits),
+                Ok(replica) => replica.answer_offer(&request, &device(&peer), &limits),
                 Err(e) => Response::Refused {
                     reason: e.to_string(),
                 },
@@ -145,7 +151,7 @@ impl SyncDriver {
                     heads,
                 };
                 match engine.replica() {
-                    Ok(replica) => replica.answer_push(&request, &limits),
+                    Ok(replica) => replica.answer_push(&request, &device(&peer), &limits),
                     Err(e) => Response::Refused {
                         reason: e.to_string(),
                     },
@@ -197,7 +203,7 @@ impl SyncDriver {
                 let Ok(replica) = engine.replica() else {
                     return outcome;
                 };
-                let (push, cut) = replica.push_for(&want, &limits);
+                let (push, cut) = replica.push_for(&want, &device(&peer), &limits);
                 let id = swarm
                     .behaviour_mut()
                     .sync
