@@ -431,6 +431,12 @@ pub enum CaseCmd {
         /// Reason (rejection, K4) or outcome.
         #[arg(long, default_value = "")]
         note: String,
+        /// 容缺受理: the day the deferred materials are due (K5), YYYY-MM-DD.
+        #[arg(long)]
+        supply_by: Option<String>,
+        /// Issue mode: window (统一出件) or mail (免费寄递).
+        #[arg(long, value_parser = ["window", "mail"])]
+        mode: Option<String>,
     },
 }
 
@@ -528,6 +534,9 @@ pub enum StaffCmd {
         /// Certificates for the post (ST 6.1.2).
         #[arg(long, default_value = "")]
         certificates: String,
+        /// This is an adjustment filing (ST 9.1): the person replaced at the same window.
+        #[arg(long)]
+        replaces: Option<String>,
     },
     /// Record joint training (ST 6.2.2), reporting for duty (ST 6.2.3) or leaving (P4: only once
     /// someone else is on duty at the window).

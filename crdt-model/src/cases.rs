@@ -33,6 +33,10 @@ pub struct StepView {
     pub by: String,
     /// Materials named (K2, K5).
     pub materials: Vec<String>,
+    /// Deferred materials due by (K5).
+    pub supply_by: Option<String>,
+    /// Issue mode: window or mail.
+    pub mode: Option<String>,
     /// Note.
     pub note: String,
     /// True when it took effect.
@@ -126,6 +130,8 @@ impl Replica {
                         Some("not a legal transition (YC 6)".into())
                     } else if t.to == "correction_requested" && corrections > 0 {
                         Some("K2 (YC 6.1.3): one correction notice lists every missing material; a second is not allowed".into())
+                    } else if t.to == "accepted_with_deferred_materials" && t.supply_by.is_none() {
+                        Some("K5 (DG 5.2.7): a 容缺 acceptance sets the day by which the deferred materials are supplied".into())
                     } else if t.to == "accepted_with_deferred_materials"
                         && !t.materials.iter().all(|m| {
                             item_view.is_some_and(|i| i.fields.materials.iter().any(|x| (x.id == *m || x.name == *m) && x.deferrable))
@@ -145,7 +151,18 @@ impl Replica {
                         }
                         current = t.to.clone();
                     }
-                    history.push(StepView { from: t.from, to: t.to, at_ms: t.at_ms, by, materials: t.materials, note: t.note, applied, why_not });
+                    history.push(StepView {
+                        from: t.from,
+                        to: t.to,
+                        at_ms: t.at_ms,
+                        by,
+                        materials: t.materials,
+                        supply_by: t.supply_by,
+                        mode: t.mode,
+                        note: t.note,
+                        applied,
+                        why_not,
+                    });
                 }
                 let accepted_on = accepted_at.map(Date::from_unix_ms);
                 let deadline = accepted_on.zip(item_view).map(|(d, i)| {

@@ -11,6 +11,8 @@ fn step(fed: &Federation, node: usize, case: &str, to: &str) {
             to: to.into(),
             materials: vec![],
             note: "依法办理".into(),
+            supply_by: None,
+            mode: (to == "issued").then(|| "mail".to_string()),
         })
         .unwrap_or_else(|e| panic!("{to}: {e:#}"));
 }
@@ -131,6 +133,8 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
         to: "in_review".into(),
         materials: vec![],
         note: String::new(),
+        supply_by: None,
+        mode: None,
     });
     assert!(refused.unwrap_err().to_string().contains("K13"));
     step(&fed, tb, case, "in_review");

@@ -211,9 +211,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     role,
                     business_lead,
                     certificates,
+                    replaces,
                 },
         } => {
             let fields = StaffFields {
+                replaces,
                 person,
                 name,
                 job_no,
@@ -326,6 +328,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     to,
                     materials,
                     note,
+                    supply_by,
+                    mode,
                 },
         } => (
             "case",
@@ -335,6 +339,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 to,
                 materials,
                 note,
+                supply_by,
+                mode,
             },
         ),
         Cmd::Cases { data, overdue } => ("cases", data.data, Command::Cases { overdue }),

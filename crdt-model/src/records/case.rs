@@ -97,6 +97,12 @@ pub struct Transition {
     /// Reason (rejection K4, decision outcome …).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// 容缺受理: the day by which deferred materials must be supplied (K5), YYYY-MM-DD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply_by: Option<String>,
+    /// Issue: `window` (统一出件) or `mail` (free postal delivery, YC 6.3.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 impl Transition {
@@ -119,7 +125,16 @@ impl Transition {
     /// Parses a stored value.
     pub fn parse(text: &str) -> Option<Transition> {
         let t: Transition = serde_json::from_str(text).ok()?;
-        (t.materials.len() <= 200 && t.note.chars().count() <= 2000).then_some(t)
+        let supply_ok = t
+            .supply_by
+            .as_deref()
+            .is_none_or(|d| d.parse::<crate::calendar::Date>().is_ok());
+        let mode_ok = t
+            .mode
+            .as_deref()
+            .is_none_or(|m| matches!(m, "window" | "mail"));
+        (t.materials.len() <= 200 && t.note.chars().count() <= 2000 && supply_ok && mode_ok)
+            .then_some(t)
     }
 }
 

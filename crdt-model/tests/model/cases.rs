@@ -72,6 +72,8 @@ fn step(
         at_ms: fed.now_ms() + 1000,
         materials: materials.iter().map(|m| m.to_string()).collect(),
         note: String::new(),
+        supply_by: (to == "accepted_with_deferred_materials").then(|| "2026-12-01".to_string()),
+        mode: None,
     };
     let key = t.key(&who.device_id());
     fed.write(
@@ -213,7 +215,7 @@ proptest! {
             .map(|_| { let mut r = fresh(&fed); r.ingest(fed.log.clone()); (r, Vec::new()) })
             .collect();
         for (i, (b, from, to)) in moves.iter().enumerate() {
-            let t = Transition { from: STATES[*from].into(), to: STATES[*to].into(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new() };
+            let t = Transition { from: STATES[*from].into(), to: STATES[*to].into(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new(), supply_by: Some("2026-12-01".into()), mode: None };
             let who = &signers[*b];
             let puts = vec![(t.key(&who.device_id()), ScalarValue::Str(t.to_value().into()))];
             let (replica, log) = &mut branches[*b];
@@ -308,4 +310,34 @@ fn a_case_replicates_only_to_its_parties_and_the_halls_between_them() {
         docs.iter().all(|d| !d.doc.as_str().starts_with("case/")),
         "case ids are not even listed"
     );
+}
+
+#[test]
+fn k5_a_deferred_acceptance_sets_its_supply_date() {
+    // Goal: a 容缺 acceptance that names no supply date does not take effect.
+    let mut fed = setup();
+    let village = fed.village.clone();
+    let t = Transition {
+        from: "received".into(),
+        to: "accepted_with_deferred_materials".into(),
+        at_ms: fed.now_ms() + 1000,
+        materials: vec!["photo".into()],
+        note: String::new(),
+        supply_by: None,
+        mode: None,
+    };
+    let key = t.key(&village.device_id());
+    fed.write(
+        &village,
+        &case_doc(),
+        vec![(key, ScalarValue::Str(t.to_value().into()))],
+    )
+    .unwrap();
+    let c = &fed.origin.cases(None)[0];
+    assert_eq!(c.state, "received");
+    assert!(c.history[0]
+        .why_not
+        .as_deref()
+        .unwrap()
+        .contains("supplied"));
 }

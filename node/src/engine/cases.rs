@@ -72,6 +72,8 @@ impl Engine {
         to: &str,
         materials: Vec<String>,
         note: String,
+        supply_by: Option<String>,
+        mode: Option<String>,
     ) -> Result<Value, NodeError> {
         let doc: DocId = case.parse()?;
         let me = HallId::new(&self.config.node.hall)?;
@@ -117,12 +119,24 @@ impl Engine {
                     .into(),
             ));
         }
+        if to == "accepted_with_deferred_materials" {
+            self.check_supply_by(&view.item, supply_by.as_deref())?;
+        }
+        if let Some(m) = mode.as_deref() {
+            if to != "issued" || !matches!(m, "window" | "mail") {
+                return Err(NodeError::NotAllowed(
+                    "--mode is window or mail, for issued (YC 6.3.1–6.3.3)".into(),
+                ));
+            }
+        }
         let t = Transition {
             from: view.state.clone(),
             to: to.to_string(),
             at_ms: now_ms(),
             materials,
             note,
+            supply_by,
+            mode,
         };
         let key = t.key(&self.key.device_id());
         let envelope = self.author(&doc, &[(key, ScalarValue::Str(t.to_value().into()))])?;
@@ -130,6 +144,39 @@ impl Engine {
         let mut out = changed(&envelope);
         out["case"] = json!(after);
         Ok(out)
+    }
+
+    /// K5: deferred materials are due on a given day within the item's promised limit.
+    fn check_supply_by(&self, item: &str, supply_by: Option<&str>) -> Result<(), NodeError> {
+        let by: hallsync_model::calendar::Date = supply_by
+            .ok_or_else(|| {
+                NodeError::NotAllowed(
+                    "K5 (DG 5.2.7): give --supply-by, the day the deferred materials are due"
+                        .into(),
+                )
+            })?
+            .parse()
+            .map_err(|e: hallsync_model::calendar::DateError| {
+                NodeError::NotAllowed(e.to_string())
+            })?;
+        let replica = self.replica()?;
+        let promised = replica
+            .items()
+            .into_iter()
+            .find(|i| i.fields.code.as_str() == item)
+            .map(|i| i.fields.promised_days)
+            .unwrap_or(0);
+        let today = hallsync_model::calendar::Date::from_unix_ms(now_ms());
+        let limit = replica
+            .calendar()
+            .add_working_days(today, u32::try_from(promised).unwrap_or(0));
+        if by > limit.due {
+            return Err(NodeError::NotAllowed(format!(
+                "K5 (DG 5.2.7): deferred materials must be supplied within the promised limit, by {} at the latest",
+                limit.due
+            )));
+        }
+        Ok(())
     }
 
     /// Every case held, with deadlines; only overdue ones with `overdue_only`.

@@ -84,6 +84,12 @@ pub enum Command {
         /// Reason or outcome.
         #[serde(default)]
         note: String,
+        /// 容缺受理: the day deferred materials are due (K5).
+        #[serde(default)]
+        supply_by: Option<String>,
+        /// Issue mode: window or mail.
+        #[serde(default)]
+        mode: Option<String>,
     },
     /// The cases held, with deadlines.
     Cases {

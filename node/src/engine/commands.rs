@@ -62,7 +62,9 @@ impl Engine {
             Command::CaseOpen { item, handling, case_no, applicant_id } => {
                 self.case_open(&item, &handling, &case_no, &applicant_id)
             }
-            Command::CaseStep { case, to, materials, note } => self.case_step(&case, &to, materials, note),
+            Command::CaseStep { case, to, materials, note, supply_by, mode } => {
+                self.case_step(&case, &to, materials, note, supply_by, mode)
+            }
             Command::Cases { overdue } => self.case_list(overdue),
             Command::Department { hall, fields } => self.department(hall.as_deref(), fields),
             Command::DepartmentList { hall } => self.department_list(hall.as_deref()),

@@ -49,6 +49,18 @@ impl Engine {
     ) -> Result<Value, NodeError> {
         let hall = HallId::new(hall.unwrap_or(&self.config.node.hall))?;
         fields.validate().map_err(NodeError::NotAllowed)?;
+        if let Some(replaced) = &fields.replaces {
+            // An adjustment filing (ST 9.1) is filed before the change, for the same window.
+            let old = self.staff_current(&hall, replaced).ok_or_else(|| {
+                NodeError::NotFound(format!("ST 9.1: {replaced} is not filed at hall {hall}; an adjustment filing names whom it replaces"))
+            })?;
+            if old.window != fields.window {
+                return Err(NodeError::NotAllowed(format!(
+                    "ST 9.1: {} replaces {replaced} at window {}, not {}",
+                    fields.person, old.window, fields.window
+                )));
+            }
+        }
         let envelope = self.author(&DocId::staff(&hall, &fields.person), &fields.writes())?;
         Ok(changed(&envelope))
     }
