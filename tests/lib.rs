@@ -150,3 +150,14 @@ pub fn write_bundle(path: &std::path::Path, changes: &[SignedChange]) -> Result<
 pub fn decode_token(token: &str) -> Result<Invitation> {
     Invitation::decode(token).map_err(Into::into)
 }
+
+/// The command that creates a complete public-service item with code `code` (every guide element).
+pub fn create_item(code: &str) -> hallsync_node::Command {
+    hallsync_node::Command::ItemCreate(hallsync::harness::sample_item(
+        code,
+        &format!("事项 {code}"),
+        "public_service",
+        "民政局",
+        5,
+    ))
+}

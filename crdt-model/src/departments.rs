@@ -3,10 +3,9 @@
 use automerge::ChangeHash;
 use serde::Serialize;
 
-use crate::effective::{govern, proposal, text_at, Proposal};
+use crate::effective::{proposal, text_at, Proposal};
 use crate::hall::HallId;
 use crate::records::department::DepartmentFields;
-use crate::records::policy::ApproverTier;
 use crate::records::DocKind;
 use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
@@ -27,7 +26,6 @@ pub struct DepartmentView {
 impl Replica {
     /// The departments of `hall` (or of every hall held).
     pub fn departments(&self, hall: Option<&HallId>) -> Vec<DepartmentView> {
-        let policy = self.policy_for("stationing");
         let mut out = Vec::new();
         for (id, state) in self.docs() {
             let DocKind::Department(h, _) = id.kind() else {
@@ -36,26 +34,10 @@ impl Replica {
             if hall.is_some_and(|want| want != h) {
                 continue;
             }
-            let tier = match policy.approver_tier {
-                ApproverTier::Supervisor => self.trust().supervisor_of(h),
-                ApproverTier::City => self.city_hall(),
-            };
-            let g = govern(state, policy, |who| {
-                self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)
-            });
+            let (g, policy) = self.governed(state, h, "stationing", RecordKind::Stationing);
             let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
             let read = |k: &str| text_at(state.doc(), k, Some(&heads)).unwrap_or_default();
-            let filing = (!heads.is_empty()).then(|| DepartmentFields {
-                dept: read("dept"),
-                name: read("name"),
-                uscc: read("uscc"),
-                action: read("action"),
-                plan: read("plan"),
-                authorization_letter: read("authorization_letter"),
-                filing: read("filing"),
-                application: read("application"),
-                archives_handover: read("archives_handover"),
-            });
+            let filing = (!heads.is_empty()).then(|| DepartmentFields::read(read));
             let status = match filing.as_ref().map(|f| f.action.as_str()) {
                 Some("withdraw") => "withdrawn",
                 Some(_) => "stationed",

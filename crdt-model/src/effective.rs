@@ -273,6 +273,28 @@ impl Replica {
         })
     }
 
+    /// How a hall's governed record (stationing, staff filing, department) stands under the policy
+    /// for `action`: its decisions counted for the tier the policy names, for `kind`.
+    pub(crate) fn governed(
+        &self,
+        state: &DocState,
+        hall: &HallId,
+        action: &str,
+        kind: RecordKind,
+    ) -> (Governed, ApprovalPolicy) {
+        let policy = self.policy_for(action);
+        let tier = match policy.approver_tier {
+            ApproverTier::Supervisor => self.trust().supervisor_of(hall),
+            ApproverTier::City => self.city_hall(),
+        };
+        (
+            govern(state, policy, |who| {
+                self.is_admin_at(who, tier.as_ref(), kind)
+            }),
+            policy,
+        )
+    }
+
     /// The policy in effect for `action`: the approved policy record, or the default.
     pub fn policy_for(&self, action: &str) -> ApprovalPolicy {
         self.policies().get(action).copied().unwrap_or_default()

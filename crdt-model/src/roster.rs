@@ -11,9 +11,8 @@ use automerge::ChangeHash;
 use serde::Serialize;
 
 use crate::calendar::Date;
-use crate::effective::{govern, proposal, text_at, Proposal};
+use crate::effective::{proposal, text_at, Proposal};
 use crate::hall::HallId;
-use crate::records::policy::ApproverTier;
 use crate::records::staff::StaffFields;
 use crate::records::DocKind;
 use crate::replica::Replica;
@@ -68,7 +67,6 @@ fn date(v: &Option<String>) -> Option<Date> {
 impl Replica {
     /// The roster of `hall` (or of every hall held), with first-in-then-out applied.
     pub fn roster(&self, hall: Option<&HallId>) -> Vec<StaffView> {
-        let policy = self.policy_for("staff");
         let mut views: Vec<StaffView> = Vec::new();
         for (id, state) in self.docs() {
             let DocKind::Staff(h, _) = id.kind() else {
@@ -77,13 +75,7 @@ impl Replica {
             if hall.is_some_and(|want| want != h) {
                 continue;
             }
-            let tier = match policy.approver_tier {
-                ApproverTier::Supervisor => self.trust().supervisor_of(h),
-                ApproverTier::City => self.city_hall(),
-            };
-            let g = govern(state, policy, |who| {
-                self.is_admin_at(who, tier.as_ref(), RecordKind::Staff)
-            });
+            let (g, policy) = self.governed(state, h, "staff", RecordKind::Staff);
             let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
             let filing = if heads.is_empty() {
                 None

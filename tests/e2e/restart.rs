@@ -1,19 +1,8 @@
 //! A node killed during changes catches up after restart, and loses nothing it acknowledged.
 
-use hallsync::harness::sample_item;
 use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
-use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
-
-fn create(code: &str) -> Command {
-    Command::ItemCreate(sample_item(
-        code,
-        &format!("事项 {code}"),
-        "public_service",
-        "民政局",
-        5,
-    ))
-}
+use hallsync_tests::{create_item as create, small_federation, CONVERGE_TIMEOUT};
 
 #[test]
 fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {

@@ -1,19 +1,8 @@
 //! Revocation of a partitioned device: strong removal across real nodes.
 
-use hallsync::harness::sample_item;
 use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
-use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
-
-fn create(code: &str) -> Command {
-    Command::ItemCreate(sample_item(
-        code,
-        &format!("事项 {code}"),
-        "public_service",
-        "民政局",
-        5,
-    ))
-}
+use hallsync_tests::{create_item as create, small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
 #[test]
 fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {

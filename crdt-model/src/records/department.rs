@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
 use crate::hall::{is_short_token, HallId};
-use crate::records::approval::Approval;
 use crate::records::authority::ChangeCtx;
 use crate::records::item_code::uscc_ok;
 use crate::records::station::DocHistory;
@@ -77,6 +76,21 @@ impl DepartmentFields {
             }
             "station" | "withdraw" => Ok(()),
             other => Err(format!("`{other}`: use station or withdraw")),
+        }
+    }
+
+    /// The fields as `read` gives them (a record's text fields, current or as of some heads).
+    pub fn read(read: impl Fn(&str) -> String) -> Self {
+        DepartmentFields {
+            dept: read("dept"),
+            name: read("name"),
+            uscc: read("uscc"),
+            action: read("action"),
+            plan: read("plan"),
+            authorization_letter: read("authorization_letter"),
+            filing: read("filing"),
+            application: read("application"),
+            archives_handover: read("archives_handover"),
         }
     }
 
@@ -150,31 +164,10 @@ pub(crate) fn authorize_content(
 /// S7/S8 at every receiver: an approval of a department stationing or withdrawal must approve a
 /// complete one.
 pub(crate) fn check_complete(write: &RootWrite, history: &DocHistory<'_>) -> Result<(), Rejection> {
-    let Some(ScalarValue::Str(text)) = &write.value else {
+    let Some(read) = crate::records::station::approved_state(write, history) else {
         return Ok(());
     };
-    let Some(approval) = Approval::parse(text) else {
-        return Ok(());
-    };
-    let (Some(doc), Some(heads)) = (history.doc, approval.head_hashes()) else {
-        return Ok(());
-    };
-    if approval.decision != crate::records::approval::Decision::Approve {
-        return Ok(());
-    }
-    let read = |k: &str| crate::effective::text_at_heads(doc, k, &heads).unwrap_or_default();
-    let fields = DepartmentFields {
-        dept: read("dept"),
-        name: read("name"),
-        uscc: String::new(),
-        action: read("action"),
-        plan: read("plan"),
-        authorization_letter: read("authorization_letter"),
-        filing: read("filing"),
-        application: read("application"),
-        archives_handover: read("archives_handover"),
-    };
-    match fields.validate() {
+    match DepartmentFields::read(read).validate() {
         Err(reason) if reason.starts_with("S7") || reason.starts_with("S8") => {
             Err(Rejection::OutOfScope { reason })
         }

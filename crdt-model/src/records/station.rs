@@ -252,21 +252,28 @@ pub(crate) fn authorize_tiered_decision(
 
 const NOT_DECIDER: &str = "not a decider";
 
+/// When `write` is an approval (not a rejection), a reader of the record's text fields as of the heads
+/// it approves: what rules such as S4, S7 and S8 check before an approval may stand.
+pub(crate) fn approved_state<'a>(
+    write: &RootWrite,
+    history: &DocHistory<'a>,
+) -> Option<impl Fn(&str) -> String + 'a> {
+    let Some(ScalarValue::Str(text)) = &write.value else {
+        return None;
+    };
+    let approval = Approval::parse(text)?;
+    if approval.decision != crate::records::approval::Decision::Approve {
+        return None;
+    }
+    let (doc, heads) = (history.doc?, approval.head_hashes()?);
+    Some(move |key: &str| crate::effective::text_at_heads(doc, key, &heads).unwrap_or_default())
+}
+
 /// S4 (ST 8.1.1): a withdrawal is approved only with its written reason and legal basis.
 fn check_withdrawal_complete(write: &RootWrite, history: &DocHistory<'_>) -> Result<(), Rejection> {
-    let Some(ScalarValue::Str(text)) = &write.value else {
+    let Some(read) = approved_state(write, history) else {
         return Ok(());
     };
-    let Some(approval) = Approval::parse(text) else {
-        return Ok(());
-    };
-    let (Some(doc), Some(heads)) = (history.doc, approval.head_hashes()) else {
-        return Ok(());
-    };
-    if approval.decision != crate::records::approval::Decision::Approve {
-        return Ok(());
-    }
-    let read = |key: &str| crate::effective::text_at_heads(doc, key, &heads).unwrap_or_default();
     if read("action") == "withdraw"
         && (read("reason").trim().is_empty() || read("basis").trim().is_empty())
     {

@@ -24,6 +24,47 @@ pub(crate) enum Applied {
     Trust(TrustEntries),
 }
 
+static EMPTY: std::sync::LazyLock<DocState> = std::sync::LazyLock::new(DocState::default);
+
+impl From<StationChange> for Applied {
+    fn from(class: StationChange) -> Self {
+        match class {
+            StationChange::Content => Applied::Content,
+            StationChange::Approval => Applied::Approval,
+        }
+    }
+}
+
+/// The history of a record, or of an empty one for its first change.
+fn history(state: Option<&DocState>) -> crate::records::station::DocHistory<'_> {
+    state.unwrap_or(&EMPTY).history()
+}
+
+/// A change to a hall's governed record (staff filing, department): content by the hall's rule, or
+/// approvals only, each by the decision rule; never both in one change.
+fn governed_change(
+    writes: &[crate::change::ops::RootWrite],
+    content: impl FnOnce() -> Result<(), Rejection>,
+    decision: impl Fn(&crate::change::ops::RootWrite) -> Result<(), Rejection>,
+) -> Result<Applied, Rejection> {
+    let approvals = writes
+        .iter()
+        .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
+        .count();
+    if approvals == 0 {
+        content().map(|()| Applied::Content)
+    } else if approvals == writes.len() {
+        writes
+            .iter()
+            .try_for_each(decision)
+            .map(|()| Applied::Approval)
+    } else {
+        Err(Rejection::OutOfScope {
+            reason: "a change may not mix a filing with an approval".into(),
+        })
+    }
+}
+
 impl Replica {
     pub(crate) fn authorize(
         &self,
@@ -58,90 +99,52 @@ impl Replica {
             DocKind::Calendar(year) => {
                 calendar_doc::authorize(&ctx, *year, &writes).map(|()| Applied::Content)
             }
-            DocKind::Staff(hall, person) => {
-                let empty = DocState::default();
-                let history = state.unwrap_or(&empty).history();
-                let approvals = writes
-                    .iter()
-                    .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
-                    .count();
-                if approvals == 0 {
-                    staff::authorize_content(&ctx, hall, person, &writes).map(|()| Applied::Content)
-                } else if approvals == writes.len() {
-                    for write in &writes {
-                        station::authorize_tiered_decision(
-                            &ctx,
-                            hall,
-                            write,
-                            verified.change.deps(),
-                            &history,
-                            RecordKind::Staff,
-                        )?;
-                    }
-                    Ok(Applied::Approval)
-                } else {
-                    Err(Rejection::OutOfScope {
-                        reason: "a change may not mix a filing with an approval".into(),
-                    })
-                }
-            }
+            DocKind::Staff(hall, person) => governed_change(
+                &writes,
+                || staff::authorize_content(&ctx, hall, person, &writes),
+                |write| {
+                    station::authorize_tiered_decision(
+                        &ctx,
+                        hall,
+                        write,
+                        verified.change.deps(),
+                        &history(state),
+                        RecordKind::Staff,
+                    )
+                },
+            ),
             DocKind::Case(accepting, handling, _) => {
                 case::authorize(&ctx, accepting, handling, &writes).map(|()| Applied::Content)
             }
-            DocKind::Department(hall, dept) => {
-                let empty = DocState::default();
-                let history = state.unwrap_or(&empty).history();
-                let approvals = writes
-                    .iter()
-                    .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
-                    .count();
-                if approvals == 0 {
-                    department::authorize_content(&ctx, hall, dept, &writes)
-                        .map(|()| Applied::Content)
-                } else if approvals == writes.len() {
-                    for write in &writes {
-                        station::authorize_tiered_decision(
-                            &ctx,
-                            hall,
-                            write,
-                            verified.change.deps(),
-                            &history,
-                            RecordKind::Stationing,
-                        )?;
-                        department::check_complete(write, &history)?;
-                    }
-                    Ok(Applied::Approval)
-                } else {
-                    Err(Rejection::OutOfScope {
-                        reason: "a change may not mix a filing with an approval".into(),
-                    })
-                }
-            }
+            DocKind::Department(hall, dept) => governed_change(
+                &writes,
+                || department::authorize_content(&ctx, hall, dept, &writes),
+                |write| {
+                    let history = history(state);
+                    station::authorize_tiered_decision(
+                        &ctx,
+                        hall,
+                        write,
+                        verified.change.deps(),
+                        &history,
+                        RecordKind::Stationing,
+                    )?;
+                    department::check_complete(write, &history)
+                },
+            ),
             DocKind::Policy => {
-                let empty = DocState::default();
-                let history = state.unwrap_or(&empty).history();
-                let class = policy::authorize(&ctx, &writes, verified.change.deps(), &history)?;
-                Ok(match class {
-                    StationChange::Content => Applied::Content,
-                    StationChange::Approval => Applied::Approval,
-                })
+                policy::authorize(&ctx, &writes, verified.change.deps(), &history(state))
+                    .map(Applied::from)
             }
-            DocKind::Station(hall, code) => {
-                let empty = DocState::default();
-                let history = state.unwrap_or(&empty).history();
-                let class = station::authorize(
-                    &ctx,
-                    hall,
-                    code,
-                    &writes,
-                    verified.change.deps(),
-                    &history,
-                )?;
-                Ok(match class {
-                    StationChange::Content => Applied::Content,
-                    StationChange::Approval => Applied::Approval,
-                })
-            }
+            DocKind::Station(hall, code) => station::authorize(
+                &ctx,
+                hall,
+                code,
+                &writes,
+                verified.change.deps(),
+                &history(state),
+            )
+            .map(Applied::from),
         }
     }
 }
