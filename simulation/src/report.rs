@@ -1,0 +1,169 @@
+//! The run report (JSON): what a simulation tester reads. Same scenario and seed, byte-identical
+//! report; wall-clock figures are printed apart, since they are not a function of the seed.
+
+use std::collections::BTreeMap;
+
+use hallsync_model::Level;
+use serde::Serialize;
+
+use crate::scenario::Scenario;
+use crate::world::Node;
+
+/// Counters gathered during a run.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages sent (including lost ones).
+    pub messages: u64,
+    /// Bytes of all messages.
+    pub bytes_sent: u64,
+    /// Bytes of signed changes carried.
+    pub payload_bytes: u64,
+    /// Completed request/response exchanges.
+    pub round_trips: u64,
+    /// Changes made by simulated people.
+    pub changes_authored: u64,
+    /// Malformed messages refused.
+    pub refused_garbage: u64,
+    /// Time of the last authored change.
+    pub last_change_ms: u64,
+    /// Time of the last application of an authored change anywhere.
+    pub last_apply_ms: u64,
+    /// First time every node held the same state after the last change.
+    pub converged_at_ms: Option<u64>,
+    delays: BTreeMap<&'static str, Vec<u64>>,
+}
+
+impl Stats {
+    /// Records the delay from authoring to application at a node of `level`.
+    pub fn delay(&mut self, level: Level, ms: u64) {
+        self.delays.entry(level.as_str()).or_default().push(ms);
+    }
+}
+
+/// Delay percentiles for one level, in simulated seconds.
+#[derive(Debug, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50_s: f64,
+    /// 90th percentile.
+    pub p90_s: f64,
+    /// 99th percentile.
+    pub p99_s: f64,
+    /// Samples.
+    pub samples: usize,
+}
+
+/// The report. Fields are documented in docs/SIMULATION.md.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Nodes simulated.
+    pub nodes: usize,
+    /// Simulated seconds.
+    pub duration_s: u64,
+    /// Every node holds the same state at the end.
+    pub converged: bool,
+    /// Simulated seconds from the last change to convergence.
+    pub convergence_s: Option<f64>,
+    /// Per level, the delay from a change to its arrival at each node.
+    pub delay: BTreeMap<&'static str, Percentiles>,
+    /// Changes people made.
+    pub changes_authored: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Request/response exchanges completed.
+    pub round_trips: u64,
+    /// Bytes of all messages.
+    pub bytes_sent: u64,
+    /// Bytes of the signed changes carried.
+    pub payload_bytes: u64,
+    /// bytes_sent / payload_bytes.
+    pub overhead_ratio: f64,
+    /// Forged changes that became effective anywhere: must be 0.
+    pub accepted_invalid: u64,
+    /// Garbage messages refused by the decoders.
+    pub refused_garbage: u64,
+    /// Broken invariants: must be empty.
+    pub invariant_violations: Vec<String>,
+}
+
+fn pct(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+impl Report {
+    /// Builds the report at the end of a run.
+    pub fn new(scenario: &Scenario, nodes: &[Node], stats: Stats, accepted_invalid: u64) -> Report {
+        let first = nodes
+            .first()
+            .map(|n| n.replica.state_digest())
+            .unwrap_or_default();
+        let converged = nodes.iter().all(|n| n.replica.state_digest() == first);
+        let mut invariant_violations = Vec::new();
+        for n in nodes {
+            let stuck = n
+                .replica
+                .quarantine()
+                .values()
+                .filter(|q| q.reason.code() == "missing_dependency")
+                .count();
+            if converged && stuck > 0 {
+                invariant_violations.push(format!(
+                    "{}: {stuck} change(s) still wait for dependencies after convergence",
+                    n.hall
+                ));
+            }
+        }
+        if accepted_invalid > 0 {
+            invariant_violations.push(format!(
+                "{accepted_invalid} forged change(s) became effective"
+            ));
+        }
+        let delay = stats
+            .delays
+            .iter()
+            .map(|(level, samples)| {
+                let mut s = samples.clone();
+                s.sort_unstable();
+                (
+                    *level,
+                    Percentiles {
+                        p50_s: pct(&s, 0.5),
+                        p90_s: pct(&s, 0.9),
+                        p99_s: pct(&s, 0.99),
+                        samples: s.len(),
+                    },
+                )
+            })
+            .collect();
+        Report {
+            scenario: scenario.name.clone(),
+            nodes: nodes.len(),
+            duration_s: scenario.duration_s,
+            converged,
+            convergence_s: stats.converged_at_ms.filter(|_| converged).map(|c| {
+                c.saturating_sub(stats.last_change_ms.max(stats.last_apply_ms.min(c))) as f64
+                    / 1000.0
+            }),
+            delay,
+            changes_authored: stats.changes_authored,
+            messages: stats.messages,
+            round_trips: stats.round_trips,
+            bytes_sent: stats.bytes_sent,
+            payload_bytes: stats.payload_bytes,
+            overhead_ratio: if stats.payload_bytes == 0 {
+                0.0
+            } else {
+                stats.bytes_sent as f64 / stats.payload_bytes as f64
+            },
+            accepted_invalid,
+            refused_garbage: stats.refused_garbage,
+            invariant_violations,
+        }
+    }
+}

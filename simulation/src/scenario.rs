@@ -1,0 +1,176 @@
+//! Scenario files (TOML): the hall tree, links, availability, workload and adversaries.
+
+use serde::Deserialize;
+
+/// A whole scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A name for the report.
+    pub name: String,
+    /// Default seed (overridden by `--seed`).
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated time, in seconds.
+    pub duration_s: u64,
+    /// The hall tree, by counts per level.
+    pub halls: Halls,
+    /// Links between a hall and its parent.
+    #[serde(default)]
+    pub link: Link,
+    /// When halls are online.
+    #[serde(default)]
+    pub availability: Availability,
+    /// What people do.
+    #[serde(default)]
+    pub workload: Workload,
+    /// Hostile peers.
+    #[serde(default)]
+    pub adversaries: Adversaries,
+    /// How often each online node starts a sync round with each online neighbour, in seconds.
+    #[serde(default = "default_sync_interval_s")]
+    pub sync_interval_s: u64,
+}
+
+fn default_sync_interval_s() -> u64 {
+    30
+}
+
+/// Counts per level: the city, then so many districts, townships per district, villages per township.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Halls {
+    /// Districts under the city (0: townships sit under the city, as in Dongguan).
+    pub districts: u32,
+    /// Townships per district (or under the city when there are no districts).
+    pub townships_per_parent: u32,
+    /// Villages per township.
+    pub villages_per_township: u32,
+}
+
+/// Link properties.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Link {
+    /// One-way latency, in milliseconds.
+    pub latency_ms: u64,
+    /// Probability that a message is lost.
+    pub loss: f64,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link {
+            latency_ms: 50,
+            loss: 0.0,
+        }
+    }
+}
+
+/// Availability schedules.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Availability {
+    /// Hours per day a village station is online, at a random time of day.
+    pub village_online_h: f64,
+    /// A district cut off from `start` to `end` (seconds), by index, if any.
+    pub partition: Option<Partition>,
+}
+
+impl Default for Availability {
+    fn default() -> Self {
+        Availability {
+            village_online_h: 24.0,
+            partition: None,
+        }
+    }
+}
+
+/// A cut.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// The district (0-based).
+    pub district: u32,
+    /// From, in seconds.
+    pub start_s: u64,
+    /// To, in seconds.
+    pub end_s: u64,
+}
+
+/// Work done per simulated hour.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workload {
+    /// Catalogue items created or edited by the city per hour.
+    pub catalogue_edits_per_h: f64,
+    /// Stationing proposals per hour (by random villages), each approved by its township.
+    pub proposals_per_h: f64,
+    /// Workload stops this many seconds before the end, to measure convergence.
+    pub quiet_tail_s: u64,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            catalogue_edits_per_h: 4.0,
+            proposals_per_h: 10.0,
+            quiet_tail_s: 3600,
+        }
+    }
+}
+
+/// Hostile peers.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Adversaries {
+    /// Forged changes injected per hour (signed by keys without certificates, or with broken signatures).
+    pub forgeries_per_h: f64,
+    /// Garbage messages sent to random nodes per hour.
+    pub garbage_per_h: f64,
+}
+
+/// A scenario that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("scenario {origin}: {message}")]
+pub struct ScenarioError {
+    /// Where it came from.
+    pub origin: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Scenario {
+    /// Parses and checks a scenario.
+    ///
+    /// # Errors
+    /// [`ScenarioError`] naming the key.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = toml::from_str(text).map_err(|e| ScenarioError {
+            origin: origin.into(),
+            message: e.to_string(),
+        })?;
+        let bad = |m: &str| {
+            Err(ScenarioError {
+                origin: origin.into(),
+                message: m.into(),
+            })
+        };
+        let halls = 1 + s.halls.districts.max(1)
+            * s.halls.townships_per_parent
+            * (1 + s.halls.villages_per_township);
+        if halls > 5000 {
+            return bad("at most 5000 halls");
+        }
+        if !(0.0..=1.0).contains(&s.link.loss) {
+            return bad("link.loss is a probability, 0 to 1");
+        }
+        if !(0.0..=24.0).contains(&s.availability.village_online_h) {
+            return bad("availability.village_online_h is 0 to 24");
+        }
+        if s.duration_s == 0 || s.duration_s > 30 * 86_400 || s.sync_interval_s == 0 {
+            return bad("duration_s is 1 s to 30 days, sync_interval_s at least 1");
+        }
+        Ok(s)
+    }
+}

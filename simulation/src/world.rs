@@ -1,0 +1,164 @@
+//! The simulated federation: halls, their keys and certificates, and each node's replica.
+
+use hallsync_model::records::trust_doc::cert_key;
+use hallsync_model::{
+    CertBody, Certificate, DeviceKey, DocId, Genesis, HallId, Level, Replica, Role, ScalarValue,
+    SignedChange,
+};
+
+use crate::rng::Rng;
+use crate::scenario::Scenario;
+
+/// One simulated node.
+pub struct Node {
+    /// Its hall.
+    pub hall: HallId,
+    /// Its level.
+    pub level: Level,
+    /// Its parent node, if any.
+    pub parent: Option<usize>,
+    /// Its device key (administrator for city/district/township, operator for villages).
+    pub key: DeviceKey,
+    /// The very same replica the node runs.
+    pub replica: Replica,
+    /// For villages: daily online window start, in seconds after midnight.
+    pub online_from_s: u64,
+    /// The district it belongs to (index), for partitions.
+    pub district: Option<u32>,
+}
+
+fn certify(
+    issuer: &DeviceKey,
+    holder: &DeviceKey,
+    hall: &HallId,
+    level: Level,
+    parent: Option<&HallId>,
+    role: Role,
+) -> Certificate {
+    let body = CertBody {
+        holder: holder.device_id(),
+        hall: hall.clone(),
+        level,
+        parent: parent.cloned(),
+        hall_name: hall.to_string(),
+        role,
+        scope: hallsync_model::trust::cert::Scope::for_role(role),
+        valid_from_ms: 0,
+        valid_until_ms: None,
+        successor_of: None,
+        issuer: issuer.device_id(),
+        issued_at_ms: 0,
+    };
+    // Every body here names its signer as issuer: signing cannot fail.
+    Certificate::sign(body, issuer).unwrap_or_else(|_| unreachable!("issuer matches"))
+}
+
+/// Builds the hall tree of `scenario` and a replica per node that already holds the trust record.
+pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange>) {
+    let genesis_key = DeviceKey::from_seed(rng.bytes32());
+    let genesis = Genesis {
+        key: genesis_key.device_id(),
+    };
+    let mut origin = Replica::new(genesis.clone());
+    let mut trust_log = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut add = |nodes: &mut Vec<Node>,
+                   origin: &mut Replica,
+                   hall: String,
+                   level: Level,
+                   parent: Option<usize>,
+                   district: Option<u32>,
+                   rng: &mut Rng| {
+        let key = if nodes.is_empty() {
+            genesis_key.clone()
+        } else {
+            DeviceKey::from_seed(rng.bytes32())
+        };
+        let hall = HallId::new(&hall).unwrap_or_else(|_| unreachable!("generated ids are tokens"));
+        let role = if level == Level::Village {
+            Role::Operator
+        } else {
+            Role::Admin
+        };
+        let (issuer, parent_hall) = match parent {
+            Some(p) => (nodes[p].key.clone(), Some(nodes[p].hall.clone())),
+            None => (key.clone(), None),
+        };
+        let cert = certify(&issuer, &key, &hall, level, parent_hall.as_ref(), role);
+        let puts = [(cert_key(&cert), ScalarValue::Bytes(cert.to_bytes()))];
+        if let Ok(env) = origin.author(&issuer, 0, &DocId::trust(), 0, &puts) {
+            trust_log.push(env);
+        }
+        let online_from_s = rng.below(86_400);
+        nodes.push(Node {
+            hall,
+            level,
+            parent,
+            key,
+            replica: Replica::new(genesis.clone()),
+            online_from_s,
+            district,
+        });
+        nodes.len() - 1
+    };
+    let city = add(
+        &mut nodes,
+        &mut origin,
+        "C".into(),
+        Level::City,
+        None,
+        None,
+        rng,
+    );
+    let parents: Vec<(usize, Option<u32>)> = if scenario.halls.districts == 0 {
+        vec![(city, None)]
+    } else {
+        (0..scenario.halls.districts)
+            .map(|d| {
+                (
+                    add(
+                        &mut nodes,
+                        &mut origin,
+                        format!("D{d}"),
+                        Level::District,
+                        Some(city),
+                        Some(d),
+                        rng,
+                    ),
+                    Some(d),
+                )
+            })
+            .collect()
+    };
+    for (p, district) in parents {
+        for t in 0..scenario.halls.townships_per_parent {
+            let name = format!("{}T{t}", nodes[p].hall);
+            let township = add(
+                &mut nodes,
+                &mut origin,
+                name,
+                Level::Township,
+                Some(p),
+                district,
+                rng,
+            );
+            for v in 0..scenario.halls.villages_per_township {
+                let name = format!("{}V{v}", nodes[township].hall);
+                add(
+                    &mut nodes,
+                    &mut origin,
+                    name,
+                    Level::Village,
+                    Some(township),
+                    district,
+                    rng,
+                );
+            }
+        }
+    }
+    for node in &mut nodes {
+        node.replica.set_local_device(node.key.device_id());
+        node.replica.ingest(trust_log.clone());
+    }
+    (nodes, trust_log)
+}
