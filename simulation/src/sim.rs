@@ -205,6 +205,12 @@ impl Sim {
                 self.stats.round_trips += 1;
                 self.ingest(to, changes);
             }
+            Ok(Response::InSync) => self.stats.round_trips += 1,
+            Ok(Response::NeedList) => {
+                self.stats.round_trips += 1;
+                let offer = self.nodes[to].replica.offer(&peer);
+                self.send(to, from, offer.to_bytes(), false, stage);
+            }
             _ => self.stats.refused_garbage += 1,
         }
     }

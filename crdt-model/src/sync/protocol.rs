@@ -28,6 +28,20 @@ pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 16] {
     out
 }
 
+/// One digest over a list of (record, heads digest), in record order.
+pub fn set_digest(docs: &[DocDigest]) -> [u8; 16] {
+    let mut hasher = Sha256::new();
+    for d in docs {
+        hasher.update(d.doc.as_str().as_bytes());
+        hasher.update([0]);
+        hasher.update(d.digest);
+    }
+    let full = hasher.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
 /// Fills a list of changes up to the byte and count budget.
 struct Budget {
     bytes_left: usize,
@@ -88,19 +102,37 @@ impl Replica {
             .is_none_or(|me| in_scope(self.trust(), doc, me))
     }
 
-    /// Starts a round with `peer`: every record held that the peer may hold, and its heads digest.
-    pub fn offer(&self, peer: &DeviceId) -> Request {
+    fn shared_digests(&self, peer: &DeviceId) -> Vec<DocDigest> {
+        self.docs()
+            .iter()
+            .filter(|(doc, _)| in_scope(self.trust(), doc, peer))
+            .map(|(doc, state)| DocDigest {
+                doc: doc.clone(),
+                digest: heads_digest(&state.heads()),
+            })
+            .collect()
+    }
+
+    /// Starts a round with `peer`: one digest over every record both may hold. Two peers in sync are
+    /// done after one exchange of a few dozen bytes; otherwise the peer answers `NeedList`.
+    pub fn offer_summary(&self, peer: &DeviceId) -> Request {
+        let docs = self.shared_digests(peer);
         Request::Offer {
             network: self.trust().genesis().network_id(),
-            docs: self
-                .docs()
-                .iter()
-                .filter(|(doc, _)| in_scope(self.trust(), doc, peer))
-                .map(|(doc, state)| DocDigest {
-                    doc: doc.clone(),
-                    digest: heads_digest(&state.heads()),
-                })
-                .collect(),
+            set_digest: set_digest(&docs),
+            summary_only: true,
+            docs: Vec::new(),
+        }
+    }
+
+    /// The full offer to `peer`: every record held that the peer may hold, and its heads digest.
+    pub fn offer(&self, peer: &DeviceId) -> Request {
+        let docs = self.shared_digests(peer);
+        Request::Offer {
+            network: self.trust().genesis().network_id(),
+            set_digest: set_digest(&docs),
+            summary_only: false,
+            docs,
         }
     }
 
@@ -112,7 +144,13 @@ impl Replica {
         peer: &DeviceId,
         limits: &WireLimits,
     ) -> Response {
-        let Request::Offer { network, docs } = request else {
+        let Request::Offer {
+            network,
+            docs,
+            summary_only,
+            set_digest: theirs,
+        } = request
+        else {
             return Response::Refused {
                 reason: "expected an offer".into(),
             };
@@ -123,6 +161,14 @@ impl Replica {
                     "this node is in network {}, not {network}",
                     self.trust().genesis().network_id()
                 ),
+            };
+        }
+        if *summary_only {
+            let mine = set_digest(&self.shared_digests(peer));
+            return if &mine == theirs {
+                Response::InSync
+            } else {
+                Response::NeedList
             };
         }
         let mut want = Vec::new();

@@ -49,7 +49,13 @@ pub enum Request {
     Offer {
         /// The sender's network: peers of different networks never exchange records.
         network: NetworkId,
-        /// Every record the sender replicates.
+        /// One digest over every (record, heads digest) both sides may hold: equal digests, equal data.
+        #[serde(with = "serde_bytes")]
+        set_digest: [u8; 16],
+        /// True when `docs` is left out: the receiver compares `set_digest` and asks for the list only
+        /// if it differs.
+        summary_only: bool,
+        /// Every record the sender replicates that the receiver may hold (empty when `summary_only`).
         docs: Vec<DocDigest>,
     },
     /// Second step: changes for the receiver, and the sender's heads of records that differ.
@@ -80,6 +86,10 @@ pub enum Response {
         /// True when a bound cut `changes` short.
         more: bool,
     },
+    /// Answer to a summary offer whose digest matches: nothing to exchange.
+    InSync,
+    /// Answer to a summary offer whose digest differs: send the full offer.
+    NeedList,
     /// The peer will not sync (another network, or a malformed request).
     Refused {
         /// Why.
@@ -228,7 +238,7 @@ impl Response {
                     reason: "refusal reason over 4096 bytes".into(),
                 })
             }
-            Response::Refused { .. } => {}
+            Response::Refused { .. } | Response::InSync | Response::NeedList => {}
         }
         Ok(message)
     }

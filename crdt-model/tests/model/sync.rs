@@ -106,6 +106,29 @@ fn two_replicas_with_disjoint_changes_converge_in_one_round_moving_only_what_is_
 }
 
 #[test]
+fn peers_in_sync_are_done_after_one_small_exchange() {
+    // Goal: a round between equal replicas costs one summary and its answer, whatever their size;
+    // replicas that differ are asked for the list.
+    let (mut fed, mut a, b) = split_world();
+    let limits = WireLimits::default();
+    let summary = a.offer_summary(&PEER_B);
+    assert!(
+        summary.to_bytes().len() < 64,
+        "{} bytes",
+        summary.to_bytes().len()
+    );
+    assert_eq!(b.answer_offer(&summary, &PEER_A, &limits), Response::InSync);
+    let before = fed.log.len();
+    fed.create_item("ITEM-9");
+    a.ingest(fed.log[before..].to_vec());
+    let summary = a.offer_summary(&PEER_B);
+    assert_eq!(
+        b.answer_offer(&summary, &PEER_A, &limits),
+        Response::NeedList
+    );
+}
+
+#[test]
 fn tiny_limits_cut_messages_and_repeated_rounds_still_converge() {
     // Goal: a bound on changes per message sets `more`, and rounds continue until equal.
     let (mut fed, mut a, mut b) = split_world();
@@ -171,6 +194,8 @@ mod hostile_bytes {
         let (_, a, b) = split_world();
         let offer = Request::Offer {
             network: a.trust().genesis().network_id(),
+            set_digest: [0; 16],
+            summary_only: false,
             docs: Vec::new(),
         };
         b.answer_offer(&offer, &PEER_A, &WireLimits::default())

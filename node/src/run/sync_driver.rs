@@ -12,6 +12,7 @@ use crate::network::behaviour::Behaviour;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
+    Summarised,
     Offered,
     Pushed,
 }
@@ -50,8 +51,8 @@ impl SyncDriver {
         let id = swarm
             .behaviour_mut()
             .sync
-            .send_request(&peer, replica.offer(&device(&peer)).to_bytes());
-        self.outbound.insert(id, (peer, Stage::Offered));
+            .send_request(&peer, replica.offer_summary(&device(&peer)).to_bytes());
+        self.outbound.insert(id, (peer, Stage::Summarised));
         self.busy.insert(peer, false);
     }
 
@@ -188,6 +189,18 @@ impl SyncDriver {
             }
         };
         match (stage, response) {
+            (Stage::Summarised, Response::InSync) => self.finish(swarm, engine, peer, false),
+            (Stage::Summarised, Response::NeedList) => {
+                let Ok(replica) = engine.replica() else {
+                    return outcome;
+                };
+                let offer = replica.offer(&device(&peer));
+                let id = swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, offer.to_bytes());
+                self.outbound.insert(id, (peer, Stage::Offered));
+            }
             (
                 Stage::Offered,
                 Response::OfferReply {
