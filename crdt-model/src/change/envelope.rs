@@ -66,6 +66,23 @@ impl VerifiedChange {
     }
 }
 
+/// Parses change bytes from a peer. automerge 0.12's column decoder panics on some crafted inputs
+/// (found by the `change_ops` fuzz target; kept as a regression test), so the panic is contained and
+/// becomes a refusal: a peer's bytes must never bring a node down. Relies on `panic = "unwind"`,
+/// which the workspace keeps.
+pub fn parse_change(bytes: &[u8]) -> Result<Change, Rejection> {
+    let bytes = bytes.to_vec();
+    match std::panic::catch_unwind(move || Change::from_bytes(bytes)) {
+        Ok(Ok(change)) => Ok(change),
+        Ok(Err(e)) => Err(Rejection::Malformed {
+            reason: format!("not an automerge change: {e}"),
+        }),
+        Err(_) => Err(Rejection::Malformed {
+            reason: "not an automerge change: its columns do not decode".into(),
+        }),
+    }
+}
+
 impl SignedChange {
     /// Wraps and signs a change the local device just made.
     pub fn sign(doc: DocId, change: &Change, key: &DeviceKey) -> Self {
@@ -107,9 +124,7 @@ impl SignedChange {
                 ),
             });
         }
-        let change = Change::from_bytes(self.change.clone()).map_err(|e| Rejection::Malformed {
-            reason: format!("not an automerge change: {e}"),
-        })?;
+        let change = parse_change(&self.change)?;
         let hash = change.hash();
         let message = signing_bytes(CHANGE_DOMAIN, &[self.doc.as_str().as_bytes(), &hash.0]);
         if !self.author.verify(&message, &self.signature) {

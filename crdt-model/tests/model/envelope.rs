@@ -86,3 +86,25 @@ fn writes_below_the_root_are_malformed() {
     );
     let _ = ScalarValue::Null;
 }
+
+/// Regression (found by `fuzz/smoke.sh`, target change_ops): change bytes on which automerge's column
+/// decoder panics. A peer sending them inside an envelope must get a refusal, not a crashed node.
+#[test]
+fn change_bytes_that_panic_automerge_are_refused() {
+    let bytes = include_bytes!("crashers/change_ops-hexane-rle.bin").to_vec();
+    let key = hallsync_model::DeviceKey::from_seed([3; 32]);
+    let envelope = hallsync_model::SignedChange {
+        doc: "item/ITEM-1".parse().unwrap(),
+        change: bytes,
+        author: key.device_id(),
+        signature: [0; 64],
+    };
+    assert!(matches!(
+        envelope.verify(),
+        Err(Rejection::Malformed { .. }) | Err(Rejection::BadSignature)
+    ));
+    let fed = Fed::new();
+    let mut replica = fresh(&fed);
+    let report = replica.ingest(vec![envelope]);
+    assert_eq!(report.quarantined.len(), 1);
+}
