@@ -26,8 +26,6 @@ pub struct Stats {
     pub refused_garbage: u64,
     /// Time of the last authored change.
     pub last_change_ms: u64,
-    /// Time of the last application of an authored change anywhere.
-    pub last_apply_ms: u64,
     /// First time every node held the same state after the last change.
     pub converged_at_ms: Option<u64>,
     delays: BTreeMap<&'static str, Vec<u64>>,
@@ -62,7 +60,7 @@ pub struct Report {
     pub nodes: usize,
     /// Simulated seconds.
     pub duration_s: u64,
-    /// Every node holds the same state at the end.
+    /// Every node holds everything in its replication scope, as every other node that holds it.
     pub converged: bool,
     /// Simulated seconds from the last change to convergence.
     pub convergence_s: Option<f64>,
@@ -86,6 +84,63 @@ pub struct Report {
     pub refused_garbage: u64,
     /// Broken invariants: must be empty.
     pub invariant_violations: Vec<String>,
+    /// When not converged: up to five records and the halls where they lag.
+    pub lagging: Vec<String>,
+}
+
+/// True when every node holds every record in its replication scope, at the same heads as every other
+/// node whose scope includes it (a village does not hold another township's stationings, so it is
+/// never compared on them).
+pub fn converged(nodes: &[Node]) -> bool {
+    unconverged(nodes, 1).is_empty()
+}
+
+/// Up to `max` records that are not converged, each with the halls that lack it or differ.
+pub fn unconverged(nodes: &[Node], max: usize) -> Vec<String> {
+    use hallsync_model::sync::scope::in_scope;
+    let Some(trust) = nodes.first().map(|n| n.replica.trust()) else {
+        return Vec::new();
+    };
+    let mut all: BTreeMap<hallsync_model::DocId, Option<Vec<hallsync_model::ChangeHash>>> =
+        BTreeMap::new();
+    for n in nodes {
+        for (doc, state) in n.replica.docs() {
+            let heads = state.heads();
+            let entry = all
+                .entry(doc.clone())
+                .or_insert_with(|| Some(heads.clone()));
+            // The most complete heads seen: the ones with the most changes behind them.
+            if let Some(best) = entry {
+                let behind = |h: &[hallsync_model::ChangeHash]| {
+                    nodes
+                        .iter()
+                        .filter_map(|m| m.replica.docs().get(doc))
+                        .find(|s| s.heads() == h)
+                        .map(|s| s.deps().len())
+                        .unwrap_or(0)
+                };
+                if behind(&heads) > behind(best) {
+                    *best = heads;
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (doc, best) in all {
+        let lagging: Vec<String> = nodes
+            .iter()
+            .filter(|n| in_scope(trust, &doc, &n.key.device_id()))
+            .filter(|n| n.replica.docs().get(&doc).map(|s| s.heads()) != best)
+            .map(|n| n.hall.to_string())
+            .collect();
+        if !lagging.is_empty() {
+            out.push(format!("{doc}: behind at {}", lagging.join(", ")));
+            if out.len() >= max {
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn pct(sorted: &[u64], p: f64) -> f64 {
@@ -99,11 +154,8 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
 impl Report {
     /// Builds the report at the end of a run.
     pub fn new(scenario: &Scenario, nodes: &[Node], stats: Stats, accepted_invalid: u64) -> Report {
-        let first = nodes
-            .first()
-            .map(|n| n.replica.state_digest())
-            .unwrap_or_default();
-        let converged = nodes.iter().all(|n| n.replica.state_digest() == first);
+        let lagging = unconverged(nodes, 5);
+        let converged = lagging.is_empty();
         let mut invariant_violations = Vec::new();
         for n in nodes {
             let stuck = n
@@ -146,10 +198,11 @@ impl Report {
             nodes: nodes.len(),
             duration_s: scenario.duration_s,
             converged,
-            convergence_s: stats.converged_at_ms.filter(|_| converged).map(|c| {
-                c.saturating_sub(stats.last_change_ms.max(stats.last_apply_ms.min(c))) as f64
-                    / 1000.0
-            }),
+            // From the last change anyone made to the first check at which every node held it.
+            convergence_s: stats
+                .converged_at_ms
+                .filter(|_| converged)
+                .map(|c| c.saturating_sub(stats.last_change_ms) as f64 / 1000.0),
             delay,
             changes_authored: stats.changes_authored,
             messages: stats.messages,
@@ -164,6 +217,7 @@ impl Report {
             accepted_invalid,
             refused_garbage: stats.refused_garbage,
             invariant_violations,
+            lagging,
         }
     }
 }

@@ -148,7 +148,6 @@ impl Sim {
         for env in report.applied {
             if let Some(at) = self.authored_at.get(&env.digest()) {
                 self.stats.delay(level, self.now_ms.saturating_sub(*at));
-                self.stats.last_apply_ms = self.now_ms;
             }
         }
     }
@@ -259,15 +258,16 @@ impl Sim {
     }
 
     fn check_converged(&mut self) {
-        if self
-            .stats
-            .converged_at_ms
-            .is_some_and(|c| c >= self.stats.last_change_ms)
+        // Only worth asking once work has stopped; before that a newer change is always on its way.
+        if self.workload_open()
+            || self
+                .stats
+                .converged_at_ms
+                .is_some_and(|c| c >= self.stats.last_change_ms)
         {
             return;
         }
-        let first = self.nodes[0].replica.state_digest();
-        if self.nodes.iter().all(|n| n.replica.state_digest() == first) {
+        if crate::report::converged(&self.nodes) {
             self.stats.converged_at_ms = Some(self.now_ms);
         }
     }

@@ -156,9 +156,12 @@ pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange
             }
         }
     }
+    // Verify and apply the trust record once, then give every node a copy.
+    let mut seeded = Replica::new(genesis);
+    seeded.ingest(trust_log.clone());
     for node in &mut nodes {
+        node.replica = seeded.clone();
         node.replica.set_local_device(node.key.device_id());
-        node.replica.ingest(trust_log.clone());
     }
     (nodes, trust_log)
 }

@@ -9,7 +9,7 @@ use crate::identity::DeviceId;
 use crate::records::station::DocHistory;
 
 /// One record: its document, and per applied change the dependencies, author and class.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct DocState {
     pub(crate) doc: Automerge,
     pub(crate) deps: BTreeMap<ChangeHash, Vec<ChangeHash>>,

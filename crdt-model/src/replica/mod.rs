@@ -63,7 +63,9 @@ pub struct IngestReport {
 
 type SeqKey = (DocId, Vec<u8>, u64);
 
-/// Every record a node holds, and the trust state they are checked against.
+/// Every record a node holds, and the trust state they are checked against. Cloning copies every
+/// record (a simulator builds one replica and clones it for each node).
+#[derive(Clone)]
 pub struct Replica {
     pub(crate) trust: TrustState,
     pub(crate) docs: BTreeMap<DocId, DocState>,

@@ -1,5 +1,10 @@
 //! Replication scopes: which records a device may hold.
 //!
+//! A hall's own records — its item stationings, window staff and departments — replicate to that hall
+//! and the halls above it (its supervisors up to the city), which approve and oversee them; sibling
+//! halls and the villages of other townships never hold them. The trust record, the calendar, the
+//! catalogue and the policies replicate to every member.
+//!
 //! Cases hold personal data (DOMAIN.md "Cross-region cases"; D rules), so a case replicates only to
 //! its parties — the accepting and the handling hall — and to the halls that carry it between them:
 //! the halls on the tree path from each party up to their lowest common ancestor. A village case
@@ -47,12 +52,16 @@ pub fn carries(trust: &TrustState, hall: &HallId, a: &HallId, h: &HallId) -> boo
     until_lca(&up_a) || until_lca(&up_h)
 }
 
-/// True when `device` may hold `doc`: any record for a member, a case only for its parties and carriers.
+/// True when `device` may hold `doc`: shared records for every member, a hall's records for it and the
+/// halls above it, a case for its parties and carriers.
 pub fn in_scope(trust: &TrustState, doc: &DocId, device: &DeviceId) -> bool {
     match doc.kind() {
         DocKind::Case(a, h, _) => trust
             .active_certs_of(device)
             .any(|c| carries(trust, &c.body.hall, a, h)),
-        _ => true,
+        DocKind::Station(hall, _) | DocKind::Staff(hall, _) | DocKind::Department(hall, _) => trust
+            .active_certs_of(device)
+            .any(|c| trust.is_within(hall, &c.body.hall)),
+        DocKind::Trust | DocKind::Item(_) | DocKind::Policy | DocKind::Calendar(_) => true,
     }
 }

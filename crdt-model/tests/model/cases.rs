@@ -281,6 +281,12 @@ fn a_case_replicates_only_to_its_parties_and_the_halls_between_them() {
     fed.publish_cert(&district, &c).unwrap();
     let trust = fed.origin.trust().clone();
     assert!(!carries(&trust, &hall("440305002"), &a, &h));
+    // A hall's own records go to it and the halls above it, not to a sibling.
+    let station = Fed::station_doc(VILLAGE, CODE);
+    assert!(in_scope(&trust, &station, &fed.district.device_id()));
+    assert!(in_scope(&trust, &station, &fed.village.device_id()));
+    assert!(!in_scope(&trust, &station, &sibling.device_id()));
+    assert!(!in_scope(&trust, &station, &fed.township_b.device_id()));
     assert!(!in_scope(&trust, &case_doc(), &sibling.device_id()));
     assert!(in_scope(&trust, &case_doc(), &fed.township_b.device_id()));
 

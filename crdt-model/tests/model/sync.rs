@@ -5,9 +5,10 @@ use hallsync_model::{Replica, ScalarValue};
 
 use crate::fixture::{fresh, Fed, VILLAGE};
 
-/// Peers of the in-memory rounds: no case is involved, so any member device serves.
-static PEER_A: hallsync_model::DeviceId = hallsync_model::DeviceId([1; 32]);
-static PEER_B: hallsync_model::DeviceId = hallsync_model::DeviceId([2; 32]);
+/// The peer device of the in-memory rounds: the city administrator, whose scope holds every record.
+fn peer() -> hallsync_model::DeviceId {
+    crate::fixture::key(1).device_id()
+}
 
 /// Bytes of change payload moved in one round, each way.
 #[derive(Default, Debug)]
@@ -24,9 +25,9 @@ fn change_bytes(changes: &[hallsync_model::SignedChange]) -> usize {
 /// One round started by `a`, with every message encoded and decoded as on the wire.
 fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
     let mut moved = Moved::default();
-    let offer = Request::from_bytes(&a.offer(&PEER_B).to_bytes(), limits).unwrap();
+    let offer = Request::from_bytes(&a.offer(&peer()).to_bytes(), limits).unwrap();
     let reply =
-        Response::from_bytes(&b.answer_offer(&offer, &PEER_A, limits).to_bytes(), limits).unwrap();
+        Response::from_bytes(&b.answer_offer(&offer, &peer(), limits).to_bytes(), limits).unwrap();
     let Response::OfferReply {
         want,
         changes,
@@ -38,7 +39,7 @@ fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
     moved.to_a += change_bytes(&changes);
     moved.more |= more;
     a.ingest(changes);
-    let (push, cut) = a.push_for(&want, &PEER_B, limits);
+    let (push, cut) = a.push_for(&want, &peer(), limits);
     moved.more |= cut;
     let push = Request::from_bytes(&push.to_bytes(), limits).unwrap();
     let Request::Push { changes, .. } = &push else {
@@ -47,7 +48,7 @@ fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
     moved.to_b += change_bytes(changes);
     b.ingest(changes.clone());
     let answer =
-        Response::from_bytes(&b.answer_push(&push, &PEER_A, limits).to_bytes(), limits).unwrap();
+        Response::from_bytes(&b.answer_push(&push, &peer(), limits).to_bytes(), limits).unwrap();
     let Response::PushReply { changes, more } = answer else {
         panic!("{answer:?}")
     };
@@ -111,19 +112,19 @@ fn peers_in_sync_are_done_after_one_small_exchange() {
     // replicas that differ are asked for the list.
     let (mut fed, mut a, b) = split_world();
     let limits = WireLimits::default();
-    let summary = a.offer_summary(&PEER_B);
+    let summary = a.offer_summary(&peer());
     assert!(
         summary.to_bytes().len() < 64,
         "{} bytes",
         summary.to_bytes().len()
     );
-    assert_eq!(b.answer_offer(&summary, &PEER_A, &limits), Response::InSync);
+    assert_eq!(b.answer_offer(&summary, &peer(), &limits), Response::InSync);
     let before = fed.log.len();
     fed.create_item("ITEM-9");
     a.ingest(fed.log[before..].to_vec());
-    let summary = a.offer_summary(&PEER_B);
+    let summary = a.offer_summary(&peer());
     assert_eq!(
-        b.answer_offer(&summary, &PEER_A, &limits),
+        b.answer_offer(&summary, &peer(), &limits),
         Response::NeedList
     );
 }
@@ -181,7 +182,7 @@ fn a_peer_of_another_network_is_refused() {
     let other = Replica::new(hallsync_model::Genesis {
         key: fed.stranger.device_id(),
     });
-    let answer = other.answer_offer(&a.offer(&PEER_A), &PEER_A, &WireLimits::default());
+    let answer = other.answer_offer(&a.offer(&peer()), &peer(), &WireLimits::default());
     assert!(matches!(answer, Response::Refused { .. }), "{answer:?}");
 }
 
@@ -198,7 +199,7 @@ mod hostile_bytes {
             summary_only: false,
             docs: Vec::new(),
         };
-        b.answer_offer(&offer, &PEER_A, &WireLimits::default())
+        b.answer_offer(&offer, &peer(), &WireLimits::default())
             .to_bytes()
     }
 
