@@ -183,6 +183,7 @@ impl Sim {
                         .replica
                         .answer_offer(&request, &peer, &self.limits)
                 }
+                Request::Buckets { .. } => self.nodes[to].replica.answer_buckets(&request, &peer),
                 Request::Push { changes, .. } => {
                     self.ingest(to, changes.clone());
                     self.nodes[to]
@@ -207,7 +208,12 @@ impl Sim {
             Ok(Response::InSync) => self.stats.round_trips += 1,
             Ok(Response::NeedList) => {
                 self.stats.round_trips += 1;
-                let offer = self.nodes[to].replica.offer(&peer);
+                let next = self.nodes[to].replica.after_need_list(&peer);
+                self.send(to, from, next.to_bytes(), false, stage);
+            }
+            Ok(Response::DifferingBuckets { buckets }) => {
+                self.stats.round_trips += 1;
+                let offer = self.nodes[to].replica.offer_buckets(&peer, &buckets);
                 self.send(to, from, offer.to_bytes(), false, stage);
             }
             _ => self.stats.refused_garbage += 1,

@@ -12,7 +12,7 @@ use crate::records::approval::closure;
 use crate::records::DocId;
 use crate::replica::{DocState, Replica};
 use crate::sync::scope::in_scope;
-use crate::sync::wire::{DocDigest, DocHeads, Request, Response, WireLimits};
+use crate::sync::wire::{bucket_of, DocDigest, DocHeads, Request, Response, WireLimits, BUCKETS};
 
 /// Digest of a record's heads, as offered.
 pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 16] {
@@ -26,6 +26,18 @@ pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 16] {
     let mut out = [0u8; 16];
     out.copy_from_slice(&full[..16]);
     out
+}
+
+/// Up to this many shared records, a differing pair lists them at once instead of comparing buckets.
+pub const LIST_DIRECTLY_MAX: usize = 256;
+
+/// A fingerprint per bucket over the (record, heads digest) pairs in it.
+pub fn bucket_fingerprints(docs: &[DocDigest]) -> Vec<[u8; 16]> {
+    let mut per: Vec<Vec<DocDigest>> = vec![Vec::new(); BUCKETS];
+    for d in docs {
+        per[usize::from(bucket_of(&d.doc))].push(d.clone());
+    }
+    per.iter().map(|b| set_digest(b)).collect()
 }
 
 /// One digest over a list of (record, heads digest), in record order.
@@ -122,18 +134,57 @@ impl Replica {
             set_digest: set_digest(&docs),
             summary_only: true,
             docs: Vec::new(),
+            only_buckets: Vec::new(),
         }
     }
 
     /// The full offer to `peer`: every record held that the peer may hold, and its heads digest.
     pub fn offer(&self, peer: &DeviceId) -> Request {
+        self.offer_buckets(peer, &[])
+    }
+
+    /// The step after `NeedList`: with many shared records, bucket fingerprints first; with few, the
+    /// full offer at once (a list of a few hundred records is smaller than 256 fingerprints).
+    pub fn after_need_list(&self, peer: &DeviceId) -> Request {
         let docs = self.shared_digests(peer);
+        if docs.len() <= LIST_DIRECTLY_MAX {
+            return self.offer(peer);
+        }
+        Request::Buckets {
+            fingerprints: bucket_fingerprints(&docs),
+        }
+    }
+
+    /// An offer listing only the records in `buckets` (all records when empty).
+    pub fn offer_buckets(&self, peer: &DeviceId, buckets: &[u8]) -> Request {
+        let all = self.shared_digests(peer);
+        let digest = set_digest(&all);
+        let docs = all
+            .into_iter()
+            .filter(|d| buckets.is_empty() || buckets.contains(&bucket_of(&d.doc)))
+            .collect();
         Request::Offer {
             network: self.trust().genesis().network_id(),
-            set_digest: set_digest(&docs),
+            set_digest: digest,
             summary_only: false,
             docs,
+            only_buckets: buckets.to_vec(),
         }
+    }
+
+    /// Answers `Buckets` from `peer`: the buckets whose fingerprints differ from ours.
+    pub fn answer_buckets(&self, request: &Request, peer: &DeviceId) -> Response {
+        let Request::Buckets { fingerprints } = request else {
+            return Response::Refused {
+                reason: "expected buckets".into(),
+            };
+        };
+        let mine = bucket_fingerprints(&self.shared_digests(peer));
+        let buckets = (0..BUCKETS)
+            .filter(|i| fingerprints.get(*i) != mine.get(*i))
+            .map(|i| i as u8)
+            .collect();
+        Response::DifferingBuckets { buckets }
     }
 
     /// Answers `peer`'s offer: only records this node should hold are asked for, only records the
@@ -149,6 +200,7 @@ impl Replica {
             docs,
             summary_only,
             set_digest: theirs,
+            only_buckets,
         } = request
         else {
             return Response::Refused {
@@ -195,6 +247,7 @@ impl Replica {
             .docs()
             .iter()
             .filter(|(doc, _)| !offered.contains(doc) && in_scope(self.trust(), doc, peer))
+            .filter(|(doc, _)| only_buckets.is_empty() || only_buckets.contains(&bucket_of(doc)))
             .collect();
         unknown.sort_by_key(|(doc, _)| !matches!(doc.kind(), crate::records::DocKind::Trust));
         'outer: for (_, state) in unknown {

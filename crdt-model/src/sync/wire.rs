@@ -23,6 +23,15 @@ pub const DOCS_PER_MESSAGE_MAX: usize = 200_000;
 /// Most heads given for one record: honest documents have a handful.
 pub const HEADS_PER_DOC_MAX: usize = 256;
 
+/// Buckets in a `Buckets` message.
+pub const BUCKETS: usize = 256;
+
+/// The bucket of a record: the first byte of the SHA-256 of its id, so buckets are even whatever the ids.
+pub fn bucket_of(doc: &DocId) -> u8 {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(doc.as_str().as_bytes())[0]
+}
+
 /// A record and the digest of its heads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocDigest {
@@ -57,6 +66,16 @@ pub enum Request {
         summary_only: bool,
         /// Every record the sender replicates that the receiver may hold (empty when `summary_only`).
         docs: Vec<DocDigest>,
+        /// When not empty, `docs` lists only the records in these buckets (see [`bucket_of`]); records
+        /// in other buckets are known to be in sync.
+        #[serde(with = "serde_bytes")]
+        only_buckets: Vec<u8>,
+    },
+    /// Fingerprints of the shared records split into 256 buckets by record id: the receiver answers
+    /// with the buckets that differ, so only those need listing.
+    Buckets {
+        /// 256 fingerprints, bucket 0 first.
+        fingerprints: Vec<[u8; 16]>,
     },
     /// Second step: changes for the receiver, and the sender's heads of records that differ.
     Push {
@@ -90,6 +109,12 @@ pub enum Response {
     InSync,
     /// Answer to a summary offer whose digest differs: send the full offer.
     NeedList,
+    /// Answer to `Buckets`: the buckets whose fingerprints differ.
+    DifferingBuckets {
+        /// Bucket numbers.
+        #[serde(with = "serde_bytes")]
+        buckets: Vec<u8>,
+    },
     /// The peer will not sync (another network, or a malformed request).
     Refused {
         /// Why.
@@ -208,6 +233,14 @@ impl Request {
         let message: Request = decode(bytes, limits)?;
         match &message {
             Request::Offer { docs, .. } => check_counts(0, docs.len(), &[], limits)?,
+            Request::Buckets { fingerprints } if fingerprints.len() != BUCKETS => {
+                return Err(WireError::TooMany {
+                    what: "bucket fingerprints",
+                    count: fingerprints.len(),
+                    max: BUCKETS,
+                })
+            }
+            Request::Buckets { .. } => {}
             Request::Push { changes, heads } => {
                 check_counts(changes.len(), heads.len(), heads, limits)?
             }
@@ -238,7 +271,10 @@ impl Response {
                     reason: "refusal reason over 4096 bytes".into(),
                 })
             }
-            Response::Refused { .. } | Response::InSync | Response::NeedList => {}
+            Response::Refused { .. }
+            | Response::InSync
+            | Response::NeedList
+            | Response::DifferingBuckets { .. } => {}
         }
         Ok(message)
     }

@@ -130,6 +130,64 @@ fn peers_in_sync_are_done_after_one_small_exchange() {
 }
 
 #[test]
+fn with_many_records_only_the_differing_buckets_are_listed() {
+    // Goal: with 600 shared records of which one differs, the round sends 256 bucket fingerprints and
+    // lists only the records of the differing bucket, not all 600, and both sides converge.
+    let (mut fed, mut a, mut b) = split_world();
+    let before = fed.log.len();
+    for i in 0..600 {
+        fed.create_item(&format!("ITEM-M{i}"));
+    }
+    a.ingest(fed.log[before..].to_vec());
+    b.ingest(fed.log[before..].to_vec());
+    let city = fed.city.clone();
+    let doc: hallsync_model::DocId = "item/ITEM-M7".parse().unwrap();
+    let new = fed
+        .write(
+            &city,
+            &doc,
+            vec![("name".into(), ScalarValue::Str("改名".into()))],
+        )
+        .unwrap();
+    a.ingest(vec![new]);
+    let limits = WireLimits::default();
+    let summary = a.offer_summary(&peer());
+    assert_eq!(
+        b.answer_offer(&summary, &peer(), &limits),
+        Response::NeedList
+    );
+    let buckets = a.after_need_list(&peer());
+    assert!(matches!(buckets, Request::Buckets { .. }));
+    let Response::DifferingBuckets { buckets } = b.answer_buckets(&buckets, &peer()) else {
+        panic!()
+    };
+    assert_eq!(buckets.len(), 1);
+    let offer = a.offer_buckets(&peer(), &buckets);
+    let Request::Offer { docs, .. } = &offer else {
+        panic!()
+    };
+    assert!(
+        docs.len() < 20,
+        "{} records listed instead of 600",
+        docs.len()
+    );
+    let bytes = offer.to_bytes().len();
+    assert!(bytes < 2_000, "{bytes} bytes");
+    let Response::OfferReply { want, changes, .. } = b.answer_offer(&offer, &peer(), &limits)
+    else {
+        panic!()
+    };
+    assert!(changes.is_empty(), "b holds nothing a lacks");
+    a.ingest(changes);
+    let (push, _) = a.push_for(&want, &peer(), &limits);
+    let Request::Push { changes, .. } = &push else {
+        panic!()
+    };
+    b.ingest(changes.clone());
+    assert_eq!(a.state_digest(), b.state_digest());
+}
+
+#[test]
 fn tiny_limits_cut_messages_and_repeated_rounds_still_converge() {
     // Goal: a bound on changes per message sets `more`, and rounds continue until equal.
     let (mut fed, mut a, mut b) = split_world();
@@ -198,6 +256,7 @@ mod hostile_bytes {
             set_digest: [0; 16],
             summary_only: false,
             docs: Vec::new(),
+            only_buckets: Vec::new(),
         };
         b.answer_offer(&offer, &peer(), &WireLimits::default())
             .to_bytes()

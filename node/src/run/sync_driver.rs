@@ -13,6 +13,7 @@ use crate::network::behaviour::Behaviour;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     Summarised,
+    Bucketed,
     Offered,
     Pushed,
 }
@@ -142,6 +143,12 @@ impl SyncDriver {
                     reason: e.to_string(),
                 },
             },
+            Ok(request @ Request::Buckets { .. }) => match engine.replica() {
+                Ok(replica) => replica.answer_buckets(&request, &device(&peer)),
+                Err(e) => Response::Refused {
+                    reason: e.to_string(),
+                },
+            },
             Ok(Request::Push { changes, heads }) => {
                 match engine.ingest(changes) {
                     Ok(report) => outcome.applied = !report.applied.is_empty(),
@@ -194,7 +201,23 @@ impl SyncDriver {
                 let Ok(replica) = engine.replica() else {
                     return outcome;
                 };
-                let offer = replica.offer(&device(&peer));
+                let next = replica.after_need_list(&device(&peer));
+                let stage = if matches!(next, Request::Buckets { .. }) {
+                    Stage::Bucketed
+                } else {
+                    Stage::Offered
+                };
+                let id = swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, next.to_bytes());
+                self.outbound.insert(id, (peer, stage));
+            }
+            (Stage::Bucketed, Response::DifferingBuckets { buckets }) => {
+                let Ok(replica) = engine.replica() else {
+                    return outcome;
+                };
+                let offer = replica.offer_buckets(&device(&peer), &buckets);
                 let id = swarm
                     .behaviour_mut()
                     .sync
