@@ -161,3 +161,20 @@ pub fn create_item(code: &str) -> hallsync_node::Command {
         5,
     ))
 }
+
+/// Runs the `hallsync` binary with `args`: (success, stdout, stderr).
+///
+/// # Panics
+/// When the binary cannot be started (build it first).
+pub fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(hallsync_bin())
+        .args(args)
+        .env_remove("HALLSYNC_DATA")
+        .output()
+        .expect("the hallsync binary runs (cargo build -p hallsync)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}

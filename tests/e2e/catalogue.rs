@@ -1,20 +1,9 @@
 //! Catalogue import and export through the CLI, on real CSV and XLSX files.
 
-use std::process::Command as Process;
-
-use hallsync_tests::hallsync_bin;
+use hallsync_tests::run_cli;
 
 fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Process::new(hallsync_bin())
-        .args(args)
-        .env_remove("HALLSYNC_DATA")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    run_cli(args)
 }
 
 const HEADER: &str = "事项编码,事项名称,事项类型,实施主体,设定依据,实施依据,办理条件,办理流程,是否收费,收费标准,收费依据,法定时限,承诺时限,通办范围,办事指南,申报材料";

@@ -1,19 +1,12 @@
 //! Bad command lines and bad config files give clear errors and a non-zero exit.
 
-use std::process::Command as Process;
-
-use hallsync_tests::hallsync_bin;
+use hallsync_tests::run_cli;
 
 fn run(args: &[&str]) -> (bool, String) {
-    let out = Process::new(hallsync_bin())
-        .args(args)
-        .env_remove("HALLSYNC_DATA")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    {
+        let (ok, _, err) = run_cli(args);
+        (ok, err)
+    }
 }
 
 #[test]

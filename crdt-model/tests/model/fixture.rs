@@ -383,3 +383,14 @@ impl Fed {
         )
     }
 }
+
+/// A deterministic shuffle of `items` from `seed` (xorshift), so a failing property replays exactly.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut st = seed | 1;
+    for i in (1..items.len()).rev() {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        items.swap(i, (st % (i as u64 + 1)) as usize);
+    }
+}

@@ -234,11 +234,7 @@ proptest! {
         let mut rosters = Vec::new();
         for k in 0..3u64 {
             let mut order = all.clone();
-            let mut st = seed.wrapping_add(k) | 1;
-            for i in (1..order.len()).rev() {
-                st ^= st << 13; st ^= st >> 7; st ^= st << 17;
-                order.swap(i, (st % (i as u64 + 1)) as usize);
-            }
+            crate::fixture::shuffle(&mut order, seed.wrapping_add(k));
             let mut r = fresh(&fed);
             for chunk in order.chunks(3) { r.ingest(chunk.to_vec()); }
             rosters.push(r.roster(None));
