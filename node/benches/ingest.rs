@@ -1,0 +1,102 @@
+//! Ingest throughput: signed changes from a peer, verified, authorized, applied and committed to redb
+//! in batches, as the node does. Prints changes per second; issue #5's target is 20,000 on 2 cores.
+//!
+//! `cargo bench -p hallsync-node --bench ingest` (add `-- 50000` for another count).
+
+use std::time::Instant;
+
+use hallsync_model::records::item::ItemFields;
+use hallsync_model::records::trust_doc::cert_key;
+use hallsync_model::trust::cert::Scope;
+use hallsync_model::{
+    CertBody, Certificate, DeviceKey, DocId, Genesis, HallId, ItemCode, Level, Replica, Role,
+    ScalarValue, SignedChange, Store,
+};
+use hallsync_node::store::RedbStore;
+
+fn main() {
+    let count: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let city = DeviceKey::from_seed([1; 32]);
+    let genesis = Genesis {
+        key: city.device_id(),
+    };
+    let root = Certificate::sign(
+        CertBody {
+            holder: city.device_id(),
+            hall: HallId::new("C").unwrap(),
+            level: Level::City,
+            parent: None,
+            hall_name: "市".into(),
+            role: Role::Admin,
+            scope: Scope::root(),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+            successor_of: None,
+            issuer: city.device_id(),
+            issued_at_ms: 0,
+        },
+        &city,
+    )
+    .unwrap();
+    // The sender: the city administrator writes `count` changes over 1000 catalogue items.
+    let mut sender = Replica::new(genesis.clone());
+    let mut changes: Vec<SignedChange> = Vec::with_capacity(count + 1);
+    changes.push(
+        sender
+            .author(
+                &city,
+                0,
+                &DocId::trust(),
+                0,
+                &[(cert_key(&root), ScalarValue::Bytes(root.to_bytes()))],
+            )
+            .unwrap(),
+    );
+    let started = Instant::now();
+    for i in 0..count {
+        let code = ItemCode::new(&format!("4420{:05}000", i % 1000)).unwrap();
+        let puts = if i < 1000 {
+            ItemFields::minimal(
+                code.clone(),
+                format!("事项{i}"),
+                "public_service".into(),
+                "民政局".into(),
+                5,
+            )
+            .writes()
+        } else {
+            vec![(
+                "guide".to_string(),
+                ScalarValue::Str(format!("指南 修订 {i}").into()),
+            )]
+        };
+        changes.push(
+            sender
+                .author(&city, 0, &DocId::item(&code), i as i64, &puts)
+                .unwrap(),
+        );
+    }
+    eprintln!(
+        "prepared {count} signed changes in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = RedbStore::open(&dir.path().join("bench.redb")).unwrap();
+    let mut receiver = Replica::new(genesis);
+    let started = Instant::now();
+    for batch in changes.chunks(1000) {
+        let report = receiver.ingest(batch.to_vec());
+        store.append(&report.applied).unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(receiver.state_digest(), sender.state_digest());
+    println!(
+        "ingest: {} changes in {secs:.2} s = {:.0} changes/s (verify → authorize → apply → redb commit per 1000)",
+        changes.len(),
+        changes.len() as f64 / secs
+    );
+}
