@@ -22,6 +22,7 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// The node's durable store.
 pub struct RedbStore {
     db: Database,
+    unreadable: std::cell::Cell<u64>,
 }
 
 impl RedbStore {
@@ -41,7 +42,15 @@ impl RedbStore {
         tx.open_table(DIGESTS)?;
         tx.open_table(META)?;
         tx.commit()?;
-        Ok(RedbStore { db })
+        Ok(RedbStore {
+            db,
+            unreadable: std::cell::Cell::new(0),
+        })
+    }
+
+    /// Stored rows the last load could not read (left on disk, skipped).
+    pub fn unreadable_rows(&self) -> u64 {
+        self.unreadable.get()
     }
 
     /// How many envelopes are stored.
@@ -89,10 +98,18 @@ impl Store for RedbStore {
         let mut out = Vec::with_capacity(rows.len()? as usize);
         for row in rows.iter()? {
             let (key, value) = row?;
-            let envelope = postcard::from_bytes(value.value()).map_err(|e| {
-                NodeError::Store(format!("stored envelope {} is corrupt: {e}", key.value()))
-            })?;
-            out.push(envelope);
+            match postcard::from_bytes(value.value()) {
+                Ok(envelope) => out.push(envelope),
+                // An unreadable row is left on disk untouched and skipped, so one bad row (a disk
+                // fault, or a record written by an older bug) never stops the node from starting.
+                Err(e) => {
+                    tracing::warn!(
+                        "stored envelope {} is unreadable and skipped: {e}",
+                        key.value()
+                    );
+                    self.unreadable.set(self.unreadable.get() + 1);
+                }
+            }
         }
         Ok(out)
     }

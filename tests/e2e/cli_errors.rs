@@ -162,6 +162,43 @@ fn bad_arguments_fail_with_a_message() {
         "a:b",
     ]);
     assert!(!ok && err.contains("--material"), "{err}");
+    // A case number that would make an unreadable record id is refused, and the node still opens.
+    let (ok, _) = run(&[
+        "item",
+        "create",
+        "--data",
+        data,
+        "--code",
+        "442000001000",
+        "--name",
+        "n",
+        "--type",
+        "public_service",
+        "--department",
+        "d",
+        "--promised-days",
+        "3",
+        "--cross-region",
+        "citywide",
+    ]);
+    assert!(ok);
+    let (ok, err) = run(&[
+        "case",
+        "open",
+        "--data",
+        data,
+        "--item",
+        "442000001000",
+        "--handling",
+        "4403",
+        "--no",
+        "A/B",
+        "--applicant-id",
+        "1",
+    ]);
+    assert!(!ok && err.contains("case number"), "{err}");
+    let (ok, err) = run(&["status", "--data", data]);
+    assert!(ok, "{err}");
     let (ok, err) = run(&["join", "--data", data, "HSI1.garbage"]);
     assert!(!ok && err.contains("token"), "{err}");
 }

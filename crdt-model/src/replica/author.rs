@@ -24,6 +24,15 @@ impl Replica {
         now_ms: i64,
         puts: &[(String, ScalarValue)],
     ) -> Result<SignedChange, Rejection> {
+        // Every record id must parse back, or peers and the store could not read the change again:
+        // ids built from parts (case numbers, person ids) are checked here, once, for all of them.
+        if doc.as_str().parse::<DocId>().as_ref() != Ok(doc) {
+            return Err(Rejection::WrongDocument {
+                reason: format!(
+                    "`{doc}` is not a valid record id; use short ids of letters, digits and '-'"
+                ),
+            });
+        }
         let actor: ActorId = key.device_id().actor(epoch);
         let mut fork = match self.docs.get(doc) {
             Some(state) => state.doc.fork(),

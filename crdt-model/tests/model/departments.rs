@@ -1,7 +1,7 @@
 //! Departments stationed at a hall: S7 and S8 checked by every receiver.
 
 use hallsync_model::records::department::DepartmentFields;
-use hallsync_model::{Decision, DocId, Rejection, ScalarValue};
+use hallsync_model::{Decision, DocId, Rejection};
 
 use crate::fixture::{fresh, hall, Fed, VILLAGE};
 
@@ -9,12 +9,7 @@ fn doc() -> DocId {
     DocId::department(&hall(VILLAGE), "civil")
 }
 
-fn put(pairs: &[(&str, &str)]) -> Vec<(String, ScalarValue)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), ScalarValue::Str((*v).into())))
-        .collect()
-}
+use crate::fixture::texts as put;
 
 #[test]
 fn s7_a_department_is_stationed_only_with_plan_letter_and_filing() {

@@ -108,3 +108,27 @@ fn change_bytes_that_panic_automerge_are_refused() {
     let report = replica.ingest(vec![envelope]);
     assert_eq!(report.quarantined.len(), 1);
 }
+
+#[test]
+fn a_record_id_that_would_not_parse_back_is_never_signed() {
+    // Goal: ids built from parts (a case number with '/') are refused before anything is signed,
+    // so no peer and no store ever meets a change it cannot decode.
+    let mut fed = Fed::new();
+    let village = fed.village.clone();
+    let bad = DocId::case(
+        &crate::fixture::hall(crate::fixture::VILLAGE),
+        &crate::fixture::hall(crate::fixture::TOWNSHIP),
+        "A/B",
+    );
+    let refused = fed
+        .write(
+            &village,
+            &bad,
+            vec![("item".into(), ScalarValue::Str("x".into()))],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(refused, Rejection::WrongDocument { .. }),
+        "{refused}"
+    );
+}

@@ -394,3 +394,11 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
         items.swap(i, (st % (i as u64 + 1)) as usize);
     }
 }
+
+/// Text puts for a record: `[("action", "withdraw"), …]`.
+pub fn texts(pairs: &[(&str, &str)]) -> Vec<(String, ScalarValue)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), ScalarValue::Str((*v).into())))
+        .collect()
+}

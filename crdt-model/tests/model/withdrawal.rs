@@ -16,12 +16,7 @@ fn stationed(fed: &mut Fed) -> DocId {
     doc
 }
 
-fn put(pairs: &[(&str, &str)]) -> Vec<(String, ScalarValue)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), ScalarValue::Str((*v).into())))
-        .collect()
-}
+use crate::fixture::texts as put;
 
 #[test]
 fn s4_a_withdrawal_is_approved_only_with_its_reason_and_legal_basis() {

@@ -40,6 +40,17 @@ impl Engine {
                 "K11 (DG 5.3.8–5.3.9): item {code} is not on the cross-region list (通办范围 none); it can only be taken in at its handling hall"
             )));
         }
+        if case_no.is_empty()
+            || case_no.len() > 40
+            || !case_no
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(NodeError::NotAllowed(format!(
+                "case number `{}`: use 1 to 40 ASCII letters, digits or '-'",
+                case_no.chars().take(60).collect::<String>()
+            )));
+        }
         let doc = DocId::case(&accepting, &handling, case_no);
         if replica.docs().contains_key(&doc) {
             return Err(NodeError::NotAllowed(format!("case {doc} already exists")));

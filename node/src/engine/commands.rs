@@ -314,6 +314,7 @@ impl Engine {
             "connected_peers": net.connected_peers,
             "listen_addrs": net.listen_addrs,
             "stored_envelopes": self.store.envelope_count()?,
+            "unreadable_rows": self.store.unreadable_rows(),
         });
         match &self.replica {
             None => {
