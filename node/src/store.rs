@@ -6,6 +6,8 @@
 //! envelopes-1  u64 (arrival order)  → postcard(SignedChange)
 //! digests-1    [u8; 32] (envelope)  → u64 (its arrival order), to skip stored ones
 //! meta-1       &str                 → bytes (genesis, certificates, boot epoch, peers)
+//! peer-sync-1  [u8; 32] (device)    → postcard(PeerState): what a peer last held, so a reconnect
+//!                                     resumes (hallsync_model::sync::peer_state)
 //! ```
 
 use std::path::Path;
@@ -18,6 +20,7 @@ use crate::error::NodeError;
 const ENVELOPES: TableDefinition<u64, &[u8]> = TableDefinition::new("envelopes-1");
 const DIGESTS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("digests-1");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
+const PEER_SYNC: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("peer-sync-1");
 
 /// The node's durable store.
 pub struct RedbStore {
@@ -41,6 +44,7 @@ impl RedbStore {
         tx.open_table(ENVELOPES)?;
         tx.open_table(DIGESTS)?;
         tx.open_table(META)?;
+        tx.open_table(PEER_SYNC)?;
         tx.commit()?;
         Ok(RedbStore {
             db,
@@ -51,6 +55,27 @@ impl RedbStore {
     /// Stored rows the last load could not read (left on disk, skipped).
     pub fn unreadable_rows(&self) -> u64 {
         self.unreadable.get()
+    }
+
+    /// The stored sync state of a peer device, if any.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`].
+    pub fn peer_sync(&self, device: &[u8; 32]) -> Result<Option<Vec<u8>>, NodeError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(PEER_SYNC)?;
+        Ok(table.get(device)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Stores the sync state of a peer device.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`].
+    pub fn put_peer_sync(&mut self, device: &[u8; 32], state: &[u8]) -> Result<(), NodeError> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(PEER_SYNC)?.insert(device, state)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// How many envelopes are stored.

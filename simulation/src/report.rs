@@ -16,8 +16,11 @@ pub struct Stats {
     pub messages: u64,
     /// Bytes of all messages.
     pub bytes_sent: u64,
-    /// Bytes of signed changes carried.
+    /// Bytes of the signed changes that had to move: each newly applied at its receiver, counted
+    /// once per receiver, as encoded on the wire.
     pub payload_bytes: u64,
+    /// Bytes of all signed changes carried, including ones the receiver already held.
+    pub carried_bytes: u64,
     /// Completed request/response exchanges.
     pub round_trips: u64,
     /// Changes made by simulated people.
@@ -28,6 +31,8 @@ pub struct Stats {
     pub last_change_ms: u64,
     /// First time every node held the same state after the last change.
     pub converged_at_ms: Option<u64>,
+    /// What convergence is timed from: the last change, or the end of a cut if later.
+    pub settled_from_ms: u64,
     delays: BTreeMap<&'static str, Vec<u64>>,
 }
 
@@ -62,7 +67,8 @@ pub struct Report {
     pub duration_s: u64,
     /// Every node holds everything in its replication scope, as every other node that holds it.
     pub converged: bool,
-    /// Simulated seconds from the last change to convergence.
+    /// Simulated seconds from the last change (or the end of a cut, if later) to convergence, to
+    /// the minute for the first hour.
     pub convergence_s: Option<f64>,
     /// Per level, the delay from a change to its arrival at each node.
     pub delay: BTreeMap<&'static str, Percentiles>,
@@ -74,8 +80,10 @@ pub struct Report {
     pub round_trips: u64,
     /// Bytes of all messages.
     pub bytes_sent: u64,
-    /// Bytes of the signed changes carried.
+    /// Bytes of the signed changes that had to move (newly applied at their receiver).
     pub payload_bytes: u64,
+    /// Bytes of all signed changes carried, including ones the receiver already held.
+    pub carried_bytes: u64,
     /// bytes_sent / payload_bytes.
     pub overhead_ratio: f64,
     /// Forged changes that became effective anywhere: must be 0.
@@ -101,37 +109,27 @@ pub fn unconverged(nodes: &[Node], max: usize) -> Vec<String> {
     let Some(trust) = nodes.first().map(|n| n.replica.trust()) else {
         return Vec::new();
     };
-    let mut all: BTreeMap<hallsync_model::DocId, Option<Vec<hallsync_model::ChangeHash>>> =
+    // Per record, the most complete heads held anywhere: the ones with the most changes behind them.
+    let mut all: BTreeMap<&hallsync_model::DocId, (usize, Vec<hallsync_model::ChangeHash>)> =
         BTreeMap::new();
     for n in nodes {
         for (doc, state) in n.replica.docs() {
-            let heads = state.heads();
-            let entry = all
-                .entry(doc.clone())
-                .or_insert_with(|| Some(heads.clone()));
-            // The most complete heads seen: the ones with the most changes behind them.
-            if let Some(best) = entry {
-                let behind = |h: &[hallsync_model::ChangeHash]| {
-                    nodes
-                        .iter()
-                        .filter_map(|m| m.replica.docs().get(doc))
-                        .find(|s| s.heads() == h)
-                        .map(|s| s.deps().len())
-                        .unwrap_or(0)
-                };
-                if behind(&heads) > behind(best) {
-                    *best = heads;
-                }
+            let behind = state.deps().len();
+            let entry = all.entry(doc).or_insert((0, Vec::new()));
+            if behind > entry.0 || entry.1.is_empty() {
+                *entry = (behind, state.heads());
             }
         }
     }
+    let devices: Vec<hallsync_model::DeviceId> = nodes.iter().map(|n| n.key.device_id()).collect();
     let mut out = Vec::new();
-    for (doc, best) in all {
+    for (doc, (_, best)) in all {
         let lagging: Vec<String> = nodes
             .iter()
-            .filter(|n| in_scope(trust, &doc, &n.key.device_id()))
-            .filter(|n| n.replica.docs().get(&doc).map(|s| s.heads()) != best)
-            .map(|n| n.hall.to_string())
+            .zip(&devices)
+            .filter(|(_, d)| in_scope(trust, doc, d))
+            .filter(|(n, _)| n.replica.docs().get(doc).map(|s| s.heads()).as_ref() != Some(&best))
+            .map(|(n, _)| n.hall.to_string())
             .collect();
         if !lagging.is_empty() {
             out.push(format!("{doc}: behind at {}", lagging.join(", ")));
@@ -202,13 +200,14 @@ impl Report {
             convergence_s: stats
                 .converged_at_ms
                 .filter(|_| converged)
-                .map(|c| c.saturating_sub(stats.last_change_ms) as f64 / 1000.0),
+                .map(|c| c.saturating_sub(stats.settled_from_ms) as f64 / 1000.0),
             delay,
             changes_authored: stats.changes_authored,
             messages: stats.messages,
             round_trips: stats.round_trips,
             bytes_sent: stats.bytes_sent,
             payload_bytes: stats.payload_bytes,
+            carried_bytes: stats.carried_bytes,
             overhead_ratio: if stats.payload_bytes == 0 {
                 0.0
             } else {

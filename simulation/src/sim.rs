@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BinaryHeap};
 use hallsync_model::records::approval::Approval;
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::station::StationFields;
-use hallsync_model::sync::wire::{Request, Response, WireLimits};
+use hallsync_model::sync::protocol::STEPS_MAX;
+use hallsync_model::sync::wire::{Message, WireLimits};
 use hallsync_model::{DeviceKey, DocId, ItemCode, Level, ScalarValue, SignedChange};
 
 use crate::report::{Report, Stats};
@@ -25,6 +26,20 @@ enum Event {
         response: bool,
         stage: u8,
     },
+    Open {
+        from: usize,
+        to: usize,
+    },
+    Timeout {
+        from: usize,
+        to: usize,
+        round: u64,
+    },
+    LinkCheck {
+        child: usize,
+    },
+    Approve,
+    Check,
     Catalogue,
     Propose,
     Forge,
@@ -45,7 +60,26 @@ pub struct Sim {
     forged: Vec<SignedChange>,
     items: u32,
     proposals: u32,
+    /// Per node, its children in the hall tree.
+    children: Vec<Vec<usize>>,
+    /// Per node, the rounds it opened that are under way: peer → (round id, run another after).
+    rounds: Vec<BTreeMap<usize, (u64, bool)>>,
+    /// Per node, peers an `Open` is already scheduled for.
+    opening: Vec<std::collections::BTreeSet<usize>>,
+    /// Per child, whether its link to its parent was up when last looked at.
+    was_up: Vec<bool>,
+    next_round: u64,
+    applied_since_check: bool,
 }
+
+/// A round that has not ended this long after it opened lost a message: it is opened again.
+const ROUND_TIMEOUT_MS: u64 = 30_000;
+
+/// Township administrators look at what is pending for them this often.
+const APPROVE_EVERY_MS: u64 = 300_000;
+
+/// News is pushed to neighbours this long after it arrives, so a burst goes in one round.
+const PUSH_DELAY_MS: u64 = 1_000;
 
 fn hourly(rate_per_h: f64, rng: &mut Rng) -> Option<u64> {
     (rate_per_h > 0.0).then(|| {
@@ -73,8 +107,43 @@ impl Sim {
             forged: Vec::new(),
             items: 0,
             proposals: 0,
+            children: Vec::new(),
+            rounds: Vec::new(),
+            opening: Vec::new(),
+            was_up: Vec::new(),
+            next_round: 0,
+            applied_since_check: true,
         };
+        let n = sim.nodes.len();
+        sim.children = vec![Vec::new(); n];
+        for i in 0..n {
+            if let Some(p) = sim.nodes[i].parent {
+                sim.children[p].push(i);
+            }
+        }
+        sim.rounds = vec![BTreeMap::new(); n];
+        sim.opening = vec![std::collections::BTreeSet::new(); n];
+        sim.was_up = vec![false; n];
+        for child in 0..n {
+            if sim.nodes[child].level == Level::Village {
+                let at = sim.nodes[child].online_from_s * 1000 + 1;
+                sim.at(at, Event::LinkCheck { child });
+            }
+        }
+        if let Some(cut) = sim.scenario.availability.partition.clone() {
+            for child in 0..n {
+                if sim.nodes[child].district == Some(cut.district) {
+                    sim.at(cut.end_s * 1000 + 1, Event::LinkCheck { child });
+                }
+            }
+        }
         sim.at(0, Event::Tick);
+        sim.at(APPROVE_EVERY_MS, Event::Approve);
+        let close = sim
+            .scenario
+            .duration_s
+            .saturating_sub(sim.scenario.workload.quiet_tail_s);
+        sim.at(close * 1000, Event::Check);
         sim.at(0, Event::Catalogue);
         sim.at(60_000, Event::Propose);
         let (f, g) = (
@@ -141,11 +210,16 @@ impl Sim {
         );
     }
 
-    fn ingest(&mut self, node: usize, changes: Vec<SignedChange>) {
-        self.stats.payload_bytes += changes.iter().map(|c| c.change.len() as u64).sum::<u64>();
+    fn ingest(&mut self, node: usize, source: Option<usize>, changes: Vec<SignedChange>) {
+        self.stats.carried_bytes += changes.iter().map(|c| c.wire_len() as u64).sum::<u64>();
         let report = self.nodes[node].replica.ingest(changes);
+        if !report.applied.is_empty() {
+            self.applied_since_check = true;
+            self.news(node, source);
+        }
         let level = self.nodes[node].level;
         for env in report.applied {
+            self.stats.payload_bytes += env.wire_len() as u64;
             if let Some(at) = self.authored_at.get(&env.digest()) {
                 self.stats.delay(level, self.now_ms.saturating_sub(*at));
             }
@@ -157,82 +231,178 @@ impl Sim {
         let now = self.now_ms as i64;
         if let Ok(env) = self.nodes[node].replica.author(&key, 0, doc, now, puts) {
             self.authored_at.insert(env.digest(), self.now_ms);
+            self.news(node, None);
             self.stats.changes_authored += 1;
             self.stats.last_change_ms = self.now_ms;
         }
     }
 
-    fn deliver(&mut self, to: usize, from: usize, bytes: &[u8], response: bool, stage: u8) {
-        let (a, b) = if self.nodes[to].parent == Some(from) {
-            (to, from)
+    fn deliver(&mut self, to: usize, from: usize, bytes: &[u8], response: bool, step: u8) {
+        let child = if self.nodes[to].parent == Some(from) {
+            to
         } else {
-            (from, to)
+            from
         };
-        if !self.link_up(a) || self.nodes[a].parent != Some(b) {
+        if !self.link_up(child) {
             return;
         }
+        if response {
+            self.stats.round_trips += 1;
+        }
+        let Ok(message) = Message::from_bytes(bytes, &self.limits) else {
+            self.stats.refused_garbage += 1;
+            return;
+        };
+        let Message::Step(incoming) = message else {
+            return;
+        };
+        self.ingest(to, Some(from), incoming.changes.clone());
         let peer = self.nodes[from].key.device_id();
+        let mut state = self.nodes[to].peers.remove(&from).unwrap_or_default();
+        let answer = self.nodes[to]
+            .replica
+            .sync_answer(&incoming, &peer, &mut state, &self.limits);
+        self.nodes[to].peers.insert(from, state);
         if !response {
-            let Ok(request) = Request::from_bytes(bytes, &self.limits) else {
-                self.stats.refused_garbage += 1;
-                return;
-            };
-            let reply = match &request {
-                Request::Offer { .. } => {
-                    self.nodes[to]
-                        .replica
-                        .answer_offer(&request, &peer, &self.limits)
-                }
-                Request::Buckets { .. } => self.nodes[to].replica.answer_buckets(&request, &peer),
-                Request::Push { changes, .. } => {
-                    self.ingest(to, changes.clone());
-                    self.nodes[to]
-                        .replica
-                        .answer_push(&request, &peer, &self.limits)
-                }
-            };
-            self.send(to, from, reply.to_bytes(), true, stage);
+            // The answering side always answers, even with an empty step.
+            self.send(to, from, answer.to_bytes(), true, step);
             return;
         }
-        match Response::from_bytes(bytes, &self.limits) {
-            Ok(Response::OfferReply { want, changes, .. }) => {
-                self.stats.round_trips += 1;
-                self.ingest(to, changes);
-                let (push, _) = self.nodes[to].replica.push_for(&want, &peer, &self.limits);
-                self.send(to, from, push.to_bytes(), false, stage + 1);
+        let more = incoming.more;
+        match answer {
+            Message::Step(next) if !next.is_empty() && usize::from(step) + 1 < STEPS_MAX => {
+                if next.more || more {
+                    self.again(to, from);
+                }
+                self.send(to, from, Message::Step(next).to_bytes(), false, step + 1);
             }
-            Ok(Response::PushReply { changes, .. }) => {
-                self.stats.round_trips += 1;
-                self.ingest(to, changes);
+            Message::Step(next) => {
+                if next.more || more {
+                    self.again(to, from);
+                }
+                self.round_ended(to, from);
             }
-            Ok(Response::InSync) => self.stats.round_trips += 1,
-            Ok(Response::NeedList) => {
-                self.stats.round_trips += 1;
-                let next = self.nodes[to].replica.after_need_list(&peer);
-                self.send(to, from, next.to_bytes(), false, stage);
+            Message::Refused { .. } => self.round_ended(to, from),
+        }
+    }
+
+    fn neighbours(&self, node: usize) -> Vec<usize> {
+        let mut out = self.children[node].clone();
+        out.extend(self.nodes[node].parent);
+        out
+    }
+
+    fn link_between(&self, a: usize, b: usize) -> bool {
+        let child = if self.nodes[a].parent == Some(b) {
+            a
+        } else {
+            b
+        };
+        self.link_up(child)
+    }
+
+    /// Marks that the round `from` → `to` should be followed by another.
+    fn again(&mut self, from: usize, to: usize) {
+        if let Some(round) = self.rounds[from].get_mut(&to) {
+            round.1 = true;
+        }
+    }
+
+    fn round_ended(&mut self, from: usize, to: usize) {
+        if let Some((_, again)) = self.rounds[from].remove(&to) {
+            if again {
+                self.schedule_open(from, to, 1);
             }
-            Ok(Response::DifferingBuckets { buckets }) => {
-                self.stats.round_trips += 1;
-                let offer = self.nodes[to].replica.offer_buckets(&peer, &buckets);
-                self.send(to, from, offer.to_bytes(), false, stage);
+        }
+    }
+
+    /// Something new arrived at `node` (from `source`, if a peer): push it to the other neighbours
+    /// whose links are up, as the node does.
+    fn news(&mut self, node: usize, source: Option<usize>) {
+        for nb in self.neighbours(node) {
+            if Some(nb) != source && self.link_between(node, nb) {
+                self.schedule_open(node, nb, PUSH_DELAY_MS);
             }
-            _ => self.stats.refused_garbage += 1,
+        }
+    }
+
+    fn schedule_open(&mut self, from: usize, to: usize, delay_ms: u64) {
+        if let Some(round) = self.rounds[from].get_mut(&to) {
+            round.1 = true;
+            return;
+        }
+        if self.opening[from].insert(to) {
+            self.at(self.now_ms + delay_ms, Event::Open { from, to });
+        }
+    }
+
+    /// Opens a round from `from` to `to`, unless one is under way or the link is down.
+    fn open(&mut self, from: usize, to: usize) {
+        self.opening[from].remove(&to);
+        if !self.link_between(from, to) {
+            return;
+        }
+        if let Some(round) = self.rounds[from].get_mut(&to) {
+            round.1 = true;
+            return;
+        }
+        self.next_round += 1;
+        let round = self.next_round;
+        self.rounds[from].insert(to, (round, false));
+        self.at(
+            self.now_ms + ROUND_TIMEOUT_MS,
+            Event::Timeout { from, to, round },
+        );
+        let peer = self.nodes[to].key.device_id();
+        let mut state = self.nodes[from].peers.remove(&to).unwrap_or_default();
+        let step = self.nodes[from]
+            .replica
+            .sync_open(&peer, &mut state, &self.limits);
+        self.nodes[from].peers.insert(to, state);
+        self.send(from, to, Message::Step(step).to_bytes(), false, 0);
+    }
+
+    /// A lost message left the round hanging: open it again.
+    fn timeout(&mut self, from: usize, to: usize, round: u64) {
+        if self.rounds[from].get(&to).map(|r| r.0) == Some(round) {
+            self.rounds[from].remove(&to);
+            self.open(from, to);
+        }
+    }
+
+    /// A link that has just come up (a village's window opens, a cut heals) starts a round.
+    fn link_check(&mut self, child: usize) {
+        let up = self.link_up(child);
+        let was = std::mem::replace(&mut self.was_up[child], up);
+        if up && !was {
+            if let Some(parent) = self.nodes[child].parent {
+                self.open(child, parent);
+            }
+        }
+        if self.nodes[child].level == Level::Village {
+            // The same window tomorrow.
+            let at = self.now_ms + 86_400_000;
+            self.at(at, Event::LinkCheck { child });
         }
     }
 
     fn tick(&mut self) {
+        // Anti-entropy: every link that is up runs a round, whether or not anything is known to be new.
         for child in 0..self.nodes.len() {
             let Some(parent) = self.nodes[child].parent else {
                 continue;
             };
-            if self.link_up(child) {
-                let offer = self.nodes[child]
-                    .replica
-                    .offer(&self.nodes[parent].key.device_id());
-                self.send(child, parent, offer.to_bytes(), false, 0);
+            self.was_up[child] = self.link_up(child);
+            if self.was_up[child] {
+                self.open(child, parent);
             }
         }
-        // Township administrators decide what their villages proposed, as soon as they hold it.
+        let next = self.now_ms + self.scenario.sync_interval_s * 1000;
+        self.at(next, Event::Tick);
+    }
+
+    /// Township administrators decide what their villages proposed, within minutes of holding it.
+    fn approve(&mut self) {
         for t in 0..self.nodes.len() {
             if self.nodes[t].level != Level::Township {
                 continue;
@@ -258,9 +428,30 @@ impl Sim {
                 );
             }
         }
-        self.check_converged();
-        let next = self.now_ms + self.scenario.sync_interval_s * 1000;
-        self.at(next, Event::Tick);
+        self.at(self.now_ms + APPROVE_EVERY_MS, Event::Approve);
+    }
+
+    /// Once work has stopped, looks for convergence every minute for an hour, then every ten.
+    fn check(&mut self) {
+        // Nothing applied anywhere since the last look: the answer cannot have changed.
+        if std::mem::take(&mut self.applied_since_check) {
+            self.check_converged();
+        }
+        let since = self.now_ms.saturating_sub(self.settle_from_ms());
+        let every = if since < 3_600_000 { 60_000 } else { 600_000 };
+        self.at(self.now_ms + every, Event::Check);
+    }
+
+    /// The moment from which convergence is timed: the last change, or the end of a cut if later.
+    fn settle_from_ms(&self) -> u64 {
+        let heal = self
+            .scenario
+            .availability
+            .partition
+            .as_ref()
+            .map_or(0, |p| p.end_s * 1000)
+            .min(self.scenario.duration_s * 1000);
+        self.stats.last_change_ms.max(heal)
     }
 
     fn check_converged(&mut self) {
@@ -275,6 +466,7 @@ impl Sim {
         }
         if crate::report::converged(&self.nodes) {
             self.stats.converged_at_ms = Some(self.now_ms);
+            self.stats.settled_from_ms = self.settle_from_ms();
         }
     }
 
@@ -343,7 +535,7 @@ impl Sim {
             crate::forge::forged_item_change(&stranger, self.now_ms as i64, impersonate)
         {
             self.forged.push(env.clone());
-            self.ingest(target, vec![env]);
+            self.ingest(target, None, vec![env]);
         }
     }
 
@@ -352,7 +544,7 @@ impl Sim {
         let len = 1 + self.rng.below(512) as usize;
         let bytes: Vec<u8> = (0..len).map(|_| self.rng.below(256) as u8).collect();
         self.stats.messages += 1;
-        if Request::from_bytes(&bytes, &self.limits).is_err() {
+        if Message::from_bytes(&bytes, &self.limits).is_err() {
             self.stats.refused_garbage += 1;
         }
     }
@@ -374,6 +566,11 @@ impl Sim {
                     response,
                     stage,
                 } => self.deliver(to, from, &bytes, response, stage),
+                Event::Open { from, to } => self.open(from, to),
+                Event::Timeout { from, to, round } => self.timeout(from, to, round),
+                Event::LinkCheck { child } => self.link_check(child),
+                Event::Approve => self.approve(),
+                Event::Check => self.check(),
                 Event::Catalogue | Event::Propose | Event::Forge | Event::Garbage => {
                     let rate = match event {
                         Event::Catalogue => self.scenario.workload.catalogue_edits_per_h,

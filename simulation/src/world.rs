@@ -25,6 +25,8 @@ pub struct Node {
     pub online_from_s: u64,
     /// The district it belongs to (index), for partitions.
     pub district: Option<u32>,
+    /// Per neighbour (node index): what this node last knew of its records.
+    pub peers: std::collections::BTreeMap<usize, hallsync_model::PeerState>,
 }
 
 fn certify(
@@ -98,6 +100,7 @@ pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange
             replica: Replica::new(genesis.clone()),
             online_from_s,
             district,
+            peers: std::collections::BTreeMap::new(),
         });
         nodes.len() - 1
     };

@@ -100,6 +100,11 @@ impl SignedChange {
     }
 
     /// The digest of the whole envelope: the key of quarantine rows, distinct even for two envelopes
+    /// Bytes of the envelope as encoded on the wire: what moving it costs.
+    pub fn wire_len(&self) -> usize {
+        postcard::to_stdvec(self).map_or(0, |b| b.len())
+    }
+
     /// that carry the same change with different signatures.
     pub fn digest(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();

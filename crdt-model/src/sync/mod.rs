@@ -1,19 +1,28 @@
 //! The sync protocol: what two peers say to each other, as pure functions of the replica.
 //!
-//! One round, started by either side:
+//! A round is a conversation of [`wire::Step`]s; the side that opens it sends a step, the other
+//! answers each with one, and the round ends when a step carries nothing. Each step does three
+//! things at once:
 //!
 //! ```text
-//! A → B  Offer      { network, [(doc, heads digest)] }          which records A has, and their state
-//! B → A  OfferReply { want: [(doc, B's heads)], changes }       B's heads where they differ; all of
-//!                                                               every record A lacks entirely
-//! A → B  Push       { changes B lacks, [(doc, A's heads)] }     computed from B's heads
-//! B → A  PushReply  { changes A lacks }                         computed from A's heads
+//! ranges   range-based set reconciliation over (record, heads digest): a range whose fingerprint
+//!          differs is cut into parts (fingerprinted) or, when small, listed with each record's heads
+//! have     for records where the sender lacks something: its heads and samples of its history
+//! changes  what the receiver lacks: whole records it does not hold, changes after heads it stated,
+//!          changes after the common past found from a `have`
 //! ```
-//! Two round trips, and only changes the other side lacks travel (a change is sent again only when the
-//! other side's heads name changes this side has never seen). Every message is bounded in bytes and in
-//! changes; a side that hits a bound sets `more`, and the driver starts another round. Automerge's
-//! own sync (Bloom filters that a malicious peer can poison) is never exposed to peers.
+//!
+//! Peers in sync are done after one exchange of a few dozen bytes. Otherwise the differing records
+//! are found in a number of round trips that grows with the logarithm of the set (two cuts for
+//! 100,000 records) and bytes that grow with the number of differing records; the changes travel in
+//! the same steps. Every message is bounded in bytes, changes, records and ranges; a side that hits a
+//! bound sets `more` and the driver runs another round, and the opening side stops after
+//! [`protocol::STEPS_MAX`] steps whatever the peer says. Automerge's own sync (Bloom filters that a
+//! malicious peer can poison) is never exposed to peers.
 
+pub mod memory;
+pub mod peer_state;
 pub mod protocol;
+pub mod ranges;
 pub mod scope;
 pub mod wire;

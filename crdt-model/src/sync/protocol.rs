@@ -1,20 +1,31 @@
 //! The protocol's steps as pure functions of the replica: the node and the simulator call these and
-//! move the resulting messages; [`Replica::ingest`] takes in what arrives.
+//! move the resulting messages; [`Replica::ingest`] takes in the changes that arrive.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::ChangeHash;
 use sha2::{Digest, Sha256};
 
-use crate::change::envelope::SignedChange;
 use crate::identity::DeviceId;
 use crate::records::approval::closure;
-use crate::records::DocId;
+use crate::records::{DocId, DocKind};
 use crate::replica::{DocState, Replica};
+use crate::sync::peer_state::PeerState;
+use crate::sync::ranges::{self, Item, LIST_MAX};
 use crate::sync::scope::in_scope;
-use crate::sync::wire::{bucket_of, DocDigest, DocHeads, Request, Response, WireLimits, BUCKETS};
+use crate::sync::wire::{
+    DocHave, Listed, Message, Part, Range, Step, WireLimits, DOCS_PER_MESSAGE_MAX,
+    RANGES_PER_MESSAGE_MAX, SAMPLES_PER_DOC_MAX,
+};
 
-/// Digest of a record's heads, as offered.
+/// Most steps the opening side sends in one round: reconciliation of a million records needs five,
+/// so a peer that keeps answering with work cannot hold a round open.
+pub const STEPS_MAX: usize = 8;
+
+/// The newest changes of a record sampled one by one before the samples thin out.
+const DENSE_SAMPLES: usize = 16;
+
+/// Digest of a record's heads.
 pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 16] {
     let mut sorted = heads.to_vec();
     sorted.sort();
@@ -28,83 +39,163 @@ pub fn heads_digest(heads: &[ChangeHash]) -> [u8; 16] {
     out
 }
 
-/// Up to this many shared records, a differing pair lists them at once instead of comparing buckets.
-pub const LIST_DIRECTLY_MAX: usize = 256;
-
-/// A fingerprint per bucket over the (record, heads digest) pairs in it.
-pub fn bucket_fingerprints(docs: &[DocDigest]) -> Vec<[u8; 16]> {
-    let mut per: Vec<Vec<DocDigest>> = vec![Vec::new(); BUCKETS];
-    for d in docs {
-        per[usize::from(bucket_of(&d.doc))].push(d.clone());
-    }
-    per.iter().map(|b| set_digest(b)).collect()
-}
-
-/// One digest over a list of (record, heads digest), in record order.
-pub fn set_digest(docs: &[DocDigest]) -> [u8; 16] {
-    let mut hasher = Sha256::new();
-    for d in docs {
-        hasher.update(d.doc.as_str().as_bytes());
-        hasher.update([0]);
-        hasher.update(d.digest);
-    }
-    let full = hasher.finalize();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
+/// First 8 bytes of the SHA-256 of a network id, as every step carries it.
+pub fn network_tag(network: &str) -> [u8; 8] {
+    let full = Sha256::digest(network.as_bytes());
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&full[..8]);
     out
 }
 
-/// Fills a list of changes up to the byte and count budget.
+fn raw(heads: &[ChangeHash]) -> Vec<[u8; 32]> {
+    heads.iter().map(|h| h.0).collect()
+}
+
+fn prefix(hash: &ChangeHash) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&hash.0[..8]);
+    out
+}
+
+/// Samples of a record's history for [`DocHave::samples`]: the newest [`DENSE_SAMPLES`] changes,
+/// then every one about 10 % further back than the last, to the first.
+pub fn samples(state: &DocState) -> Vec<[u8; 8]> {
+    let order = &state.order;
+    let mut out = Vec::new();
+    let mut back = 1usize;
+    while back <= order.len() && out.len() < SAMPLES_PER_DOC_MAX {
+        out.push(prefix(&order[order.len() - back]));
+        back += if back < DENSE_SAMPLES { 1 } else { back / 10 };
+    }
+    out
+}
+
+/// Byte and count budget of one outgoing step.
 struct Budget {
     bytes_left: usize,
     changes_left: usize,
+    docs_left: usize,
+    ranges_left: usize,
     cut: bool,
 }
 
 impl Budget {
     fn new(limits: &WireLimits) -> Self {
         Budget {
-            // Leave room for the message's own framing and head lists.
+            // Leave room for the message's own framing.
             bytes_left: limits
                 .message_bytes_max
                 .saturating_sub(limits.message_bytes_max / 8),
             changes_left: limits.changes_per_message_max,
+            docs_left: DOCS_PER_MESSAGE_MAX,
+            ranges_left: RANGES_PER_MESSAGE_MAX,
             cut: false,
         }
     }
 
-    fn take(&mut self, change: &SignedChange, out: &mut Vec<SignedChange>) -> bool {
-        let size = change.change.len() + change.doc.as_str().len() + 112;
-        if self.changes_left == 0 || size > self.bytes_left {
+    fn spend(&mut self, bytes: usize, changes: usize, docs: usize, ranges: usize) -> bool {
+        if bytes > self.bytes_left
+            || changes > self.changes_left
+            || docs > self.docs_left
+            || ranges > self.ranges_left
+        {
             self.cut = true;
             return false;
         }
-        self.changes_left -= 1;
-        self.bytes_left -= size;
-        out.push(change.clone());
+        self.bytes_left -= bytes;
+        self.changes_left -= changes;
+        self.docs_left -= docs;
+        self.ranges_left -= ranges;
         true
     }
 }
 
-fn missing_from<'a>(
-    state: &'a DocState,
-    their_heads: &[ChangeHash],
-) -> impl Iterator<Item = &'a SignedChange> + 'a {
-    let known: Vec<ChangeHash> = their_heads
-        .iter()
-        .filter(|h| state.deps.contains_key(h))
-        .copied()
-        .collect();
-    let have: BTreeSet<ChangeHash> = closure(&known, &state.deps);
-    state
-        .order
-        .iter()
-        .filter(move |h| !have.contains(h))
-        .filter_map(|h| state.envelopes.get(h))
+/// Records to send changes of, and what the peer is known to hold of each.
+struct Sends<'r> {
+    list: Vec<(&'r DocId, &'r DocState, Vec<ChangeHash>)>,
 }
 
-fn hashes(raw: &[[u8; 32]]) -> Vec<ChangeHash> {
-    raw.iter().map(|b| ChangeHash(*b)).collect()
+/// A step being built.
+struct Out<'r> {
+    budget: Budget,
+    step: Step,
+    sends: Sends<'r>,
+}
+
+impl<'r> Out<'r> {
+    fn new(network: [u8; 8], limits: &WireLimits) -> Self {
+        Out {
+            budget: Budget::new(limits),
+            step: Step {
+                network,
+                ranges: Vec::new(),
+                have: Vec::new(),
+                want: Vec::new(),
+                changes: Vec::new(),
+                more: false,
+            },
+            sends: Sends { list: Vec::new() },
+        }
+    }
+
+    fn range(&mut self, range: Range) {
+        let (bytes, docs) = match &range {
+            Range::Split { parts, .. } => (24 + parts.len() * 14, 0),
+            Range::List { items, .. } => (
+                24 + items.iter().map(|i| 10 + 8 * i.heads.len()).sum::<usize>(),
+                items.len(),
+            ),
+        };
+        if self.budget.spend(bytes, 0, docs, 1) {
+            self.step.ranges.push(range);
+        }
+    }
+
+    fn want(&mut self, key: [u8; 8]) {
+        if self.budget.spend(9, 0, 1, 0) {
+            self.step.want.push(key);
+        }
+    }
+
+    fn have(&mut self, have: DocHave) {
+        let bytes = have.doc.as_str().len() + 33 * have.heads.len() + 9 * have.samples.len() + 6;
+        if self.budget.spend(bytes, 0, 1, 0) {
+            self.step.have.push(have);
+        }
+    }
+
+    /// Queues the changes of `state` outside the closure of `known` (hashes the peer holds).
+    fn send(&mut self, doc: &'r DocId, state: &'r DocState, known: Vec<ChangeHash>) {
+        self.sends.list.push((doc, state, known));
+    }
+
+    /// Emits the queued changes within budget, the trust record first so the receiver knows the
+    /// authors of everything after it. Returns the records sent in full.
+    fn finish(mut self) -> (Step, Vec<(DocId, Vec<ChangeHash>)>) {
+        let mut list = std::mem::take(&mut self.sends.list);
+        list.sort_by_key(|(doc, _, _)| !matches!(doc.kind(), DocKind::Trust));
+        let mut sent: BTreeSet<ChangeHash> = BTreeSet::new();
+        let mut complete = Vec::new();
+        'docs: for (doc, state, known) in list {
+            let have = closure(&known, &state.deps);
+            for hash in state.order.iter().filter(|h| !have.contains(h)) {
+                let Some(change) = state.envelopes.get(hash) else {
+                    continue;
+                };
+                if !sent.insert(*hash) {
+                    continue;
+                }
+                let size = change.change.len() + change.doc.as_str().len() + 112;
+                if !self.budget.spend(size, 1, 0, 0) {
+                    break 'docs;
+                }
+                self.step.changes.push(change.clone());
+            }
+            complete.push((doc.clone(), state.heads()));
+        }
+        self.step.more |= self.budget.cut;
+        (self.step, complete)
+    }
 }
 
 impl Replica {
@@ -114,216 +205,287 @@ impl Replica {
             .is_none_or(|me| in_scope(self.trust(), doc, me))
     }
 
-    fn shared_digests(&self, peer: &DeviceId) -> Vec<DocDigest> {
-        self.docs()
+    /// The records both this node and `peer` should hold, in key order.
+    fn sync_items(&self, peer: &DeviceId) -> Vec<Item<'_>> {
+        let mut items: Vec<Item<'_>> = self
+            .docs()
             .iter()
-            .filter(|(doc, _)| in_scope(self.trust(), doc, peer))
-            .map(|(doc, state)| DocDigest {
-                doc: doc.clone(),
-                digest: heads_digest(&state.heads()),
+            .filter(|(doc, _)| in_scope(self.trust(), doc, peer) && self.wants(doc))
+            .map(|(doc, state)| Item {
+                key: ranges::key_of(doc),
+                doc,
+                heads_digest: heads_digest(&state.heads()),
             })
-            .collect()
-    }
-
-    /// Starts a round with `peer`: one digest over every record both may hold. Two peers in sync are
-    /// done after one exchange of a few dozen bytes; otherwise the peer answers `NeedList`.
-    pub fn offer_summary(&self, peer: &DeviceId) -> Request {
-        let docs = self.shared_digests(peer);
-        Request::Offer {
-            network: self.trust().genesis().network_id(),
-            set_digest: set_digest(&docs),
-            summary_only: true,
-            docs: Vec::new(),
-            only_buckets: Vec::new(),
-        }
-    }
-
-    /// The full offer to `peer`: every record held that the peer may hold, and its heads digest.
-    pub fn offer(&self, peer: &DeviceId) -> Request {
-        self.offer_buckets(peer, &[])
-    }
-
-    /// The step after `NeedList`: with many shared records, bucket fingerprints first; with few, the
-    /// full offer at once (a list of a few hundred records is smaller than 256 fingerprints).
-    pub fn after_need_list(&self, peer: &DeviceId) -> Request {
-        let docs = self.shared_digests(peer);
-        if docs.len() <= LIST_DIRECTLY_MAX {
-            return self.offer(peer);
-        }
-        Request::Buckets {
-            fingerprints: bucket_fingerprints(&docs),
-        }
-    }
-
-    /// An offer listing only the records in `buckets` (all records when empty).
-    pub fn offer_buckets(&self, peer: &DeviceId, buckets: &[u8]) -> Request {
-        let all = self.shared_digests(peer);
-        let digest = set_digest(&all);
-        let docs = all
-            .into_iter()
-            .filter(|d| buckets.is_empty() || buckets.contains(&bucket_of(&d.doc)))
             .collect();
-        Request::Offer {
-            network: self.trust().genesis().network_id(),
-            set_digest: digest,
-            summary_only: false,
-            docs,
-            only_buckets: buckets.to_vec(),
-        }
+        ranges::sort(&mut items);
+        items
     }
 
-    /// Answers `Buckets` from `peer`: the buckets whose fingerprints differ from ours.
-    pub fn answer_buckets(&self, request: &Request, peer: &DeviceId) -> Response {
-        let Request::Buckets { fingerprints } = request else {
-            return Response::Refused {
-                reason: "expected buckets".into(),
+    fn network(&self) -> [u8; 8] {
+        network_tag(&self.trust().genesis().network_id().0)
+    }
+
+    /// Opens a round with `peer`: one fingerprint over every record both should hold (peers in sync
+    /// are done after this and its answer), and the changes written since `peer` last stated its
+    /// heads, so a reconnecting peer receives them at once.
+    pub fn sync_open(&self, peer: &DeviceId, state: &mut PeerState, limits: &WireLimits) -> Step {
+        let items = self.sync_items(peer);
+        let mut out = Out::new(self.network(), limits);
+        let root = ranges::fingerprint(&items);
+        out.range(Range::Split {
+            lo: 0,
+            hi: u64::MAX,
+            parts: vec![Part {
+                count: u32::try_from(items.len()).unwrap_or(u32::MAX),
+                fingerprint: root,
+            }],
+        });
+        for item in &items {
+            let Some(mine) = self.docs().get(item.doc) else {
+                continue;
             };
-        };
-        let mine = bucket_fingerprints(&self.shared_digests(peer));
-        let buckets = (0..BUCKETS)
-            .filter(|i| fingerprints.get(*i) != mine.get(*i))
-            .map(|i| i as u8)
-            .collect();
-        Response::DifferingBuckets { buckets }
+            match state.heads(item.doc) {
+                Some(theirs) => {
+                    let theirs: Vec<ChangeHash> = theirs.iter().map(|h| ChangeHash(*h)).collect();
+                    if heads_digest(&theirs) != item.heads_digest
+                        && theirs.iter().all(|h| mine.deps.contains_key(h))
+                    {
+                        out.send(item.doc, mine, theirs);
+                    }
+                }
+                // Written since the last round that found both sides equal: the peer has none of it.
+                None if state.primed() => out.send(item.doc, mine, Vec::new()),
+                None => {}
+            }
+        }
+        let (step, complete) = out.finish();
+        for (doc, heads) in complete {
+            state.note(&doc, raw(&heads));
+        }
+        // What the peer holds if it answers "all equal": the records with the heads just sent.
+        state.opened(root);
+        step
     }
 
-    /// Answers `peer`'s offer: only records this node should hold are asked for, only records the
-    /// peer may hold are sent.
-    pub fn answer_offer(
+    /// Answers `peer`'s step. The caller ingests `incoming.changes` first, so the answer reflects
+    /// them. `Refused` when the peer is of another network; an empty step ends the round.
+    pub fn sync_answer(
         &self,
-        request: &Request,
+        incoming: &Step,
         peer: &DeviceId,
+        state: &mut PeerState,
         limits: &WireLimits,
-    ) -> Response {
-        let Request::Offer {
-            network,
-            docs,
-            summary_only,
-            set_digest: theirs,
-            only_buckets,
-        } = request
-        else {
-            return Response::Refused {
-                reason: "expected an offer".into(),
-            };
-        };
-        if network != &self.trust().genesis().network_id() {
-            return Response::Refused {
+    ) -> Message {
+        if incoming.network != self.network() {
+            return Message::Refused {
                 reason: format!(
-                    "this node is in network {}, not {network}",
+                    "this node is in network {}; the peer is not",
                     self.trust().genesis().network_id()
                 ),
             };
         }
-        if *summary_only {
-            let mine = set_digest(&self.shared_digests(peer));
-            return if &mine == theirs {
-                Response::InSync
-            } else {
-                Response::NeedList
-            };
+        let items = self.sync_items(peer);
+        let opened = state.take_opened();
+        if incoming.is_empty() && opened.is_some() && opened == Some(ranges::fingerprint(&items)) {
+            // The answer to this node's opening step, and nothing to do: the peer holds exactly this.
+            self.note_equal(&items, state);
         }
-        let mut want = Vec::new();
-        let offered: BTreeSet<&DocId> = docs.iter().map(|d| &d.doc).collect();
-        for entry in docs.iter().filter(|e| self.wants(&e.doc)) {
-            match self.docs().get(&entry.doc) {
-                None => want.push(DocHeads {
-                    doc: entry.doc.clone(),
-                    heads: Vec::new(),
-                }),
-                Some(state) if heads_digest(&state.heads()) != entry.digest => {
-                    want.push(DocHeads {
-                        doc: entry.doc.clone(),
-                        heads: state.heads().iter().map(|h| h.0).collect(),
+        let mut out = Out::new(self.network(), limits);
+        for range in &incoming.ranges {
+            match range {
+                Range::Split { lo, hi, parts } => {
+                    if (*lo, *hi, parts.len()) == (0, u64::MAX, 1)
+                        && parts[0].fingerprint == ranges::fingerprint(&items)
+                    {
+                        self.note_equal(&items, state);
+                    }
+                    self.answer_split(&items, (*lo, *hi), parts, &mut out)
+                }
+                Range::List {
+                    lo,
+                    hi,
+                    items: theirs,
+                } => self.answer_list(&items, (*lo, *hi), theirs, state, &mut out),
+            }
+        }
+        for key in &incoming.want {
+            let key = u64::from_be_bytes(*key);
+            for item in ranges::within(&items, key, key) {
+                if let Some(mine) = self.docs().get(item.doc) {
+                    out.send(item.doc, mine, Vec::new());
+                }
+            }
+        }
+        let carried: BTreeSet<&DocId> = incoming.changes.iter().map(|c| &c.doc).collect();
+        for doc in &carried {
+            // The peer holds what it sent; the rest of this round settles whatever else differs,
+            // so noting this node's heads keeps the next opening step from sending it back.
+            if let Some(mine) = self.docs().get(*doc) {
+                state.note(doc, raw(&mine.heads()));
+            }
+        }
+        for have in &incoming.have {
+            self.answer_have(have, carried.contains(&have.doc), peer, state, &mut out);
+        }
+        let (step, complete) = out.finish();
+        for (doc, heads) in complete {
+            state.note(&doc, raw(&heads));
+        }
+        Message::Step(step)
+    }
+
+    fn note_equal(&self, items: &[Item<'_>], state: &mut PeerState) {
+        state.note_all(
+            items
+                .iter()
+                .filter_map(|i| self.docs().get(i.doc).map(|s| (i.doc, raw(&s.heads())))),
+        );
+    }
+
+    fn answer_split<'r>(
+        &'r self,
+        items: &[Item<'r>],
+        (lo, hi): (u64, u64),
+        parts: &[Part],
+        out: &mut Out<'r>,
+    ) {
+        for (i, part) in parts.iter().enumerate() {
+            let Some((a, b)) = ranges::part_bounds(lo, hi, parts.len(), i) else {
+                continue;
+            };
+            let mine = ranges::within(items, a, b);
+            if mine.len() == part.count as usize && ranges::fingerprint(mine) == part.fingerprint {
+                continue;
+            }
+            if part.count == 0 {
+                // They hold none of these: send them whole.
+                for item in mine {
+                    if let Some(state) = self.docs().get(item.doc) {
+                        out.send(item.doc, state, Vec::new());
+                    }
+                }
+            } else if mine.len() <= LIST_MAX {
+                let listed = mine
+                    .iter()
+                    .filter_map(|i| {
+                        self.docs().get(i.doc).map(|s| Listed {
+                            key: i.key.to_be_bytes(),
+                            heads: s.heads().iter().map(prefix).collect(),
+                        })
                     })
-                }
-                Some(_) => {}
+                    .collect();
+                out.range(Range::List {
+                    lo: a,
+                    hi: b,
+                    items: listed,
+                });
+            } else {
+                let n = ranges::fanout(mine.len().max(part.count as usize));
+                out.range(Range::Split {
+                    lo: a,
+                    hi: b,
+                    parts: ranges::split(mine, a, b, n),
+                });
             }
         }
-        let mut budget = Budget::new(limits);
-        let mut changes = Vec::new();
-        // The trust record first, so the receiver knows the authors of everything after it.
-        let mut unknown: Vec<(&DocId, &DocState)> = self
-            .docs()
+    }
+
+    fn answer_list<'r>(
+        &'r self,
+        items: &[Item<'r>],
+        (lo, hi): (u64, u64),
+        theirs: &[Listed],
+        state: &mut PeerState,
+        out: &mut Out<'r>,
+    ) {
+        let mine = ranges::within(items, lo, hi);
+        let listed: BTreeMap<u64, &Listed> = theirs
             .iter()
-            .filter(|(doc, _)| !offered.contains(doc) && in_scope(self.trust(), doc, peer))
-            .filter(|(doc, _)| only_buckets.is_empty() || only_buckets.contains(&bucket_of(doc)))
+            .map(|l| (u64::from_be_bytes(l.key), l))
+            .filter(|(k, _)| (lo..=hi).contains(k))
             .collect();
-        unknown.sort_by_key(|(doc, _)| !matches!(doc.kind(), crate::records::DocKind::Trust));
-        'outer: for (_, state) in unknown {
-            for change in missing_from(state, &[]) {
-                if !budget.take(change, &mut changes) {
-                    break 'outer;
+        for item in mine {
+            let Some(mine_state) = self.docs().get(item.doc) else {
+                continue;
+            };
+            let Some(entry) = listed.get(&item.key) else {
+                // They hold none of it.
+                out.send(item.doc, mine_state, Vec::new());
+                continue;
+            };
+            let shares_key = mine.iter().filter(|i| i.key == item.key).count() > 1;
+            let wanted: BTreeSet<[u8; 8]> = entry.heads.iter().copied().collect();
+            let known: Vec<ChangeHash> = mine_state
+                .order
+                .iter()
+                .rev()
+                .filter(|h| wanted.contains(&prefix(h)))
+                .copied()
+                .collect();
+            let heads = mine_state.heads();
+            if !shares_key && known.len() == wanted.len() {
+                let mut sorted = known.clone();
+                sorted.sort();
+                state.note(item.doc, raw(&sorted));
+                if sorted != heads {
+                    // They lack only what came after heads this node knows: exactly that goes.
+                    out.send(item.doc, mine_state, known);
                 }
+            } else {
+                out.have(DocHave {
+                    doc: item.doc.clone(),
+                    heads: raw(&heads),
+                    samples: samples(mine_state),
+                });
             }
         }
-        Response::OfferReply {
-            want,
-            changes,
-            more: budget.cut,
+        for key in listed.keys() {
+            if !mine.iter().any(|i| i.key == *key) {
+                out.want(key.to_be_bytes());
+            }
         }
     }
 
-    /// The push that follows an offer reply: what `peer` lacks of the records it named (and may hold),
-    /// and our heads.
-    pub fn push_for(
-        &self,
-        want: &[DocHeads],
+    fn answer_have<'r>(
+        &'r self,
+        have: &DocHave,
+        carried: bool,
         peer: &DeviceId,
-        limits: &WireLimits,
-    ) -> (Request, bool) {
-        let mut budget = Budget::new(limits);
-        let mut changes = Vec::new();
-        let mut heads = Vec::new();
-        let mut full = false;
-        for entry in want.iter().filter(|e| in_scope(self.trust(), &e.doc, peer)) {
-            let Some(state) = self.docs().get(&entry.doc) else {
-                continue;
-            };
-            heads.push(DocHeads {
-                doc: entry.doc.clone(),
-                heads: state.heads().iter().map(|h| h.0).collect(),
-            });
-            if full {
-                continue;
-            }
-            for change in missing_from(state, &hashes(&entry.heads)) {
-                if !budget.take(change, &mut changes) {
-                    full = true;
-                    break;
-                }
-            }
+        state: &mut PeerState,
+        out: &mut Out<'r>,
+    ) {
+        if !in_scope(self.trust(), &have.doc, peer) {
+            return;
         }
-        let more = budget.cut;
-        (Request::Push { changes, heads }, more)
-    }
-
-    /// Answers `peer`'s push (after the caller ingested its changes): what the pusher lacks of the
-    /// records it may hold.
-    pub fn answer_push(&self, request: &Request, peer: &DeviceId, limits: &WireLimits) -> Response {
-        let Request::Push { heads, .. } = request else {
-            return Response::Refused {
-                reason: "expected a push".into(),
-            };
+        let Some((doc, mine)) = self.docs().get_key_value(&have.doc) else {
+            return;
         };
-        let mut budget = Budget::new(limits);
-        let mut changes = Vec::new();
-        'outer: for entry in heads
+        state.note(doc, have.heads.clone());
+        let sampled: BTreeSet<[u8; 8]> = have.samples.iter().copied().collect();
+        let mut known: Vec<ChangeHash> = have
+            .heads
             .iter()
-            .filter(|e| in_scope(self.trust(), &e.doc, peer))
-        {
-            let Some(state) = self.docs().get(&entry.doc) else {
-                continue;
-            };
-            for change in missing_from(state, &hashes(&entry.heads)) {
-                if !budget.take(change, &mut changes) {
-                    break 'outer;
-                }
-            }
+            .map(|h| ChangeHash(*h))
+            .filter(|h| mine.deps.contains_key(h))
+            .collect();
+        let all_heads_known = known.len() == have.heads.len();
+        if !sampled.is_empty() {
+            known.extend(
+                mine.order
+                    .iter()
+                    .filter(|h| sampled.contains(&prefix(h)))
+                    .copied(),
+            );
         }
-        Response::PushReply {
-            changes,
-            more: budget.cut,
+        out.send(doc, mine, known);
+        // This node lacks something too; unless the peer just sent changes of the record (what it
+        // thought this node lacked), say what this node holds.
+        if !all_heads_known && !carried && self.wants(doc) {
+            out.have(DocHave {
+                doc: doc.clone(),
+                heads: raw(&mine.heads()),
+                samples: samples(mine),
+            });
         }
     }
 }

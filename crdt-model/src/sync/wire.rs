@@ -2,120 +2,143 @@
 //!
 //! ```text
 //! frame   = u32 big-endian length ‖ postcard(Message)     (framing is the driver's; see node::codec)
-//! Message = Request(Offer | Push) | Response(OfferReply | PushReply | Refused)
+//! Message = Step { network, ranges, have, changes, more } | Refused { reason }
+//! Range   = Split { lo, hi, parts: [(count, fingerprint)] } | List { lo, hi, items: [(record, heads)] }
 //! ```
+//!
+//! The same message goes both ways: a round is a conversation of steps, each answering the last
+//! (see [`crate::sync`]). The decoder enforces every bound before anything else looks at the
+//! message, so a peer cannot make this node buffer or compute without limit.
 
 use serde::{Deserialize, Serialize};
 
 use crate::change::envelope::SignedChange;
 use crate::records::DocId;
-use crate::trust::genesis::NetworkId;
 
-/// Default largest message, in bytes: one round never makes a peer buffer more than this.
+/// Default largest message, in bytes: one step never makes a peer buffer more than this.
 pub const MESSAGE_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 /// Default most changes in one message: bounds the verification work one message can cause.
 pub const CHANGES_PER_MESSAGE_MAX: usize = 10_000;
 
-/// Most records named in one message (offers and head lists).
+/// Most records named in one message (list items and `have` entries together).
 pub const DOCS_PER_MESSAGE_MAX: usize = 200_000;
 
 /// Most heads given for one record: honest documents have a handful.
 pub const HEADS_PER_DOC_MAX: usize = 256;
 
-/// Buckets in a `Buckets` message.
-pub const BUCKETS: usize = 256;
+/// Most history samples given for one record (see [`DocHave::samples`]).
+pub const SAMPLES_PER_DOC_MAX: usize = 512;
 
-/// The bucket of a record: the first byte of the SHA-256 of its id, so buckets are even whatever the ids.
-pub fn bucket_of(doc: &DocId) -> u8 {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(doc.as_str().as_bytes())[0]
+/// Most parts one range is split into.
+pub const PARTS_MAX: usize = 128;
+
+/// Most ranges in one message.
+pub const RANGES_PER_MESSAGE_MAX: usize = 65_536;
+
+/// Bytes of a fingerprint: 64 bits make a chance collision between honest sets negligible, and a
+/// peer that forges one only hides its own records from itself.
+pub type Fingerprint = [u8; 8];
+
+/// The fingerprint and size of one part of a split range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// Records in the part, on the sender's side.
+    pub count: u32,
+    /// Digest of the part's (record, heads digest) pairs.
+    pub fingerprint: Fingerprint,
 }
 
-/// A record and the digest of its heads.
+/// A listed record: its key and the first 8 bytes of each of its heads. Prefixes are enough to
+/// recognise changes the receiver holds (a false match needs a second preimage of 64 bits), and
+/// make a listing a quarter of the size of full ids and heads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DocDigest {
-    /// The record.
-    pub doc: DocId,
-    /// First 16 bytes of SHA-256 over its sorted heads.
-    #[serde(with = "serde_bytes")]
-    pub digest: [u8; 16],
+pub struct Listed {
+    /// The record's key (see [`crate::sync::ranges::key_of`]), big-endian.
+    pub key: [u8; 8],
+    /// Prefixes of its heads.
+    pub heads: Vec<[u8; 8]>,
 }
 
-/// A record and its heads.
+/// "I hold this of the record and lack something of yours": the receiver sends what the sender
+/// lacks, and its own `DocHave` if it lacks something too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DocHeads {
+pub struct DocHave {
     /// The record.
     pub doc: DocId,
-    /// Its heads (automerge change hashes); empty when the sender holds nothing of it.
+    /// The sender's heads; empty when it holds nothing of the record.
     pub heads: Vec<[u8; 32]>,
+    /// First 8 bytes of changes the sender holds, every one of the newest and then ever sparser
+    /// (each about 10 % further back): the receiver finds the common past from these, so what it
+    /// sends again that the sender already held is at most about a tenth of what was missing.
+    pub samples: Vec<[u8; 8]>,
 }
 
-/// What a peer asks.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Request {
-    /// Starts a round: the records the sender holds.
-    Offer {
-        /// The sender's network: peers of different networks never exchange records.
-        network: NetworkId,
-        /// One digest over every (record, heads digest) both sides may hold: equal digests, equal data.
-        #[serde(with = "serde_bytes")]
-        set_digest: [u8; 16],
-        /// True when `docs` is left out: the receiver compares `set_digest` and asks for the list only
-        /// if it differs.
-        summary_only: bool,
-        /// Every record the sender replicates that the receiver may hold (empty when `summary_only`).
-        docs: Vec<DocDigest>,
-        /// When not empty, `docs` lists only the records in these buckets (see [`bucket_of`]); records
-        /// in other buckets are known to be in sync.
-        #[serde(with = "serde_bytes")]
-        only_buckets: Vec<u8>,
+/// One piece of range reconciliation over the record-id key space (see [`crate::sync::ranges`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Range {
+    /// The range `[lo, hi]` cut into `parts.len()` parts of equal width, each with its fingerprint.
+    Split {
+        /// Lowest key, inclusive.
+        lo: u64,
+        /// Highest key, inclusive.
+        hi: u64,
+        /// The parts in key order.
+        parts: Vec<Part>,
     },
-    /// Fingerprints of the shared records split into 256 buckets by record id: the receiver answers
-    /// with the buckets that differ, so only those need listing.
-    Buckets {
-        /// 256 fingerprints, bucket 0 first.
-        fingerprints: Vec<[u8; 16]>,
-    },
-    /// Second step: changes for the receiver, and the sender's heads of records that differ.
-    Push {
-        /// Changes the receiver lacks.
-        changes: Vec<SignedChange>,
-        /// The sender's heads, so the receiver can send back what the sender lacks.
-        heads: Vec<DocHeads>,
+    /// Every record the sender shares with the receiver in `[lo, hi]`, with its heads.
+    List {
+        /// Lowest key, inclusive.
+        lo: u64,
+        /// Highest key, inclusive.
+        hi: u64,
+        /// The records in key order.
+        items: Vec<Listed>,
     },
 }
 
-/// What a peer answers.
+impl Range {
+    fn bounds(&self) -> (u64, u64) {
+        match self {
+            Range::Split { lo, hi, .. } | Range::List { lo, hi, .. } => (*lo, *hi),
+        }
+    }
+}
+
+/// One step of a round.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Response {
-    /// Answer to an offer.
-    OfferReply {
-        /// Heads of records that differ (empty heads: the receiver has none of it).
-        want: Vec<DocHeads>,
-        /// All changes of records the offerer lacks entirely.
-        changes: Vec<SignedChange>,
-        /// True when a bound cut `changes` short: start another round.
-        more: bool,
-    },
-    /// Answer to a push.
-    PushReply {
-        /// Changes the pusher lacks.
-        changes: Vec<SignedChange>,
-        /// True when a bound cut `changes` short.
-        more: bool,
-    },
-    /// Answer to a summary offer whose digest matches: nothing to exchange.
-    InSync,
-    /// Answer to a summary offer whose digest differs: send the full offer.
-    NeedList,
-    /// Answer to `Buckets`: the buckets whose fingerprints differ.
-    DifferingBuckets {
-        /// Bucket numbers.
-        #[serde(with = "serde_bytes")]
-        buckets: Vec<u8>,
-    },
-    /// The peer will not sync (another network, or a malformed request).
+pub struct Step {
+    /// First 8 bytes of SHA-256 of the sender's network id: peers of different networks never
+    /// exchange records.
+    pub network: [u8; 8],
+    /// Ranges still to reconcile.
+    pub ranges: Vec<Range>,
+    /// Records where the sender lacks something of the receiver's.
+    pub have: Vec<DocHave>,
+    /// Keys of listed records the sender holds nothing of: the receiver sends them whole.
+    pub want: Vec<[u8; 8]>,
+    /// Changes the receiver lacks.
+    pub changes: Vec<SignedChange>,
+    /// True when a bound cut this step short: the round should be followed by another.
+    pub more: bool,
+}
+
+impl Step {
+    /// True when the step asks nothing and carries nothing: the round is over.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+            && self.have.is_empty()
+            && self.want.is_empty()
+            && self.changes.is_empty()
+    }
+}
+
+/// What goes over the wire, either way.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    /// A step of a round.
+    Step(Step),
+    /// The peer will not sync (another network, or a malformed message).
     Refused {
         /// Why.
         reason: String,
@@ -172,87 +195,62 @@ pub enum WireError {
     },
 }
 
-fn check_counts(
-    changes: usize,
-    docs: usize,
-    heads: &[DocHeads],
-    limits: &WireLimits,
-) -> Result<(), WireError> {
-    if changes > limits.changes_per_message_max {
-        return Err(WireError::TooMany {
-            what: "changes",
-            count: changes,
-            max: limits.changes_per_message_max,
-        });
-    }
-    if docs > DOCS_PER_MESSAGE_MAX {
-        return Err(WireError::TooMany {
-            what: "records",
-            count: docs,
-            max: DOCS_PER_MESSAGE_MAX,
-        });
-    }
-    if let Some(h) = heads.iter().find(|h| h.heads.len() > HEADS_PER_DOC_MAX) {
-        return Err(WireError::TooMany {
-            what: "heads for one record",
-            count: h.heads.len(),
-            max: HEADS_PER_DOC_MAX,
-        });
+fn at_most(what: &'static str, count: usize, max: usize) -> Result<(), WireError> {
+    if count > max {
+        return Err(WireError::TooMany { what, count, max });
     }
     Ok(())
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], limits: &WireLimits) -> Result<T, WireError> {
-    if bytes.len() > limits.message_bytes_max {
-        return Err(WireError::TooLarge {
-            bytes: bytes.len(),
-            bytes_max: limits.message_bytes_max,
-        });
-    }
-    postcard::from_bytes(bytes).map_err(|e| WireError::Malformed {
-        reason: e.to_string(),
-    })
-}
-
-fn encode<T: Serialize>(message: &T) -> Vec<u8> {
-    // Messages are plain data (strings, byte arrays, vectors): encoding into a Vec cannot fail.
-    postcard::to_stdvec(message).unwrap_or_default()
-}
-
-impl Request {
-    /// Encodes for the wire.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        encode(self)
-    }
-
-    /// Decodes bytes from a peer, enforcing `limits`.
-    ///
-    /// # Errors
-    /// [`WireError`] for oversized, over-count or malformed input.
-    pub fn from_bytes(bytes: &[u8], limits: &WireLimits) -> Result<Self, WireError> {
-        let message: Request = decode(bytes, limits)?;
-        match &message {
-            Request::Offer { docs, .. } => check_counts(0, docs.len(), &[], limits)?,
-            Request::Buckets { fingerprints } if fingerprints.len() != BUCKETS => {
-                return Err(WireError::TooMany {
-                    what: "bucket fingerprints",
-                    count: fingerprints.len(),
-                    max: BUCKETS,
-                })
+fn check_step(step: &Step, limits: &WireLimits) -> Result<(), WireError> {
+    at_most(
+        "changes",
+        step.changes.len(),
+        limits.changes_per_message_max,
+    )?;
+    at_most("ranges", step.ranges.len(), RANGES_PER_MESSAGE_MAX)?;
+    let mut docs = step.have.len() + step.want.len();
+    for range in &step.ranges {
+        let (lo, hi) = range.bounds();
+        if lo > hi {
+            return Err(WireError::Malformed {
+                reason: format!("range [{lo}, {hi}] ends before it starts"),
+            });
+        }
+        match range {
+            Range::Split { parts, .. } => {
+                at_most("parts in one range", parts.len(), PARTS_MAX)?;
+                if parts.is_empty() {
+                    return Err(WireError::Malformed {
+                        reason: "a split range has no parts".into(),
+                    });
+                }
             }
-            Request::Buckets { .. } => {}
-            Request::Push { changes, heads } => {
-                check_counts(changes.len(), heads.len(), heads, limits)?
+            Range::List { items, .. } => {
+                docs += items.len();
+                for item in items {
+                    at_most("heads for one record", item.heads.len(), HEADS_PER_DOC_MAX)?;
+                }
             }
         }
-        Ok(message)
     }
+    at_most("records", docs, DOCS_PER_MESSAGE_MAX)?;
+    for have in &step.have {
+        at_most("heads for one record", have.heads.len(), HEADS_PER_DOC_MAX)?;
+        at_most(
+            "samples for one record",
+            have.samples.len(),
+            SAMPLES_PER_DOC_MAX,
+        )?;
+    }
+    Ok(())
 }
 
-impl Response {
+impl Message {
     /// Encodes for the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
-        encode(self)
+        // Messages are plain data (strings, byte arrays, vectors): encoding into a Vec cannot fail.
+        postcard::to_stdvec(self).unwrap_or_default()
     }
 
     /// Decodes bytes from a peer, enforcing `limits`.
@@ -260,21 +258,23 @@ impl Response {
     /// # Errors
     /// [`WireError`] for oversized, over-count or malformed input.
     pub fn from_bytes(bytes: &[u8], limits: &WireLimits) -> Result<Self, WireError> {
-        let message: Response = decode(bytes, limits)?;
+        if bytes.len() > limits.message_bytes_max {
+            return Err(WireError::TooLarge {
+                bytes: bytes.len(),
+                bytes_max: limits.message_bytes_max,
+            });
+        }
+        let message: Message = postcard::from_bytes(bytes).map_err(|e| WireError::Malformed {
+            reason: e.to_string(),
+        })?;
         match &message {
-            Response::OfferReply { want, changes, .. } => {
-                check_counts(changes.len(), want.len(), want, limits)?
-            }
-            Response::PushReply { changes, .. } => check_counts(changes.len(), 0, &[], limits)?,
-            Response::Refused { reason } if reason.len() > 4096 => {
+            Message::Step(step) => check_step(step, limits)?,
+            Message::Refused { reason } if reason.len() > 4096 => {
                 return Err(WireError::Malformed {
                     reason: "refusal reason over 4096 bytes".into(),
                 })
             }
-            Response::Refused { .. }
-            | Response::InSync
-            | Response::NeedList
-            | Response::DifferingBuckets { .. } => {}
+            Message::Refused { .. } => {}
         }
         Ok(message)
     }

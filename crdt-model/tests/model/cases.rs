@@ -249,8 +249,10 @@ proptest! {
 fn a_case_replicates_only_to_its_parties_and_the_halls_between_them() {
     // Goal: the halls on the tree path between the parties carry a case; a sibling township does
     // not, and the sync protocol neither sends it nor lists it to that township's device.
+    use hallsync_model::sync::memory::{round, Side};
     use hallsync_model::sync::scope::{carries, in_scope};
-    use hallsync_model::sync::wire::{Request, Response, WireLimits};
+    use hallsync_model::sync::wire::{Range, WireLimits};
+    use hallsync_model::PeerState;
     let mut fed = setup();
     let trust = fed.origin.trust().clone();
     let (a, h) = (hall(VILLAGE), hall(TOWNSHIP_B));
@@ -289,14 +291,21 @@ fn a_case_replicates_only_to_its_parties_and_the_halls_between_them() {
     let limits = WireLimits::default();
     let mut theirs = fresh(&fed);
     theirs.set_local_device(sibling.device_id());
-    let offer = theirs.offer(&fed.village.device_id());
-    let Response::OfferReply { changes, .. } =
-        fed.origin
-            .answer_offer(&offer, &sibling.device_id(), &limits)
-    else {
-        panic!()
-    };
-    theirs.ingest(changes);
+    let (mut mine, mut other) = (PeerState::default(), PeerState::default());
+    round(
+        Side {
+            replica: &mut theirs,
+            device: sibling.device_id(),
+            state: &mut mine,
+        },
+        Side {
+            replica: &mut fed.origin,
+            device: fed.city.device_id(),
+            state: &mut other,
+        },
+        &limits,
+    )
+    .unwrap();
     assert!(
         theirs.cases(None).is_empty(),
         "the sibling township never receives the case"
@@ -305,13 +314,21 @@ fn a_case_replicates_only_to_its_parties_and_the_halls_between_them() {
         !theirs.docs().is_empty(),
         "it does receive the records every member holds"
     );
-    let Request::Offer { docs, .. } = fed.origin.offer(&sibling.device_id()) else {
+    // The case is not even counted in what the origin reconciles with the sibling.
+    let opening = fed
+        .origin
+        .sync_open(&sibling.device_id(), &mut PeerState::default(), &limits);
+    let Range::Split { parts, .. } = &opening.ranges[0] else {
         panic!()
     };
-    assert!(
-        docs.iter().all(|d| !d.doc.as_str().starts_with("case/")),
-        "case ids are not even listed"
-    );
+    let shared = fed
+        .origin
+        .docs()
+        .keys()
+        .filter(|d| in_scope(&trust, d, &sibling.device_id()))
+        .count();
+    assert_eq!(parts[0].count as usize, shared);
+    assert!(shared < fed.origin.docs().len());
 }
 
 #[test]

@@ -1,64 +1,76 @@
-//! The sync protocol, run in memory between replicas.
+//! The sync protocol, run in memory between replicas with every step encoded as on the wire.
 
-use hallsync_model::sync::wire::{Request, Response, WireError, WireLimits};
-use hallsync_model::{Replica, ScalarValue};
+use hallsync_model::sync::memory::{round, RoundCost, Side};
+use hallsync_model::sync::wire::{Message, WireError, WireLimits};
+use hallsync_model::{DocId, PeerState, Replica, ScalarValue, SignedChange};
 
 use crate::fixture::{fresh, Fed, VILLAGE};
 
-/// The peer device of the in-memory rounds: the city administrator, whose scope holds every record.
+/// The device both sides see the other as: the city administrator, whose scope holds every record.
 fn peer() -> hallsync_model::DeviceId {
     crate::fixture::key(1).device_id()
 }
 
-/// Bytes of change payload moved in one round, each way.
-#[derive(Default, Debug)]
-struct Moved {
-    to_a: usize,
-    to_b: usize,
-    more: bool,
+/// Two replicas and what each knows of the other.
+struct Pair {
+    a: Replica,
+    b: Replica,
+    a_knows: PeerState,
+    b_knows: PeerState,
 }
 
-fn change_bytes(changes: &[hallsync_model::SignedChange]) -> usize {
-    changes.iter().map(|c| c.change.len()).sum()
+impl Pair {
+    fn new(a: Replica, b: Replica) -> Pair {
+        Pair {
+            a,
+            b,
+            a_knows: PeerState::default(),
+            b_knows: PeerState::default(),
+        }
+    }
+
+    /// One round opened by `a`, or by `b` when `a_opens` is false.
+    fn round(&mut self, a_opens: bool, limits: &WireLimits) -> RoundCost {
+        let a = Side {
+            replica: &mut self.a,
+            device: peer(),
+            state: &mut self.a_knows,
+        };
+        let b = Side {
+            replica: &mut self.b,
+            device: peer(),
+            state: &mut self.b_knows,
+        };
+        let (opener, answerer) = if a_opens { (a, b) } else { (b, a) };
+        round(opener, answerer, limits).unwrap()
+    }
+
+    fn round_from_a(&mut self, limits: &WireLimits) -> RoundCost {
+        self.round(true, limits)
+    }
+
+    fn round_from_b(&mut self, limits: &WireLimits) -> RoundCost {
+        self.round(false, limits)
+    }
 }
 
-/// One round started by `a`, with every message encoded and decoded as on the wire.
-fn round(a: &mut Replica, b: &mut Replica, limits: &WireLimits) -> Moved {
-    let mut moved = Moved::default();
-    let offer = Request::from_bytes(&a.offer(&peer()).to_bytes(), limits).unwrap();
-    let reply =
-        Response::from_bytes(&b.answer_offer(&offer, &peer(), limits).to_bytes(), limits).unwrap();
-    let Response::OfferReply {
-        want,
-        changes,
-        more,
-    } = reply
-    else {
-        panic!("{reply:?}")
-    };
-    moved.to_a += change_bytes(&changes);
-    moved.more |= more;
-    a.ingest(changes);
-    let (push, cut) = a.push_for(&want, &peer(), limits);
-    moved.more |= cut;
-    let push = Request::from_bytes(&push.to_bytes(), limits).unwrap();
-    let Request::Push { changes, .. } = &push else {
-        panic!()
-    };
-    moved.to_b += change_bytes(changes);
-    b.ingest(changes.clone());
-    let answer =
-        Response::from_bytes(&b.answer_push(&push, &peer(), limits).to_bytes(), limits).unwrap();
-    let Response::PushReply { changes, more } = answer else {
-        panic!("{answer:?}")
-    };
-    moved.to_a += change_bytes(&changes);
-    moved.more |= more;
-    a.ingest(changes);
-    moved
+fn wire_bytes(changes: &[SignedChange]) -> usize {
+    changes.iter().map(SignedChange::wire_len).sum()
 }
 
-fn split_world() -> (Fed, Replica, Replica) {
+/// The city renames ITEM-1.
+fn rename_item_1(fed: &mut Fed, name: &str) -> SignedChange {
+    let city = fed.city.clone();
+    let doc: DocId = "item/ITEM-1".parse().unwrap();
+    fed.write(
+        &city,
+        &doc,
+        vec![("name".into(), ScalarValue::Str(name.into()))],
+    )
+    .unwrap()
+}
+
+fn split_world() -> (Fed, Pair) {
     let mut fed = Fed::new();
     fed.create_item("ITEM-1");
     let shared = fed.log.clone();
@@ -66,82 +78,72 @@ fn split_world() -> (Fed, Replica, Replica) {
     let mut b = fresh(&fed);
     a.ingest(shared.clone());
     b.ingest(shared);
-    (fed, a, b)
+    (fed, Pair::new(a, b))
 }
 
 #[test]
 fn two_replicas_with_disjoint_changes_converge_in_one_round_moving_only_what_is_missing() {
     // Goal: after one round both hold everything, and no change the receiver had is sent.
-    let (mut fed, mut a, mut b) = split_world();
+    let (mut fed, mut pair) = split_world();
     let before = fed.log.len();
     fed.create_item("ITEM-2");
     let village = fed.village.clone();
     fed.propose(&village, VILLAGE, "ITEM-1").unwrap();
-    let city = fed.city.clone();
-    let doc: hallsync_model::DocId = "item/ITEM-1".parse().unwrap();
-    fed.write(
-        &city,
-        &doc,
-        vec![("name".into(), ScalarValue::Str("改".into()))],
-    )
-    .unwrap();
+    rename_item_1(&mut fed, "改");
     let new = fed.log[before..].to_vec();
-    a.ingest(vec![new[0].clone(), new[2].clone()]);
-    b.ingest(vec![new[1].clone()]);
+    pair.a.ingest(vec![new[0].clone(), new[2].clone()]);
+    pair.b.ingest(vec![new[1].clone()]);
     let limits = WireLimits::default();
-    let moved = round(&mut a, &mut b, &limits);
-    assert_eq!(a.state_digest(), b.state_digest());
-    assert_eq!(a.state_digest(), fed.origin.state_digest());
+    let cost = pair.round_from_a(&limits);
+    assert_eq!(pair.a.state_digest(), pair.b.state_digest());
+    assert_eq!(pair.a.state_digest(), fed.origin.state_digest());
     assert_eq!(
-        moved.to_b,
-        new[0].change.len() + new[2].change.len(),
-        "{moved:?}"
+        cost.changes_to_answerer,
+        wire_bytes(&[new[0].clone(), new[2].clone()]),
+        "{cost:?}"
     );
-    assert_eq!(moved.to_a, new[1].change.len(), "{moved:?}");
-    let idle = round(&mut a, &mut b, &limits);
+    assert_eq!(cost.changes_to_opener, wire_bytes(&new[1..2]), "{cost:?}");
+    let idle = pair.round_from_a(&limits);
     assert_eq!(
-        (idle.to_a, idle.to_b),
-        (0, 0),
-        "an in-sync round moves no changes"
+        (
+            idle.changes_to_opener,
+            idle.changes_to_answerer,
+            idle.round_trips
+        ),
+        (0, 0, 1),
+        "an in-sync round moves no changes and ends after one exchange"
     );
 }
 
 #[test]
-fn peers_in_sync_are_done_after_one_small_exchange() {
-    // Goal: a round between equal replicas costs one summary and its answer, whatever their size;
-    // replicas that differ are asked for the list.
-    let (mut fed, mut a, b) = split_world();
-    let limits = WireLimits::default();
-    let summary = a.offer_summary(&peer());
-    assert!(
-        summary.to_bytes().len() < 64,
-        "{} bytes",
-        summary.to_bytes().len()
-    );
-    assert_eq!(b.answer_offer(&summary, &peer(), &limits), Response::InSync);
+fn peers_in_sync_are_done_after_one_exchange_of_a_few_dozen_bytes() {
+    // Goal: a round between equal replicas costs one fingerprint and an empty answer, whatever
+    // their size.
+    let (mut fed, mut pair) = split_world();
     let before = fed.log.len();
-    fed.create_item("ITEM-9");
-    a.ingest(fed.log[before..].to_vec());
-    let summary = a.offer_summary(&peer());
-    assert_eq!(
-        b.answer_offer(&summary, &peer(), &limits),
-        Response::NeedList
-    );
+    for i in 0..300 {
+        fed.create_item(&format!("ITEM-S{i}"));
+    }
+    pair.a.ingest(fed.log[before..].to_vec());
+    pair.b.ingest(fed.log[before..].to_vec());
+    let cost = pair.round_from_a(&WireLimits::default());
+    assert_eq!(cost.round_trips, 1, "{cost:?}");
+    assert!(cost.bytes < 64, "{cost:?}");
 }
 
 #[test]
-fn with_many_records_only_the_differing_buckets_are_listed() {
-    // Goal: with 600 shared records of which one differs, the round sends 256 bucket fingerprints and
-    // lists only the records of the differing bucket, not all 600, and both sides converge.
-    let (mut fed, mut a, mut b) = split_world();
+fn with_many_records_only_the_differing_ones_are_listed() {
+    // Goal: with 2,000 shared records of which one differs, the round costs a few hundred bytes
+    // beyond the change itself (fingerprints of the parts, one listed part), not a list of 2,000.
+    let (mut fed, mut pair) = split_world();
     let before = fed.log.len();
-    for i in 0..600 {
+    for i in 0..2_000 {
         fed.create_item(&format!("ITEM-M{i}"));
     }
-    a.ingest(fed.log[before..].to_vec());
-    b.ingest(fed.log[before..].to_vec());
+    pair.a.ingest(fed.log[before..].to_vec());
+    pair.b.ingest(fed.log[before..].to_vec());
     let city = fed.city.clone();
-    let doc: hallsync_model::DocId = "item/ITEM-M7".parse().unwrap();
+    let doc: DocId = "item/ITEM-M7".parse().unwrap();
     let new = fed
         .write(
             &city,
@@ -149,61 +151,99 @@ fn with_many_records_only_the_differing_buckets_are_listed() {
             vec![("name".into(), ScalarValue::Str("改名".into()))],
         )
         .unwrap();
-    a.ingest(vec![new]);
-    let limits = WireLimits::default();
-    let summary = a.offer_summary(&peer());
-    assert_eq!(
-        b.answer_offer(&summary, &peer(), &limits),
-        Response::NeedList
-    );
-    let buckets = a.after_need_list(&peer());
-    assert!(matches!(buckets, Request::Buckets { .. }));
-    let Response::DifferingBuckets { buckets } = b.answer_buckets(&buckets, &peer()) else {
-        panic!()
-    };
-    assert_eq!(buckets.len(), 1);
-    let offer = a.offer_buckets(&peer(), &buckets);
-    let Request::Offer { docs, .. } = &offer else {
-        panic!()
-    };
+    pair.a.ingest(vec![new.clone()]);
+    let cost = pair.round_from_b(&WireLimits::default());
+    assert_eq!(pair.a.state_digest(), pair.b.state_digest());
+    assert_eq!(cost.changes_to_opener, new.wire_len());
+    let overhead = cost.bytes - new.wire_len();
     assert!(
-        docs.len() < 20,
-        "{} records listed instead of 600",
-        docs.len()
+        overhead < 2_500,
+        "{overhead} bytes beyond the change: {cost:?}"
     );
-    let bytes = offer.to_bytes().len();
-    assert!(bytes < 2_000, "{bytes} bytes");
-    let Response::OfferReply { want, changes, .. } = b.answer_offer(&offer, &peer(), &limits)
-    else {
-        panic!()
-    };
-    assert!(changes.is_empty(), "b holds nothing a lacks");
-    a.ingest(changes);
-    let (push, _) = a.push_for(&want, &peer(), &limits);
-    let Request::Push { changes, .. } = &push else {
-        panic!()
-    };
-    b.ingest(changes.clone());
-    assert_eq!(a.state_digest(), b.state_digest());
+    assert!(cost.round_trips <= 3, "{cost:?}");
+}
+
+#[test]
+fn a_record_changed_on_both_sides_moves_little_of_the_shared_past() {
+    // Goal: one record with 200 changes in common and 5 new on each side: what moves is the 10
+    // new changes and at most a tenth more, plus a bounded overhead (the 1.1× + 2 kB).
+    let (fed, mut pair) = split_world();
+    let city = fed.city.clone();
+    let doc: DocId = "item/ITEM-1".parse().unwrap();
+    for i in 0..200 {
+        let env = pair
+            .a
+            .author(
+                &city,
+                1,
+                &doc,
+                fed.now_ms() + i,
+                &[("name".into(), ScalarValue::Str(format!("共同 {i}").into()))],
+            )
+            .unwrap();
+        pair.b.ingest(vec![env]);
+    }
+    let mut moved = 0;
+    for i in 0..5 {
+        let puts =
+            |side: &str| vec![("name".into(), ScalarValue::Str(format!("{side}{i}").into()))];
+        moved += pair
+            .a
+            .author(&city, 2, &doc, fed.now_ms() + 1000 + i, &puts("a"))
+            .unwrap()
+            .wire_len();
+        moved += pair
+            .b
+            .author(&city, 3, &doc, fed.now_ms() + 1000 + i, &puts("b"))
+            .unwrap()
+            .wire_len();
+    }
+    let cost = pair.round_from_a(&WireLimits::default());
+    assert_eq!(pair.a.state_digest(), pair.b.state_digest());
+    let carried = cost.changes_to_opener + cost.changes_to_answerer;
+    assert!(carried * 10 <= moved * 11, "carried {carried} for {moved}");
+    assert!(
+        cost.bytes * 10 <= moved * 11 + 20_480,
+        "{} bytes for {moved}: {cost:?}",
+        cost.bytes
+    );
+}
+
+#[test]
+fn a_reconnecting_peer_receives_what_was_written_since_in_the_first_step() {
+    // Goal: the per-peer sync state makes the next round push new changes at once: one exchange.
+    let (mut fed, mut pair) = split_world();
+    let limits = WireLimits::default();
+    pair.round_from_a(&limits);
+    let before = fed.log.len();
+    rename_item_1(&mut fed, "新");
+    fed.create_item("ITEM-NEW");
+    pair.a.ingest(fed.log[before..].to_vec());
+    // The state survives a restart: it is stored as bytes and read back.
+    pair.a_knows = PeerState::from_bytes(&pair.a_knows.to_bytes()).unwrap();
+    let cost = pair.round_from_a(&limits);
+    assert_eq!(pair.a.state_digest(), pair.b.state_digest());
+    assert_eq!(cost.round_trips, 1, "{cost:?}");
+    assert_eq!(cost.changes_to_answerer, wire_bytes(&fed.log[before..]));
 }
 
 #[test]
 fn tiny_limits_cut_messages_and_repeated_rounds_still_converge() {
     // Goal: a bound on changes per message sets `more`, and rounds continue until equal.
-    let (mut fed, mut a, mut b) = split_world();
+    let (mut fed, mut pair) = split_world();
     let before = fed.log.len();
     for i in 0..6 {
         fed.create_item(&format!("ITEM-N{i}"));
     }
-    a.ingest(fed.log[before..].to_vec());
+    pair.a.ingest(fed.log[before..].to_vec());
     let limits = WireLimits {
         message_bytes_max: 1 << 20,
         changes_per_message_max: 1,
     };
     let mut rounds = 0;
     let mut saw_more = false;
-    while a.state_digest() != b.state_digest() {
-        saw_more |= round(&mut b, &mut a, &limits).more;
+    while pair.a.state_digest() != pair.b.state_digest() {
+        saw_more |= pair.round_from_b(&limits).more;
         rounds += 1;
         assert!(rounds <= 20, "did not converge in 20 rounds");
     }
@@ -220,28 +260,43 @@ fn decoders_refuse_oversized_and_garbage_input() {
     };
     let big = vec![0u8; 65];
     assert!(matches!(
-        Request::from_bytes(&big, &limits),
-        Err(WireError::TooLarge { .. })
-    ));
-    assert!(matches!(
-        Response::from_bytes(&big, &limits),
+        Message::from_bytes(&big, &limits),
         Err(WireError::TooLarge { .. })
     ));
     for junk in [&[0xff_u8, 0xff, 0xff][..], &[][..], &[7, 1, 2][..]] {
-        assert!(Request::from_bytes(junk, &limits).is_err());
-        assert!(Response::from_bytes(junk, &limits).is_err());
+        assert!(Message::from_bytes(junk, &limits).is_err());
     }
+}
+
+#[test]
+fn a_range_that_ends_before_it_starts_is_refused() {
+    let (_, pair) = split_world();
+    let mut step = pair
+        .a
+        .sync_open(&peer(), &mut PeerState::default(), &WireLimits::default());
+    step.ranges = vec![hallsync_model::sync::wire::Range::List {
+        lo: 9,
+        hi: 3,
+        items: Vec::new(),
+    }];
+    let bytes = Message::Step(step).to_bytes();
+    let err = Message::from_bytes(&bytes, &WireLimits::default()).unwrap_err();
+    assert!(err.to_string().contains("ends before it starts"), "{err}");
 }
 
 #[test]
 fn a_peer_of_another_network_is_refused() {
     // Goal: replicas of different networks never exchange records.
-    let (fed, a, _) = split_world();
+    let (fed, pair) = split_world();
     let other = Replica::new(hallsync_model::Genesis {
         key: fed.stranger.device_id(),
     });
-    let answer = other.answer_offer(&a.offer(&peer()), &peer(), &WireLimits::default());
-    assert!(matches!(answer, Response::Refused { .. }), "{answer:?}");
+    let limits = WireLimits::default();
+    let opening = pair
+        .a
+        .sync_open(&peer(), &mut PeerState::default(), &limits);
+    let answer = other.sync_answer(&opening, &peer(), &mut PeerState::default(), &limits);
+    assert!(matches!(answer, Message::Refused { .. }), "{answer:?}");
 }
 
 mod hostile_bytes {
@@ -249,16 +304,14 @@ mod hostile_bytes {
 
     use super::*;
 
-    fn valid_reply() -> Vec<u8> {
-        let (_, a, b) = split_world();
-        let offer = Request::Offer {
-            network: a.trust().genesis().network_id(),
-            set_digest: [0; 16],
-            summary_only: false,
-            docs: Vec::new(),
-            only_buckets: Vec::new(),
-        };
-        b.answer_offer(&offer, &peer(), &WireLimits::default())
+    /// A valid step that carries changes: the first answer to an empty replica's opening.
+    fn valid_step() -> Vec<u8> {
+        let (fed, pair) = split_world();
+        let empty = fresh(&fed);
+        let limits = WireLimits::default();
+        let opening = empty.sync_open(&peer(), &mut PeerState::default(), &limits);
+        pair.a
+            .sync_answer(&opening, &peer(), &mut PeerState::default(), &limits)
             .to_bytes()
     }
 
@@ -268,30 +321,30 @@ mod hostile_bytes {
         #[test]
         fn arbitrary_bytes_never_panic_a_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             // Goal: whatever a peer sends, decoding returns a value or an error.
-            let limits = WireLimits::default();
-            let _ = Request::from_bytes(&bytes, &limits);
-            let _ = Response::from_bytes(&bytes, &limits);
+            let _ = Message::from_bytes(&bytes, &WireLimits::default());
         }
 
         #[test]
-        fn mutated_messages_are_refused_or_ingested_without_panic(
+        fn mutated_steps_are_refused_or_answered_without_panic(
             flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
         ) {
-            // Goal: a valid reply with bytes flipped either fails to decode or carries changes that
-            // ingest verifies and quarantines; nothing panics and nothing forged applies.
-            let mut bytes = valid_reply();
+            // Goal: a valid step with bytes flipped either fails to decode or is answered, and the
+            // changes it carries are verified and quarantined; nothing panics, nothing forged applies.
+            let mut bytes = valid_step();
+            prop_assume!(!bytes.is_empty());
             for (at, value) in flips {
                 let i = at.index(bytes.len());
                 bytes[i] ^= value | 1;
             }
             let limits = WireLimits::default();
-            if let Ok(Response::OfferReply { changes, .. }) = Response::from_bytes(&bytes, &limits) {
-                let fed = Fed::new();
-                let mut r = fresh(&fed);
-                let report = r.ingest(changes);
+            if let Ok(Message::Step(step)) = Message::from_bytes(&bytes, &limits) {
+                let (_, pair) = split_world();
+                let mut r = pair.b;
+                let report = r.ingest(step.changes.clone());
                 for env in &report.applied {
                     prop_assert!(env.verify().is_ok());
                 }
+                let _ = r.sync_answer(&step, &peer(), &mut PeerState::default(), &limits);
             }
         }
     }

@@ -151,6 +151,34 @@ impl Engine {
         }
     }
 
+    /// What this node last knew of `peer`'s records (empty when never synced, or when the stored
+    /// state is unreadable: that costs an early push, never correctness).
+    pub fn peer_state(&self, peer: &hallsync_model::DeviceId) -> hallsync_model::PeerState {
+        match self.store.peer_sync(&peer.0) {
+            Ok(Some(bytes)) => hallsync_model::PeerState::from_bytes(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(peer = %peer, "starting afresh: {e}");
+                hallsync_model::PeerState::default()
+            }),
+            Ok(None) => hallsync_model::PeerState::default(),
+            Err(e) => {
+                tracing::warn!(peer = %peer, "could not read the peer's sync state: {e}");
+                hallsync_model::PeerState::default()
+            }
+        }
+    }
+
+    /// Stores what this node knows of `peer`'s records, so the next connection resumes from it.
+    ///
+    /// # Errors
+    /// A store error.
+    pub fn save_peer_state(
+        &mut self,
+        peer: &hallsync_model::DeviceId,
+        state: &hallsync_model::PeerState,
+    ) -> Result<(), NodeError> {
+        self.store.put_peer_sync(&peer.0, &state.to_bytes())
+    }
+
     /// Takes in changes from a peer or a bundle and stores what was applied or quarantined.
     ///
     /// # Errors

@@ -195,7 +195,7 @@ impl Node {
                     let peers: Vec<_> = self.swarm.connected_peers().copied().collect();
                     for peer in peers {
                         let _ = self.swarm.disconnect_peer_id(peer);
-                        self.sync.forget(&peer);
+                        self.sync.forget(&mut self.engine, &peer);
                     }
                 } else {
                     self.on_tick();
@@ -270,7 +270,7 @@ impl Node {
                 ..
             } => {
                 tracing::info!(peer = %peer_label(&peer_id), "disconnected");
-                self.sync.forget(&peer_id);
+                self.sync.forget(&mut self.engine, &peer_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
                 let outcome = self.sync.handle(&mut self.swarm, &mut self.engine, event);

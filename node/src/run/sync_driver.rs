@@ -1,22 +1,16 @@
-//! Runs sync rounds over the swarm: moves the sans-IO protocol's messages and feeds what arrives to
-//! the engine. One round at a time per peer.
+//! Runs sync rounds over the swarm: moves the sans-IO protocol's steps and feeds what arrives to
+//! the engine. One round at a time per peer; the peer's sync state is kept in memory while it is
+//! connected and stored when a round ends or the peer leaves.
 
 use std::collections::BTreeMap;
 
-use hallsync_model::{Request, Response};
+use hallsync_model::sync::protocol::STEPS_MAX;
+use hallsync_model::{Message, PeerState, Step};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::{PeerId, Swarm};
 
 use crate::engine::Engine;
 use crate::network::behaviour::Behaviour;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Summarised,
-    Bucketed,
-    Offered,
-    Pushed,
-}
 
 /// The device behind a peer; a peer without an ed25519 identity maps to a key no certificate names,
 /// so it is offered no scoped record.
@@ -24,11 +18,22 @@ fn device(peer: &PeerId) -> hallsync_model::DeviceId {
     crate::network::peer::device_of(peer).unwrap_or(hallsync_model::DeviceId([0; 32]))
 }
 
+/// A round this node opened.
+struct Round {
+    /// Steps sent so far.
+    steps: usize,
+    /// Some step said a bound cut it short: run another round after this one.
+    more: bool,
+    /// New changes arrived meanwhile: run another round after this one.
+    again: bool,
+}
+
 /// Sync rounds in flight.
 #[derive(Default)]
 pub struct SyncDriver {
-    outbound: BTreeMap<OutboundRequestId, (PeerId, Stage)>,
-    busy: BTreeMap<PeerId, bool>,
+    outbound: BTreeMap<OutboundRequestId, PeerId>,
+    rounds: BTreeMap<PeerId, Round>,
+    states: BTreeMap<PeerId, PeerState>,
 }
 
 /// What a handled event means for the loop.
@@ -39,35 +44,68 @@ pub struct Outcome {
 }
 
 impl SyncDriver {
+    fn state(&mut self, engine: &Engine, peer: PeerId) -> &mut PeerState {
+        self.states
+            .entry(peer)
+            .or_insert_with(|| engine.peer_state(&device(&peer)))
+    }
+
+    fn save(&mut self, engine: &mut Engine, peer: &PeerId) {
+        if let Some(state) = self.states.get(peer) {
+            if let Err(e) = engine.save_peer_state(&device(peer), state) {
+                tracing::warn!(peer = %peer, "could not store the peer's sync state: {e}");
+            }
+        }
+    }
+
     /// Starts a round with `peer` unless one is running.
     pub fn start(&mut self, swarm: &mut Swarm<Behaviour>, engine: &Engine, peer: PeerId) {
-        if self.busy.get(&peer).copied().unwrap_or(false) {
+        if let Some(round) = self.rounds.get_mut(&peer) {
             // Ask for another round when this one ends: new changes arrived meanwhile.
-            self.busy.insert(peer, true);
+            round.again = true;
             return;
         }
-        let Ok(replica) = engine.replica() else {
-            return;
+        let limits = engine.wire_limits();
+        let mut state = std::mem::take(self.state(engine, peer));
+        let step = match engine.replica() {
+            Ok(replica) => replica.sync_open(&device(&peer), &mut state, &limits),
+            Err(_) => return,
         };
+        self.states.insert(peer, state);
+        self.send(swarm, peer, step);
+        self.rounds.insert(
+            peer,
+            Round {
+                steps: 1,
+                more: false,
+                again: false,
+            },
+        );
+    }
+
+    fn send(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, step: Step) {
         let id = swarm
             .behaviour_mut()
             .sync
-            .send_request(&peer, replica.offer_summary(&device(&peer)).to_bytes());
-        self.outbound.insert(id, (peer, Stage::Summarised));
-        self.busy.insert(peer, false);
+            .send_request(&peer, Message::Step(step).to_bytes());
+        self.outbound.insert(id, peer);
     }
 
-    fn finish(&mut self, swarm: &mut Swarm<Behaviour>, engine: &Engine, peer: PeerId, again: bool) {
-        let wanted = self.busy.remove(&peer).unwrap_or(false);
-        if again || wanted {
-            self.start(swarm, engine, peer);
+    fn finish(&mut self, swarm: &mut Swarm<Behaviour>, engine: &mut Engine, peer: PeerId) {
+        self.save(engine, &peer);
+        if let Some(round) = self.rounds.remove(&peer) {
+            if round.again || round.more {
+                self.start(swarm, engine, peer);
+            }
         }
     }
 
-    /// A peer went away: forget its rounds.
-    pub fn forget(&mut self, peer: &PeerId) {
-        self.busy.remove(peer);
-        self.outbound.retain(|_, (p, _)| p != peer);
+    /// A peer went away: store what is known of it and forget its rounds.
+    pub fn forget(&mut self, engine: &mut Engine, peer: &PeerId) {
+        self.save(engine, peer);
+        self.states.remove(peer);
+        self.rounds.remove(peer);
+        self.outbound.retain(|_, p| p != peer);
     }
 
     /// Handles one event of the sync behaviour.
@@ -77,29 +115,28 @@ impl SyncDriver {
         engine: &mut Engine,
         event: request_response::Event<Vec<u8>, Vec<u8>>,
     ) -> Outcome {
-        use request_response::{Event, Message};
+        use request_response::{Event, Message as Rr};
         match event {
             Event::Message {
                 peer,
-                message:
-                    Message::Request {
-                        request, channel, ..
-                    },
+                message: Rr::Request {
+                    request, channel, ..
+                },
                 ..
             } => self.answer(swarm, engine, peer, &request, channel),
             Event::Message {
                 peer,
                 message:
-                    Message::Response {
+                    Rr::Response {
                         request_id,
                         response,
                     },
                 ..
             } => {
-                let Some((_, stage)) = self.outbound.remove(&request_id) else {
+                if self.outbound.remove(&request_id).is_none() {
                     return Outcome::default();
-                };
-                self.on_response(swarm, engine, peer, stage, &response)
+                }
+                self.on_response(swarm, engine, peer, &response)
             }
             Event::OutboundFailure {
                 peer,
@@ -109,7 +146,7 @@ impl SyncDriver {
             } => {
                 tracing::debug!(peer = %peer, "sync request failed: {error}");
                 self.outbound.remove(&request_id);
-                self.busy.remove(&peer);
+                self.rounds.remove(&peer);
                 Outcome::default()
             }
             Event::InboundFailure { peer, error, .. } => {
@@ -118,6 +155,30 @@ impl SyncDriver {
             }
             Event::ResponseSent { .. } => Outcome::default(),
         }
+    }
+
+    /// Ingests a step's changes and computes the answer to it.
+    fn take_step(
+        &mut self,
+        engine: &mut Engine,
+        peer: PeerId,
+        step: &Step,
+        outcome: &mut Outcome,
+    ) -> Message {
+        let limits = engine.wire_limits();
+        match engine.ingest(step.changes.clone()) {
+            Ok(report) => outcome.applied |= !report.applied.is_empty(),
+            Err(e) => tracing::error!("storing received changes failed: {e}"),
+        }
+        let mut state = std::mem::take(self.state(engine, peer));
+        let answer = match engine.replica() {
+            Ok(replica) => replica.sync_answer(step, &device(&peer), &mut state, &limits),
+            Err(e) => Message::Refused {
+                reason: e.to_string(),
+            },
+        };
+        self.states.insert(peer, state);
+        answer
     }
 
     fn answer(
@@ -130,39 +191,18 @@ impl SyncDriver {
     ) -> Outcome {
         let limits = engine.wire_limits();
         let mut outcome = Outcome::default();
-        let response = match Request::from_bytes(bytes, &limits) {
+        let response = match Message::from_bytes(bytes, &limits) {
             Err(e) => {
-                tracing::warn!(peer = %peer, "refused a malformed sync request: {e}");
-                Response::Refused {
+                tracing::warn!(peer = %peer, "refused a malformed sync step: {e}");
+                Message::Refused {
                     reason: e.to_string(),
                 }
             }
-            Ok(request @ Request::Offer { .. }) => match engine.replica() {
-                Ok(replica) => replica.answer_offer(&request, &device(&peer), &limits),
-                Err(e) => Response::Refused {
-                    reason: e.to_string(),
-                },
-            },
-            Ok(request @ Request::Buckets { .. }) => match engine.replica() {
-                Ok(replica) => replica.answer_buckets(&request, &device(&peer)),
-                Err(e) => Response::Refused {
-                    reason: e.to_string(),
-                },
-            },
-            Ok(Request::Push { changes, heads }) => {
-                match engine.ingest(changes) {
-                    Ok(report) => outcome.applied = !report.applied.is_empty(),
-                    Err(e) => tracing::error!("storing received changes failed: {e}"),
-                }
-                let request = Request::Push {
-                    changes: Vec::new(),
-                    heads,
-                };
-                match engine.replica() {
-                    Ok(replica) => replica.answer_push(&request, &device(&peer), &limits),
-                    Err(e) => Response::Refused {
-                        reason: e.to_string(),
-                    },
+            Ok(Message::Step(step)) => self.take_step(engine, peer, &step, &mut outcome),
+            Ok(Message::Refused { reason }) => {
+                tracing::warn!(peer = %peer, "peer refused to sync: {reason}");
+                Message::Refused {
+                    reason: "a refusal is not a request".into(),
                 }
             }
         };
@@ -182,87 +222,42 @@ impl SyncDriver {
         swarm: &mut Swarm<Behaviour>,
         engine: &mut Engine,
         peer: PeerId,
-        stage: Stage,
         bytes: &[u8],
     ) -> Outcome {
         let limits = engine.wire_limits();
         let mut outcome = Outcome::default();
-        let response = match Response::from_bytes(bytes, &limits) {
-            Ok(r) => r,
+        let step = match Message::from_bytes(bytes, &limits) {
+            Ok(Message::Step(step)) => step,
+            Ok(Message::Refused { reason }) => {
+                tracing::warn!(peer = %peer, "peer refused to sync: {reason}");
+                self.rounds.remove(&peer);
+                return outcome;
+            }
             Err(e) => {
-                tracing::warn!(peer = %peer, "malformed sync response: {e}");
-                self.finish(swarm, engine, peer, false);
+                tracing::warn!(peer = %peer, "malformed sync step: {e}");
+                self.rounds.remove(&peer);
                 return outcome;
             }
         };
-        match (stage, response) {
-            (Stage::Summarised, Response::InSync) => self.finish(swarm, engine, peer, false),
-            (Stage::Summarised, Response::NeedList) => {
-                let Ok(replica) = engine.replica() else {
-                    return outcome;
-                };
-                let next = replica.after_need_list(&device(&peer));
-                let stage = if matches!(next, Request::Buckets { .. }) {
-                    Stage::Bucketed
-                } else {
-                    Stage::Offered
-                };
-                let id = swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&peer, next.to_bytes());
-                self.outbound.insert(id, (peer, stage));
+        let more = step.more;
+        let answer = self.take_step(engine, peer, &step, &mut outcome);
+        let Some(round) = self.rounds.get_mut(&peer) else {
+            return outcome;
+        };
+        round.more |= more;
+        match answer {
+            Message::Step(next) if !next.is_empty() && round.steps < STEPS_MAX => {
+                round.steps += 1;
+                round.more |= next.more;
+                self.send(swarm, peer, next);
             }
-            (Stage::Bucketed, Response::DifferingBuckets { buckets }) => {
-                let Ok(replica) = engine.replica() else {
-                    return outcome;
-                };
-                let offer = replica.offer_buckets(&device(&peer), &buckets);
-                let id = swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&peer, offer.to_bytes());
-                self.outbound.insert(id, (peer, Stage::Offered));
+            Message::Step(next) => {
+                round.more |= next.more;
+                self.finish(swarm, engine, peer);
             }
-            (
-                Stage::Offered,
-                Response::OfferReply {
-                    want,
-                    changes,
-                    more,
-                },
-            ) => {
-                match engine.ingest(changes) {
-                    Ok(report) => outcome.applied = !report.applied.is_empty(),
-                    Err(e) => tracing::error!("storing received changes failed: {e}"),
-                }
-                let Ok(replica) = engine.replica() else {
-                    return outcome;
-                };
-                let (push, cut) = replica.push_for(&want, &device(&peer), &limits);
-                let id = swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&peer, push.to_bytes());
-                self.outbound.insert(id, (peer, Stage::Pushed));
-                if more || cut {
-                    self.busy.insert(peer, true);
-                }
-            }
-            (Stage::Pushed, Response::PushReply { changes, more }) => {
-                match engine.ingest(changes) {
-                    Ok(report) => outcome.applied = !report.applied.is_empty(),
-                    Err(e) => tracing::error!("storing received changes failed: {e}"),
-                }
-                self.finish(swarm, engine, peer, more);
-            }
-            (_, Response::Refused { reason }) => {
-                tracing::warn!(peer = %peer, "peer refused to sync: {reason}");
-                self.busy.remove(&peer);
-            }
-            (stage, _) => {
-                tracing::warn!(peer = %peer, ?stage, "unexpected sync response");
-                self.busy.remove(&peer);
+            Message::Refused { reason } => {
+                tracing::warn!(peer = %peer, "ended the round: {reason}");
+                self.finish(swarm, engine, peer);
             }
         }
         outcome
