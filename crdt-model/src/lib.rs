@@ -46,7 +46,7 @@ pub mod sync;
 pub mod trust;
 
 pub use automerge::{ChangeHash, ScalarValue};
-pub use change::envelope::SignedChange;
+pub use change::envelope::{Checked, SignedChange};
 pub use change::rejection::Rejection;
 pub use effective::{ItemView, Proposal, StationView};
 pub use error::{IdentityError, RecordError, TrustError};

@@ -12,10 +12,14 @@
 //! - [`sim`]: the event loop and the protocol messages between tree neighbours.
 //! - [`forge`]: what the forger adversary sends.
 //! - [`report`]: the JSON report.
+//! - [`plot`]: SVG charts of a run.
+//! - [`bench`]: our sync side by side with automerge's sync and whole documents.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod forge;
+pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -34,6 +34,10 @@ pub struct Stats {
     /// What convergence is timed from: the last change, or the end of a cut if later.
     pub settled_from_ms: u64,
     delays: BTreeMap<&'static str, Vec<u64>>,
+    /// Bytes sent per simulated hour.
+    pub bytes_per_hour: Vec<u64>,
+    /// Bytes sent per kind of link, named by its two levels.
+    pub bytes_by_link: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -94,6 +98,20 @@ pub struct Report {
     pub invariant_violations: Vec<String>,
     /// When not converged: up to five records and the halls where they lag.
     pub lagging: Vec<String>,
+    /// Time series for the charts (`--plot`); not part of the JSON report.
+    #[serde(skip)]
+    pub series: Series,
+}
+
+/// What the charts draw.
+#[derive(Debug, Default)]
+pub struct Series {
+    /// Per level, every delay from a change to its arrival, in milliseconds, sorted.
+    pub delays_ms: BTreeMap<&'static str, Vec<u64>>,
+    /// Bytes sent per simulated hour.
+    pub bytes_per_hour: Vec<u64>,
+    /// Bytes sent per kind of link.
+    pub bytes_by_link: BTreeMap<String, u64>,
 }
 
 /// True when every node holds every record in its replication scope, at the same heads as every other
@@ -174,18 +192,20 @@ impl Report {
                 "{accepted_invalid} forged change(s) became effective"
             ));
         }
+        let mut stats = stats;
+        for samples in stats.delays.values_mut() {
+            samples.sort_unstable();
+        }
         let delay = stats
             .delays
             .iter()
-            .map(|(level, samples)| {
-                let mut s = samples.clone();
-                s.sort_unstable();
+            .map(|(level, s)| {
                 (
                     *level,
                     Percentiles {
-                        p50_s: pct(&s, 0.5),
-                        p90_s: pct(&s, 0.9),
-                        p99_s: pct(&s, 0.99),
+                        p50_s: pct(s, 0.5),
+                        p90_s: pct(s, 0.9),
+                        p99_s: pct(s, 0.99),
                         samples: s.len(),
                     },
                 )
@@ -217,6 +237,11 @@ impl Report {
             refused_garbage: stats.refused_garbage,
             invariant_violations,
             lagging,
+            series: Series {
+                delays_ms: std::mem::take(&mut stats.delays),
+                bytes_per_hour: std::mem::take(&mut stats.bytes_per_hour),
+                bytes_by_link: std::mem::take(&mut stats.bytes_by_link),
+            },
         }
     }
 }

@@ -194,6 +194,23 @@ impl Sim {
     fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>, response: bool, stage: u8) {
         self.stats.messages += 1;
         self.stats.bytes_sent += bytes.len() as u64;
+        let hour = (self.now_ms / 3_600_000) as usize;
+        if self.stats.bytes_per_hour.len() <= hour {
+            self.stats.bytes_per_hour.resize(hour + 1, 0);
+        }
+        self.stats.bytes_per_hour[hour] += bytes.len() as u64;
+        let child = if self.nodes[from].parent == Some(to) {
+            from
+        } else {
+            to
+        };
+        let parent = self.nodes[child].parent.unwrap_or(child);
+        let link = format!(
+            "{}–{}",
+            self.nodes[child].level.as_str(),
+            self.nodes[parent].level.as_str()
+        );
+        *self.stats.bytes_by_link.entry(link).or_default() += bytes.len() as u64;
         if self.rng.chance(self.scenario.link.loss) {
             return;
         }

@@ -55,6 +55,22 @@ fn certify(
     Certificate::sign(body, issuer).unwrap_or_else(|_| unreachable!("issuer matches"))
 }
 
+/// A replica of a network whose genesis key `key` has certified itself as the city administrator,
+/// as `hallsync init --genesis` does: the starting point of the protocol benchmark.
+pub fn city_replica(key: &DeviceKey) -> Replica {
+    let mut replica = Replica::new(Genesis {
+        key: key.device_id(),
+    });
+    let hall = HallId::new("C").unwrap_or_else(|_| unreachable!("\"C\" is a hall id"));
+    let cert = certify(key, key, &hall, Level::City, None, Role::Admin);
+    let puts = [(cert_key(&cert), ScalarValue::Bytes(cert.to_bytes()))];
+    // The genesis key may always write the trust record; a refusal would be a bug in the model.
+    if let Err(e) = replica.author(key, 0, &DocId::trust(), 0, &puts) {
+        unreachable!("the genesis key certifies itself: {e}");
+    }
+    replica
+}
+
 /// Builds the hall tree of `scenario` and a replica per node that already holds the trust record.
 pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange>) {
     let genesis_key = DeviceKey::from_seed(rng.bytes32());

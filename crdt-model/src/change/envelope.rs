@@ -50,6 +50,28 @@ impl std::fmt::Debug for SignedChange {
     }
 }
 
+/// An envelope and the outcome of [`SignedChange::verify`], computed ahead of
+/// [`crate::Replica::ingest_checked`]: verification needs nothing of the replica, so a node can run
+/// it for a batch on every core while the replica applies the batch before. The fields are private:
+/// the only way to make one is to verify.
+pub struct Checked {
+    pub(crate) envelope: SignedChange,
+    pub(crate) verified: Result<VerifiedChange, Rejection>,
+}
+
+impl Checked {
+    /// Verifies `envelope`.
+    pub fn new(envelope: SignedChange) -> Checked {
+        let verified = envelope.verify();
+        Checked { envelope, verified }
+    }
+
+    /// The envelope.
+    pub fn envelope(&self) -> &SignedChange {
+        &self.envelope
+    }
+}
+
 /// A change whose signature and actor binding have been checked.
 #[derive(Clone, Debug)]
 pub struct VerifiedChange {
@@ -99,12 +121,12 @@ impl SignedChange {
         }
     }
 
-    /// The digest of the whole envelope: the key of quarantine rows, distinct even for two envelopes
     /// Bytes of the envelope as encoded on the wire: what moving it costs.
     pub fn wire_len(&self) -> usize {
         postcard::to_stdvec(self).map_or(0, |b| b.len())
     }
 
+    /// The digest of the whole envelope: the key of quarantine rows, distinct even for two envelopes
     /// that carry the same change with different signatures.
     pub fn digest(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();

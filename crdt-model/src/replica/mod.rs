@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::ChangeHash;
 use serde::Serialize;
 
-use crate::change::envelope::{SignedChange, VerifiedChange};
+use crate::change::envelope::{Checked, SignedChange, VerifiedChange};
 use crate::change::rejection::Rejection;
 use crate::identity::DeviceId;
 use crate::records::DocId;
@@ -59,6 +59,16 @@ pub struct IngestReport {
     pub duplicates: usize,
     /// True when a revocation or an equivocation made the replica rebuild every record.
     pub rebuilt: bool,
+}
+
+impl IngestReport {
+    /// Adds what a later call did, for a caller that ingests one batch in parts.
+    pub fn absorb(&mut self, later: IngestReport) {
+        self.applied.extend(later.applied);
+        self.quarantined.extend(later.quarantined);
+        self.duplicates += later.duplicates;
+        self.rebuilt |= later.rebuilt;
+    }
 }
 
 type SeqKey = (DocId, Vec<u8>, u64);
@@ -161,15 +171,21 @@ impl Replica {
     /// Verifies, authorizes and applies `batch`, then retries the quarantine while anything applies;
     /// rebuilds everything if a revocation or equivocation took something away.
     pub fn ingest(&mut self, batch: Vec<SignedChange>) -> IngestReport {
+        self.ingest_checked(batch.into_iter().map(Checked::new).collect())
+    }
+
+    /// [`Replica::ingest`] of envelopes verified ahead (see [`Checked`]): the same outcome, with
+    /// the signature work done wherever the caller chose.
+    pub fn ingest_checked(&mut self, batch: Vec<Checked>) -> IngestReport {
         let mut report = IngestReport::default();
         let mut progress = false;
-        for envelope in batch {
+        for Checked { envelope, verified } in batch {
             let digest = envelope.digest();
             if self.applied_digests.contains(&digest) || self.quarantine.contains_key(&digest) {
                 report.duplicates += 1;
                 continue;
             }
-            match self.try_apply(&envelope) {
+            match verified.and_then(|v| self.try_apply_verified(&envelope, v)) {
                 Ok(true) => {
                     self.applied_digests.insert(digest);
                     report.applied.push(envelope);
@@ -339,6 +355,14 @@ impl Replica {
     /// Applies one envelope; `Ok(false)` if its change is already in the document.
     fn try_apply(&mut self, envelope: &SignedChange) -> Result<bool, Rejection> {
         let verified = envelope.verify()?;
+        self.try_apply_verified(envelope, verified)
+    }
+
+    fn try_apply_verified(
+        &mut self,
+        envelope: &SignedChange,
+        verified: VerifiedChange,
+    ) -> Result<bool, Rejection> {
         let hash = verified.hash();
         if let Some(equivocation) = self.pool(&verified) {
             return Err(equivocation);

@@ -240,24 +240,7 @@ impl Replica {
                 fingerprint: root,
             }],
         });
-        for item in &items {
-            let Some(mine) = self.docs().get(item.doc) else {
-                continue;
-            };
-            match state.heads(item.doc) {
-                Some(theirs) => {
-                    let theirs: Vec<ChangeHash> = theirs.iter().map(|h| ChangeHash(*h)).collect();
-                    if heads_digest(&theirs) != item.heads_digest
-                        && theirs.iter().all(|h| mine.deps.contains_key(h))
-                    {
-                        out.send(item.doc, mine, theirs);
-                    }
-                }
-                // Written since the last round that found both sides equal: the peer has none of it.
-                None if state.primed() => out.send(item.doc, mine, Vec::new()),
-                None => {}
-            }
-        }
+        self.push_since(&items, state, &mut out);
         let (step, complete) = out.finish();
         for (doc, heads) in complete {
             state.note(&doc, raw(&heads));
@@ -294,10 +277,14 @@ impl Replica {
         for range in &incoming.ranges {
             match range {
                 Range::Split { lo, hi, parts } => {
-                    if (*lo, *hi, parts.len()) == (0, u64::MAX, 1)
-                        && parts[0].fingerprint == ranges::fingerprint(&items)
-                    {
-                        self.note_equal(&items, state);
+                    if (*lo, *hi, parts.len()) == (0, u64::MAX, 1) {
+                        if parts[0].fingerprint == ranges::fingerprint(&items) {
+                            self.note_equal(&items, state);
+                        } else {
+                            // The peer opened and differs: send at once what was written here
+                            // since it last stated its heads; the parts below then find the rest.
+                            self.push_since(&items, state, &mut out);
+                        }
                     }
                     self.answer_split(&items, (*lo, *hi), parts, &mut out)
                 }
@@ -332,6 +319,28 @@ impl Replica {
             state.note(&doc, raw(&heads));
         }
         Message::Step(step)
+    }
+
+    /// Queues what was written since `peer` last stated its heads (see [`PeerState`]).
+    fn push_since<'r>(&'r self, items: &[Item<'r>], state: &PeerState, out: &mut Out<'r>) {
+        for item in items {
+            let Some(mine) = self.docs().get(item.doc) else {
+                continue;
+            };
+            match state.heads(item.doc) {
+                Some(theirs) => {
+                    let theirs: Vec<ChangeHash> = theirs.iter().map(|h| ChangeHash(*h)).collect();
+                    if heads_digest(&theirs) != item.heads_digest
+                        && theirs.iter().all(|h| mine.deps.contains_key(h))
+                    {
+                        out.send(item.doc, mine, theirs);
+                    }
+                }
+                // Written since the last round that found both sides equal: the peer has none of it.
+                None if state.primed() => out.send(item.doc, mine, Vec::new()),
+                None => {}
+            }
+        }
     }
 
     fn note_equal(&self, items: &[Item<'_>], state: &mut PeerState) {

@@ -10,6 +10,7 @@ mod commands;
 mod departments;
 mod membership;
 mod net_view;
+pub mod pipeline;
 mod staff;
 mod stationing;
 mod token;
@@ -185,7 +186,7 @@ impl Engine {
     /// [`NodeError::NotJoined`] or a store error (then nothing of the batch is stored, and a restart
     /// rebuilds the replica from what was).
     pub fn ingest(&mut self, changes: Vec<SignedChange>) -> Result<IngestReport, NodeError> {
-        let report = self.replica_mut()?.ingest(changes);
+        let report = pipeline::ingest_pipelined(self.replica_mut()?, changes);
         self.persist(&report)?;
         Ok(report)
     }
