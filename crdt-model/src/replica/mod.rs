@@ -18,6 +18,7 @@ mod rebuild;
 pub use doc_state::DocState;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use automerge::ChangeHash;
 use serde::Serialize;
@@ -73,12 +74,13 @@ impl IngestReport {
 
 type SeqKey = (DocId, Vec<u8>, u64);
 
-/// Every record a node holds, and the trust state they are checked against. Cloning copies every
-/// record (a simulator builds one replica and clones it for each node).
+/// Every record a node holds, and the trust state they are checked against. Records and the trust
+/// state are shared between clones until one of them changes (copy on write): a simulator builds one
+/// replica holding the trust record and clones it for a thousand nodes at the cost of one.
 #[derive(Clone)]
 pub struct Replica {
-    pub(crate) trust: TrustState,
-    pub(crate) docs: BTreeMap<DocId, DocState>,
+    pub(crate) trust: Arc<TrustState>,
+    pub(crate) docs: BTreeMap<DocId, Arc<DocState>>,
     pub(crate) quarantine: BTreeMap<[u8; 32], QuarantineEntry>,
     applied_digests: BTreeSet<[u8; 32]>,
     quarantine_max: usize,
@@ -101,7 +103,7 @@ impl Replica {
     /// An empty replica of the network rooted at `genesis`.
     pub fn new(genesis: Genesis) -> Self {
         Replica {
-            trust: TrustState::new(genesis),
+            trust: Arc::new(TrustState::new(genesis)),
             docs: BTreeMap::new(),
             quarantine: BTreeMap::new(),
             applied_digests: BTreeSet::new(),
@@ -140,7 +142,7 @@ impl Replica {
     /// so they may come from anywhere. Returns true if anything was new.
     pub fn add_certificates(&mut self, certs: Vec<Certificate>) -> bool {
         self.bootstrap.extend(certs.iter().cloned());
-        let changed = self.trust.add(certs);
+        let changed = Arc::make_mut(&mut self.trust).add(certs);
         if changed {
             let mut report = IngestReport::default();
             self.retry_quarantine(&mut report);
@@ -149,7 +151,7 @@ impl Replica {
     }
 
     /// The records, by id.
-    pub fn docs(&self) -> &BTreeMap<DocId, DocState> {
+    pub fn docs(&self) -> &BTreeMap<DocId, Arc<DocState>> {
         &self.docs
     }
 
@@ -367,7 +369,7 @@ impl Replica {
         if let Some(equivocation) = self.pool(&verified) {
             return Err(equivocation);
         }
-        let state = self.docs.get(&envelope.doc);
+        let state = self.docs.get(&envelope.doc).map(|s| &**s);
         if state.is_some_and(|s| s.deps.contains_key(&hash)) {
             return Ok(false);
         }
@@ -381,7 +383,7 @@ impl Replica {
             return Err(Rejection::MissingDependency { missing });
         }
         let kind = self.authorize(&verified, state)?;
-        let state = self.docs.entry(envelope.doc.clone()).or_default();
+        let state = Arc::make_mut(self.docs.entry(envelope.doc.clone()).or_default());
         state
             .doc
             .apply_changes(vec![verified.change.clone()])
@@ -401,7 +403,7 @@ impl Replica {
                 state.content.insert(hash);
                 let before = self.trust.active_ids();
                 let revokes = !entries.revocations.is_empty();
-                self.trust.add_all(entries.certs, entries.revocations);
+                Arc::make_mut(&mut self.trust).add_all(entries.certs, entries.revocations);
                 if revokes || !before.is_subset(&self.trust.active_ids()) {
                     self.needs_rebuild = true;
                 }

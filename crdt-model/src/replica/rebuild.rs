@@ -34,8 +34,9 @@ impl Replica {
         self.docs.clear();
         self.quarantine.clear();
         self.applied_digests.clear();
-        self.trust = TrustState::new(self.trust.genesis().clone());
-        self.trust.add(self.bootstrap.clone());
+        let mut trust = TrustState::new(self.trust.genesis().clone());
+        trust.add(self.bootstrap.clone());
+        self.trust = std::sync::Arc::new(trust);
         for batch in [trust_envelopes, other] {
             self.ingest(batch);
         }
