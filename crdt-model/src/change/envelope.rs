@@ -57,13 +57,23 @@ impl std::fmt::Debug for SignedChange {
 pub struct Checked {
     pub(crate) envelope: SignedChange,
     pub(crate) verified: Result<VerifiedChange, Rejection>,
+    /// The change's root writes, decoded ahead too (authorization reads them).
+    pub(crate) writes: Option<Result<Vec<crate::change::ops::RootWrite>, Rejection>>,
 }
 
 impl Checked {
-    /// Verifies `envelope`.
+    /// Verifies `envelope` and decodes its writes.
     pub fn new(envelope: SignedChange) -> Checked {
         let verified = envelope.verify();
-        Checked { envelope, verified }
+        let writes = verified
+            .as_ref()
+            .ok()
+            .map(|v| crate::change::ops::root_writes(&v.change));
+        Checked {
+            envelope,
+            verified,
+            writes,
+        }
     }
 
     /// The envelope.

@@ -70,10 +70,12 @@ impl Replica {
         &self,
         verified: &VerifiedChange,
         state: Option<&DocState>,
+        decoded: Option<Result<Vec<crate::change::ops::RootWrite>, Rejection>>,
     ) -> Result<Applied, Rejection> {
         let envelope = &verified.envelope;
         let author = &envelope.author;
-        let writes = root_writes(&verified.change)?;
+        // Decoded ahead with the signature check when the caller did (see `Checked`).
+        let writes = decoded.unwrap_or_else(|| root_writes(&verified.change))?;
         if let DocKind::Trust = envelope.doc.kind() {
             return trust_doc::authorize(&self.trust, author, &writes).map(Applied::Trust);
         }

@@ -181,13 +181,18 @@ impl Replica {
     pub fn ingest_checked(&mut self, batch: Vec<Checked>) -> IngestReport {
         let mut report = IngestReport::default();
         let mut progress = false;
-        for Checked { envelope, verified } in batch {
+        for Checked {
+            envelope,
+            verified,
+            writes,
+        } in batch
+        {
             let digest = envelope.digest();
             if self.applied_digests.contains(&digest) || self.quarantine.contains_key(&digest) {
                 report.duplicates += 1;
                 continue;
             }
-            match verified.and_then(|v| self.try_apply_verified(&envelope, v)) {
+            match verified.and_then(|v| self.try_apply_verified(&envelope, v, writes)) {
                 Ok(true) => {
                     self.applied_digests.insert(digest);
                     report.applied.push(envelope);
@@ -357,13 +362,14 @@ impl Replica {
     /// Applies one envelope; `Ok(false)` if its change is already in the document.
     fn try_apply(&mut self, envelope: &SignedChange) -> Result<bool, Rejection> {
         let verified = envelope.verify()?;
-        self.try_apply_verified(envelope, verified)
+        self.try_apply_verified(envelope, verified, None)
     }
 
     fn try_apply_verified(
         &mut self,
         envelope: &SignedChange,
         verified: VerifiedChange,
+        writes: Option<Result<Vec<crate::change::ops::RootWrite>, Rejection>>,
     ) -> Result<bool, Rejection> {
         let hash = verified.hash();
         if let Some(equivocation) = self.pool(&verified) {
@@ -382,7 +388,7 @@ impl Replica {
         if missing > 0 {
             return Err(Rejection::MissingDependency { missing });
         }
-        let kind = self.authorize(&verified, state)?;
+        let kind = self.authorize(&verified, state, writes)?;
         let state = Arc::make_mut(self.docs.entry(envelope.doc.clone()).or_default());
         state
             .doc
