@@ -7,10 +7,9 @@ use std::time::Instant;
 
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::trust_doc::cert_key;
-use hallsync_model::trust::cert::Scope;
 use hallsync_model::{
-    CertBody, Certificate, DeviceKey, DocId, Genesis, HallId, ItemCode, Level, Replica, Role,
-    ScalarValue, SignedChange, Store,
+    CertBody, Certificate, DeviceKey, DocId, Genesis, HallId, ItemCode, Replica, ScalarValue,
+    SignedChange, Store,
 };
 use hallsync_node::engine::pipeline::ingest_pipelined;
 use hallsync_node::store::RedbStore;
@@ -25,20 +24,7 @@ fn main() {
         key: city.device_id(),
     };
     let root = Certificate::sign(
-        CertBody {
-            holder: city.device_id(),
-            hall: HallId::new("C").unwrap(),
-            level: Level::City,
-            parent: None,
-            hall_name: "市".into(),
-            role: Role::Admin,
-            scope: Scope::root(),
-            valid_from_ms: 0,
-            valid_until_ms: None,
-            successor_of: None,
-            issuer: city.device_id(),
-            issued_at_ms: 0,
-        },
+        CertBody::city_root(city.device_id(), HallId::new("C").unwrap(), "市".into(), 0),
         &city,
     )
     .unwrap();

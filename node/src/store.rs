@@ -183,4 +183,25 @@ mod tests {
         assert_eq!(store.get_meta("epoch").unwrap(), Some(vec![1, 2]));
         assert_eq!(store.get_meta("none").unwrap(), None);
     }
+
+    #[test]
+    fn a_peers_sync_state_survives_reopen_and_a_corrupt_one_is_an_error_not_a_panic() {
+        // Goal: reconnecting after a restart resumes from what the peer last held.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let doc: hallsync_model::DocId = "item/X1".parse().unwrap();
+        let mut state = hallsync_model::PeerState::default();
+        state.note(&doc, vec![[7; 32]]);
+        {
+            let mut store = RedbStore::open(&path).unwrap();
+            store.put_peer_sync(&[1; 32], &state.to_bytes()).unwrap();
+            store.put_peer_sync(&[2; 32], &[0xff, 0xff, 0xff]).unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        let back = store.peer_sync(&[1; 32]).unwrap().unwrap();
+        assert_eq!(hallsync_model::PeerState::from_bytes(&back).unwrap(), state);
+        let corrupt = store.peer_sync(&[2; 32]).unwrap().unwrap();
+        assert!(hallsync_model::PeerState::from_bytes(&corrupt).is_err());
+        assert_eq!(store.peer_sync(&[3; 32]).unwrap(), None);
+    }
 }

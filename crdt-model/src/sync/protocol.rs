@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::ChangeHash;
 use sha2::{Digest, Sha256};
 
+use crate::change::envelope::SignedChange;
+use crate::change::rejection::Rejection;
 use crate::identity::DeviceId;
 use crate::records::approval::closure;
 use crate::records::{DocId, DocKind};
@@ -15,7 +17,7 @@ use crate::sync::ranges::{self, Item, LIST_MAX};
 use crate::sync::scope::in_scope;
 use crate::sync::wire::{
     DocHave, Listed, Message, Part, Range, Step, WireLimits, DOCS_PER_MESSAGE_MAX,
-    RANGES_PER_MESSAGE_MAX, SAMPLES_PER_DOC_MAX,
+    HELD_PER_MESSAGE_MAX, RANGES_PER_MESSAGE_MAX, SAMPLES_PER_DOC_MAX,
 };
 
 /// Most steps the opening side sends in one round: reconciliation of a million records needs five,
@@ -120,11 +122,19 @@ struct Out<'r> {
     budget: Budget,
     step: Step,
     sends: Sends<'r>,
+    /// Changes the peer said it holds unapplied: never sent.
+    peer_held: BTreeSet<[u8; 8]>,
 }
 
 impl<'r> Out<'r> {
-    fn new(network: [u8; 8], limits: &WireLimits) -> Self {
+    fn new(
+        network: [u8; 8],
+        held: Vec<[u8; 8]>,
+        peer_held: &[[u8; 8]],
+        limits: &WireLimits,
+    ) -> Self {
         Out {
+            peer_held: peer_held.iter().copied().collect(),
             budget: Budget::new(limits),
             step: Step {
                 network,
@@ -132,6 +142,8 @@ impl<'r> Out<'r> {
                 have: Vec::new(),
                 want: Vec::new(),
                 changes: Vec::new(),
+                held,
+                fetch: Vec::new(),
                 more: false,
             },
             sends: Sends { list: Vec::new() },
@@ -164,6 +176,14 @@ impl<'r> Out<'r> {
         }
     }
 
+    /// Adds one change as it is (a change waiting in quarantine that the peer asked for).
+    fn extra(&mut self, change: SignedChange) {
+        let size = change.change.len() + change.doc.as_str().len() + 112;
+        if self.budget.spend(size, 1, 0, 0) {
+            self.step.changes.push(change);
+        }
+    }
+
     /// Queues the changes of `state` outside the closure of `known` (hashes the peer holds).
     fn send(&mut self, doc: &'r DocId, state: &'r DocState, known: Vec<ChangeHash>) {
         self.sends.list.push((doc, state, known));
@@ -182,7 +202,7 @@ impl<'r> Out<'r> {
                 let Some(change) = state.envelopes.get(hash) else {
                     continue;
                 };
-                if !sent.insert(*hash) {
+                if self.peer_held.contains(&prefix(hash)) || !sent.insert(*hash) {
                     continue;
                 }
                 let size = change.change.len() + change.doc.as_str().len() + 112;
@@ -221,6 +241,56 @@ impl Replica {
         items
     }
 
+    /// Changes in quarantine that wait for history (missing dependencies, or a revocation whose
+    /// kept heads are not all known yet), by certified authors, for records `peer` may hold, keyed
+    /// by prefix. Junk (bad signatures, strangers, refusals) is never offered, so it cannot travel.
+    fn waiting_for(&self, peer: &DeviceId) -> BTreeMap<[u8; 8], &SignedChange> {
+        self.quarantine()
+            .values()
+            .filter(|q| {
+                matches!(
+                    q.reason,
+                    Rejection::MissingDependency { .. } | Rejection::Revoked { .. }
+                )
+            })
+            .filter(|q| self.trust().is_known(&q.envelope.author))
+            .filter(|q| in_scope(self.trust(), &q.envelope.doc, peer))
+            .filter_map(|q| {
+                crate::change::envelope::parse_change(&q.envelope.change)
+                    .ok()
+                    .map(|c| (prefix(&c.hash()), &q.envelope))
+            })
+            .take(HELD_PER_MESSAGE_MAX)
+            .collect()
+    }
+
+    /// Prefixes of changes held in quarantine for records `peer` may hold (see [`Step::held`]).
+    fn held_for(&self, peer: &DeviceId) -> Vec<[u8; 8]> {
+        self.waiting_for(peer).into_keys().collect()
+    }
+
+    /// Of `offered` prefixes, those of changes this node holds in no form.
+    fn unknown_of(&self, offered: &[[u8; 8]]) -> Vec<[u8; 8]> {
+        if offered.is_empty() {
+            return Vec::new();
+        }
+        let mut known: BTreeSet<[u8; 8]> = self
+            .docs()
+            .values()
+            .flat_map(|s| s.deps.keys().map(prefix))
+            .collect();
+        known.extend(self.quarantine().values().filter_map(|q| {
+            crate::change::envelope::parse_change(&q.envelope.change)
+                .ok()
+                .map(|c| prefix(&c.hash()))
+        }));
+        offered
+            .iter()
+            .filter(|p| !known.contains(*p))
+            .copied()
+            .collect()
+    }
+
     fn network(&self) -> [u8; 8] {
         network_tag(&self.trust().genesis().network_id().0)
     }
@@ -230,7 +300,7 @@ impl Replica {
     /// heads, so a reconnecting peer receives them at once.
     pub fn sync_open(&self, peer: &DeviceId, state: &mut PeerState, limits: &WireLimits) -> Step {
         let items = self.sync_items(peer);
-        let mut out = Out::new(self.network(), limits);
+        let mut out = Out::new(self.network(), self.held_for(peer), &[], limits);
         let root = ranges::fingerprint(&items);
         out.range(Range::Split {
             lo: 0,
@@ -273,7 +343,7 @@ impl Replica {
             // The answer to this node's opening step, and nothing to do: the peer holds exactly this.
             self.note_equal(&items, state);
         }
-        let mut out = Out::new(self.network(), limits);
+        let mut out = Out::new(self.network(), self.held_for(peer), &incoming.held, limits);
         for range in &incoming.ranges {
             match range {
                 Range::Split { lo, hi, parts } => {
@@ -300,6 +370,15 @@ impl Replica {
             for item in ranges::within(&items, key, key) {
                 if let Some(mine) = self.docs().get(item.doc) {
                     out.send(item.doc, mine, Vec::new());
+                }
+            }
+        }
+        out.step.fetch = self.unknown_of(&incoming.held);
+        if !incoming.fetch.is_empty() {
+            let waiting = self.waiting_for(peer);
+            for p in &incoming.fetch {
+                if let Some(change) = waiting.get(p) {
+                    out.extra((*change).clone());
                 }
             }
         }

@@ -30,6 +30,9 @@ pub const HEADS_PER_DOC_MAX: usize = 256;
 /// Most history samples given for one record (see [`DocHave::samples`]).
 pub const SAMPLES_PER_DOC_MAX: usize = 512;
 
+/// Most prefixes of held but unapplied changes in one message (see [`Step::held`]).
+pub const HELD_PER_MESSAGE_MAX: usize = 4_096;
+
 /// Most parts one range is split into.
 pub const PARTS_MAX: usize = 128;
 
@@ -119,6 +122,14 @@ pub struct Step {
     pub want: Vec<[u8; 8]>,
     /// Changes the receiver lacks.
     pub changes: Vec<SignedChange>,
+    /// First 8 bytes of changes the sender holds but has not applied (in quarantine, e.g. waiting
+    /// for history that shows a revocation kept them): the receiver does not send these again, so
+    /// a bound on a message can never pin a round on changes the sender already has.
+    pub held: Vec<[u8; 8]>,
+    /// Prefixes from the receiver's `held` that the sender holds nothing of: the receiver sends
+    /// those changes, so a change waiting for history at its only holder still reaches the node
+    /// that holds the rest of that history.
+    pub fetch: Vec<[u8; 8]>,
     /// True when a bound cut this step short: the round should be followed by another.
     pub more: bool,
 }
@@ -129,6 +140,7 @@ impl Step {
         self.ranges.is_empty()
             && self.have.is_empty()
             && self.want.is_empty()
+            && self.fetch.is_empty()
             && self.changes.is_empty()
     }
 }
@@ -209,6 +221,8 @@ fn check_step(step: &Step, limits: &WireLimits) -> Result<(), WireError> {
         limits.changes_per_message_max,
     )?;
     at_most("ranges", step.ranges.len(), RANGES_PER_MESSAGE_MAX)?;
+    at_most("held changes", step.held.len(), HELD_PER_MESSAGE_MAX)?;
+    at_most("fetched changes", step.fetch.len(), HELD_PER_MESSAGE_MAX)?;
     let mut docs = step.have.len() + step.want.len();
     for range in &step.ranges {
         let (lo, hi) = range.bounds();

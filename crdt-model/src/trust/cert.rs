@@ -214,6 +214,25 @@ impl fmt::Debug for CertId {
 }
 
 impl CertBody {
+    /// The genesis key's certificate of itself as the administrator of the city hall `hall`: what
+    /// `hallsync init --genesis` signs first, and where every other certificate's chain starts.
+    pub fn city_root(holder: DeviceId, hall: HallId, hall_name: String, issued_at_ms: i64) -> Self {
+        CertBody {
+            holder,
+            hall,
+            level: Level::City,
+            parent: None,
+            hall_name,
+            role: Role::Admin,
+            scope: Scope::root(),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+            successor_of: None,
+            issuer: holder,
+            issued_at_ms,
+        }
+    }
+
     /// True when a change timestamped `at_ms` falls in this certificate's validity period.
     pub fn valid_at(&self, at_ms: i64) -> bool {
         at_ms >= self.valid_from_ms && self.valid_until_ms.is_none_or(|until| at_ms < until)

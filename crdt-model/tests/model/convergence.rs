@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use crate::fixture::{fresh, Fed, TOWNSHIP, VILLAGE};
 
 #[derive(Clone, Debug)]
-enum Step {
+pub(crate) enum Step {
     CreateItem(u8),
     Propose(u8),
     Approve(u8),
@@ -27,7 +27,7 @@ enum Step {
     RevokedTownshipApproves(u8),
 }
 
-fn step() -> impl Strategy<Value = Step> {
+pub(crate) fn step() -> impl Strategy<Value = Step> {
     let item = 0u8..4;
     prop_oneof![
         3 => item.clone().prop_map(Step::CreateItem),
@@ -53,7 +53,7 @@ fn code(n: u8) -> String {
 }
 
 /// Runs the workload on the origin; returns the envelopes that must never be effective.
-fn run(fed: &mut Fed, steps: &[Step]) -> Vec<SignedChange> {
+pub(crate) fn run(fed: &mut Fed, steps: &[Step]) -> Vec<SignedChange> {
     let mut invalid = Vec::new();
     let (village, township, stranger) = (
         fed.village.clone(),

@@ -299,6 +299,94 @@ fn a_peer_of_another_network_is_refused() {
     assert!(matches!(answer, Message::Refused { .. }), "{answer:?}");
 }
 
+mod converging {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::convergence::{run, step};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24), .. ProptestConfig::default() })]
+
+        #[test]
+        fn replicas_holding_any_parts_of_a_history_converge_by_sync_rounds(
+            steps in proptest::collection::vec(step(), 1..24),
+            keep in proptest::collection::vec(any::<u8>(), 64),
+            order in proptest::collection::vec((0usize..3, 0usize..3), 12),
+            changes_max in prop_oneof![Just(CHANGES_MAX), 1usize..6],
+        ) {
+            // Goal: three replicas that each received an arbitrary part of a history (valid and
+            // invalid changes, in log order) reach exactly the state of a replica that received
+            // everything any of them held, by sync rounds between arbitrary pairs — whatever the
+            // bounds on a message, with every step encoded as on the wire.
+            let mut fed = Fed::new();
+            let _invalid = run(&mut fed, &steps);
+            let mut replicas: Vec<Replica> = (0..3).map(|_| fresh(&fed)).collect();
+            let mut union = Vec::new();
+            for (i, change) in fed.log.iter().enumerate() {
+                let bits = keep[i % keep.len()].rotate_left(i as u32 / keep.len() as u32);
+                let mut held = false;
+                for (r, replica) in replicas.iter_mut().enumerate() {
+                    // The trust record's first changes go everywhere: a replica must know the network.
+                    if i < 8 || bits & (1 << r) != 0 {
+                        replica.ingest(vec![change.clone()]);
+                        held = true;
+                    }
+                }
+                if held {
+                    union.push(change.clone());
+                }
+            }
+            let mut expected = fresh(&fed);
+            expected.ingest(union);
+            let limits = WireLimits { changes_per_message_max: changes_max, ..WireLimits::default() };
+            let mut states: Vec<PeerState> = (0..9).map(|_| PeerState::default()).collect();
+            let settled = |rs: &[Replica]| rs.iter().all(|r| r.state_digest() == expected.state_digest());
+            // Whatever the order, 0–1 and 1–2 also meet, so every replica is reachable.
+            let order: Vec<(usize, usize)> = order.into_iter().chain([(0, 1), (2, 1)]).collect();
+            let mut rounds = 0;
+            while !settled(&replicas) {
+                prop_assert!(rounds < 400, "not converged after {rounds} rounds");
+                for &(x, y) in &order {
+                    if x == y {
+                        continue;
+                    }
+                    let (lo, hi) = (x.min(y), x.max(y));
+                    let (left, right) = replicas.split_at_mut(hi);
+                    let (a, b) = (&mut left[lo], &mut right[0]);
+                    let (sa, sb) = pick_two(&mut states, lo * 3 + hi, hi * 3 + lo);
+                    let (opener, answerer) = if x < y { ((a, sa), (b, sb)) } else { ((b, sb), (a, sa)) };
+                    round(
+                        Side { replica: opener.0, device: peer(), state: opener.1 },
+                        Side { replica: answerer.0, device: peer(), state: answerer.1 },
+                        &limits,
+                    )
+                    .unwrap();
+                    rounds += 1;
+                }
+            }
+            for r in &replicas {
+                prop_assert_eq!(r.stations(), expected.stations());
+                prop_assert_eq!(r.items(), expected.items());
+            }
+        }
+    }
+
+    const CHANGES_MAX: usize = hallsync_model::sync::wire::CHANGES_PER_MESSAGE_MAX;
+
+    /// Two distinct elements of `v`, mutably.
+    fn pick_two(v: &mut [PeerState], i: usize, j: usize) -> (&mut PeerState, &mut PeerState) {
+        assert_ne!(i, j);
+        if i < j {
+            let (l, r) = v.split_at_mut(j);
+            (&mut l[i], &mut r[0])
+        } else {
+            let (l, r) = v.split_at_mut(i);
+            (&mut r[0], &mut l[j])
+        }
+    }
+}
+
 mod hostile_bytes {
     use proptest::prelude::*;
 
@@ -347,5 +435,74 @@ mod hostile_bytes {
                 let _ = r.sync_answer(&step, &peer(), &mut PeerState::default(), &limits);
             }
         }
+    }
+}
+
+#[test]
+fn a_change_waiting_for_history_at_its_only_holder_still_travels() {
+    // Goal (found by the property above): a village's two changes to one record exist only at two
+    // replicas, one of which also holds the village's revocation keeping both. There the first waits
+    // (its keeping heads name the second), at the other the second waits for the first; the two
+    // replicas meet only through a third. Each offers what it holds waiting; the others fetch it, and
+    // every replica ends with both changes applied.
+    use crate::convergence::{run, Step};
+    let mut fed = Fed::new();
+    run(
+        &mut fed,
+        &[
+            Step::Propose(3),
+            Step::Reject(3),
+            Step::Propose(0),
+            Step::Propose(0),
+            Step::RevokeVillage(true),
+        ],
+    );
+    let n = fed.log.len();
+    let (first, second, revocation) = (&fed.log[n - 3], &fed.log[n - 2], &fed.log[n - 1]);
+    let mut holders: Vec<Replica> = (0..3).map(|_| fresh(&fed)).collect();
+    for r in &mut holders {
+        r.ingest(fed.log[..n - 3].to_vec());
+    }
+    holders[0].ingest(vec![first.clone(), revocation.clone()]);
+    holders[2].ingest(vec![second.clone()]);
+    assert!(holders[0].quarantine().len() == 1 && holders[2].quarantine().len() == 1);
+    let mut states: Vec<PeerState> = (0..4).map(|_| PeerState::default()).collect();
+    let limits = WireLimits::default();
+    for _ in 0..3 {
+        for (opener, answerer) in [(0, 1), (2, 1)] {
+            let (left, right) = holders.split_at_mut(answerer.max(opener));
+            let (x, y) = (&mut left[answerer.min(opener)], &mut right[0]);
+            let (o, a) = if opener < answerer { (x, y) } else { (y, x) };
+            let (so, sa) = states.split_at_mut(2);
+            round(
+                Side {
+                    replica: o,
+                    device: peer(),
+                    state: &mut so[opener / 2],
+                },
+                Side {
+                    replica: a,
+                    device: peer(),
+                    state: &mut sa[opener / 2],
+                },
+                &limits,
+            )
+            .unwrap();
+        }
+    }
+    let doc = Fed::station_doc(VILLAGE, "ITEM-0");
+    for r in &holders {
+        assert!(
+            r.quarantine().is_empty(),
+            "{:?}",
+            r.quarantine()
+                .values()
+                .map(|q| q.reason.code())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            r.docs().get(&doc).map(|s| s.applied_envelopes().count()),
+            Some(2)
+        );
     }
 }

@@ -63,20 +63,7 @@ pub fn init(
     if genesis {
         let hall = HallId::new(&config.node.hall)?;
         let root = Certificate::sign(
-            CertBody {
-                holder: key.device_id(),
-                hall,
-                level: Level::City,
-                parent: None,
-                hall_name: config.node.name.clone(),
-                role: Role::Admin,
-                scope: Scope::root(),
-                valid_from_ms: 0,
-                valid_until_ms: None,
-                successor_of: None,
-                issuer: key.device_id(),
-                issued_at_ms: now_ms(),
-            },
+            CertBody::city_root(key.device_id(), hall, config.node.name.clone(), now_ms()),
             &key,
         )?;
         store.put_meta(META_GENESIS, &key.device_id().0)?;
