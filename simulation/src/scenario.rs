@@ -106,6 +106,9 @@ pub struct Workload {
     pub catalogue_edits_per_h: f64,
     /// Stationing proposals per hour (by random villages), each approved by its township.
     pub proposals_per_h: f64,
+    /// Cross-region cases (通办件) opened per hour, each by a random village for another random
+    /// village to handle: they travel only through the halls between the two (store and forward).
+    pub cases_per_h: f64,
     /// Workload stops this many seconds before the end, to measure convergence.
     pub quiet_tail_s: u64,
 }
@@ -115,6 +118,7 @@ impl Default for Workload {
         Workload {
             catalogue_edits_per_h: 4.0,
             proposals_per_h: 10.0,
+            cases_per_h: 0.0,
             quiet_tail_s: 3600,
         }
     }

@@ -42,6 +42,7 @@ enum Event {
     Check,
     Catalogue,
     Propose,
+    Case,
     Forge,
     Garbage,
 }
@@ -60,6 +61,7 @@ pub struct Sim {
     forged: Vec<SignedChange>,
     items: u32,
     proposals: u32,
+    cases: u32,
     /// Per node, its children in the hall tree.
     children: Vec<Vec<usize>>,
     /// Per node, the rounds it opened that are under way: peer → (round id, run another after).
@@ -107,6 +109,7 @@ impl Sim {
             forged: Vec::new(),
             items: 0,
             proposals: 0,
+            cases: 0,
             children: Vec::new(),
             rounds: Vec::new(),
             opening: Vec::new(),
@@ -146,6 +149,7 @@ impl Sim {
         sim.at(close * 1000, Event::Check);
         sim.at(0, Event::Catalogue);
         sim.at(60_000, Event::Propose);
+        sim.at(90_000, Event::Case);
         let (f, g) = (
             sim.scenario.adversaries.forgeries_per_h,
             sim.scenario.adversaries.garbage_per_h,
@@ -544,6 +548,43 @@ impl Sim {
         self.author(v, &doc, &fields.writes());
     }
 
+    /// A village opens a case that another village, anywhere in the city, handles.
+    fn case(&mut self) {
+        let villages: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].level == Level::Village)
+            .collect();
+        if villages.len() < 2 || self.items == 0 {
+            return;
+        }
+        let a = villages[self.rng.below(villages.len() as u64) as usize];
+        let h = villages[self.rng.below(villages.len() as u64) as usize];
+        let n = self.rng.below(u64::from(self.items)) as u32;
+        if a == h {
+            return;
+        }
+        self.cases += 1;
+        let doc = DocId::case(
+            &self.nodes[a].hall,
+            &self.nodes[h].hall,
+            &format!("SIM-{}", self.cases),
+        );
+        let puts = [
+            (
+                "item".to_string(),
+                ScalarValue::Str(format!("4420{n:05}000").into()),
+            ),
+            (
+                "case_no".into(),
+                ScalarValue::Str(format!("SIM-{}", self.cases).into()),
+            ),
+            (
+                "applicant_ref".into(),
+                ScalarValue::Str("0000000000000000".into()),
+            ),
+        ];
+        self.author(a, &doc, &puts);
+    }
+
     fn forge(&mut self) {
         let target = self.rng.below(self.nodes.len() as u64) as usize;
         let stranger = DeviceKey::from_seed(self.rng.bytes32());
@@ -567,7 +608,12 @@ impl Sim {
     }
 
     /// Runs to the end and reports.
-    pub fn run(mut self) -> Report {
+    pub fn run(self) -> Report {
+        self.run_keeping_nodes().0
+    }
+
+    /// Runs to the end and reports, and hands back the nodes for inspection (tests).
+    pub fn run_keeping_nodes(mut self) -> (Report, Vec<Node>) {
         let end_ms = self.scenario.duration_s * 1000;
         while let Some(Reverse((time, _, event))) = self.queue.pop() {
             if time > end_ms {
@@ -588,10 +634,11 @@ impl Sim {
                 Event::LinkCheck { child } => self.link_check(child),
                 Event::Approve => self.approve(),
                 Event::Check => self.check(),
-                Event::Catalogue | Event::Propose | Event::Forge | Event::Garbage => {
+                Event::Catalogue | Event::Propose | Event::Case | Event::Forge | Event::Garbage => {
                     let rate = match event {
                         Event::Catalogue => self.scenario.workload.catalogue_edits_per_h,
                         Event::Propose => self.scenario.workload.proposals_per_h,
+                        Event::Case => self.scenario.workload.cases_per_h,
                         Event::Forge => self.scenario.adversaries.forgeries_per_h,
                         _ => self.scenario.adversaries.garbage_per_h,
                     };
@@ -599,6 +646,7 @@ impl Sim {
                         match event {
                             Event::Catalogue => self.catalogue(),
                             Event::Propose => self.propose(),
+                            Event::Case => self.case(),
                             Event::Forge => self.forge(),
                             _ => self.garbage(),
                         }
@@ -623,7 +671,8 @@ impl Sim {
                 })
             })
             .count() as u64;
-        Report::new(&self.scenario, &self.nodes, self.stats, accepted_invalid)
+        let report = Report::new(&self.scenario, &self.nodes, self.stats, accepted_invalid);
+        (report, self.nodes)
     }
 }
 
@@ -675,6 +724,56 @@ mod tests {
         assert_eq!(report.accepted_invalid, 0);
         assert!(report.invariant_violations.is_empty(), "{report:?}");
         assert!(report.changes_authored > 0 && report.refused_garbage > 0);
+    }
+
+    #[test]
+    fn cases_travel_only_through_the_halls_between_their_parties() {
+        // Goal: store and forward. A case opened by one village for a village of another township
+        // reaches the handling village through the halls between them, and no village outside the
+        // two parties ever holds it.
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/small.toml"))
+                .unwrap();
+        let (report, nodes) =
+            Sim::new(Scenario::from_toml(&text, "small").unwrap(), 5).run_keeping_nodes();
+        assert!(report.converged, "{report:?}");
+        let mut crossing = 0;
+        let cases: std::collections::BTreeSet<DocId> = nodes
+            .iter()
+            .flat_map(|n| {
+                n.replica
+                    .docs()
+                    .keys()
+                    .filter(|d| d.as_str().starts_with("case/"))
+                    .cloned()
+            })
+            .collect();
+        assert!(!cases.is_empty(), "the workload opened cases");
+        for doc in &cases {
+            let parts: Vec<&str> = doc.as_str().split('/').collect();
+            let (accepting, handling) = (parts[1], parts[2]);
+            let holds = |hall: &str| {
+                nodes
+                    .iter()
+                    .find(|n| n.hall.as_str() == hall)
+                    .is_some_and(|n| n.replica.docs().contains_key(doc))
+            };
+            assert!(holds(accepting) && holds(handling), "{doc}");
+            for n in nodes.iter().filter(|n| n.level == Level::Village) {
+                let party = n.hall.as_str() == accepting || n.hall.as_str() == handling;
+                assert_eq!(
+                    n.replica.docs().contains_key(doc),
+                    party,
+                    "{doc} at {}",
+                    n.hall
+                );
+            }
+            // Villages of different townships: the case went up and down through their supervisors.
+            if accepting[..accepting.len() - 2] != handling[..handling.len() - 2] {
+                crossing += 1;
+            }
+        }
+        assert!(crossing > 0, "some case crossed townships");
     }
 
     #[test]
