@@ -27,6 +27,12 @@ pub struct Stats {
     pub changes_authored: u64,
     /// Malformed messages refused.
     pub refused_garbage: u64,
+    /// Valid changes replayed to random nodes.
+    pub replayed: u64,
+    /// Equivocations (pairs of versions) injected.
+    pub equivocations: u64,
+    /// Changes written by revoked villages after their revocation.
+    pub revoked_writes: u64,
     /// Time of the last authored change.
     pub last_change_ms: u64,
     /// First time every node held the same state after the last change.
@@ -90,10 +96,17 @@ pub struct Report {
     pub carried_bytes: u64,
     /// bytes_sent / payload_bytes.
     pub overhead_ratio: f64,
-    /// Forged changes that became effective anywhere: must be 0.
+    /// Changes by forgers, revoked devices (after their revocation) or equivocators that became
+    /// effective anywhere: must be 0.
     pub accepted_invalid: u64,
     /// Garbage messages refused by the decoders.
     pub refused_garbage: u64,
+    /// Valid changes replayed to random nodes (they must change nothing beyond a normal delivery).
+    pub replayed: u64,
+    /// Pairs of versions signed by an equivocating village key.
+    pub equivocations: u64,
+    /// Changes revoked villages wrote after their revocation.
+    pub revoked_writes: u64,
     /// Broken invariants: must be empty.
     pub invariant_violations: Vec<String>,
     /// When not converged: up to five records and the halls where they lag.
@@ -169,7 +182,17 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
 
 impl Report {
     /// Builds the report at the end of a run.
-    pub fn new(scenario: &Scenario, nodes: &[Node], stats: Stats, accepted_invalid: u64) -> Report {
+    ///
+    /// `tainted` are the records an adversary wrote invalid changes into: a change there that builds
+    /// on an invalid one (an approval of an equivocated proposal, a stolen device's next proposal)
+    /// waits for its dependency forever by design, and is not an invariant violation.
+    pub fn new(
+        scenario: &Scenario,
+        nodes: &[Node],
+        stats: Stats,
+        accepted_invalid: u64,
+        tainted: &std::collections::BTreeSet<hallsync_model::DocId>,
+    ) -> Report {
         let lagging = unconverged(nodes, 5);
         let converged = lagging.is_empty();
         let mut invariant_violations = Vec::new();
@@ -179,6 +202,7 @@ impl Report {
                 .quarantine()
                 .values()
                 .filter(|q| q.reason.code() == "missing_dependency")
+                .filter(|q| !tainted.contains(&q.envelope.doc))
                 .count();
             if converged && stuck > 0 {
                 invariant_violations.push(format!(
@@ -235,6 +259,9 @@ impl Report {
             },
             accepted_invalid,
             refused_garbage: stats.refused_garbage,
+            replayed: stats.replayed,
+            equivocations: stats.equivocations,
+            revoked_writes: stats.revoked_writes,
             invariant_violations,
             lagging,
             series: Series {

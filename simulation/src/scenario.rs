@@ -130,8 +130,16 @@ impl Default for Workload {
 pub struct Adversaries {
     /// Forged changes injected per hour (signed by keys without certificates, or with broken signatures).
     pub forgeries_per_h: f64,
-    /// Garbage messages sent to random nodes per hour.
+    /// Garbage messages sent to random nodes per hour; one in eight is larger than any message may be.
     pub garbage_per_h: f64,
+    /// Valid changes replayed to random nodes per hour (must change nothing).
+    pub replays_per_h: f64,
+    /// Equivocations per hour: a village key signs two versions of one change, handed to two
+    /// different halls above it (neither may be effective anywhere once both are known).
+    pub equivocations_per_h: f64,
+    /// Villages whose township revokes them an hour into the run; they keep writing every hour
+    /// (a stolen device), and nothing they write after the revocation may become effective.
+    pub revoked_writers: u32,
 }
 
 /// A scenario that cannot be read.

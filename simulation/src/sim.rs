@@ -43,6 +43,10 @@ enum Event {
     Catalogue,
     Propose,
     Case,
+    Replay,
+    Equivocate,
+    Revoke,
+    RevokedWrite,
     Forge,
     Garbage,
 }
@@ -62,6 +66,11 @@ pub struct Sim {
     items: u32,
     proposals: u32,
     cases: u32,
+    /// Villages revoked by their township (the revoked-writer adversary), each with its stolen
+    /// device: a copy of its replica taken before the revocation, which ignores everything after.
+    revoked: BTreeMap<usize, hallsync_model::Replica>,
+    /// Valid changes authored so far, for the replayer.
+    valid_log: Vec<SignedChange>,
     /// Per node, its children in the hall tree.
     children: Vec<Vec<usize>>,
     /// Per node, the rounds it opened that are under way: peer → (round id, run another after).
@@ -76,6 +85,9 @@ pub struct Sim {
 
 /// A round that has not ended this long after it opened lost a message: it is opened again.
 const ROUND_TIMEOUT_MS: u64 = 30_000;
+
+/// Most valid changes kept for the replayer to pick from.
+const VALID_LOG_MAX: usize = 100_000;
 
 /// Township administrators look at what is pending for them this often.
 const APPROVE_EVERY_MS: u64 = 300_000;
@@ -110,6 +122,8 @@ impl Sim {
             items: 0,
             proposals: 0,
             cases: 0,
+            revoked: BTreeMap::new(),
+            valid_log: Vec::new(),
             children: Vec::new(),
             rounds: Vec::new(),
             opening: Vec::new(),
@@ -150,6 +164,20 @@ impl Sim {
         sim.at(0, Event::Catalogue);
         sim.at(60_000, Event::Propose);
         sim.at(90_000, Event::Case);
+        if sim.scenario.adversaries.revoked_writers > 0 {
+            sim.at(3_600_000, Event::Revoke);
+        }
+        for (rate, event) in [
+            (sim.scenario.adversaries.replays_per_h, Event::Replay),
+            (
+                sim.scenario.adversaries.equivocations_per_h,
+                Event::Equivocate,
+            ),
+        ] {
+            if let Some(d) = hourly(rate, &mut sim.rng) {
+                sim.at(d, event);
+            }
+        }
         let (f, g) = (
             sim.scenario.adversaries.forgeries_per_h,
             sim.scenario.adversaries.garbage_per_h,
@@ -255,6 +283,9 @@ impl Sim {
             self.news(node, None);
             self.stats.changes_authored += 1;
             self.stats.last_change_ms = self.now_ms;
+            if self.valid_log.len() < VALID_LOG_MAX {
+                self.valid_log.push(env);
+            }
         }
     }
 
@@ -521,6 +552,14 @@ impl Sim {
             return;
         }
         let v = villages[self.rng.below(villages.len() as u64) as usize];
+        self.propose_at(v);
+    }
+
+    /// Village `v` proposes stationing a random item it holds.
+    fn propose_at(&mut self, v: usize) {
+        if self.items == 0 {
+            return;
+        }
         let n = self.rng.below(u64::from(self.items)) as u32;
         let Ok(code) = ItemCode::new(&format!("4420{:05}000", n)) else {
             return;
@@ -546,6 +585,175 @@ impl Sim {
         };
         let doc = DocId::station(&self.nodes[v].hall, &code);
         self.author(v, &doc, &fields.writes());
+    }
+
+    /// Replays a valid change to a random node: a duplicate there, or applied as any change would be.
+    fn replay(&mut self) {
+        if self.valid_log.is_empty() {
+            return;
+        }
+        let change = self.valid_log[self.rng.below(self.valid_log.len() as u64) as usize].clone();
+        // To a node that holds such records: elsewhere a change whose history never comes would
+        // only wait, which says nothing about replays.
+        let trust = self.nodes[0].replica.trust();
+        let targets: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| {
+                hallsync_model::sync::scope::in_scope(
+                    trust,
+                    &change.doc,
+                    &self.nodes[*i].key.device_id(),
+                )
+            })
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let target = targets[self.rng.below(targets.len() as u64) as usize];
+        self.stats.replayed += 1;
+        self.ingest(target, None, vec![change]);
+    }
+
+    /// A village key signs two versions of one stationing change (same actor, same sequence
+    /// number) and hands one to its township and the other to the hall above that.
+    fn equivocate(&mut self) {
+        let villages: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].level == Level::Village)
+            .collect();
+        if villages.is_empty() || self.items == 0 {
+            return;
+        }
+        let v = villages[self.rng.below(villages.len() as u64) as usize];
+        if self.revoked.contains_key(&v) {
+            return;
+        }
+        let (Some(t), n) = (self.nodes[v].parent, self.rng.below(u64::from(self.items))) else {
+            return;
+        };
+        let above = self.nodes[t].parent.unwrap_or(t);
+        let Ok(code) = ItemCode::new(&format!("4420{n:05}000")) else {
+            return;
+        };
+        let doc = DocId::station(&self.nodes[v].hall, &code);
+        let key = self.nodes[v].key.clone();
+        let mut versions = Vec::new();
+        for note in ["A", "B"] {
+            // A separate boot epoch, so the village's honest changes are not part of the pair.
+            let mut fork = self.nodes[v].replica.clone();
+            let fields = StationFields {
+                hall: self.nodes[v].hall.clone(),
+                item: code.clone(),
+                action: "station".into(),
+                proposed_at_ms: self.now_ms as i64,
+                note: Some(format!("equivocation {note}")),
+                reason_kind: None,
+                reason: None,
+                basis: None,
+                executed_at: None,
+            };
+            // A boot epoch of its own per equivocation: the pair is the only use of that actor.
+            let epoch = 1_000 + self.stats.equivocations as u32;
+            if let Ok(env) = fork.author(&key, epoch, &doc, self.now_ms as i64, &fields.writes()) {
+                versions.push(env);
+            }
+        }
+        if let [a, b] = versions.as_slice() {
+            self.stats.equivocations += 1;
+            self.forged.extend([a.clone(), b.clone()]);
+            self.ingest(t, None, vec![a.clone()]);
+            self.ingest(above, None, vec![b.clone()]);
+        }
+    }
+
+    /// Townships revoke `revoked_writers` random villages, keeping what each wrote before; the
+    /// villages (stolen devices) keep writing every hour.
+    fn revoke(&mut self) {
+        use hallsync_model::records::trust_doc::revocation_key;
+        use hallsync_model::trust::revocation::{
+            KeptHeads, Revocation, RevocationBody, RevocationTarget,
+        };
+        let villages: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].level == Level::Village)
+            .collect();
+        for _ in 0..self.scenario.adversaries.revoked_writers {
+            if villages.is_empty() {
+                break;
+            }
+            let v = villages[self.rng.below(villages.len() as u64) as usize];
+            let Some(t) = self.nodes[v].parent else {
+                continue;
+            };
+            if self.revoked.contains_key(&v) {
+                continue;
+            }
+            self.revoked.insert(v, self.nodes[v].replica.clone());
+            let holder = self.nodes[v].key.device_id();
+            let keep_heads = self.nodes[t]
+                .replica
+                .docs()
+                .iter()
+                .filter(|(_, s)| s.authors().values().any(|a| a == &holder))
+                .map(|(doc, s)| KeptHeads {
+                    doc: doc.clone(),
+                    heads: s.heads().iter().map(|h| h.0).collect(),
+                })
+                .collect();
+            let township = self.nodes[t].key.clone();
+            let Ok(revocation) = Revocation::sign(
+                RevocationBody {
+                    target: RevocationTarget::Device(holder),
+                    reason: "设备遗失 device stolen".into(),
+                    keep_heads,
+                    keep_certs: Vec::new(),
+                    issuer: township.device_id(),
+                    issued_at_ms: self.now_ms as i64,
+                },
+                &township,
+            ) else {
+                continue;
+            };
+            let puts = [(
+                revocation_key(&revocation),
+                ScalarValue::Bytes(revocation.to_bytes()),
+            )];
+            self.author(t, &DocId::trust(), &puts);
+        }
+        self.at(self.now_ms + 60_000, Event::RevokedWrite);
+    }
+
+    /// The stolen device of revoked village `v` proposes a stationing and hands it to the township,
+    /// as the device would when it connects.
+    fn stolen_write(&mut self, v: usize) {
+        let (Some(t), n) = (
+            self.nodes[v].parent,
+            self.rng.below(u64::from(self.items.max(1))),
+        ) else {
+            return;
+        };
+        let Ok(code) = ItemCode::new(&format!("4420{n:05}000")) else {
+            return;
+        };
+        let fields = StationFields {
+            hall: self.nodes[v].hall.clone(),
+            item: code.clone(),
+            action: "station".into(),
+            proposed_at_ms: self.now_ms as i64,
+            note: Some("written after the revocation".into()),
+            reason_kind: None,
+            reason: None,
+            basis: None,
+            executed_at: None,
+        };
+        let key = self.nodes[v].key.clone();
+        let doc = DocId::station(&self.nodes[v].hall, &code);
+        let now = self.now_ms as i64;
+        let Some(device) = self.revoked.get_mut(&v) else {
+            return;
+        };
+        if let Ok(env) = device.author(&key, 0, &doc, now, &fields.writes()) {
+            self.stats.revoked_writes += 1;
+            self.forged.push(env.clone());
+            self.ingest(t, Some(v), vec![env]);
+        }
     }
 
     /// A village opens a case that another village, anywhere in the city, handles.
@@ -599,8 +807,13 @@ impl Sim {
 
     /// A hostile peer sends random bytes; the decoder must refuse them (and nothing may panic).
     fn garbage(&mut self) {
-        let len = 1 + self.rng.below(512) as usize;
-        let bytes: Vec<u8> = (0..len).map(|_| self.rng.below(256) as u8).collect();
+        let bytes: Vec<u8> = if self.rng.below(8) == 0 {
+            // Larger than any message may be: refused before it is read.
+            vec![0; self.limits.message_bytes_max + 1]
+        } else {
+            let len = 1 + self.rng.below(512) as usize;
+            (0..len).map(|_| self.rng.below(256) as u8).collect()
+        };
         self.stats.messages += 1;
         if Message::from_bytes(&bytes, &self.limits).is_err() {
             self.stats.refused_garbage += 1;
@@ -634,11 +847,29 @@ impl Sim {
                 Event::LinkCheck { child } => self.link_check(child),
                 Event::Approve => self.approve(),
                 Event::Check => self.check(),
-                Event::Catalogue | Event::Propose | Event::Case | Event::Forge | Event::Garbage => {
+                Event::Revoke => self.revoke(),
+                Event::RevokedWrite => {
+                    if self.workload_open() {
+                        let thieves: Vec<usize> = self.revoked.keys().copied().collect();
+                        for v in thieves {
+                            self.stolen_write(v);
+                        }
+                        self.at(self.now_ms + 3_600_000, Event::RevokedWrite);
+                    }
+                }
+                Event::Catalogue
+                | Event::Propose
+                | Event::Case
+                | Event::Replay
+                | Event::Equivocate
+                | Event::Forge
+                | Event::Garbage => {
                     let rate = match event {
                         Event::Catalogue => self.scenario.workload.catalogue_edits_per_h,
                         Event::Propose => self.scenario.workload.proposals_per_h,
                         Event::Case => self.scenario.workload.cases_per_h,
+                        Event::Replay => self.scenario.adversaries.replays_per_h,
+                        Event::Equivocate => self.scenario.adversaries.equivocations_per_h,
                         Event::Forge => self.scenario.adversaries.forgeries_per_h,
                         _ => self.scenario.adversaries.garbage_per_h,
                     };
@@ -647,6 +878,8 @@ impl Sim {
                             Event::Catalogue => self.catalogue(),
                             Event::Propose => self.propose(),
                             Event::Case => self.case(),
+                            Event::Replay => self.replay(),
+                            Event::Equivocate => self.equivocate(),
                             Event::Forge => self.forge(),
                             _ => self.garbage(),
                         }
@@ -671,7 +904,14 @@ impl Sim {
                 })
             })
             .count() as u64;
-        let report = Report::new(&self.scenario, &self.nodes, self.stats, accepted_invalid);
+        let tainted = self.forged.iter().map(|f| f.doc.clone()).collect();
+        let report = Report::new(
+            &self.scenario,
+            &self.nodes,
+            self.stats,
+            accepted_invalid,
+            &tainted,
+        );
         (report, self.nodes)
     }
 }

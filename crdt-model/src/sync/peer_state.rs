@@ -27,7 +27,16 @@ pub struct PeerState {
     /// The fingerprint of the round this node opened, to recognise the answer "all equal".
     #[serde(skip)]
     opened: Option<Fingerprint>,
+    /// Held prefixes already offered to the peer (see `Step::held`), and rounds since all were.
+    #[serde(skip)]
+    offered: std::collections::BTreeSet<[u8; 8]>,
+    #[serde(skip)]
+    rounds_since_full_offer: u32,
 }
+
+/// Every this many rounds with a peer, every held change is offered again, so an offer lost with
+/// a message costs at most this many rounds.
+pub const FULL_OFFER_EVERY: u32 = 16;
 
 impl PeerState {
     /// Notes that the peer holds `heads` of `doc`.
@@ -59,6 +68,23 @@ impl PeerState {
     /// The fingerprint of the round this node opened, taken (it answers only the first reply).
     pub fn take_opened(&mut self) -> Option<Fingerprint> {
         self.opened.take()
+    }
+
+    /// Of `held`, what to offer the peer this round: all of it every [`FULL_OFFER_EVERY`] rounds,
+    /// else what was not offered yet.
+    pub fn to_offer(&mut self, held: Vec<[u8; 8]>) -> Vec<[u8; 8]> {
+        if self.rounds_since_full_offer == 0 {
+            self.offered = held.iter().copied().collect();
+            self.rounds_since_full_offer = FULL_OFFER_EVERY - 1;
+            return held;
+        }
+        self.rounds_since_full_offer -= 1;
+        let new: Vec<[u8; 8]> = held
+            .into_iter()
+            .filter(|p| !self.offered.contains(p))
+            .collect();
+        self.offered.extend(new.iter().copied());
+        new
     }
 
     /// The peer's last known heads of `doc`.

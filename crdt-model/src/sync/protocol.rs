@@ -242,15 +242,19 @@ impl Replica {
     }
 
     /// Changes in quarantine that wait for history (missing dependencies, or a revocation whose
-    /// kept heads are not all known yet), by certified authors, for records `peer` may hold, keyed
-    /// by prefix. Junk (bad signatures, strangers, refusals) is never offered, so it cannot travel.
+    /// kept heads are not all known yet) or are evidence of an equivocation (so every node flags
+    /// both versions, not only those that happened to receive both), by certified authors, for
+    /// records `peer` may hold, keyed by prefix. Junk (bad signatures, strangers, refusals) is never
+    /// offered, so it cannot travel.
     fn waiting_for(&self, peer: &DeviceId) -> BTreeMap<[u8; 8], &SignedChange> {
         self.quarantine()
             .values()
             .filter(|q| {
                 matches!(
                     q.reason,
-                    Rejection::MissingDependency { .. } | Rejection::Revoked { .. }
+                    Rejection::MissingDependency { .. }
+                        | Rejection::Revoked { .. }
+                        | Rejection::Equivocation { .. }
                 )
             })
             .filter(|q| self.trust().is_known(&q.envelope.author))
@@ -300,7 +304,8 @@ impl Replica {
     /// heads, so a reconnecting peer receives them at once.
     pub fn sync_open(&self, peer: &DeviceId, state: &mut PeerState, limits: &WireLimits) -> Step {
         let items = self.sync_items(peer);
-        let mut out = Out::new(self.network(), self.held_for(peer), &[], limits);
+        let held = state.to_offer(self.held_for(peer));
+        let mut out = Out::new(self.network(), held, &[], limits);
         let root = ranges::fingerprint(&items);
         out.range(Range::Split {
             lo: 0,
@@ -393,9 +398,23 @@ impl Replica {
         for have in &incoming.have {
             self.answer_have(have, carried.contains(&have.doc), peer, state, &mut out);
         }
-        let (step, complete) = out.finish();
+        let (mut step, complete) = out.finish();
         for (doc, heads) in complete {
             state.note(&doc, raw(&heads));
+        }
+        // Held prefixes matter where the peer is about to send changes (it answers ranges, `have`
+        // and `want`) and once a round for fetching (the answer to an opening step); elsewhere they
+        // would only repeat.
+        let answers_opening = incoming
+            .ranges
+            .iter()
+            .any(|r| matches!(r, Range::Split { lo: 0, hi: u64::MAX, parts } if parts.len() == 1));
+        if step.ranges.is_empty() && step.have.is_empty() && step.want.is_empty() {
+            step.held = if answers_opening {
+                state.to_offer(std::mem::take(&mut step.held))
+            } else {
+                Vec::new()
+            };
         }
         Message::Step(step)
     }
