@@ -544,15 +544,21 @@ impl Sim {
         self.author(0, &DocId::item(&item.code), &item.writes());
     }
 
-    fn propose(&mut self) {
+    /// A village picked at random, once the catalogue has items (villages act on items).
+    fn random_village(&mut self) -> Option<usize> {
         let villages: Vec<usize> = (0..self.nodes.len())
             .filter(|i| self.nodes[*i].level == Level::Village)
             .collect();
         if villages.is_empty() || self.items == 0 {
-            return;
+            return None;
         }
-        let v = villages[self.rng.below(villages.len() as u64) as usize];
-        self.propose_at(v);
+        Some(villages[self.rng.below(villages.len() as u64) as usize])
+    }
+
+    fn propose(&mut self) {
+        if let Some(v) = self.random_village() {
+            self.propose_at(v);
+        }
     }
 
     /// Village `v` proposes stationing a random item it holds.
@@ -616,13 +622,9 @@ impl Sim {
     /// A village key signs two versions of one stationing change (same actor, same sequence
     /// number) and hands one to its township and the other to the hall above that.
     fn equivocate(&mut self) {
-        let villages: Vec<usize> = (0..self.nodes.len())
-            .filter(|i| self.nodes[*i].level == Level::Village)
-            .collect();
-        if villages.is_empty() || self.items == 0 {
+        let Some(v) = self.random_village() else {
             return;
-        }
-        let v = villages[self.rng.below(villages.len() as u64) as usize];
+        };
         if self.revoked.contains_key(&v) {
             return;
         }
@@ -668,9 +670,7 @@ impl Sim {
     /// villages (stolen devices) keep writing every hour.
     fn revoke(&mut self) {
         use hallsync_model::records::trust_doc::revocation_key;
-        use hallsync_model::trust::revocation::{
-            KeptHeads, Revocation, RevocationBody, RevocationTarget,
-        };
+        use hallsync_model::trust::revocation::{Revocation, RevocationBody, RevocationTarget};
         let villages: Vec<usize> = (0..self.nodes.len())
             .filter(|i| self.nodes[*i].level == Level::Village)
             .collect();
@@ -687,23 +687,14 @@ impl Sim {
             }
             self.revoked.insert(v, self.nodes[v].replica.clone());
             let holder = self.nodes[v].key.device_id();
-            let keep_heads = self.nodes[t]
-                .replica
-                .docs()
-                .iter()
-                .filter(|(_, s)| s.authors().values().any(|a| a == &holder))
-                .map(|(doc, s)| KeptHeads {
-                    doc: doc.clone(),
-                    heads: s.heads().iter().map(|h| h.0).collect(),
-                })
-                .collect();
+            let (keep_heads, keep_certs) = self.nodes[t].replica.keep_all_known(&holder);
             let township = self.nodes[t].key.clone();
             let Ok(revocation) = Revocation::sign(
                 RevocationBody {
                     target: RevocationTarget::Device(holder),
                     reason: "设备遗失 device stolen".into(),
                     keep_heads,
-                    keep_certs: Vec::new(),
+                    keep_certs,
                     issuer: township.device_id(),
                     issued_at_ms: self.now_ms as i64,
                 },

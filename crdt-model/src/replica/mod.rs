@@ -13,6 +13,7 @@
 mod author;
 mod authorize;
 mod doc_state;
+mod keep;
 mod rebuild;
 
 pub use doc_state::DocState;

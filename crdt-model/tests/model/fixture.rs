@@ -328,38 +328,12 @@ impl Fed {
         target: &DeviceKey,
         keep: bool,
     ) -> Result<SignedChange, hallsync_model::Rejection> {
-        use hallsync_model::trust::revocation::{
-            KeptHeads, Revocation, RevocationBody, RevocationTarget,
-        };
+        use hallsync_model::trust::revocation::{Revocation, RevocationBody, RevocationTarget};
         let holder = target.device_id();
-        let keep_heads = if keep {
-            self.origin
-                .docs()
-                .iter()
-                .filter(|(_, s)| s.authors().values().any(|a| a == &holder))
-                .map(|(doc, s)| KeptHeads {
-                    doc: doc.clone(),
-                    heads: s.heads().iter().map(|h| h.0).collect(),
-                })
-                .collect()
+        let (keep_heads, keep_certs) = if keep {
+            self.origin.keep_all_known(&holder)
         } else {
-            Vec::new()
-        };
-        let keep_certs = if keep {
-            let trust = self.origin.trust();
-            let certs = trust
-                .known()
-                .values()
-                .filter(|c| c.body.issuer == holder)
-                .map(|c| c.id());
-            let revocations = trust
-                .revocations()
-                .values()
-                .filter(|r| r.body.issuer == holder)
-                .map(|r| r.id());
-            certs.chain(revocations).collect()
-        } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         let revocation = Revocation::sign(
             RevocationBody {

@@ -10,34 +10,12 @@ use crate::error::NodeError;
 use crate::keyfile;
 
 impl Engine {
-    /// What this node has seen of `holder`'s writing: for every record, its current heads (every
-    /// change by `holder` held now is in their past), and the certificates and revocations it issued.
+    /// What this node has seen of `holder`'s writing (see [`hallsync_model::Replica::keep_all_known`]).
     fn keep_all_known(
         &self,
         holder: &DeviceId,
     ) -> Result<(Vec<KeptHeads>, Vec<CertId>), NodeError> {
-        let replica = self.replica()?;
-        let heads = replica
-            .docs()
-            .iter()
-            .filter(|(_, s)| s.authors().values().any(|a| a == holder))
-            .map(|(doc, s)| KeptHeads {
-                doc: doc.clone(),
-                heads: s.heads().iter().map(|h| h.0).collect(),
-            })
-            .collect();
-        let trust = replica.trust();
-        let certs = trust
-            .known()
-            .values()
-            .filter(|c| &c.body.issuer == holder)
-            .map(Certificate::id);
-        let revocations = trust
-            .revocations()
-            .values()
-            .filter(|r| &r.body.issuer == holder)
-            .map(Revocation::id);
-        Ok((heads, certs.chain(revocations).collect()))
+        Ok(self.replica()?.keep_all_known(holder))
     }
 
     /// Revokes a device's certificates (or one certificate). Everything the device wrote that this
