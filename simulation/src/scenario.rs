@@ -56,6 +56,9 @@ pub struct Link {
     pub latency_ms: u64,
     /// Probability that a message is lost.
     pub loss: f64,
+    /// Bandwidth of every link in kbit/s: a message arrives `latency_ms` plus its size over this
+    /// after it is sent (0: unlimited).
+    pub bandwidth_kbps: u64,
 }
 
 impl Default for Link {
@@ -63,6 +66,7 @@ impl Default for Link {
         Link {
             latency_ms: 50,
             loss: 0.0,
+            bandwidth_kbps: 0,
         }
     }
 }

@@ -246,7 +246,11 @@ impl Sim {
         if self.rng.chance(self.scenario.link.loss) {
             return;
         }
-        let t = self.now_ms + self.scenario.link.latency_ms;
+        let transfer_ms = match self.scenario.link.bandwidth_kbps {
+            0 => 0,
+            kbps => (bytes.len() as u64 * 8).div_ceil(kbps),
+        };
+        let t = self.now_ms + self.scenario.link.latency_ms + transfer_ms;
         self.at(
             t,
             Event::Deliver {
