@@ -113,6 +113,8 @@ pub struct Workload {
     /// Cross-region cases (通办件) opened per hour, each by a random village for another random
     /// village to handle: they travel only through the halls between the two (store and forward).
     pub cases_per_h: f64,
+    /// Staff filings (进驻/调整备案) per hour, each by a random village and approved by its township.
+    pub staff_changes_per_h: f64,
     /// Workload stops this many seconds before the end, to measure convergence.
     pub quiet_tail_s: u64,
 }
@@ -123,6 +125,7 @@ impl Default for Workload {
             catalogue_edits_per_h: 4.0,
             proposals_per_h: 10.0,
             cases_per_h: 0.0,
+            staff_changes_per_h: 0.0,
             quiet_tail_s: 3600,
         }
     }

@@ -43,6 +43,7 @@ enum Event {
     Catalogue,
     Propose,
     Case,
+    Staff,
     Replay,
     Equivocate,
     Revoke,
@@ -164,6 +165,7 @@ impl Sim {
         sim.at(0, Event::Catalogue);
         sim.at(60_000, Event::Propose);
         sim.at(90_000, Event::Case);
+        sim.at(120_000, Event::Staff);
         if sim.scenario.adversaries.revoked_writers > 0 {
             sim.at(3_600_000, Event::Revoke);
         }
@@ -597,6 +599,25 @@ impl Sim {
         self.author(v, &doc, &fields.writes());
     }
 
+    /// A village files a window staff member (or changes the window of one filed before); its
+    /// township approves it like a stationing.
+    fn staff(&mut self) {
+        let Some(v) = self.random_village() else {
+            return;
+        };
+        let person = format!("P{}", self.rng.below(20));
+        let fields = hallsync_model::records::staff::StaffFields {
+            person: person.clone(),
+            name: format!("工作人员 {person}"),
+            department: "民政局".into(),
+            window: format!("W{}", 1 + self.rng.below(6)),
+            role: "window_staff".into(),
+            ..Default::default()
+        };
+        let doc = DocId::staff(&self.nodes[v].hall, &person);
+        self.author(v, &doc, &fields.writes());
+    }
+
     /// Replays a valid change to a random node: a duplicate there, or applied as any change would be.
     fn replay(&mut self) {
         if self.valid_log.is_empty() {
@@ -855,6 +876,7 @@ impl Sim {
                 Event::Catalogue
                 | Event::Propose
                 | Event::Case
+                | Event::Staff
                 | Event::Replay
                 | Event::Equivocate
                 | Event::Forge
@@ -863,6 +885,7 @@ impl Sim {
                         Event::Catalogue => self.scenario.workload.catalogue_edits_per_h,
                         Event::Propose => self.scenario.workload.proposals_per_h,
                         Event::Case => self.scenario.workload.cases_per_h,
+                        Event::Staff => self.scenario.workload.staff_changes_per_h,
                         Event::Replay => self.scenario.adversaries.replays_per_h,
                         Event::Equivocate => self.scenario.adversaries.equivocations_per_h,
                         Event::Forge => self.scenario.adversaries.forgeries_per_h,
@@ -873,6 +896,7 @@ impl Sim {
                             Event::Catalogue => self.catalogue(),
                             Event::Propose => self.propose(),
                             Event::Case => self.case(),
+                            Event::Staff => self.staff(),
                             Event::Replay => self.replay(),
                             Event::Equivocate => self.equivocate(),
                             Event::Forge => self.forge(),
@@ -962,7 +986,7 @@ mod tests {
     }
 
     #[test]
-    fn cases_travel_only_through_the_halls_between_their_parties() {
+    fn cases_travel_only_between_their_parties_and_staff_filings_stay_with_their_hall() {
         // Goal: store and forward. A case opened by one village for a village of another township
         // reaches the handling village through the halls between them, and no village outside the
         // two parties ever holds it.
@@ -1009,6 +1033,37 @@ mod tests {
             }
         }
         assert!(crossing > 0, "some case crossed townships");
+        // Staff filings stay with their hall and the halls above it, and townships approve them.
+        let staff: Vec<&Node> = nodes
+            .iter()
+            .filter(|n| {
+                n.replica
+                    .docs()
+                    .keys()
+                    .any(|d| d.as_str().starts_with("staff/"))
+            })
+            .collect();
+        assert!(
+            staff.iter().any(|n| n.level == Level::Township),
+            "filings reach townships"
+        );
+        for n in nodes.iter().filter(|n| n.level == Level::Village) {
+            let own = format!("staff/{}/", n.hall);
+            assert!(n
+                .replica
+                .docs()
+                .keys()
+                .filter(|d| d.as_str().starts_with("staff/"))
+                .all(|d| d.as_str().starts_with(&own)));
+        }
+        let township = nodes.iter().find(|n| n.level == Level::Township).unwrap();
+        assert!(
+            township
+                .replica
+                .pending_for(&township.key.device_id())
+                .is_empty(),
+            "the township decided every filing it holds"
+        );
     }
 
     #[test]
