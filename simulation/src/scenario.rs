@@ -36,9 +36,10 @@ fn default_sync_interval_s() -> u64 {
     30
 }
 
-/// Counts per level: the city, then so many districts, townships per district, villages per township.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The hall tree: counts per level (the city, then so many districts, townships per district,
+/// villages per township), or every hall listed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Halls {
     /// Districts under the city (0: townships sit under the city, as in Dongguan).
     pub districts: u32,
@@ -46,6 +47,21 @@ pub struct Halls {
     pub townships_per_parent: u32,
     /// Villages per township.
     pub villages_per_township: u32,
+    /// Every hall, parents before children, the city first; when given, the counts must be 0.
+    pub list: Vec<ListedHall>,
+}
+
+/// One hall of a listed tree.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListedHall {
+    /// Its id (letters, digits, '-').
+    pub id: String,
+    /// `city`, `district`, `township` or `village`.
+    pub level: String,
+    /// The hall above it (none for the city).
+    #[serde(default)]
+    pub parent: Option<String>,
 }
 
 /// Link properties.
@@ -175,9 +191,20 @@ impl Scenario {
                 message: m.into(),
             })
         };
-        let halls = 1 + s.halls.districts.max(1)
-            * s.halls.townships_per_parent
-            * (1 + s.halls.villages_per_township);
+        let halls = if s.halls.list.is_empty() {
+            1 + s.halls.districts.max(1) as usize
+                * s.halls.townships_per_parent as usize
+                * (1 + s.halls.villages_per_township as usize)
+        } else {
+            if s.halls.districts + s.halls.townships_per_parent + s.halls.villages_per_township > 0
+            {
+                return bad("halls: give either the counts or halls.list, not both");
+            }
+            if let Err(m) = check_list(&s.halls.list) {
+                return bad(&format!("halls.list: {m}"));
+            }
+            s.halls.list.len()
+        };
         if halls > 5000 {
             return bad("at most 5000 halls");
         }
@@ -192,4 +219,55 @@ impl Scenario {
         }
         Ok(s)
     }
+}
+
+/// A listed tree is usable: valid ids, the city first and only once, every other hall under an
+/// earlier hall of the level just above... or, for townships, under the city (no districts).
+fn check_list(list: &[ListedHall]) -> Result<(), String> {
+    use hallsync_model::{HallId, Level};
+    let mut seen: std::collections::BTreeMap<&str, Level> = std::collections::BTreeMap::new();
+    for (i, hall) in list.iter().enumerate() {
+        HallId::new(&hall.id).map_err(|e| format!("entry {i}: {e}"))?;
+        let level: Level = hall.level.parse().map_err(|_| {
+            format!(
+                "entry {i} ({}): level `{}`: use city, district, township or village",
+                hall.id, hall.level
+            )
+        })?;
+        match (i, level, hall.parent.as_deref()) {
+            (0, Level::City, None) => {}
+            (0, _, _) => return Err("the first hall is the city, with no parent".into()),
+            (_, Level::City, _) => return Err(format!("entry {i} ({}): one city only", hall.id)),
+            (_, _, None) => return Err(format!("entry {i} ({}): give its parent", hall.id)),
+            (_, _, Some(parent)) => {
+                let Some(above) = seen.get(parent) else {
+                    return Err(format!(
+                        "entry {i} ({}): parent `{parent}` is not listed before it",
+                        hall.id
+                    ));
+                };
+                let fits = matches!(
+                    (above, level),
+                    (Level::City, Level::District | Level::Township)
+                        | (Level::District, Level::Township)
+                        | (Level::Township, Level::Village)
+                );
+                if !fits {
+                    return Err(format!(
+                        "entry {i} ({}): a {} cannot sit under a {}",
+                        hall.id,
+                        hall.level,
+                        above.as_str()
+                    ));
+                }
+            }
+        }
+        if seen.insert(hall.id.as_str(), level).is_some() {
+            return Err(format!("entry {i}: hall `{}` is listed twice", hall.id));
+        }
+    }
+    if list.is_empty() {
+        return Err("list at least the city".into());
+    }
+    Ok(())
 }

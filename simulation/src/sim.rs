@@ -1067,6 +1067,35 @@ mod tests {
     }
 
     #[test]
+    fn a_listed_tree_is_built_as_listed() {
+        // Goal: halls can be listed one by one, with a town directly under the city beside a
+        // district; bad lists are refused with the entry named.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/listed.toml"
+        ))
+        .unwrap();
+        let scenario = Scenario::from_toml(&text, "listed").unwrap();
+        let (nodes, _) = crate::world::build(&scenario, &mut crate::rng::Rng::new(1));
+        assert_eq!(nodes.len(), 10);
+        let by_id = |id: &str| nodes.iter().position(|n| n.hall.as_str() == id).unwrap();
+        assert_eq!(nodes[by_id("SZ-TOWN")].parent, Some(by_id("SZ")));
+        assert_eq!(nodes[by_id("SZ-TOWN")].level, Level::Township);
+        assert_eq!(nodes[by_id("SZ-FT-2-A")].parent, Some(by_id("SZ-FT-2")));
+        assert_eq!(nodes[by_id("SZ-FT-2-A")].district, Some(0));
+        assert_eq!(nodes[by_id("SZ-TOWN-B")].district, None);
+        for (list, expect) in [
+            ("[{ id = \"V\", level = \"village\" }]", "the first hall is the city"),
+            ("[{ id = \"C\", level = \"city\" }, { id = \"T\", level = \"township\", parent = \"X\" }]", "not listed before"),
+            ("[{ id = \"C\", level = \"city\" }, { id = \"C\", level = \"district\", parent = \"C\" }]", "listed twice"),
+        ] {
+            let toml = format!("name = \"x\"\nduration_s = 10\n[halls]\nlist = {list}\n");
+            let err = Scenario::from_toml(&toml, "t").unwrap_err().to_string();
+            assert!(err.contains(expect), "{err}");
+        }
+    }
+
+    #[test]
     fn bad_scenarios_are_refused_with_the_key_named() {
         let err = Scenario::from_toml("name = \"x\"\nduration_s = 10\n[halls]\ndistricts = 1\ntownships_per_parent = 1\nvillages_per_township = 1\n[link]\nloss = 2.0\n", "t").unwrap_err();
         assert!(err.to_string().contains("link.loss"), "{err}");

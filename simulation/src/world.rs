@@ -120,59 +120,87 @@ pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange
         });
         nodes.len() - 1
     };
-    let city = add(
-        &mut nodes,
-        &mut origin,
-        "C".into(),
-        Level::City,
-        None,
-        None,
-        rng,
-    );
-    let parents: Vec<(usize, Option<u32>)> = if scenario.halls.districts == 0 {
-        vec![(city, None)]
-    } else {
-        (0..scenario.halls.districts)
-            .map(|d| {
-                (
-                    add(
-                        &mut nodes,
-                        &mut origin,
-                        format!("D{d}"),
-                        Level::District,
-                        Some(city),
+    if scenario.halls.list.is_empty() {
+        let city = add(
+            &mut nodes,
+            &mut origin,
+            "C".into(),
+            Level::City,
+            None,
+            None,
+            rng,
+        );
+        let parents: Vec<(usize, Option<u32>)> = if scenario.halls.districts == 0 {
+            vec![(city, None)]
+        } else {
+            (0..scenario.halls.districts)
+                .map(|d| {
+                    (
+                        add(
+                            &mut nodes,
+                            &mut origin,
+                            format!("D{d}"),
+                            Level::District,
+                            Some(city),
+                            Some(d),
+                            rng,
+                        ),
                         Some(d),
-                        rng,
-                    ),
-                    Some(d),
-                )
-            })
-            .collect()
-    };
-    for (p, district) in parents {
-        for t in 0..scenario.halls.townships_per_parent {
-            let name = format!("{}T{t}", nodes[p].hall);
-            let township = add(
-                &mut nodes,
-                &mut origin,
-                name,
-                Level::Township,
-                Some(p),
-                district,
-                rng,
-            );
-            for v in 0..scenario.halls.villages_per_township {
-                let name = format!("{}V{v}", nodes[township].hall);
-                add(
+                    )
+                })
+                .collect()
+        };
+        for (p, district) in parents {
+            for t in 0..scenario.halls.townships_per_parent {
+                let name = format!("{}T{t}", nodes[p].hall);
+                let township = add(
                     &mut nodes,
                     &mut origin,
                     name,
-                    Level::Village,
-                    Some(township),
+                    Level::Township,
+                    Some(p),
                     district,
                     rng,
                 );
+                for v in 0..scenario.halls.villages_per_township {
+                    let name = format!("{}V{v}", nodes[township].hall);
+                    add(
+                        &mut nodes,
+                        &mut origin,
+                        name,
+                        Level::Village,
+                        Some(township),
+                        district,
+                        rng,
+                    );
+                }
             }
+        }
+    } else {
+        // Listed: parents come before children (checked when the scenario was read).
+        let mut index: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        let mut districts = 0;
+        for hall in &scenario.halls.list {
+            let level: Level = hall.level.parse().unwrap_or(Level::Village);
+            let parent = hall.parent.as_deref().and_then(|p| index.get(p).copied());
+            let district = match (level, parent) {
+                (Level::District, _) => {
+                    districts += 1;
+                    Some(districts - 1)
+                }
+                (_, Some(p)) => nodes[p].district,
+                _ => None,
+            };
+            let i = add(
+                &mut nodes,
+                &mut origin,
+                hall.id.clone(),
+                level,
+                parent,
+                district,
+                rng,
+            );
+            index.insert(hall.id.as_str(), i);
         }
     }
     // Verify and apply the trust record once, then give every node a copy.
