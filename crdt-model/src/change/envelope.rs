@@ -59,6 +59,8 @@ pub struct Checked {
     pub(crate) verified: Result<VerifiedChange, Rejection>,
     /// The change's root writes, decoded ahead too (authorization reads them).
     pub(crate) writes: Option<Result<Vec<crate::change::ops::RootWrite>, Rejection>>,
+    /// The envelope's digest, computed ahead too.
+    pub(crate) digest: [u8; 32],
 }
 
 impl Checked {
@@ -70,6 +72,7 @@ impl Checked {
             .ok()
             .map(|v| crate::change::ops::root_writes(&v.change));
         Checked {
+            digest: envelope.digest(),
             envelope,
             verified,
             writes,

@@ -186,9 +186,9 @@ impl Replica {
             envelope,
             verified,
             writes,
+            digest,
         } in batch
         {
-            let digest = envelope.digest();
             if self.applied_digests.contains(&digest) || self.quarantine.contains_key(&digest) {
                 report.duplicates += 1;
                 continue;
