@@ -90,6 +90,9 @@ fn key() -> DeviceKey {
     DeviceKey::from_seed([7; 32])
 }
 
+/// Most changes in common case (a) builds: beyond this the run only takes longer.
+pub const SHARED_MAX: usize = 10_000;
+
 /// Most records case (b) builds: item codes here have five free digits.
 pub const DOCS_MAX: usize = 100_000;
 

@@ -41,7 +41,7 @@ enum Command {
         /// Records in case (b), at most 100000.
         #[arg(long, default_value_t = 100_000)]
         docs: usize,
-        /// Changes in common in case (a).
+        /// Changes in common in case (a), at most 10000.
         #[arg(long, default_value_t = 200)]
         shared: usize,
     },
@@ -127,6 +127,13 @@ fn run_bench(json: bool, docs: usize, shared: usize) -> ExitCode {
         eprintln!(
             "hallsync-sim: --docs takes 1 to {}, not {docs}",
             bench::DOCS_MAX
+        );
+        return ExitCode::from(2);
+    }
+    if shared > bench::SHARED_MAX {
+        eprintln!(
+            "hallsync-sim: --shared takes 0 to {}, not {shared}",
+            bench::SHARED_MAX
         );
         return ExitCode::from(2);
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::records::DocId;
 use crate::sync::wire::{Fingerprint, WireError};
 
-/// Most records remembered per peer: beyond this the oldest-named are forgotten first, which only
+/// Most records remembered per peer: records first seen beyond this are not remembered, which only
 /// costs an early push.
 pub const PEER_STATE_DOCS_MAX: usize = 1_000_000;
 

@@ -352,7 +352,7 @@ impl Replica {
         for range in &incoming.ranges {
             match range {
                 Range::Split { lo, hi, parts } => {
-                    if (*lo, *hi, parts.len()) == (0, u64::MAX, 1) {
+                    if range.is_opening() {
                         if parts[0].fingerprint == ranges::fingerprint(&items) {
                             self.note_equal(&items, state);
                         } else {
@@ -405,10 +405,7 @@ impl Replica {
         // Held prefixes matter where the peer is about to send changes (it answers ranges, `have`
         // and `want`) and once a round for fetching (the answer to an opening step); elsewhere they
         // would only repeat.
-        let answers_opening = incoming
-            .ranges
-            .iter()
-            .any(|r| matches!(r, Range::Split { lo: 0, hi: u64::MAX, parts } if parts.len() == 1));
+        let answers_opening = incoming.ranges.iter().any(Range::is_opening);
         if step.ranges.is_empty() && step.have.is_empty() && step.want.is_empty() {
             step.held = if answers_opening {
                 state.to_offer(std::mem::take(&mut step.held))

@@ -101,6 +101,11 @@ pub enum Range {
 }
 
 impl Range {
+    /// True for an opening step's range: the whole key space as one part.
+    pub fn is_opening(&self) -> bool {
+        matches!(self, Range::Split { lo: 0, hi: u64::MAX, parts } if parts.len() == 1)
+    }
+
     fn bounds(&self) -> (u64, u64) {
         match self {
             Range::Split { lo, hi, .. } | Range::List { lo, hi, .. } => (*lo, *hi),
