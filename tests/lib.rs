@@ -123,7 +123,7 @@ pub fn forge_change(
     puts: &[(&str, hallsync_model::ScalarValue)],
 ) -> Result<SignedChange> {
     use automerge::transaction::Transactable;
-    let mut fork = match replica.docs().get(doc) {
+    let mut fork = match replica.record(doc) {
         Some(state) => state.doc().fork(),
         None => automerge::Automerge::new(),
     };

@@ -25,6 +25,7 @@ listen = "127.0.0.1:0"              # control API, loopback only (本机控制�
 message_bytes_max = 8388608         # largest sync message in bytes (消息上限)
 changes_per_message_max = 10000     # most signed changes in one message
 quarantine_entries_max = 10000      # most quarantined changes kept (隔离区上限)
+open_records_max = 2048             # records kept open in memory; the rest stay on disk (内存中打开的记录上限)
 "#
 }
 

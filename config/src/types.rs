@@ -91,6 +91,9 @@ pub struct LimitsSection {
     pub changes_per_message_max: u64,
     /// Most changes held in quarantine; more from a flooding peer are dropped.
     pub quarantine_entries_max: u64,
+    /// Most records kept open in memory (the rest stay on disk until read): bounds a node's memory
+    /// whatever it holds, at about 30 KB an open record.
+    pub open_records_max: u64,
 }
 
 impl Default for LimitsSection {
@@ -99,6 +102,7 @@ impl Default for LimitsSection {
             message_bytes_max: 8 * 1024 * 1024,
             changes_per_message_max: 10_000,
             quarantine_entries_max: 10_000,
+            open_records_max: 2_048,
         }
     }
 }

@@ -168,6 +168,12 @@ impl Config {
             100,
             10_000_000,
         )?;
+        check_range(
+            "limits.open_records_max",
+            lim.open_records_max,
+            16,
+            1_000_000,
+        )?;
         Ok(())
     }
 }

@@ -124,7 +124,7 @@ impl Replica {
 
     /// Explains `doc`: `None` when nothing of it is held.
     pub fn audit(&self, doc: &DocId) -> Option<AuditReport> {
-        let state = self.docs().get(doc);
+        let state = self.record(doc);
         let quarantined: Vec<_> = self
             .quarantine()
             .values()

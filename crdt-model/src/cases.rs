@@ -100,9 +100,9 @@ impl Replica {
     pub fn cases(&self, now_ms: Option<i64>) -> Vec<CaseView> {
         let calendar = self.calendar();
         let items = self.items();
-        self.docs()
-            .iter()
+        self.records_where(|id| matches!(id.kind(), DocKind::Case(..)))
             .filter_map(|(id, state)| {
+                let state = &*state;
                 let DocKind::Case(accepting, handling, case_no) = id.kind() else { return None };
                 let item = text_at(state.doc(), "item", None).unwrap_or_default();
                 let item_view = items.iter().find(|i| i.fields.code.as_str() == item);

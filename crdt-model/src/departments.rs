@@ -27,7 +27,8 @@ impl Replica {
     /// The departments of `hall` (or of every hall held).
     pub fn departments(&self, hall: Option<&HallId>) -> Vec<DepartmentView> {
         let mut out = Vec::new();
-        for (id, state) in self.docs() {
+        for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Department(..))) {
+            let state = &*state;
             let DocKind::Department(h, _) = id.kind() else {
                 continue;
             };

@@ -228,10 +228,8 @@ pub(crate) fn govern(
 impl Replica {
     /// The effective catalogue, by code.
     pub fn items(&self) -> Vec<ItemView> {
-        self.docs()
-            .iter()
-            .filter(|(id, _)| matches!(id.kind(), DocKind::Item(_)))
-            .filter_map(|(_, state)| crate::records::item::ItemFields::from_doc(&state.doc))
+        self.records_where(|id| matches!(id.kind(), DocKind::Item(_)))
+            .filter_map(|(_, state)| crate::records::item::ItemFields::from_doc(state.doc()))
             .map(|fields| {
                 let code_warning = crate::records::item::type_code(&fields.item_type)
                     .and_then(|t| crate::records::item_code::code_problem(fields.code.as_str(), t));
@@ -302,9 +300,10 @@ impl Replica {
 
     /// Every action's policy in effect.
     pub fn policies(&self) -> BTreeMap<String, ApprovalPolicy> {
-        let Some(state) = self.docs().get(&DocId::policy()) else {
+        let Some(state) = self.record(&DocId::policy()) else {
             return BTreeMap::new();
         };
+        let state = &*state;
         let city = self.city_hall();
         let g = govern(
             state,
@@ -322,7 +321,7 @@ impl Replica {
             .iter()
             .filter_map(|action| {
                 let text = text_at(
-                    &state.doc,
+                    state.doc(),
                     &format!("{POLICY_PREFIX}{action}"),
                     Some(&heads),
                 )?;
@@ -340,11 +339,10 @@ impl Replica {
     pub fn stations_at(&self, now_ms: Option<i64>) -> Vec<StationView> {
         let policy = self.policy_for("stationing");
         let calendar = self.calendar();
-        self.docs()
-            .iter()
+        self.records_where(|id| matches!(id.kind(), DocKind::Station(..)))
             .filter_map(|(id, state)| {
-                let mut view = self.station_view(id, state, policy)?;
-                view.withdrawal = self.withdrawal_view(state, policy, &calendar, now_ms, &view);
+                let mut view = self.station_view(id, &state, policy)?;
+                view.withdrawal = self.withdrawal_view(&state, policy, &calendar, now_ms, &view);
                 Some(view)
             })
             .collect()
@@ -377,7 +375,7 @@ impl Replica {
             })
             .filter(|(_, a)| {
                 text_at(
-                    &state.doc,
+                    state.doc(),
                     "action",
                     Some(&a.head_hashes().unwrap_or_default()),
                 )
@@ -389,10 +387,10 @@ impl Replica {
         let approved_on = crate::calendar::Date::from_unix_ms(approved_at);
         let deadline = calendar.add_working_days(approved_on, PUBLISH_WORKING_DAYS);
         let publications: Vec<Publication> = state
-            .doc
+            .doc()
             .keys(ROOT)
             .filter(|k| k.starts_with(PUBLICATION_PREFIX))
-            .filter_map(|k| text_at(&state.doc, &k, None))
+            .filter_map(|k| text_at(state.doc(), &k, None))
             .filter_map(|v| Publication::parse(&v))
             .collect();
         let by = |p: Publisher| publications.iter().any(|x| x.by == p);
@@ -400,7 +398,7 @@ impl Replica {
         let overdue = now_ms.is_some_and(|now| {
             !(management && department) && crate::calendar::Date::from_unix_ms(now) > deadline.due
         });
-        let at = |k: &str| text_at(&state.doc, k, None).unwrap_or_default();
+        let at = |k: &str| text_at(state.doc(), k, None).unwrap_or_default();
         Some(WithdrawalView {
             reason_kind: at("reason_kind"),
             reason: at("reason"),
@@ -417,7 +415,8 @@ impl Replica {
     /// The policy record's pending change, if any.
     pub fn policy_proposal(&self) -> Option<Proposal> {
         let doc = DocId::policy();
-        let state = self.docs().get(&doc)?;
+        let state = self.record(&doc)?;
+        let state = &*state;
         let city = self.city_hall();
         let policy = ApprovalPolicy {
             approvers_required: 1,
@@ -498,10 +497,10 @@ impl Replica {
     /// One hash over the heads of every record held: equal digests mean equal data.
     pub fn state_digest(&self) -> String {
         let mut hasher = Sha256::new();
-        for (id, state) in self.docs() {
+        for id in self.records() {
             hasher.update(id.as_str().as_bytes());
             hasher.update([0]);
-            for head in state.heads() {
+            for head in self.heads_of(id).unwrap_or_default() {
                 hasher.update(head.0);
             }
             hasher.update([1]);
@@ -529,7 +528,7 @@ impl Replica {
         let effective_action = if heads.is_empty() {
             None
         } else {
-            text_at(&state.doc, "action", Some(&heads))
+            text_at(state.doc(), "action", Some(&heads))
         };
         let pending = proposal(
             id,
@@ -538,11 +537,11 @@ impl Replica {
             policy,
             hall.to_string(),
             item.to_string(),
-            text_at(&state.doc, "action", None).unwrap_or_default(),
+            text_at(state.doc(), "action", None).unwrap_or_default(),
         );
-        let current = text_at(&state.doc, "action", None);
+        let current = text_at(state.doc(), "action", None);
         let violation = (current.as_deref() == Some("withdraw")
-            && text_at(&state.doc, "executed_at", None).is_some()
+            && text_at(state.doc(), "executed_at", None).is_some()
             && effective_action.as_deref() != Some("withdraw"))
         .then(|| "S6 (ST 8.2.2): recorded as withdrawn without an approved withdrawal; report it to the same-level government".to_string());
         let status = match (&effective_action, &pending, &g.rejected_reason) {

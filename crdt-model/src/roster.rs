@@ -68,7 +68,8 @@ impl Replica {
     /// The roster of `hall` (or of every hall held), with first-in-then-out applied.
     pub fn roster(&self, hall: Option<&HallId>) -> Vec<StaffView> {
         let mut views: Vec<StaffView> = Vec::new();
-        for (id, state) in self.docs() {
+        for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Staff(..))) {
+            let state = &*state;
             let DocKind::Staff(h, _) = id.kind() else {
                 continue;
             };

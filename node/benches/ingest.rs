@@ -9,7 +9,7 @@ use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::trust_doc::cert_key;
 use hallsync_model::{
     CertBody, Certificate, DeviceKey, DocId, Genesis, HallId, ItemCode, Replica, ScalarValue,
-    SignedChange, Store,
+    SignedChange,
 };
 use hallsync_node::engine::pipeline::ingest_pipelined;
 use hallsync_node::store::RedbStore;
@@ -83,14 +83,16 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = RedbStore::open(&dir.path().join("bench.redb")).unwrap();
     let mut receiver = Replica::new(genesis);
+    receiver.set_rest(store.rest(), hallsync_model::replica::OPEN_RECORDS_DEFAULT);
     let started = Instant::now();
     // As a node takes a sync step: up to 10,000 changes, checked on one core while applied on the
     // other, then committed in one redb transaction.
     let mut storing = 0.0;
     for batch in changes.chunks(10_000) {
-        let report = ingest_pipelined(&mut receiver, batch.to_vec());
+        ingest_pipelined(&mut receiver, batch.to_vec());
         let at = Instant::now();
-        store.append(&report.applied).unwrap();
+        store.write(&receiver.unsettled(), false).unwrap();
+        receiver.settle();
         storing += at.elapsed().as_secs_f64();
     }
     let secs = started.elapsed().as_secs_f64();

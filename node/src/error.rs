@@ -43,6 +43,16 @@ pub enum NodeError {
     /// The store could not be opened or written.
     #[error("store error: {0}")]
     Store(String),
+    /// A newer hallsync wrote the store: this version does not know its layout and touches nothing.
+    #[error("the store {path} has store schema {found}, written by a newer hallsync; this version reads store schema {supported}: upgrade hallsync, or restore a backup this version made", path = path.display())]
+    StoreSchema {
+        /// The store file.
+        path: PathBuf,
+        /// The schema the store has.
+        found: u32,
+        /// The schema this version reads.
+        supported: u32,
+    },
     /// The store is held by a running node.
     #[error("the store in {path} is in use by a running node, and its control API did not answer; stop that node or wait for it", path = path.display())]
     StoreLocked {

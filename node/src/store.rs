@@ -1,38 +1,94 @@
-//! The redb store: envelopes (the source of truth) and named values, one write transaction per batch.
-//!
-//! Tables are versioned by name (`-1`) so a future layout can migrate beside the old one.
+//! The redb store: records at rest, their index, the quarantine and named values, with a schema
+//! version. Everything one ingest or command changed is written in one transaction.
 //!
 //! ```text
-//! envelopes-1  u64 (arrival order)  → postcard(SignedChange)
-//! digests-1    [u8; 32] (envelope)  → u64 (its arrival order), to skip stored ones
-//! meta-1       &str                 → bytes (genesis, certificates, boot epoch, peers)
-//! peer-sync-1  [u8; 32] (device)    → postcard(PeerState): what a peer last held, so a reconnect
-//!                                     resumes (hallsync_model::sync::peer_state)
+//! schema 2 (this version)
+//! meta-1        &str                → bytes (schema, genesis, certificates, boot epoch, peers,
+//!                                      equivocations)
+//! records-2     &str (record id)    → the record at rest (hallsync_model DocState::to_rest): its
+//!                                      applied envelopes, which are content, its waiting changes
+//! index-2       &str (record id)    → IndexEntry (heads, signers): what opening a node reads
+//! quarantine-2  [u8; 32] (digest)   → postcard(SignedChange): changes received but not applied
+//! peer-sync-1   [u8; 32] (device)   → postcard(PeerState): what a peer last held
+//!
+//! schema 1 (hallsync 0.1.0 before records rested on disk; read once, then migrated)
+//! envelopes-1   u64 (arrival)       → postcard(SignedChange), applied and quarantined alike
+//! digests-1     [u8; 32]            → u64
 //! ```
+//!
+//! A store without a `schema` value is schema 1 when it has an `envelopes-1` table, else new. A
+//! store of a newer schema than this version reads is refused with both versions named: nothing
+//! is written to it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use hallsync_model::{SignedChange, Store};
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use hallsync_model::replica::{IndexEntry, RecordRest, Unsettled};
+use hallsync_model::{DocId, SignedChange};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+};
 
 use crate::error::NodeError;
 
-const ENVELOPES: TableDefinition<u64, &[u8]> = TableDefinition::new("envelopes-1");
-const DIGESTS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("digests-1");
+/// The store schema this version writes and reads.
+pub const SCHEMA: u32 = 2;
+
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 const PEER_SYNC: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("peer-sync-1");
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records-2");
+const INDEX: TableDefinition<&str, &[u8]> = TableDefinition::new("index-2");
+const QUARANTINE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("quarantine-2");
+const V1_ENVELOPES: TableDefinition<u64, &[u8]> = TableDefinition::new("envelopes-1");
+const V1_DIGESTS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("digests-1");
+
+const META_SCHEMA: &str = "schema";
+/// The equivocations the replica knows (hallsync_model `Replica::equivocations_bytes`).
+pub const META_EQUIVOCATIONS: &str = "equivocations";
+
+/// What a store held when it was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// A new store, or one of this schema.
+    Current,
+    /// A schema-1 store: its envelope log must be migrated (see [`RedbStore::load_v1_envelopes`]).
+    Schema1,
+}
 
 /// The node's durable store.
 pub struct RedbStore {
-    db: Database,
+    db: Arc<Database>,
+    path: PathBuf,
+    found: Found,
     unreadable: std::cell::Cell<u64>,
 }
 
+/// Records read back from the store on demand: the replica's [`RecordRest`].
+struct RedbRest {
+    db: Arc<Database>,
+}
+
+impl RecordRest for RedbRest {
+    fn load(&self, doc: &DocId) -> Result<Option<Vec<u8>>, String> {
+        let read = || -> Result<Option<Vec<u8>>, NodeError> {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(RECORDS)?;
+            Ok(table.get(doc.as_str())?.map(|v| v.value().to_vec()))
+        };
+        read().map_err(|e| e.to_string())
+    }
+}
+
+fn has_table(tx: &redb::ReadTransaction, name: &str) -> Result<bool, NodeError> {
+    Ok(tx.list_tables()?.any(|t| t.name() == name))
+}
+
 impl RedbStore {
-    /// Opens (or creates) the store at `path`.
+    /// Opens (or creates) the store at `path` and checks its schema.
     ///
     /// # Errors
-    /// [`NodeError::StoreLocked`] when a running node holds it; [`NodeError::Store`] otherwise.
+    /// [`NodeError::StoreLocked`] when a running node holds it; [`NodeError::StoreSchema`] when a
+    /// newer version wrote it; [`NodeError::Store`] otherwise.
     pub fn open(path: &Path) -> Result<Self, NodeError> {
         let db = Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => NodeError::StoreLocked {
@@ -40,21 +96,220 @@ impl RedbStore {
             },
             other => NodeError::Store(format!("{}: {other}", path.display())),
         })?;
+        let found = {
+            let tx = db.begin_read()?;
+            let schema = if has_table(&tx, "meta-1")? {
+                let meta = tx.open_table(META)?;
+                let value = meta.get(META_SCHEMA)?.map(|v| v.value().to_vec());
+                match value {
+                    Some(bytes) => Some(
+                        <[u8; 4]>::try_from(bytes.as_slice())
+                            .map(u32::from_be_bytes)
+                            .map_err(|_| {
+                                NodeError::Store(format!(
+                                    "{}: the schema version is unreadable",
+                                    path.display()
+                                ))
+                            })?,
+                    ),
+                    None => None,
+                }
+            } else {
+                None
+            };
+            match schema {
+                Some(found) if found > SCHEMA => {
+                    return Err(NodeError::StoreSchema {
+                        path: path.to_path_buf(),
+                        found,
+                        supported: SCHEMA,
+                    })
+                }
+                Some(_) => Found::Current,
+                None if has_table(&tx, "envelopes-1")? => Found::Schema1,
+                None => Found::Current,
+            }
+        };
         let tx = db.begin_write()?;
-        tx.open_table(ENVELOPES)?;
-        tx.open_table(DIGESTS)?;
         tx.open_table(META)?;
         tx.open_table(PEER_SYNC)?;
+        tx.open_table(RECORDS)?;
+        tx.open_table(INDEX)?;
+        tx.open_table(QUARANTINE)?;
+        if found == Found::Current {
+            tx.open_table(META)?
+                .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
+        }
         tx.commit()?;
         Ok(RedbStore {
-            db,
+            db: Arc::new(db),
+            path: path.to_path_buf(),
+            found,
             unreadable: std::cell::Cell::new(0),
         })
+    }
+
+    /// What the store held when opened.
+    pub fn found(&self) -> Found {
+        self.found
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Stored rows the last load could not read (left on disk, skipped).
     pub fn unreadable_rows(&self) -> u64 {
         self.unreadable.get()
+    }
+
+    /// The replica's view of the records at rest: reads one record at a time.
+    pub fn rest(&self) -> Arc<dyn RecordRest> {
+        Arc::new(RedbRest {
+            db: self.db.clone(),
+        })
+    }
+
+    /// Every record's index entry: what opening a node reads. Unreadable rows are skipped, counted
+    /// and left on disk.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`].
+    pub fn load_index(&self) -> Result<Vec<(DocId, IndexEntry)>, NodeError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(INDEX)?;
+        let mut out = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        for row in table.iter()? {
+            let (key, value) = row?;
+            let parsed = key
+                .value()
+                .parse::<DocId>()
+                .map_err(|e| e.to_string())
+                .and_then(|doc| IndexEntry::from_bytes(value.value()).map(|e| (doc, e)));
+            match parsed {
+                Ok(entry) => out.push(entry),
+                Err(e) => {
+                    tracing::warn!(
+                        "stored index row {} is unreadable and skipped: {e}",
+                        key.value()
+                    );
+                    self.unreadable.set(self.unreadable.get() + 1);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The quarantined envelopes.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`].
+    pub fn load_quarantine(&self) -> Result<Vec<SignedChange>, NodeError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(QUARANTINE)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (_, value) = row?;
+            match postcard::from_bytes(value.value()) {
+                Ok(envelope) => out.push(envelope),
+                Err(e) => {
+                    tracing::warn!("a quarantined envelope is unreadable and skipped: {e}");
+                    self.unreadable.set(self.unreadable.get() + 1);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every envelope of a schema-1 store, in arrival order (for the one-time migration).
+    ///
+    /// # Errors
+    /// [`NodeError::Store`].
+    pub fn load_v1_envelopes(&self) -> Result<Vec<SignedChange>, NodeError> {
+        let tx = self.db.begin_read()?;
+        if !has_table(&tx, "envelopes-1")? {
+            return Ok(Vec::new());
+        }
+        let rows = tx.open_table(V1_ENVELOPES)?;
+        let mut out = Vec::with_capacity(usize::try_from(rows.len()?).unwrap_or(0));
+        for row in rows.iter()? {
+            let (key, value) = row?;
+            match postcard::from_bytes(value.value()) {
+                Ok(envelope) => out.push(envelope),
+                Err(e) => {
+                    tracing::warn!(
+                        "stored envelope {} is unreadable and skipped: {e}",
+                        key.value()
+                    );
+                    self.unreadable.set(self.unreadable.get() + 1);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes what the replica changed, in one durable transaction: once this returns, the change
+    /// survives a crash. With `finish_migration`, the schema-1 tables go in the same transaction
+    /// and the schema becomes this version's, so a crash leaves either store whole.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`]; nothing of `unsettled` is kept then.
+    pub fn write(
+        &mut self,
+        unsettled: &Unsettled,
+        finish_migration: bool,
+    ) -> Result<(), NodeError> {
+        if unsettled.is_empty() && !finish_migration {
+            return Ok(());
+        }
+        let tx = self.db.begin_write()?;
+        {
+            let mut records = tx.open_table(RECORDS)?;
+            let mut index = tx.open_table(INDEX)?;
+            for (doc, row, entry) in &unsettled.records {
+                records.insert(doc.as_str(), row.as_slice())?;
+                index.insert(doc.as_str(), entry.to_bytes().as_slice())?;
+            }
+            for doc in &unsettled.removed {
+                records.remove(doc.as_str())?;
+                index.remove(doc.as_str())?;
+            }
+            let mut quarantine = tx.open_table(QUARANTINE)?;
+            for (digest, envelope) in &unsettled.quarantined {
+                let bytes = postcard::to_stdvec(envelope)
+                    .map_err(|e| NodeError::Store(format!("encode envelope: {e}")))?;
+                quarantine.insert(digest, bytes.as_slice())?;
+            }
+            for digest in &unsettled.released {
+                quarantine.remove(digest)?;
+            }
+            if let Some(equivocations) = &unsettled.equivocations {
+                tx.open_table(META)?
+                    .insert(META_EQUIVOCATIONS, equivocations.as_slice())?;
+            }
+        }
+        if finish_migration {
+            tx.delete_table(V1_ENVELOPES)?;
+            tx.delete_table(V1_DIGESTS)?;
+            tx.open_table(META)?
+                .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
+        }
+        // Immediate durability (redb's default): a change acknowledged to the user survives a crash.
+        tx.commit()?;
+        if finish_migration {
+            self.found = Found::Current;
+        }
+        Ok(())
+    }
+
+    /// How many records are stored.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`].
+    pub fn record_count(&self) -> Result<u64, NodeError> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(INDEX)?.len()?)
     }
 
     /// The stored sync state of a peer device, if any.
@@ -78,74 +333,21 @@ impl RedbStore {
         Ok(())
     }
 
-    /// How many envelopes are stored.
+    /// Reads a named value (identity, network, boot epoch, peers).
     ///
     /// # Errors
     /// [`NodeError::Store`].
-    pub fn envelope_count(&self) -> Result<u64, NodeError> {
-        let tx = self.db.begin_read()?;
-        Ok(tx.open_table(ENVELOPES)?.len()?)
-    }
-}
-
-impl Store for RedbStore {
-    type Error = NodeError;
-
-    fn append(&mut self, envelopes: &[SignedChange]) -> Result<(), NodeError> {
-        if envelopes.is_empty() {
-            return Ok(());
-        }
-        let tx = self.db.begin_write()?;
-        {
-            let mut rows = tx.open_table(ENVELOPES)?;
-            let mut digests = tx.open_table(DIGESTS)?;
-            let mut next = rows.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
-            for envelope in envelopes {
-                let digest = envelope.digest();
-                if digests.get(&digest)?.is_some() {
-                    continue;
-                }
-                let bytes = postcard::to_stdvec(envelope)
-                    .map_err(|e| NodeError::Store(format!("encode envelope: {e}")))?;
-                rows.insert(next, bytes.as_slice())?;
-                digests.insert(&digest, next)?;
-                next += 1;
-            }
-        }
-        // Immediate durability (redb's default): a change acknowledged to the user survives a crash.
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn load_all(&self) -> Result<Vec<SignedChange>, NodeError> {
-        let tx = self.db.begin_read()?;
-        let rows = tx.open_table(ENVELOPES)?;
-        let mut out = Vec::with_capacity(rows.len()? as usize);
-        for row in rows.iter()? {
-            let (key, value) = row?;
-            match postcard::from_bytes(value.value()) {
-                Ok(envelope) => out.push(envelope),
-                // An unreadable row is left on disk untouched and skipped, so one bad row (a disk
-                // fault, or a record written by an older bug) never stops the node from starting.
-                Err(e) => {
-                    tracing::warn!(
-                        "stored envelope {} is unreadable and skipped: {e}",
-                        key.value()
-                    );
-                    self.unreadable.set(self.unreadable.get() + 1);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, NodeError> {
+    pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, NodeError> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(META)?;
         Ok(table.get(key)?.map(|v| v.value().to_vec()))
     }
 
-    fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), NodeError> {
+    /// Writes a named value durably.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`].
+    pub fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), NodeError> {
         let tx = self.db.begin_write()?;
         tx.open_table(META)?.insert(key, value)?;
         tx.commit()?;
@@ -156,32 +358,24 @@ impl Store for RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hallsync_model::DeviceKey;
-
-    fn envelope(n: i64) -> SignedChange {
-        let key = DeviceKey::from_seed([9; 32]);
-        let mut doc = automerge::AutoCommit::new();
-        doc.set_actor(key.device_id().actor(0));
-        automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "n", n).unwrap();
-        let change = doc.get_last_local_change().unwrap();
-        SignedChange::sign("item/X1".parse().unwrap(), &change, &key)
-    }
 
     #[test]
-    fn envelopes_survive_reopen_in_order_without_duplicates() {
+    fn a_store_of_a_newer_schema_is_refused_naming_both_versions() {
+        // Goal: a node never reads (or writes) a store layout it does not know.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
-        let (a, b) = (envelope(1), envelope(2));
         {
             let mut store = RedbStore::open(&path).unwrap();
-            store.append(&[a.clone(), b.clone()]).unwrap();
-            store.append(std::slice::from_ref(&a)).unwrap();
-            store.put_meta("epoch", &[1, 2]).unwrap();
+            store
+                .put_meta(META_SCHEMA, &(SCHEMA + 1).to_be_bytes())
+                .unwrap();
         }
-        let store = RedbStore::open(&path).unwrap();
-        assert_eq!(store.load_all().unwrap(), vec![a, b]);
-        assert_eq!(store.get_meta("epoch").unwrap(), Some(vec![1, 2]));
-        assert_eq!(store.get_meta("none").unwrap(), None);
+        for _ in 0..2 {
+            // Refused every time: the first refusal changed nothing this version would read.
+            let err = RedbStore::open(&path).err().unwrap().to_string();
+            assert!(err.contains(&format!("schema {}", SCHEMA + 1)), "{err}");
+            assert!(err.contains(&format!("schema {SCHEMA}")), "{err}");
+        }
     }
 
     #[test]
@@ -198,6 +392,7 @@ mod tests {
             store.put_peer_sync(&[2; 32], &[0xff, 0xff, 0xff]).unwrap();
         }
         let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.found(), Found::Current);
         let back = store.peer_sync(&[1; 32]).unwrap().unwrap();
         assert_eq!(hallsync_model::PeerState::from_bytes(&back).unwrap(), state);
         let corrupt = store.peer_sync(&[2; 32]).unwrap().unwrap();

@@ -201,19 +201,17 @@ fn automerge_sync(a: &Automerge, b: &Automerge) -> (usize, usize) {
     (bytes, hops)
 }
 
-fn doc_of<'r>(replica: &'r Replica, doc: &DocId) -> &'r Automerge {
-    static EMPTY: std::sync::OnceLock<Automerge> = std::sync::OnceLock::new();
+fn doc_of(replica: &Replica, doc: &DocId) -> Automerge {
     replica
-        .docs()
-        .get(doc)
-        .map_or_else(|| EMPTY.get_or_init(Automerge::new), |s| s.doc())
+        .record(doc)
+        .map_or_else(Automerge::new, |s| s.doc().clone())
 }
 
 fn baselines(a: &Replica, b: &Replica, docs: &[DocId], bare_payload: usize) -> (Theirs, Theirs) {
     let (mut bytes, mut hops, mut whole) = (0, 0, 0);
     for doc in docs {
         let (da, db) = (doc_of(a, doc), doc_of(b, doc));
-        let (b_, h) = automerge_sync(da, db);
+        let (b_, h) = automerge_sync(&da, &db);
         bytes += b_;
         hops = hops.max(h);
         whole += da.save().len() + db.save().len();

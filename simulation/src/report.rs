@@ -144,7 +144,7 @@ pub fn unconverged(nodes: &[Node], max: usize) -> Vec<String> {
     let mut all: BTreeMap<&hallsync_model::DocId, (usize, Vec<hallsync_model::ChangeHash>)> =
         BTreeMap::new();
     for n in nodes {
-        for (doc, state) in n.replica.docs() {
+        for (doc, state) in n.replica.records_where(|_| true) {
             let behind = state.deps().len();
             let entry = all.entry(doc).or_insert((0, Vec::new()));
             if behind > entry.0 || entry.1.is_empty() {
@@ -159,7 +159,7 @@ pub fn unconverged(nodes: &[Node], max: usize) -> Vec<String> {
             .iter()
             .zip(&devices)
             .filter(|(_, d)| in_scope(trust, doc, d))
-            .filter(|(n, _)| n.replica.docs().get(doc).map(|s| s.heads()).as_ref() != Some(&best))
+            .filter(|(n, _)| n.replica.record(doc).map(|s| s.heads()).as_ref() != Some(&best))
             .map(|(n, _)| n.hall.to_string())
             .collect();
         if !lagging.is_empty() {

@@ -576,11 +576,7 @@ impl Sim {
         let Ok(code) = ItemCode::new(&format!("4420{:05}000", n)) else {
             return;
         };
-        if !self.nodes[v]
-            .replica
-            .docs()
-            .contains_key(&DocId::item(&code))
-        {
+        if !self.nodes[v].replica.holds(&DocId::item(&code)) {
             return;
         }
         self.proposals += 1;
@@ -917,9 +913,8 @@ impl Sim {
             .filter(|f| {
                 self.nodes.iter().any(|n| {
                     n.replica
-                        .docs()
-                        .values()
-                        .any(|d| d.applied_envelopes().any(|e| e == *f))
+                        .record(&f.doc)
+                        .is_some_and(|d| d.applied_envelopes().any(|e| e == *f))
                 })
             })
             .count() as u64;
@@ -1001,10 +996,10 @@ mod tests {
             .iter()
             .flat_map(|n| {
                 n.replica
-                    .docs()
-                    .keys()
+                    .records()
                     .filter(|d| d.as_str().starts_with("case/"))
                     .cloned()
+                    .collect::<Vec<_>>()
             })
             .collect();
         assert!(!cases.is_empty(), "the workload opened cases");
@@ -1015,17 +1010,12 @@ mod tests {
                 nodes
                     .iter()
                     .find(|n| n.hall.as_str() == hall)
-                    .is_some_and(|n| n.replica.docs().contains_key(doc))
+                    .is_some_and(|n| n.replica.holds(doc))
             };
             assert!(holds(accepting) && holds(handling), "{doc}");
             for n in nodes.iter().filter(|n| n.level == Level::Village) {
                 let party = n.hall.as_str() == accepting || n.hall.as_str() == handling;
-                assert_eq!(
-                    n.replica.docs().contains_key(doc),
-                    party,
-                    "{doc} at {}",
-                    n.hall
-                );
+                assert_eq!(n.replica.holds(doc), party, "{doc} at {}", n.hall);
             }
             // Villages of different townships: the case went up and down through their supervisors.
             if accepting[..accepting.len() - 2] != handling[..handling.len() - 2] {
@@ -1038,8 +1028,7 @@ mod tests {
             .iter()
             .filter(|n| {
                 n.replica
-                    .docs()
-                    .keys()
+                    .records()
                     .any(|d| d.as_str().starts_with("staff/"))
             })
             .collect();
@@ -1051,8 +1040,7 @@ mod tests {
             let own = format!("staff/{}/", n.hall);
             assert!(n
                 .replica
-                .docs()
-                .keys()
+                .records()
                 .filter(|d| d.as_str().starts_with("staff/"))
                 .all(|d| d.as_str().starts_with(&own)));
         }

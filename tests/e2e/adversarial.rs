@@ -40,7 +40,9 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
         &HallId::new(VILLAGE_HALL).unwrap(),
         &ItemCode::new("440700005000").unwrap(),
     );
-    let heads = replica.docs()[&doc]
+    let heads = replica
+        .record(&doc)
+        .unwrap()
         .heads()
         .iter()
         .map(|h| h.to_string())

@@ -88,7 +88,7 @@ impl Replica {
     /// The working-day calendar in effect: built-in years replaced by the signed records held.
     pub fn calendar(&self) -> Calendar {
         let mut calendar = Calendar::builtin();
-        for (id, state) in self.docs() {
+        for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Calendar(_))) {
             let DocKind::Calendar(year) = id.kind() else {
                 continue;
             };

@@ -39,6 +39,27 @@ pub struct TrustEntries {
     pub revocations: Vec<Revocation>,
 }
 
+/// The certificates and revocations a trust change writes, without judging its author: for
+/// reading back a trust record that was judged when it applied.
+pub(crate) fn entries(writes: &[RootWrite]) -> TrustEntries {
+    let mut entries = TrustEntries::default();
+    for write in writes {
+        let Some(ScalarValue::Bytes(bytes)) = &write.value else {
+            continue;
+        };
+        if write.key.starts_with(CERT_PREFIX) {
+            if let Ok(cert) = Certificate::from_bytes(bytes) {
+                entries.certs.push(cert);
+            }
+        } else if write.key.starts_with(REVOKE_PREFIX) {
+            if let Ok(revocation) = Revocation::from_bytes(bytes) {
+                entries.revocations.push(revocation);
+            }
+        }
+    }
+    entries
+}
+
 /// The write rule for the trust document.
 pub(crate) fn authorize(
     trust: &TrustState,

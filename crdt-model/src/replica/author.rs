@@ -34,8 +34,8 @@ impl Replica {
             });
         }
         let actor: ActorId = key.device_id().actor(epoch);
-        let mut fork = match self.docs.get(doc) {
-            Some(state) => state.doc.fork(),
+        let mut fork = match self.record(doc) {
+            Some(state) => state.doc().fork(),
             None => Automerge::new(),
         };
         fork.set_actor(actor);
@@ -68,7 +68,7 @@ impl Replica {
                     reason: "the change was not applied".into(),
                 });
             // Our own refused change must not linger in the quarantine: nothing of it is kept.
-            self.quarantine.remove(&envelope.digest());
+            self.leave_quarantine(&envelope.digest());
             self.forget_pool_entry(&envelope);
             Err(reason)
         }

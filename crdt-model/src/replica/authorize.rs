@@ -91,7 +91,7 @@ impl Replica {
             doc: &envelope.doc,
             hash: verified.hash(),
             at_ms: verified.change.timestamp(),
-            pool_deps: self.pool_deps.get(&envelope.doc).unwrap_or(&empty_deps),
+            pool_deps: state.map_or(&empty_deps, |s| &s.pool_deps),
         };
         match envelope.doc.kind() {
             DocKind::Trust => Err(Rejection::WrongDocument {

@@ -1,36 +1,126 @@
-//! One record's automerge document and what authorization needs of its past.
+//! One record: what authorization and sync need of its past, its signed changes, and its automerge
+//! document, opened only when someone reads it.
+//!
+//! A record at rest is [`DocState::to_rest`]: its applied envelopes in the order applied, which of
+//! them are content, and the verified changes of the record that wait unapplied (the record's pool,
+//! which revocations and equivocation checks judge against). Everything else — dependencies, authors,
+//! heads, sequence numbers, the automerge document — is derived from those when the record is read
+//! back, so the row holds no second copy of anything that could disagree with the signed changes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use automerge::{Automerge, ChangeHash};
+use serde::{Deserialize, Serialize};
 
-use crate::change::envelope::SignedChange;
+use crate::change::envelope::{parse_change, SignedChange};
 use crate::identity::DeviceId;
 use crate::records::station::DocHistory;
 
-/// One record: its document, and per applied change the dependencies, author and class.
+/// (automerge actor bytes, sequence number): two verified changes of one record with the same key
+/// and different hashes are an equivocation.
+pub(crate) type SeqOf = (Vec<u8>, u64);
+
+/// One record: per applied change the dependencies, author and class; the changes of the record
+/// that verified but wait (its pool); and the document, opened on first read.
 #[derive(Clone, Default)]
 pub struct DocState {
-    pub(crate) doc: Automerge,
     pub(crate) deps: BTreeMap<ChangeHash, Vec<ChangeHash>>,
     pub(crate) authors: BTreeMap<ChangeHash, DeviceId>,
     pub(crate) content: BTreeSet<ChangeHash>,
     /// Applied envelopes in the order applied, which respects dependencies.
     pub(crate) order: Vec<ChangeHash>,
     pub(crate) envelopes: BTreeMap<ChangeHash, SignedChange>,
+    /// The applied changes no other applied change depends on, sorted.
+    heads: Vec<ChangeHash>,
+    /// Dependencies of every verified change of this record, applied or not.
+    pub(crate) pool_deps: BTreeMap<ChangeHash, Vec<ChangeHash>>,
+    /// Every verified change of this record by (actor, sequence number).
+    pub(crate) seqs: BTreeMap<SeqOf, BTreeSet<ChangeHash>>,
+    /// Verified changes of this record that are not applied: kept at rest so that an equivocation
+    /// or a change kept by a revocation is still recognised after a restart.
+    pub(crate) waiting: BTreeMap<ChangeHash, Waiting>,
+    doc: OnceLock<Automerge>,
+}
+
+/// A verified change of a record that is not applied (yet): what the pool needs of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Waiting {
+    deps: Vec<[u8; 32]>,
+    #[serde(with = "serde_bytes")]
+    actor: Vec<u8>,
+    seq: u64,
+}
+
+/// The at-rest row of a record (see the module doc). Versioned by the store's schema.
+#[derive(Serialize, Deserialize)]
+struct Rest {
+    applied: Vec<SignedChange>,
+    /// Indexes into `applied` of the content changes (the rest are approvals).
+    content: Vec<u32>,
+    waiting: Vec<([u8; 32], Waiting)>,
+}
+
+/// Why a stored record could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    /// The row is not a record this version wrote.
+    #[error("the stored record is unreadable ({0}); `hallsync store check` reports it, a rebuild from peers repairs it")]
+    Decode(String),
+    /// A stored change does not parse.
+    #[error("a stored change of the record does not parse: {0}")]
+    Change(String),
 }
 
 impl DocState {
-    /// The automerge document.
+    /// The automerge document, opened from the record's changes on first read.
     pub fn doc(&self) -> &Automerge {
-        &self.doc
+        self.doc.get_or_init(|| self.open_doc())
+    }
+
+    /// Builds the document from the applied changes, in the order they were applied. They were
+    /// verified and applied once already, so a failure here is a store that changed under us: the
+    /// document then holds what applied, and `store check` reports the difference.
+    fn open_doc(&self) -> Automerge {
+        let mut doc = Automerge::new();
+        let changes: Vec<automerge::Change> = self
+            .order
+            .iter()
+            .filter_map(|h| self.envelopes.get(h))
+            .filter_map(|e| parse_change(&e.change).ok())
+            .collect();
+        if doc.apply_changes(changes).is_err() {
+            // Fall back to one by one, keeping what applies.
+            doc = Automerge::new();
+            for e in self.order.iter().filter_map(|h| self.envelopes.get(h)) {
+                if let Ok(c) = parse_change(&e.change) {
+                    let _ = doc.apply_changes(vec![c]);
+                }
+            }
+        }
+        doc
+    }
+
+    /// The document for writing: opened if it was not.
+    pub(crate) fn doc_mut(&mut self) -> &mut Automerge {
+        if self.doc.get().is_none() {
+            let opened = self.open_doc();
+            // Just checked empty, and `&mut self` excludes a concurrent initialiser.
+            let _ = self.doc.set(opened);
+        }
+        self.doc
+            .get_mut()
+            .unwrap_or_else(|| unreachable!("set above"))
     }
 
     /// The current heads, sorted.
     pub fn heads(&self) -> Vec<ChangeHash> {
-        let mut heads = self.doc.get_heads();
-        heads.sort();
-        heads
+        self.heads.clone()
+    }
+
+    /// True when at least one change of the record applied.
+    pub fn is_held(&self) -> bool {
+        !self.order.is_empty()
     }
 
     /// The applied envelopes, in an order that respects dependencies.
@@ -48,12 +138,170 @@ impl DocState {
         &self.deps
     }
 
+    /// Devices that signed an applied or waiting change of this record.
+    pub(crate) fn signers(&self) -> BTreeSet<DeviceId> {
+        self.authors.values().copied().collect()
+    }
+
     pub(crate) fn history(&self) -> DocHistory<'_> {
         DocHistory {
             deps: &self.deps,
             authors: &self.authors,
             content: &self.content,
-            doc: Some(&self.doc),
+            doc: Some(self.doc()),
         }
+    }
+
+    /// Records a verified change in the pool; returns the hashes under its (actor, seq) afterwards
+    /// and whether the change was new to the pool.
+    pub(crate) fn pool(
+        &mut self,
+        hash: ChangeHash,
+        deps: Vec<ChangeHash>,
+        seq_of: SeqOf,
+    ) -> (&BTreeSet<ChangeHash>, bool) {
+        let new = self.pool_deps.insert(hash, deps.clone()).is_none();
+        if new && !self.deps.contains_key(&hash) {
+            self.waiting.insert(
+                hash,
+                Waiting {
+                    deps: deps.iter().map(|d| d.0).collect(),
+                    actor: seq_of.0.clone(),
+                    seq: seq_of.1,
+                },
+            );
+        }
+        let hashes = self.seqs.entry(seq_of).or_default();
+        hashes.insert(hash);
+        (hashes, new)
+    }
+
+    /// Forgets a pooled change (the local device's own refused change).
+    pub(crate) fn unpool(&mut self, hash: &ChangeHash, seq_of: &SeqOf) {
+        self.pool_deps.remove(hash);
+        self.waiting.remove(hash);
+        if let Some(hashes) = self.seqs.get_mut(seq_of) {
+            hashes.remove(hash);
+            if hashes.is_empty() {
+                self.seqs.remove(seq_of);
+            }
+        }
+    }
+
+    /// Applies a verified change that authorization accepted: document, bookkeeping and heads.
+    ///
+    /// # Errors
+    /// Automerge's refusal, in words.
+    pub(crate) fn apply(
+        &mut self,
+        envelope: &SignedChange,
+        change: automerge::Change,
+        content: bool,
+    ) -> Result<(), String> {
+        let hash = change.hash();
+        let deps = change.deps().to_vec();
+        self.doc_mut()
+            .apply_changes(vec![change])
+            .map_err(|e| e.to_string())?;
+        self.note_applied(hash, deps, envelope.clone(), content);
+        Ok(())
+    }
+
+    fn note_applied(
+        &mut self,
+        hash: ChangeHash,
+        deps: Vec<ChangeHash>,
+        envelope: SignedChange,
+        content: bool,
+    ) {
+        self.heads.retain(|h| !deps.contains(h));
+        if let Err(at) = self.heads.binary_search(&hash) {
+            self.heads.insert(at, hash);
+        }
+        self.deps.insert(hash, deps);
+        self.authors.insert(hash, envelope.author);
+        self.order.push(hash);
+        self.envelopes.insert(hash, envelope);
+        self.waiting.remove(&hash);
+        if content {
+            self.content.insert(hash);
+        }
+    }
+
+    /// A record with nothing applied that still knows every pooled change: what a rebuild starts
+    /// from, so that neither side of an equivocation can apply again.
+    pub(crate) fn reset_keeping_pool(&self) -> DocState {
+        let mut fresh = DocState {
+            pool_deps: self.pool_deps.clone(),
+            seqs: self.seqs.clone(),
+            ..DocState::default()
+        };
+        for ((actor, seq), hashes) in &self.seqs {
+            for hash in hashes {
+                let deps = self.pool_deps.get(hash).cloned().unwrap_or_default();
+                fresh.waiting.insert(
+                    *hash,
+                    Waiting {
+                        deps: deps.iter().map(|d| d.0).collect(),
+                        actor: actor.clone(),
+                        seq: *seq,
+                    },
+                );
+            }
+        }
+        fresh
+    }
+
+    /// The record's at-rest row (see the module doc).
+    pub fn to_rest(&self) -> Vec<u8> {
+        let applied: Vec<SignedChange> = self.applied_envelopes().cloned().collect();
+        let content = self
+            .order
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| self.content.contains(h))
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect();
+        let rest = Rest {
+            applied,
+            content,
+            waiting: self.waiting.iter().map(|(h, w)| (h.0, w.clone())).collect(),
+        };
+        // Encoding plain vectors, byte strings and integers into a Vec cannot fail.
+        postcard::to_stdvec(&rest).unwrap_or_else(|e| unreachable!("postcard of a record: {e}"))
+    }
+
+    /// Reads a record back from its at-rest row. The document is opened on first read.
+    ///
+    /// # Errors
+    /// [`RestError`] when the row is not one this version wrote or a change does not parse.
+    pub fn from_rest(bytes: &[u8]) -> Result<DocState, RestError> {
+        let rest: Rest =
+            postcard::from_bytes(bytes).map_err(|e| RestError::Decode(e.to_string()))?;
+        let content: BTreeSet<u32> = rest.content.into_iter().collect();
+        let mut state = DocState::default();
+        for (i, envelope) in rest.applied.into_iter().enumerate() {
+            let change =
+                parse_change(&envelope.change).map_err(|e| RestError::Change(e.to_string()))?;
+            let hash = change.hash();
+            let deps = change.deps().to_vec();
+            let seq_of = (change.actor_id().to_bytes().to_vec(), change.seq());
+            state.pool_deps.insert(hash, deps.clone());
+            state.seqs.entry(seq_of).or_default().insert(hash);
+            let is_content = u32::try_from(i).is_ok_and(|i| content.contains(&i));
+            state.note_applied(hash, deps, envelope, is_content);
+        }
+        for (hash, waiting) in rest.waiting {
+            let hash = ChangeHash(hash);
+            let deps = waiting.deps.iter().map(|d| ChangeHash(*d)).collect();
+            state.pool_deps.insert(hash, deps);
+            state
+                .seqs
+                .entry((waiting.actor.clone(), waiting.seq))
+                .or_default()
+                .insert(hash);
+            state.waiting.insert(hash, waiting);
+        }
+        Ok(state)
     }
 }

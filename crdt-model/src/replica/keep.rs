@@ -12,9 +12,9 @@ impl Replica {
     /// from now on, or signed and this replica never saw.
     pub fn keep_all_known(&self, holder: &DeviceId) -> (Vec<KeptHeads>, Vec<CertId>) {
         let heads = self
-            .docs()
+            .slots
             .iter()
-            .filter(|(_, s)| s.authors().values().any(|a| a == holder))
+            .filter(|(_, s)| s.is_held() && s.signed_by(holder))
             .map(|(doc, s)| KeptHeads {
                 doc: doc.clone(),
                 heads: s.heads().iter().map(|h| h.0).collect(),

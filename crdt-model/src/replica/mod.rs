@@ -7,19 +7,26 @@
 //!
 //! Two events can take away what was granted: a revocation (strong removal) and an equivocation
 //! (two changes with one actor and sequence number, of which neither may win). Either one rebuilds
-//! the replica from every envelope it holds, trust first, so the result is the same function of the
-//! set of envelopes as on a node that received them in any other order.
+//! the trust record and every record signed by a device whose standing changed (or the record of
+//! the equivocation) from the envelopes it holds, trust first, so the result is the same function of
+//! the set of envelopes as on a node that received them in any other order; [`Replica::rebuilt`] is
+//! the full rebuild that checks it.
+//!
+//! Records rest outside memory when the caller gives a [`RecordRest`]: the replica then keeps an
+//! index entry per record and a bounded cache of open ones (`rest.rs`).
 
 mod author;
 mod authorize;
 mod doc_state;
 mod keep;
 mod rebuild;
+mod rest;
 
-pub use doc_state::DocState;
+pub use doc_state::{DocState, RestError};
+pub use rest::{IndexEntry, MemRest, RecordRest, Unsettled, OPEN_RECORDS_DEFAULT};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::ChangeHash;
 use serde::Serialize;
@@ -32,6 +39,7 @@ use crate::trust::cert::Certificate;
 use crate::trust::genesis::Genesis;
 use crate::trust::state::TrustState;
 use authorize::Applied;
+use rest::OpenCache;
 
 /// Default bound on quarantined envelopes: a peer flooding garbage cannot grow memory past it.
 pub const QUARANTINE_ENTRIES_MAX: usize = 10_000;
@@ -48,6 +56,22 @@ pub struct QuarantineEntry {
     pub author: String,
     /// Why it was not applied.
     pub reason: Rejection,
+}
+
+/// What a store holds of a replica at rest (see [`Replica::open_at_rest`]).
+pub struct AtRest {
+    /// Where the records are read from.
+    pub rest: Arc<dyn RecordRest>,
+    /// Most records kept open.
+    pub open_max: usize,
+    /// Every record's index entry.
+    pub index: Vec<(DocId, IndexEntry)>,
+    /// Certificates learned outside the trust record (an invitation token).
+    pub bootstrap: Vec<Certificate>,
+    /// The equivocations known, as [`Replica::equivocations_bytes`] wrote them.
+    pub equivocations: Option<Vec<u8>>,
+    /// The quarantined envelopes.
+    pub quarantine: Vec<SignedChange>,
 }
 
 /// What one call to [`Replica::ingest`] did.
@@ -75,29 +99,110 @@ impl IngestReport {
 
 type SeqKey = (DocId, Vec<u8>, u64);
 
+/// An equivocation as stored: record, actor, sequence number, and the hashes signed under them.
+type StoredEquivocation = (DocId, Vec<u8>, u64, Vec<[u8; 32]>);
+
+/// Where a record is: open in memory (changed since the last settle, or the replica has no rest),
+/// or at rest with its index entry.
+#[derive(Clone)]
+enum Slot {
+    Open(Arc<DocState>),
+    Rest(IndexEntry),
+}
+
+impl Slot {
+    fn is_held(&self) -> bool {
+        match self {
+            Slot::Open(state) => state.is_held(),
+            Slot::Rest(entry) => !entry.heads.is_empty(),
+        }
+    }
+
+    fn heads(&self) -> Vec<ChangeHash> {
+        match self {
+            Slot::Open(state) => state.heads(),
+            Slot::Rest(entry) => entry.heads(),
+        }
+    }
+
+    fn signed_by(&self, device: &DeviceId) -> bool {
+        match self {
+            Slot::Open(state) => state.authors.values().any(|a| a == device),
+            Slot::Rest(entry) => entry.signed_by(device),
+        }
+    }
+}
+
+/// What a pending rebuild must recompute.
+#[derive(Clone, Default)]
+struct RebuildPlan {
+    /// The trust state lost something: rebuild the trust record, then every record signed by a
+    /// device whose standing changed.
+    trust: bool,
+    /// The trust state before this ingest first took something away: records were judged under it.
+    trust_before: Option<Arc<TrustState>>,
+    /// Records with an equivocation that involves an applied change.
+    docs: BTreeSet<DocId>,
+}
+
+impl RebuildPlan {
+    fn is_empty(&self) -> bool {
+        !self.trust && self.docs.is_empty()
+    }
+}
+
 /// Every record a node holds, and the trust state they are checked against. Records and the trust
 /// state are shared between clones until one of them changes (copy on write): a simulator builds one
 /// replica holding the trust record and clones it for a thousand nodes at the cost of one.
-#[derive(Clone)]
 pub struct Replica {
     pub(crate) trust: Arc<TrustState>,
-    pub(crate) docs: BTreeMap<DocId, Arc<DocState>>,
+    slots: BTreeMap<DocId, Slot>,
     pub(crate) quarantine: BTreeMap<[u8; 32], QuarantineEntry>,
-    applied_digests: BTreeSet<[u8; 32]>,
     quarantine_max: usize,
     /// Certificates from outside the trust document (an invitation token), kept for rebuilds.
     bootstrap: Vec<Certificate>,
-    /// Dependencies of every verified change per record, applied or not.
-    pub(crate) pool_deps: BTreeMap<DocId, BTreeMap<ChangeHash, Vec<ChangeHash>>>,
-    /// Every verified change by (record, actor, sequence number): two hashes there are an equivocation.
-    seqs: BTreeMap<SeqKey, BTreeSet<ChangeHash>>,
-    needs_rebuild: bool,
+    /// (record, actor, sequence number) triples signed twice, with the hashes.
+    equivocations: BTreeMap<SeqKey, BTreeSet<ChangeHash>>,
+    plan: RebuildPlan,
     rebuilding: bool,
     /// The device this replica belongs to, for its replication scope (`None`: hold everything).
     local: Option<DeviceId>,
     /// Set when a verified change joined the pool: a change kept by a revocation's heads may only be
     /// recognisable as kept once the changes between it and those heads are known, even unapplied.
     pool_grew: bool,
+    rest: Option<Arc<dyn RecordRest>>,
+    cache: Mutex<OpenCache>,
+    dirty: BTreeSet<DocId>,
+    removed: BTreeSet<DocId>,
+    q_added: BTreeSet<[u8; 32]>,
+    q_released: BTreeSet<[u8; 32]>,
+    equivocations_dirty: bool,
+    unreadable: std::sync::atomic::AtomicU64,
+}
+
+impl Clone for Replica {
+    fn clone(&self) -> Self {
+        Replica {
+            trust: self.trust.clone(),
+            slots: self.slots.clone(),
+            quarantine: self.quarantine.clone(),
+            quarantine_max: self.quarantine_max,
+            bootstrap: self.bootstrap.clone(),
+            equivocations: self.equivocations.clone(),
+            plan: self.plan.clone(),
+            rebuilding: self.rebuilding,
+            local: self.local,
+            pool_grew: self.pool_grew,
+            rest: self.rest.clone(),
+            cache: Mutex::new(OpenCache::new(self.cache().max())),
+            dirty: self.dirty.clone(),
+            removed: self.removed.clone(),
+            q_added: self.q_added.clone(),
+            q_released: self.q_released.clone(),
+            equivocations_dirty: self.equivocations_dirty,
+            unreadable: std::sync::atomic::AtomicU64::new(self.unreadable_records()),
+        }
+    }
 }
 
 impl Replica {
@@ -105,17 +210,23 @@ impl Replica {
     pub fn new(genesis: Genesis) -> Self {
         Replica {
             trust: Arc::new(TrustState::new(genesis)),
-            docs: BTreeMap::new(),
+            slots: BTreeMap::new(),
             quarantine: BTreeMap::new(),
-            applied_digests: BTreeSet::new(),
             quarantine_max: QUARANTINE_ENTRIES_MAX,
             bootstrap: Vec::new(),
-            pool_deps: BTreeMap::new(),
-            seqs: BTreeMap::new(),
-            needs_rebuild: false,
+            equivocations: BTreeMap::new(),
+            plan: RebuildPlan::default(),
             rebuilding: false,
             pool_grew: false,
             local: None,
+            rest: None,
+            cache: Mutex::new(OpenCache::new(OPEN_RECORDS_DEFAULT)),
+            dirty: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            q_added: BTreeSet::new(),
+            q_released: BTreeSet::new(),
+            equivocations_dirty: false,
+            unreadable: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -139,6 +250,11 @@ impl Replica {
         &self.trust
     }
 
+    fn cache(&self) -> MutexGuard<'_, OpenCache> {
+        // The cache holds no invariant a panicking reader could break half-way: use it as left.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Certificates learned outside the trust document (an invitation token): self-authenticating,
     /// so they may come from anywhere. Returns true if anything was new.
     pub fn add_certificates(&mut self, certs: Vec<Certificate>) -> bool {
@@ -151,9 +267,278 @@ impl Replica {
         changed
     }
 
-    /// The records, by id.
-    pub fn docs(&self) -> &BTreeMap<DocId, Arc<DocState>> {
-        &self.docs
+    /// The records held (at least one change applied), in id order.
+    pub fn records(&self) -> impl Iterator<Item = &DocId> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| s.is_held())
+            .map(|(id, _)| id)
+    }
+
+    /// How many records are held.
+    pub fn record_count(&self) -> usize {
+        self.records().count()
+    }
+
+    /// True when the record is held.
+    pub fn holds(&self, doc: &DocId) -> bool {
+        self.slots.get(doc).is_some_and(Slot::is_held)
+    }
+
+    /// A held record's heads, sorted, without opening it.
+    pub fn heads_of(&self, doc: &DocId) -> Option<Vec<ChangeHash>> {
+        self.slots.get(doc).filter(|s| s.is_held()).map(Slot::heads)
+    }
+
+    /// A held record, opened (from the cache, or read from rest).
+    pub fn record(&self, doc: &DocId) -> Option<Arc<DocState>> {
+        self.state(doc).filter(|s| s.is_held())
+    }
+
+    /// Every held record whose id passes `keep`, opened one by one in id order (the filter runs
+    /// before a record is opened, so a view of one kind opens no record of another).
+    pub fn records_where<'a>(
+        &'a self,
+        keep: impl Fn(&DocId) -> bool + 'a,
+    ) -> impl Iterator<Item = (&'a DocId, Arc<DocState>)> + 'a {
+        self.slots
+            .iter()
+            .filter(move |(id, s)| s.is_held() && keep(id))
+            .filter_map(|(id, _)| self.record(id).map(|s| (id, s)))
+    }
+
+    /// The id as the replica holds it, for borrowing beyond a caller's value.
+    pub(crate) fn slots_key_value(&self, doc: &DocId) -> Option<(&DocId, ())> {
+        self.slots
+            .get_key_value(doc)
+            .filter(|(_, s)| s.is_held())
+            .map(|(k, _)| (k, ()))
+    }
+
+    /// 8-byte prefixes of the changes of every open record, applied or pooled.
+    pub(crate) fn open_change_prefixes(&self) -> BTreeSet<[u8; 8]> {
+        let prefix = |h: &ChangeHash| {
+            let mut out = [0u8; 8];
+            out.copy_from_slice(&h.0[..8]);
+            out
+        };
+        let mut known: BTreeSet<[u8; 8]> = self
+            .slots
+            .values()
+            .filter_map(|s| match s {
+                Slot::Open(state) => Some(state),
+                Slot::Rest(_) => None,
+            })
+            .flat_map(|s| s.pool_deps.keys().map(prefix))
+            .collect();
+        known.extend(self.cache().all_change_prefixes(prefix));
+        known
+    }
+
+    /// Stored records that could not be read back (a corrupt row): they are treated as absent.
+    pub fn unreadable_records(&self) -> u64 {
+        self.unreadable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records open in the cache now (for `status` and the memory benchmark).
+    pub fn open_records(&self) -> usize {
+        self.cache().len()
+            + self
+                .slots
+                .values()
+                .filter(|s| matches!(s, Slot::Open(_)))
+                .count()
+    }
+
+    /// Any record known, held or only pooled, opened.
+    pub(crate) fn state(&self, doc: &DocId) -> Option<Arc<DocState>> {
+        match self.slots.get(doc)? {
+            Slot::Open(state) => Some(state.clone()),
+            Slot::Rest(_) => {
+                if let Some(state) = self.cache().get(doc) {
+                    return Some(state);
+                }
+                let state = Arc::new(self.read_rest(doc)?);
+                self.cache().put(doc.clone(), state.clone());
+                Some(state)
+            }
+        }
+    }
+
+    fn read_rest(&self, doc: &DocId) -> Option<DocState> {
+        let rest = self.rest.as_ref()?;
+        let failed = |what: String| {
+            self.unreadable
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            debug_assert!(!what.is_empty());
+            None
+        };
+        match rest.load(doc) {
+            Ok(Some(bytes)) => match DocState::from_rest(&bytes) {
+                Ok(state) => Some(state),
+                Err(e) => failed(e.to_string()),
+            },
+            Ok(None) => failed(format!("{doc}: indexed but not stored")),
+            Err(e) => failed(e),
+        }
+    }
+
+    /// The record opened for a change: taken out of the cache (so the change does not copy it),
+    /// and marked to be written at the next settle.
+    ///
+    /// # Errors
+    /// [`Rejection::Malformed`] when the stored record cannot be read: nothing is written over it.
+    fn state_mut(&mut self, doc: &DocId) -> Result<&mut DocState, Rejection> {
+        if let Some(Slot::Rest(_)) = self.slots.get(doc) {
+            let taken = self.cache().take(doc);
+            let state = match taken {
+                Some(state) => state,
+                None => Arc::new(self.read_rest(doc).ok_or_else(|| Rejection::Malformed {
+                    reason: format!(
+                        "the stored record {doc} cannot be read; `hallsync store check` reports it"
+                    ),
+                })?),
+            };
+            self.slots.insert(doc.clone(), Slot::Open(state));
+        }
+        self.dirty.insert(doc.clone());
+        self.removed.remove(doc);
+        let slot = self
+            .slots
+            .entry(doc.clone())
+            .or_insert_with(|| Slot::Open(Arc::default()));
+        match slot {
+            Slot::Open(state) => Ok(Arc::make_mut(state)),
+            // Replaced by an open slot just above.
+            Slot::Rest(_) => unreachable!("record {doc} was opened above"),
+        }
+    }
+
+    /// Opens a replica whose records rest in `rest`: what opening a node does. Reads the index,
+    /// builds the trust state from the trust record, adds the certificates learned outside it, the
+    /// equivocations known, and judges the quarantine again (what waited may have become valid;
+    /// what was refused is refused again with its reason). Changes this makes come out of
+    /// [`Replica::unsettled`] as usual. An unreadable equivocation list is skipped and said in the
+    /// second value (the pools of the records still hold both sides of each equivocation).
+    pub fn open_at_rest(genesis: Genesis, at_rest: AtRest) -> (Replica, Option<String>) {
+        let mut replica = Replica::new(genesis);
+        replica.set_rest(at_rest.rest, at_rest.open_max);
+        replica.load_index(at_rest.index);
+        replica.add_certificates(at_rest.bootstrap);
+        let problem = at_rest
+            .equivocations
+            .and_then(|bytes| replica.load_equivocations(&bytes).err());
+        replica.ingest(at_rest.quarantine);
+        (replica, problem)
+    }
+
+    /// Lets records rest outside memory: from now on, [`Replica::settle`] hands changed records to
+    /// the caller's store and reads them back through a cache of `open_max` records.
+    pub fn set_rest(&mut self, rest: Arc<dyn RecordRest>, open_max: usize) {
+        self.rest = Some(rest);
+        self.cache().set_max(open_max);
+    }
+
+    /// Adds records that rest in the caller's store, as its index says (opening a node reads only
+    /// this, never every change). The trust record is read at once: the trust state is built from it.
+    pub fn load_index(&mut self, entries: impl IntoIterator<Item = (DocId, IndexEntry)>) {
+        for (doc, entry) in entries {
+            self.slots.insert(doc, Slot::Rest(entry));
+        }
+        if let Some(trust) = self.state(&DocId::trust()) {
+            let mut certs = Vec::new();
+            let mut revocations = Vec::new();
+            for envelope in trust.applied_envelopes() {
+                let Ok(change) = crate::change::envelope::parse_change(&envelope.change) else {
+                    continue;
+                };
+                let Ok(writes) = crate::change::ops::root_writes(&change) else {
+                    continue;
+                };
+                let entries = crate::records::trust_doc::entries(&writes);
+                certs.extend(entries.certs);
+                revocations.extend(entries.revocations);
+            }
+            Arc::make_mut(&mut self.trust).add_all(certs, revocations);
+        }
+    }
+
+    /// Sets the equivocations known, as [`Replica::equivocations_bytes`] wrote them.
+    ///
+    /// # Errors
+    /// The decoder's complaint, in words.
+    pub fn load_equivocations(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let list: Vec<StoredEquivocation> =
+            postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+        for (doc, actor, seq, hashes) in list {
+            self.equivocations.insert(
+                (doc, actor, seq),
+                hashes.into_iter().map(ChangeHash).collect(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The equivocations known, for the caller's store.
+    pub fn equivocations_bytes(&self) -> Vec<u8> {
+        let list: Vec<StoredEquivocation> = self
+            .equivocations
+            .iter()
+            .map(|((doc, actor, seq), hashes)| {
+                (
+                    doc.clone(),
+                    actor.clone(),
+                    *seq,
+                    hashes.iter().map(|h| h.0).collect(),
+                )
+            })
+            .collect();
+        // Ids, byte strings and integers always encode.
+        postcard::to_stdvec(&list)
+            .unwrap_or_else(|e| unreachable!("postcard of equivocations: {e}"))
+    }
+
+    /// What changed since the last [`Replica::settle`], for the caller to write in one transaction.
+    pub fn unsettled(&self) -> Unsettled {
+        let mut out = Unsettled::default();
+        for doc in &self.dirty {
+            if let Some(Slot::Open(state)) = self.slots.get(doc) {
+                out.records
+                    .push((doc.clone(), state.to_rest(), IndexEntry::of(state)));
+            }
+        }
+        out.removed = self.removed.iter().cloned().collect();
+        out.quarantined = self
+            .q_added
+            .iter()
+            .filter_map(|d| self.quarantine.get(d).map(|q| (*d, q.envelope.clone())))
+            .collect();
+        out.released = self.q_released.iter().copied().collect();
+        if self.equivocations_dirty {
+            out.equivocations = Some(self.equivocations_bytes());
+        }
+        out
+    }
+
+    /// The caller wrote [`Replica::unsettled`]: forget it, and let written records rest (when the
+    /// replica has a rest; without one they stay open, as in the simulator).
+    pub fn settle(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty);
+        self.removed.clear();
+        self.q_added.clear();
+        self.q_released.clear();
+        self.equivocations_dirty = false;
+        if self.rest.is_none() {
+            return;
+        }
+        for doc in dirty {
+            if let Some(Slot::Open(state)) = self.slots.get(&doc) {
+                let entry = IndexEntry::of(state);
+                let state = state.clone();
+                self.slots.insert(doc.clone(), Slot::Rest(entry));
+                self.cache().put(doc, state);
+            }
+        }
     }
 
     /// The quarantine, by envelope digest.
@@ -165,14 +550,13 @@ impl Replica {
     pub fn equivocations(
         &self,
     ) -> impl Iterator<Item = (&DocId, &[u8], u64, &BTreeSet<ChangeHash>)> {
-        self.seqs
+        self.equivocations
             .iter()
-            .filter(|(_, hashes)| hashes.len() > 1)
             .map(|((doc, actor, seq), hashes)| (doc, actor.as_slice(), *seq, hashes))
     }
 
     /// Verifies, authorizes and applies `batch`, then retries the quarantine while anything applies;
-    /// rebuilds everything if a revocation or equivocation took something away.
+    /// rebuilds what a revocation or equivocation took something away from.
     pub fn ingest(&mut self, batch: Vec<SignedChange>) -> IngestReport {
         self.ingest_checked(batch.into_iter().map(Checked::new).collect())
     }
@@ -189,13 +573,12 @@ impl Replica {
             digest,
         } in batch
         {
-            if self.applied_digests.contains(&digest) || self.quarantine.contains_key(&digest) {
+            if self.quarantine.contains_key(&digest) {
                 report.duplicates += 1;
                 continue;
             }
             match verified.and_then(|v| self.try_apply_verified(&envelope, v, writes)) {
                 Ok(true) => {
-                    self.applied_digests.insert(digest);
                     report.applied.push(envelope);
                     progress = true;
                 }
@@ -212,41 +595,10 @@ impl Replica {
             self.retry_quarantine(&mut report);
         }
         self.pool_grew = false;
-        if self.needs_rebuild && !self.rebuilding {
+        if !self.plan.is_empty() && !self.rebuilding {
             self.rebuild_and_report(&mut report);
         }
         report
-    }
-
-    /// Rebuilds, then rewrites `report` as what changed relative to before this ingest: envelopes
-    /// applied now that were not before, and envelopes quarantined now that were not before.
-    fn rebuild_and_report(&mut self, report: &mut IngestReport) {
-        let added: BTreeSet<[u8; 32]> = report.applied.iter().map(SignedChange::digest).collect();
-        let before_applied: BTreeSet<[u8; 32]> =
-            self.applied_digests.difference(&added).copied().collect();
-        let q_added: BTreeSet<[u8; 32]> =
-            report.quarantined.iter().map(|(e, _)| e.digest()).collect();
-        let before_quarantined: BTreeSet<[u8; 32]> = self
-            .quarantine
-            .keys()
-            .filter(|d| !q_added.contains(*d))
-            .copied()
-            .collect();
-        self.rebuild();
-        report.rebuilt = true;
-        report.applied = self
-            .docs
-            .values()
-            .flat_map(|s| s.applied_envelopes())
-            .filter(|e| !before_applied.contains(&e.digest()))
-            .cloned()
-            .collect();
-        report.quarantined = self
-            .quarantine
-            .iter()
-            .filter(|(d, _)| !before_quarantined.contains(*d))
-            .map(|(_, e)| (e.envelope.clone(), e.reason.clone()))
-            .collect();
     }
 
     fn enter_quarantine(
@@ -260,6 +612,8 @@ impl Replica {
             return;
         }
         report.quarantined.push((envelope.clone(), reason.clone()));
+        self.q_added.insert(digest);
+        self.q_released.remove(&digest);
         self.quarantine.insert(
             digest,
             QuarantineEntry {
@@ -269,6 +623,15 @@ impl Replica {
                 reason,
             },
         );
+    }
+
+    /// Takes an entry out of the quarantine (applied after all, dropped by a rebuild, or refused).
+    pub(crate) fn leave_quarantine(&mut self, digest: &[u8; 32]) -> Option<QuarantineEntry> {
+        let entry = self.quarantine.remove(digest)?;
+        if !self.q_added.remove(digest) {
+            self.q_released.insert(*digest);
+        }
+        Some(entry)
     }
 
     pub(crate) fn retry_quarantine(&mut self, report: &mut IngestReport) {
@@ -288,8 +651,7 @@ impl Replica {
                 let envelope = entry.envelope.clone();
                 match self.try_apply(&envelope) {
                     Ok(_) => {
-                        self.quarantine.remove(&digest);
-                        self.applied_digests.insert(digest);
+                        self.leave_quarantine(&digest);
                         report.applied.push(envelope);
                         progress = true;
                     }
@@ -306,39 +668,49 @@ impl Replica {
         }
     }
 
-    /// Records a verified change in the pool; returns the equivocation it completes, if any.
-    fn pool(&mut self, verified: &VerifiedChange) -> Option<Rejection> {
+    /// Records a verified change in its record's pool; returns the equivocation it completes, if any.
+    fn pool(&mut self, verified: &VerifiedChange) -> Result<Option<Rejection>, Rejection> {
         let doc = verified.envelope.doc.clone();
         let hash = verified.hash();
-        let new = self
-            .pool_deps
-            .entry(doc.clone())
-            .or_default()
-            .insert(hash, verified.change.deps().to_vec())
-            .is_none();
-        self.pool_grew |= new;
         let actor = verified.change.actor_id().to_bytes().to_vec();
         let seq = verified.change.seq();
-        let hashes = self
-            .seqs
-            .entry((doc.clone(), actor.clone(), seq))
-            .or_default();
-        hashes.insert(hash);
+        let seq_of = (actor.clone(), seq);
+        let known = self.state(&doc).map(|s| {
+            (
+                s.pool_deps.contains_key(&hash),
+                s.seqs.get(&seq_of).cloned().unwrap_or_default(),
+            )
+        });
+        let hashes = match known {
+            // Already pooled: nothing to write.
+            Some((true, hashes)) => hashes,
+            _ => {
+                let state = self.state_mut(&doc)?;
+                let (hashes, new) = state.pool(hash, verified.change.deps().to_vec(), seq_of);
+                let hashes = hashes.clone();
+                self.pool_grew |= new;
+                hashes
+            }
+        };
         if hashes.len() < 2 {
-            return None;
+            return Ok(None);
         }
         let applied = self
-            .docs
-            .get(&doc)
+            .state(&doc)
             .is_some_and(|s| hashes.iter().any(|h| s.deps.contains_key(h)));
         if applied {
             // One of the pair was applied before the other arrived: neither may win, so rebuild.
-            self.needs_rebuild = true;
+            self.plan.docs.insert(doc.clone());
         }
-        Some(Rejection::Equivocation {
+        let key = (doc, actor.clone(), seq);
+        if self.equivocations.get(&key) != Some(&hashes) {
+            self.equivocations.insert(key, hashes);
+            self.equivocations_dirty = true;
+        }
+        Ok(Some(Rejection::Equivocation {
             actor: hex::encode(&actor[..actor.len().min(8)]),
             seq,
-        })
+        }))
     }
 
     /// Removes a change from the pool (the local device's own refused change: nothing of it is kept).
@@ -347,16 +719,27 @@ impl Replica {
             return;
         };
         let hash = verified.hash();
-        if let Some(deps) = self.pool_deps.get_mut(&envelope.doc) {
-            deps.remove(&hash);
-        }
-        let key = (
-            envelope.doc.clone(),
+        let seq_of = (
             verified.change.actor_id().to_bytes().to_vec(),
             verified.change.seq(),
         );
-        if let Some(hashes) = self.seqs.get_mut(&key) {
+        let held = self.state(&envelope.doc).map(|s| s.is_held());
+        let key = (envelope.doc.clone(), seq_of.0.clone(), seq_of.1);
+        if let Some(hashes) = self.equivocations.get_mut(&key) {
             hashes.remove(&hash);
+            if hashes.len() < 2 {
+                self.equivocations.remove(&key);
+            }
+            self.equivocations_dirty = true;
+        }
+        if let Ok(state) = self.state_mut(&envelope.doc) {
+            state.unpool(&hash, &seq_of);
+            if held == Some(false) && state.pool_deps.is_empty() {
+                // Nothing else was ever known of this record: it leaves no trace.
+                self.slots.remove(&envelope.doc);
+                self.dirty.remove(&envelope.doc);
+                self.cache().take(&envelope.doc);
+            }
         }
     }
 
@@ -373,47 +756,41 @@ impl Replica {
         writes: Option<Result<Vec<crate::change::ops::RootWrite>, Rejection>>,
     ) -> Result<bool, Rejection> {
         let hash = verified.hash();
-        if let Some(equivocation) = self.pool(&verified) {
-            return Err(equivocation);
-        }
-        let state = self.docs.get(&envelope.doc).map(|s| &**s);
-        if state.is_some_and(|s| s.deps.contains_key(&hash)) {
+        if self
+            .state(&envelope.doc)
+            .is_some_and(|s| s.deps.contains_key(&hash))
+        {
             return Ok(false);
         }
+        if let Some(equivocation) = self.pool(&verified)? {
+            return Err(equivocation);
+        }
+        let state = self.state(&envelope.doc);
         let missing = verified
             .change
             .deps()
             .iter()
-            .filter(|d| !state.is_some_and(|s| s.deps.contains_key(d)))
+            .filter(|d| !state.as_ref().is_some_and(|s| s.deps.contains_key(d)))
             .count();
         if missing > 0 {
             return Err(Rejection::MissingDependency { missing });
         }
-        let kind = self.authorize(&verified, state, writes)?;
-        let state = Arc::make_mut(self.docs.entry(envelope.doc.clone()).or_default());
-        state
-            .doc
-            .apply_changes(vec![verified.change.clone()])
+        let kind = self.authorize(&verified, state.as_deref(), writes)?;
+        drop(state);
+        let content = !matches!(kind, Applied::Approval);
+        self.state_mut(&envelope.doc)?
+            .apply(envelope, verified.change, content)
             .map_err(|e| Rejection::Malformed {
                 reason: format!("automerge refused it: {e}"),
             })?;
-        state.deps.insert(hash, verified.change.deps().to_vec());
-        state.authors.insert(hash, envelope.author);
-        state.order.push(hash);
-        state.envelopes.insert(hash, envelope.clone());
-        match kind {
-            Applied::Content => {
-                state.content.insert(hash);
-            }
-            Applied::Approval => {}
-            Applied::Trust(entries) => {
-                state.content.insert(hash);
-                let before = self.trust.active_ids();
-                let revokes = !entries.revocations.is_empty();
-                Arc::make_mut(&mut self.trust).add_all(entries.certs, entries.revocations);
-                if revokes || !before.is_subset(&self.trust.active_ids()) {
-                    self.needs_rebuild = true;
-                }
+        if let Applied::Trust(entries) = kind {
+            let prior = self.trust.clone();
+            let before = self.trust.active_ids();
+            let revokes = !entries.revocations.is_empty();
+            Arc::make_mut(&mut self.trust).add_all(entries.certs, entries.revocations);
+            if revokes || !before.is_subset(&self.trust.active_ids()) {
+                self.plan.trust = true;
+                self.plan.trust_before.get_or_insert(prior);
             }
         }
         Ok(true)

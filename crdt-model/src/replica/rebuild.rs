@@ -1,46 +1,304 @@
-//! Rebuilding every record from the envelopes held, after something was taken away.
+//! Rebuilding what a revocation or an equivocation took something away from.
+//!
+//! Authorization of a change depends on the trust state and on its own record's past only (no
+//! change depends on another record), so a rebuild need not touch every record: it rebuilds the
+//! trust record from its envelopes (trust first, so the trust state is final before any other record
+//! is judged), then every record with a change signed by a device whose standing differs from before,
+//! and the records of new equivocations. Every other record would be judged exactly as it was.
+//! [`Replica::rebuilt`] is the full rebuild from every envelope, kept as the oracle that
+//! `store check` and the property tests compare with.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::change::envelope::SignedChange;
-use crate::records::DocKind;
-use crate::replica::Replica;
-use crate::trust::state::TrustState;
+use crate::identity::DeviceId;
+use crate::records::{DocId, DocKind};
+use crate::replica::{IngestReport, Replica, Slot};
+use crate::trust::state::{Standing, TrustState};
+
+/// A certificate's id, and the revocations that revoke it (`None`: active).
+type CertStanding = (String, Option<Vec<String>>);
+
+/// How each device's certificates stand: two trust states that agree on this judge every change
+/// the same way.
+fn standings(trust: &TrustState) -> BTreeMap<DeviceId, Vec<CertStanding>> {
+    let mut out: BTreeMap<DeviceId, Vec<CertStanding>> = BTreeMap::new();
+    let holders: BTreeSet<DeviceId> = trust.known().values().map(|c| c.body.holder).collect();
+    for holder in holders {
+        let mut list: Vec<CertStanding> = trust
+            .standing_certs_of(&holder)
+            .map(|(cert, standing)| {
+                let revoked = match standing {
+                    Standing::Active => None,
+                    Standing::Revoked(revs) => {
+                        Some(revs.iter().map(|r| r.id().to_string()).collect())
+                    }
+                };
+                (cert.id().to_string(), revoked)
+            })
+            .collect();
+        list.sort();
+        out.insert(holder, list);
+    }
+    out
+}
+
+/// Devices whose certificates stand differently in `after` than in `before`.
+fn changed_devices(before: &TrustState, after: &TrustState) -> BTreeSet<DeviceId> {
+    let (a, b) = (standings(before), standings(after));
+    a.keys()
+        .chain(b.keys())
+        .filter(|d| a.get(*d) != b.get(*d))
+        .copied()
+        .collect()
+}
 
 impl Replica {
-    /// Forgets every derived state and ingests every envelope again: the trust record first (so the
-    /// trust state is final before any other record is judged), then the rest.
-    ///
-    /// The pool of dependencies and sequence numbers is kept: it is a function of the envelopes.
-    pub(crate) fn rebuild(&mut self) {
+    /// Rebuilds what the pending plan names, then rewrites `report` as what changed relative to
+    /// before this ingest: envelopes applied now that were not before, and envelopes quarantined
+    /// now that were not before.
+    pub(crate) fn rebuild_and_report(&mut self, report: &mut IngestReport) {
+        let this_applied: BTreeSet<[u8; 32]> =
+            report.applied.iter().map(SignedChange::digest).collect();
+        let this_quarantined: BTreeSet<[u8; 32]> =
+            report.quarantined.iter().map(|(e, _)| e.digest()).collect();
+        let mut before_applied = BTreeSet::new();
+        let mut before_quarantined = BTreeSet::new();
+        let nested = self.rebuild(&mut |replica, doc| {
+            if let Some(state) = replica.state(doc) {
+                before_applied.extend(
+                    state
+                        .applied_envelopes()
+                        .map(SignedChange::digest)
+                        .filter(|d| !this_applied.contains(d)),
+                );
+            }
+            before_quarantined.extend(
+                replica
+                    .quarantine
+                    .iter()
+                    .filter(|(d, q)| &q.envelope.doc == doc && !this_quarantined.contains(*d))
+                    .map(|(d, _)| *d),
+            );
+        });
+        let rebuilt_docs = nested.1;
+        let nested = nested.0;
+        report.rebuilt = true;
+        let mut applied: Vec<SignedChange> = std::mem::take(&mut report.applied)
+            .into_iter()
+            .filter(|e| !rebuilt_docs.contains(&e.doc))
+            .collect();
+        let mut seen: BTreeSet<[u8; 32]> = applied.iter().map(SignedChange::digest).collect();
+        for e in nested.applied {
+            let d = e.digest();
+            if !before_applied.contains(&d) && seen.insert(d) {
+                applied.push(e);
+            }
+        }
+        report.applied = applied;
+        let mut quarantined: Vec<(SignedChange, crate::Rejection)> =
+            std::mem::take(&mut report.quarantined)
+                .into_iter()
+                .filter(|(e, _)| {
+                    !rebuilt_docs.contains(&e.doc) && self.quarantine.contains_key(&e.digest())
+                })
+                .collect();
+        let mut seen: BTreeSet<[u8; 32]> = quarantined.iter().map(|(e, _)| e.digest()).collect();
+        for (e, r) in nested.quarantined {
+            let d = e.digest();
+            if !before_quarantined.contains(&d)
+                && self.quarantine.contains_key(&d)
+                && seen.insert(d)
+            {
+                quarantined.push((e, r));
+            }
+        }
+        report.quarantined = quarantined;
+    }
+
+    /// Runs the pending plan: the trust record when trust lost something, then the records signed
+    /// by devices whose standing changed, and records of new equivocations. `before` sees each
+    /// record just before it is rebuilt. Returns what the nested ingests did and the records rebuilt.
+    fn rebuild(
+        &mut self,
+        before: &mut dyn FnMut(&Replica, &DocId),
+    ) -> (IngestReport, BTreeSet<DocId>) {
         self.rebuilding = true;
-        self.needs_rebuild = false;
-        let mut trust_envelopes: Vec<SignedChange> = Vec::new();
-        let mut other: Vec<SignedChange> = Vec::new();
-        for (doc, state) in &self.docs {
+        let mut nested = IngestReport::default();
+        let mut rebuilt = BTreeSet::new();
+        // A rebuild can reveal more (a revocation that only now takes effect): repeat until none
+        // is pending. Each round rebuilds at least the trust record or a record; bounded below.
+        for _ in 0..16 {
+            let plan = std::mem::take(&mut self.plan);
+            if plan.is_empty() {
+                break;
+            }
+            // The trust state the records were last judged under (before this ingest changed it).
+            let trust_before = plan
+                .trust_before
+                .clone()
+                .unwrap_or_else(|| self.trust.clone());
+            if plan.trust {
+                let doc = DocId::trust();
+                before(self, &doc);
+                let mut trust = TrustState::new(self.trust.genesis().clone());
+                trust.add(self.bootstrap.clone());
+                self.trust = Arc::new(trust);
+                nested.absorb(self.rebuild_record(&doc));
+                rebuilt.insert(doc);
+            }
+            let changed = changed_devices(&trust_before, &self.trust);
+            let mut docs = plan.docs;
+            if !changed.is_empty() {
+                docs.extend(
+                    self.slots
+                        .iter()
+                        .filter(|(id, slot)| {
+                            !matches!(id.kind(), DocKind::Trust)
+                                && changed.iter().any(|d| slot.signed_by(d))
+                        })
+                        .map(|(id, _)| id.clone()),
+                );
+            }
+            docs.remove(&DocId::trust());
+            for doc in docs {
+                before(self, &doc);
+                nested.absorb(self.rebuild_record(&doc));
+                rebuilt.insert(doc);
+            }
+            // Quarantined changes by devices that gained standing are retried by the ingests above.
+            // Rebuilding the trust record re-judged every trust entry it held or waited for: what
+            // its own ingest flagged is done.
+            if plan.trust {
+                self.plan.trust = false;
+                self.plan.trust_before = None;
+            }
+        }
+        self.plan = Default::default();
+        self.rebuilding = false;
+        (nested, rebuilt)
+    }
+
+    /// Forgets one record's derived state and ingests its envelopes again (applied and
+    /// quarantined), keeping its pool: the pool is a function of the envelopes, and keeping it is
+    /// what lets neither side of an equivocation apply again.
+    fn rebuild_record(&mut self, doc: &DocId) -> IngestReport {
+        let old = self.state(doc);
+        let mut envelopes: Vec<SignedChange> = old
+            .as_ref()
+            .map(|s| s.applied_envelopes().cloned().collect())
+            .unwrap_or_default();
+        let waiting: Vec<[u8; 32]> = self
+            .quarantine
+            .iter()
+            .filter(|(_, q)| &q.envelope.doc == doc)
+            .map(|(d, _)| *d)
+            .collect();
+        for digest in waiting {
+            if let Some(entry) = self.leave_quarantine(&digest) {
+                envelopes.push(entry.envelope);
+            }
+        }
+        if let Some(old) = old {
+            let fresh = old.reset_keeping_pool();
+            self.cache().take(doc);
+            self.slots.insert(doc.clone(), Slot::Open(Arc::new(fresh)));
+            self.dirty.insert(doc.clone());
+        }
+        self.ingest(envelopes)
+    }
+
+    /// Every envelope held, applied or quarantined: trust record first. Reads every record.
+    pub fn all_envelopes(&self) -> Vec<SignedChange> {
+        let mut trust = Vec::new();
+        let mut other = Vec::new();
+        for doc in self.slots.keys() {
             let target = if matches!(doc.kind(), DocKind::Trust) {
-                &mut trust_envelopes
+                &mut trust
             } else {
                 &mut other
             };
-            target.extend(state.applied_envelopes().cloned());
+            if let Some(state) = self.state(doc) {
+                target.extend(state.applied_envelopes().cloned());
+            }
         }
         for entry in self.quarantine.values() {
             let target = if matches!(entry.envelope.doc.kind(), DocKind::Trust) {
-                &mut trust_envelopes
+                &mut trust
             } else {
                 &mut other
             };
             target.push(entry.envelope.clone());
         }
-        self.docs.clear();
-        self.quarantine.clear();
-        self.applied_digests.clear();
-        let mut trust = TrustState::new(self.trust.genesis().clone());
-        trust.add(self.bootstrap.clone());
-        self.trust = std::sync::Arc::new(trust);
-        for batch in [trust_envelopes, other] {
-            self.ingest(batch);
+        trust.extend(other);
+        trust
+    }
+
+    /// The full rebuild: a fresh replica of the same network, device and bootstrap certificates,
+    /// fed every envelope this one holds, trust first. What this replica holds must equal it
+    /// (see [`Replica::differences`]); the incremental rebuild and a reopened store are checked so.
+    pub fn rebuilt(&self) -> Replica {
+        let mut fresh = Replica::new(self.trust.genesis().clone());
+        fresh.quarantine_max = self.quarantine_max;
+        fresh.local = self.local;
+        fresh.add_certificates(self.bootstrap.clone());
+        let all = self.all_envelopes();
+        let split = all
+            .iter()
+            .position(|e| !matches!(e.doc.kind(), DocKind::Trust))
+            .unwrap_or(all.len());
+        let mut all = all;
+        let other = all.split_off(split);
+        fresh.ingest(all);
+        fresh.ingest(other);
+        fresh
+    }
+
+    /// Where this replica and `other` differ in what they hold: per record, the applied changes and
+    /// which of them are content; the quarantine's envelopes; the equivocations; the trust state's
+    /// standings. Empty when they agree. Reads every record of both.
+    pub fn differences(&self, other: &Replica) -> Vec<String> {
+        let mut out = Vec::new();
+        let ids: BTreeSet<&DocId> = self.records().chain(other.records()).collect();
+        for doc in ids {
+            let (a, b) = (self.record(doc), other.record(doc));
+            let summary = |s: &Option<Arc<crate::replica::DocState>>| {
+                s.as_ref().map(|s| {
+                    let applied: BTreeSet<_> = s.deps.keys().copied().collect();
+                    (applied, s.content.clone())
+                })
+            };
+            if summary(&a) != summary(&b) {
+                out.push(format!(
+                    "{doc}: {} applied here, {} in the rebuild",
+                    a.as_ref().map_or(0, |s| s.deps.len()),
+                    b.as_ref().map_or(0, |s| s.deps.len())
+                ));
+            }
         }
-        self.needs_rebuild = false;
-        self.rebuilding = false;
+        let qa: BTreeSet<_> = self.quarantine.keys().collect();
+        let qb: BTreeSet<_> = other.quarantine.keys().collect();
+        if qa != qb {
+            out.push(format!(
+                "quarantine: {} entries here, {} in the rebuild ({} differ)",
+                qa.len(),
+                qb.len(),
+                qa.symmetric_difference(&qb).count()
+            ));
+        }
+        let ea: BTreeSet<_> = self.equivocations.keys().collect();
+        let eb: BTreeSet<_> = other.equivocations.keys().collect();
+        if ea != eb {
+            out.push(format!(
+                "equivocations: {} here, {} in the rebuild",
+                ea.len(),
+                eb.len()
+            ));
+        }
+        if standings(&self.trust) != standings(&other.trust) {
+            out.push("trust: certificates stand differently".into());
+        }
+        out
     }
 }

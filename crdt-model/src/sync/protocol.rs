@@ -2,6 +2,7 @@
 //! move the resulting messages; [`Replica::ingest`] takes in the changes that arrive.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use automerge::ChangeHash;
 use sha2::{Digest, Sha256};
@@ -114,7 +115,7 @@ impl Budget {
 
 /// Records to send changes of, and what the peer is known to hold of each.
 struct Sends<'r> {
-    list: Vec<(&'r DocId, &'r DocState, Vec<ChangeHash>)>,
+    list: Vec<(&'r DocId, Arc<DocState>, Vec<ChangeHash>)>,
 }
 
 /// A step being built.
@@ -185,7 +186,7 @@ impl<'r> Out<'r> {
     }
 
     /// Queues the changes of `state` outside the closure of `known` (hashes the peer holds).
-    fn send(&mut self, doc: &'r DocId, state: &'r DocState, known: Vec<ChangeHash>) {
+    fn send(&mut self, doc: &'r DocId, state: Arc<DocState>, known: Vec<ChangeHash>) {
         self.sends.list.push((doc, state, known));
     }
 
@@ -228,13 +229,12 @@ impl Replica {
     /// The records both this node and `peer` should hold, in key order.
     fn sync_items(&self, peer: &DeviceId) -> Vec<Item<'_>> {
         let mut items: Vec<Item<'_>> = self
-            .docs()
-            .iter()
-            .filter(|(doc, _)| in_scope(self.trust(), doc, peer) && self.wants(doc))
-            .map(|(doc, state)| Item {
+            .records()
+            .filter(|doc| in_scope(self.trust(), doc, peer) && self.wants(doc))
+            .map(|doc| Item {
                 key: ranges::key_of(doc),
                 doc,
-                heads_digest: heads_digest(&state.heads()),
+                heads_digest: heads_digest(&self.heads_of(doc).unwrap_or_default()),
             })
             .collect();
         ranges::sort(&mut items);
@@ -278,11 +278,10 @@ impl Replica {
         if offered.is_empty() {
             return Vec::new();
         }
-        let mut known: BTreeSet<[u8; 8]> = self
-            .docs()
-            .values()
-            .flat_map(|s| s.deps.keys().map(prefix))
-            .collect();
+        // Changes of open records (every record, when they do not rest elsewhere). A change of a
+        // record at rest may be fetched once more than needed: it arrives as a duplicate, which
+        // costs its bytes and nothing else.
+        let mut known: BTreeSet<[u8; 8]> = self.open_change_prefixes();
         known.extend(self.quarantine().values().filter_map(|q| {
             crate::change::envelope::parse_change(&q.envelope.change)
                 .ok()
@@ -373,7 +372,7 @@ impl Replica {
         for key in &incoming.want {
             let key = u64::from_be_bytes(*key);
             for item in ranges::within(&items, key, key) {
-                if let Some(mine) = self.docs().get(item.doc) {
+                if let Some(mine) = self.record(item.doc) {
                     out.send(item.doc, mine, Vec::new());
                 }
             }
@@ -391,8 +390,8 @@ impl Replica {
         for doc in &carried {
             // The peer holds what it sent; the rest of this round settles whatever else differs,
             // so noting this node's heads keeps the next opening step from sending it back.
-            if let Some(mine) = self.docs().get(*doc) {
-                state.note(doc, raw(&mine.heads()));
+            if let Some(heads) = self.heads_of(doc) {
+                state.note(doc, raw(&heads));
             }
         }
         for have in &incoming.have {
@@ -419,7 +418,7 @@ impl Replica {
     /// Queues what was written since `peer` last stated its heads (see [`PeerState`]).
     fn push_since<'r>(&'r self, items: &[Item<'r>], state: &PeerState, out: &mut Out<'r>) {
         for item in items {
-            let Some(mine) = self.docs().get(item.doc) else {
+            let Some(mine) = self.record(item.doc) else {
                 continue;
             };
             match state.heads(item.doc) {
@@ -442,7 +441,7 @@ impl Replica {
         state.note_all(
             items
                 .iter()
-                .filter_map(|i| self.docs().get(i.doc).map(|s| (i.doc, raw(&s.heads())))),
+                .filter_map(|i| self.heads_of(i.doc).map(|h| (i.doc, raw(&h)))),
         );
     }
 
@@ -464,7 +463,7 @@ impl Replica {
             if part.count == 0 {
                 // They hold none of these: send them whole.
                 for item in mine {
-                    if let Some(state) = self.docs().get(item.doc) {
+                    if let Some(state) = self.record(item.doc) {
                         out.send(item.doc, state, Vec::new());
                     }
                 }
@@ -472,9 +471,9 @@ impl Replica {
                 let listed = mine
                     .iter()
                     .filter_map(|i| {
-                        self.docs().get(i.doc).map(|s| Listed {
+                        self.heads_of(i.doc).map(|h| Listed {
                             key: i.key.to_be_bytes(),
-                            heads: s.heads().iter().map(prefix).collect(),
+                            heads: h.iter().map(prefix).collect(),
                         })
                     })
                     .collect();
@@ -509,12 +508,12 @@ impl Replica {
             .filter(|(k, _)| (lo..=hi).contains(k))
             .collect();
         for item in mine {
-            let Some(mine_state) = self.docs().get(item.doc) else {
+            let Some(mine_state) = self.record(item.doc) else {
                 continue;
             };
             let Some(entry) = listed.get(&item.key) else {
                 // They hold none of it.
-                out.send(item.doc, mine_state, Vec::new());
+                out.send(item.doc, mine_state.clone(), Vec::new());
                 continue;
             };
             let shares_key = mine.iter().filter(|i| i.key == item.key).count() > 1;
@@ -533,13 +532,13 @@ impl Replica {
                 state.note(item.doc, raw(&sorted));
                 if sorted != heads {
                     // They lack only what came after heads this node knows: exactly that goes.
-                    out.send(item.doc, mine_state, known);
+                    out.send(item.doc, mine_state.clone(), known);
                 }
             } else {
                 out.have(DocHave {
                     doc: item.doc.clone(),
                     heads: raw(&heads),
-                    samples: samples(mine_state),
+                    samples: samples(&mine_state),
                 });
             }
         }
@@ -561,7 +560,10 @@ impl Replica {
         if !in_scope(self.trust(), &have.doc, peer) {
             return;
         }
-        let Some((doc, mine)) = self.docs().get_key_value(&have.doc) else {
+        let Some((doc, _)) = self.slots_key_value(&have.doc) else {
+            return;
+        };
+        let Some(mine) = self.record(doc) else {
             return;
         };
         state.note(doc, have.heads.clone());
@@ -581,14 +583,14 @@ impl Replica {
                     .copied(),
             );
         }
-        out.send(doc, mine, known);
+        out.send(doc, mine.clone(), known);
         // This node lacks something too; unless the peer just sent changes of the record (what it
         // thought this node lacked), say what this node holds.
         if !all_heads_known && !carried && self.wants(doc) {
             out.have(DocHave {
                 doc: doc.clone(),
                 heads: raw(&mine.heads()),
-                samples: samples(mine),
+                samples: samples(&mine),
             });
         }
     }

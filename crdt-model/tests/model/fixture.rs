@@ -227,7 +227,10 @@ impl Fed {
         decision: Decision,
         reason: Option<&str>,
     ) -> Vec<(String, ScalarValue)> {
-        let heads = self.origin.docs()[doc]
+        let heads = self
+            .origin
+            .record(doc)
+            .unwrap()
             .heads()
             .iter()
             .map(|h| h.to_string())
@@ -280,7 +283,7 @@ pub fn forge_on(
     use automerge::transaction::Transactable;
     // A put of the value already there makes no operation; then a nonce makes the change exist.
     for nonce in [None, Some(epoch)] {
-        let mut fork = match replica.docs().get(doc) {
+        let mut fork = match replica.record(doc) {
             Some(state) => state.doc().fork(),
             None => automerge::Automerge::new(),
         };

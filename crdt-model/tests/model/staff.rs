@@ -33,7 +33,7 @@ impl Branch {
         };
         self.log.push(env);
         // The township approves at once on this branch.
-        let Some(state) = self.replica.docs().get(&doc) else {
+        let Some(state) = self.replica.record(&doc) else {
             return;
         };
         let heads = state.heads().iter().map(|h| h.to_string()).collect();

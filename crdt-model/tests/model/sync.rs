@@ -501,7 +501,7 @@ fn a_change_waiting_for_history_at_its_only_holder_still_travels() {
                 .collect::<Vec<_>>()
         );
         assert_eq!(
-            r.docs().get(&doc).map(|s| s.applied_envelopes().count()),
+            r.record(&doc).map(|s| s.applied_envelopes().count()),
             Some(2)
         );
     }

@@ -102,16 +102,10 @@ fn t4_revoked_keys_change_arriving_before_the_revocation_is_removed() {
         .collect();
     r.ingest(without);
     r.ingest(vec![late.clone()]);
-    assert!(
-        r.docs().contains_key(&doc2),
-        "applied while the revocation is unknown"
-    );
+    assert!(r.holds(&doc2), "applied while the revocation is unknown");
     let report = r.ingest(vec![revocation]);
     assert!(report.rebuilt);
-    assert!(
-        !r.docs().contains_key(&doc2),
-        "removed once the revocation arrives"
-    );
+    assert!(!r.holds(&doc2), "removed once the revocation arrives");
     assert!(r
         .quarantine()
         .values()
@@ -209,8 +203,7 @@ fn t7_clock_liar_cannot_use_an_expired_certificate_with_an_honest_clock_and_is_b
     ];
     let mut backdated = fed
         .origin
-        .docs()
-        .get(&doc)
+        .record(&doc)
         .map(|s| s.doc().fork())
         .unwrap_or_default();
     backdated.set_actor(temp.device_id().actor(1));
@@ -240,7 +233,7 @@ fn t7_clock_liar_cannot_use_an_expired_certificate_with_an_honest_clock_and_is_b
     fed.revoke(&township, &temp, false).unwrap();
     let mut r = fresh(&fed);
     r.ingest(fed.log.clone());
-    assert!(!r.docs().contains_key(&doc));
+    assert!(!r.holds(&doc));
 }
 
 #[test]

@@ -52,7 +52,7 @@ impl Engine {
             )));
         }
         let doc = DocId::case(&accepting, &handling, case_no);
-        if replica.docs().contains_key(&doc) {
+        if replica.holds(&doc) {
             return Err(NodeError::NotAllowed(format!("case {doc} already exists")));
         }
         if applicant_id.trim().is_empty() {

@@ -141,12 +141,10 @@ impl Engine {
                 }))
             }
             Command::BundleExport => {
-                let all: Vec<SignedChange> = self
-                    .replica()?
-                    .docs()
-                    .values()
-                    .flat_map(|d| d.applied_envelopes())
-                    .cloned()
+                let replica = self.replica()?;
+                let all: Vec<SignedChange> = replica
+                    .records_where(|_| true)
+                    .flat_map(|(_, d)| d.applied_envelopes().cloned().collect::<Vec<_>>())
                     .collect();
                 Ok(json!({ "changes": all.len(), "bundle": encode_bundle(&all) }))
             }
@@ -313,7 +311,7 @@ impl Engine {
             "online": net.online,
             "connected_peers": net.connected_peers,
             "listen_addrs": net.listen_addrs,
-            "stored_envelopes": self.store.envelope_count()?,
+            "stored_records": self.store.record_count()?,
             "unreadable_rows": self.store.unreadable_rows(),
         });
         match &self.replica {
@@ -330,7 +328,7 @@ impl Engine {
                 out["joined"] = json!(true);
                 out["network_id"] = json!(replica.trust().genesis().network_id().to_string());
                 out["roles"] = json!(roles);
-                out["documents"] = json!(replica.docs().len());
+                out["documents"] = json!(replica.record_count());
                 out["quarantined"] = json!(replica.quarantine().len());
                 out["equivocations"] = json!(replica.equivocations().count());
                 out["revoked_certificates"] = json!(replica.trust().revoked().len());

@@ -4,8 +4,7 @@ use hallsync_config::{Config, NodeSection};
 use hallsync_model::records::trust_doc::cert_key;
 use hallsync_model::trust::cert::{RecordKind, Scope};
 use hallsync_model::{
-    CertBody, Certificate, DeviceId, DocId, Genesis, HallId, Level, Role, ScalarValue, Store,
-    TrustState,
+    CertBody, Certificate, DeviceId, DocId, Genesis, HallId, Level, Role, ScalarValue, TrustState,
 };
 use serde::Serialize;
 

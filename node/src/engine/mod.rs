@@ -27,13 +27,14 @@ pub use token::Invitation;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hallsync_config::Config;
+use hallsync_model::replica::AtRest;
 use hallsync_model::sync::wire::WireLimits;
-use hallsync_model::{Certificate, DeviceKey, Genesis, IngestReport, Replica, SignedChange, Store};
+use hallsync_model::{Certificate, DeviceKey, Genesis, IngestReport, Replica, SignedChange};
 
 use crate::error::NodeError;
 use crate::keyfile;
 use crate::paths::DataDir;
-use crate::store::RedbStore;
+use crate::store::{Found, RedbStore, META_EQUIVOCATIONS};
 
 pub(crate) const META_GENESIS: &str = "genesis";
 pub(crate) const META_CERTS: &str = "certs";
@@ -60,7 +61,7 @@ pub struct Engine {
 impl Engine {
     /// Opens the node in `dir`: reads config and key, starts a new boot epoch (a random automerge
     /// actor suffix, so a node restored from an old backup never reuses a sequence number), and
-    /// rebuilds the replica from the stored envelopes.
+    /// reads the index of the records at rest (a schema-1 store is migrated once, here).
     ///
     /// # Errors
     /// [`NodeError::NotADataDir`], [`NodeError::Config`], [`NodeError::StoreLocked`], or a store error.
@@ -101,13 +102,56 @@ impl Engine {
         let key: [u8; 32] = genesis
             .try_into()
             .map_err(|_| NodeError::Store("stored genesis key is corrupt".into()))?;
-        let mut replica = Replica::new(Genesis {
+        let genesis = Genesis {
             key: hallsync_model::DeviceId(key),
-        });
+        };
+        let open_max = usize::try_from(self.config.limits.open_records_max).unwrap_or(usize::MAX);
+        let migrate = self.store.found() == Found::Schema1;
+        let mut replica = if migrate {
+            let mut replica = Replica::new(genesis);
+            replica.set_rest(self.store.rest(), open_max);
+            replica
+        } else {
+            let equivocations = self.store.get_meta(META_EQUIVOCATIONS)?;
+            let at_rest = AtRest {
+                rest: self.store.rest(),
+                open_max,
+                index: self.store.load_index()?,
+                bootstrap: self.bootstrap_certs()?,
+                equivocations,
+                quarantine: Vec::new(),
+            };
+            let (replica, problem) = Replica::open_at_rest(genesis, at_rest);
+            if let Some(e) = problem {
+                tracing::warn!("the stored equivocations are unreadable and skipped: {e}");
+            }
+            replica
+        };
         replica.set_quarantine_max(self.config.limits.quarantine_entries_max as usize);
         replica.set_local_device(self.key.device_id());
-        replica.add_certificates(self.bootstrap_certs()?);
-        replica.ingest(self.store.load_all()?);
+        if migrate {
+            // Schema 1 kept only the envelope log: judge every envelope once more, as every open
+            // did then, and write the records at rest in the same transaction that drops the log.
+            tracing::info!(
+                "migrating {} from store schema 1 to {}: records are judged once and put at rest",
+                self.store.path().display(),
+                crate::store::SCHEMA
+            );
+            replica.add_certificates(self.bootstrap_certs()?);
+            let envelopes = self.store.load_v1_envelopes()?;
+            let (trust, other): (Vec<SignedChange>, Vec<SignedChange>) = envelopes
+                .into_iter()
+                .partition(|e| matches!(e.doc.kind(), hallsync_model::DocKind::Trust));
+            replica.ingest(trust);
+            replica.ingest(other);
+        } else {
+            // The quarantine is judged again (after the local device and its bound are set): what
+            // waited for history or a certificate may have become valid; what was refused is
+            // refused again, with its reason.
+            replica.ingest(self.store.load_quarantine()?);
+        }
+        self.store.write(&replica.unsettled(), migrate)?;
+        replica.settle();
         self.replica = Some(replica);
         Ok(())
     }
@@ -187,14 +231,16 @@ impl Engine {
     /// rebuilds the replica from what was).
     pub fn ingest(&mut self, changes: Vec<SignedChange>) -> Result<IngestReport, NodeError> {
         let report = pipeline::ingest_pipelined(self.replica_mut()?, changes);
-        self.persist(&report)?;
+        self.persist()?;
         Ok(report)
     }
 
-    pub(crate) fn persist(&mut self, report: &IngestReport) -> Result<(), NodeError> {
-        let mut rows: Vec<SignedChange> = report.applied.clone();
-        rows.extend(report.quarantined.iter().map(|(e, _)| e.clone()));
-        self.store.append(&rows)
+    /// Writes what the replica changed in one transaction, then lets it rest.
+    pub(crate) fn persist(&mut self) -> Result<(), NodeError> {
+        let replica = self.replica.as_mut().ok_or(NodeError::NotJoined)?;
+        self.store.write(&replica.unsettled(), false)?;
+        replica.settle();
+        Ok(())
     }
 
     /// Makes a local change and stores it before returning: once this returns, the change survives
@@ -209,7 +255,7 @@ impl Engine {
         let envelope = self
             .replica_mut()?
             .author(&key, epoch, doc, now_ms(), puts)?;
-        self.store.append(std::slice::from_ref(&envelope))?;
+        self.persist()?;
         Ok(envelope)
     }
 }
