@@ -75,6 +75,11 @@ pub enum Cmd {
         /// Only overdue cases.
         #[arg(long)]
         overdue: bool,
+        /// Only cases in this state (received, accepted, in_review, decided, issued, …).
+        #[arg(long)]
+        state: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Window staff (窗口人员): file, train, duty, leave, list.
     Staff {
@@ -85,6 +90,8 @@ pub enum Cmd {
     Pending {
         #[command(flatten)]
         data: DataArg,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Approve a pending proposal with your signature (批准).
     Approve {
@@ -110,6 +117,11 @@ pub enum Cmd {
         /// Only this hall's stationings.
         #[arg(long)]
         hall: Option<String>,
+        /// Only items whose code, name or department contains this text (搜索).
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Device, network, peers, counts and the state digest (状态).
     Status {
@@ -120,6 +132,8 @@ pub enum Cmd {
     Quarantine {
         #[command(flatten)]
         data: DataArg,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// The working-day calendar (工作日历): show a year, publish a year, compute a due date.
     Calendar {
@@ -678,4 +692,27 @@ pub struct DemoArgs {
     /// Give up if the federation has not converged within this many seconds.
     #[arg(long, default_value_t = 45)]
     pub timeout_s: u64,
+}
+
+/// One page of a listing instead of all of it (分页).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PageArgs {
+    /// Show one page of at most N entries (1–1000) and the cursor of the next.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: Option<u16>,
+    /// Continue after this cursor (the `next` a previous page printed).
+    #[arg(long)]
+    pub after: Option<String>,
+}
+
+impl PageArgs {
+    /// True when the user asked for one page.
+    pub fn one_page(&self) -> bool {
+        self.limit.is_some() || self.after.is_some()
+    }
+
+    /// The limit for the node.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit.map(usize::from)
+    }
 }

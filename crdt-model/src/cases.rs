@@ -96,104 +96,132 @@ fn depths(state: &DocState) -> BTreeMap<ChangeHash, usize> {
 const DECIDED_OR_LATER: [&str; 4] = ["decided", "issued", "delivered", "archived"];
 
 impl Replica {
-    /// Every case held, with deadlines as of `now_ms` when given.
+    /// Every case held, with deadlines as of `now_ms` when given. Opens every case: listings use
+    /// [`Replica::page`] with [`Replica::case_view`].
     pub fn cases(&self, now_ms: Option<i64>) -> Vec<CaseView> {
         let calendar = self.calendar();
-        let items = self.items();
         self.records_where(|id| matches!(id.kind(), DocKind::Case(..)))
-            .filter_map(|(id, state)| {
-                let state = &*state;
-                let DocKind::Case(accepting, handling, case_no) = id.kind() else { return None };
-                let item = text_at(state.doc(), "item", None).unwrap_or_default();
-                let item_view = items.iter().find(|i| i.fields.code.as_str() == item);
-                let depth = depths(state);
-                let mut steps: Vec<(usize, i64, ChangeHash, String, Transition)> = Vec::new();
-                for envelope in state.applied_envelopes() {
-                    let Ok(v) = envelope.verify() else { continue };
-                    for w in root_writes(&v.change).unwrap_or_default() {
-                        if let (true, Some(ScalarValue::Str(text))) = (w.key.starts_with(TRANSITION_PREFIX), &w.value) {
-                            if let Some(t) = Transition::parse(text) {
-                                steps.push((depth.get(&v.hash()).copied().unwrap_or(0), t.at_ms, v.hash(), envelope.author.to_string(), t));
-                            }
-                        }
-                    }
-                }
-                steps.sort_by_key(|s| (s.0, s.1, s.2));
-                let mut current = "received".to_string();
-                let mut corrections = 0;
-                let mut accepted_at = None;
-                let mut history = Vec::new();
-                for (_, _, _, by, t) in steps {
-                    let why_not = if t.from != current {
-                        Some(format!("superseded: the case was already {current} (concurrent transitions resolve in causal, then time order)"))
-                    } else if side_of(&t.from, &t.to).is_none() {
-                        Some("not a legal transition (YC 6)".into())
-                    } else if t.to == "correction_requested" && corrections > 0 {
-                        Some("K2 (YC 6.1.3): one correction notice lists every missing material; a second is not allowed".into())
-                    } else if t.to == "accepted_with_deferred_materials" && t.supply_by.is_none() {
-                        Some("K5 (DG 5.2.7): a 容缺 acceptance sets the day by which the deferred materials are supplied".into())
-                    } else if t.to == "accepted_with_deferred_materials"
-                        && !t.materials.iter().all(|m| {
-                            item_view.is_some_and(|i| i.fields.materials.iter().any(|x| (x.id == *m || x.name == *m) && x.deferrable))
-                        })
-                    {
-                        Some("K5 (DG 5.2.7): only materials on the item's deferrable list may be supplied later".into())
-                    } else {
-                        None
-                    };
-                    let applied = why_not.is_none();
-                    if applied {
-                        if t.to == "correction_requested" {
-                            corrections += 1;
-                        }
-                        if t.to.starts_with("accepted") {
-                            accepted_at = Some(t.at_ms);
-                        }
-                        current = t.to.clone();
-                    }
-                    history.push(StepView {
-                        from: t.from,
-                        to: t.to,
-                        at_ms: t.at_ms,
-                        by,
-                        materials: t.materials,
-                        supply_by: t.supply_by,
-                        mode: t.mode,
-                        note: t.note,
-                        applied,
-                        why_not,
-                    });
-                }
-                let accepted_on = accepted_at.map(Date::from_unix_ms);
-                let deadline = accepted_on.zip(item_view).map(|(d, i)| {
-                    calendar.add_working_days(d, u32::try_from(i.fields.promised_days).unwrap_or(0))
-                });
-                let decided = DECIDED_OR_LATER.contains(&current.as_str());
-                let left = deadline.zip(now_ms).map(|(dl, now)| calendar.working_days_between(Date::from_unix_ms(now), dl.due));
-                let overdue = !decided && deadline.zip(now_ms).is_some_and(|(dl, now)| Date::from_unix_ms(now) > dl.due);
-                Some(CaseView {
-                    doc: id.to_string(),
-                    accepting: accepting.to_string(),
-                    handling: handling.to_string(),
-                    case_no: case_no.clone(),
-                    item,
-                    applicant_ref: text_at(state.doc(), "applicant_ref", None).unwrap_or_default(),
-                    state: current,
-                    history,
-                    accepted_on: accepted_on.map(|d| d.to_string()),
-                    due: deadline.map(|d| d.due.to_string()),
-                    provisional: deadline.is_some_and(|d| d.provisional),
-                    working_days_left: left,
-                    overdue,
-                })
-            })
+            .filter_map(|(id, state)| self.case_view(id, &state, &calendar, now_ms))
             .collect()
+    }
+
+    /// One case's view: its transitions replayed, its deadline as of `now_ms` when given.
+    pub fn case_view(
+        &self,
+        id: &DocId,
+        state: &crate::replica::DocState,
+        calendar: &crate::calendar::Calendar,
+        now_ms: Option<i64>,
+    ) -> Option<CaseView> {
+        let DocKind::Case(accepting, handling, case_no) = id.kind() else {
+            return None;
+        };
+        let item = text_at(state.doc(), "item", None).unwrap_or_default();
+        let item_view = self.item(&item);
+        let item_view = item_view.as_ref();
+        let depth = depths(state);
+        let mut steps: Vec<(usize, i64, ChangeHash, String, Transition)> = Vec::new();
+        for envelope in state.applied_envelopes() {
+            let Ok(v) = envelope.verify() else { continue };
+            for w in root_writes(&v.change).unwrap_or_default() {
+                if let (true, Some(ScalarValue::Str(text))) =
+                    (w.key.starts_with(TRANSITION_PREFIX), &w.value)
+                {
+                    if let Some(t) = Transition::parse(text) {
+                        steps.push((
+                            depth.get(&v.hash()).copied().unwrap_or(0),
+                            t.at_ms,
+                            v.hash(),
+                            envelope.author.to_string(),
+                            t,
+                        ));
+                    }
+                }
+            }
+        }
+        steps.sort_by_key(|s| (s.0, s.1, s.2));
+        let mut current = "received".to_string();
+        let mut corrections = 0;
+        let mut accepted_at = None;
+        let mut history = Vec::new();
+        for (_, _, _, by, t) in steps {
+            let why_not = if t.from != current {
+                Some(format!("superseded: the case was already {current} (concurrent transitions resolve in causal, then time order)"))
+            } else if side_of(&t.from, &t.to).is_none() {
+                Some("not a legal transition (YC 6)".into())
+            } else if t.to == "correction_requested" && corrections > 0 {
+                Some("K2 (YC 6.1.3): one correction notice lists every missing material; a second is not allowed".into())
+            } else if t.to == "accepted_with_deferred_materials" && t.supply_by.is_none() {
+                Some("K5 (DG 5.2.7): a 容缺 acceptance sets the day by which the deferred materials are supplied".into())
+            } else if t.to == "accepted_with_deferred_materials"
+                && !t.materials.iter().all(|m| {
+                    item_view.is_some_and(|i| {
+                        i.fields
+                            .materials
+                            .iter()
+                            .any(|x| (x.id == *m || x.name == *m) && x.deferrable)
+                    })
+                })
+            {
+                Some("K5 (DG 5.2.7): only materials on the item's deferrable list may be supplied later".into())
+            } else {
+                None
+            };
+            let applied = why_not.is_none();
+            if applied {
+                if t.to == "correction_requested" {
+                    corrections += 1;
+                }
+                if t.to.starts_with("accepted") {
+                    accepted_at = Some(t.at_ms);
+                }
+                current = t.to.clone();
+            }
+            history.push(StepView {
+                from: t.from,
+                to: t.to,
+                at_ms: t.at_ms,
+                by,
+                materials: t.materials,
+                supply_by: t.supply_by,
+                mode: t.mode,
+                note: t.note,
+                applied,
+                why_not,
+            });
+        }
+        let accepted_on = accepted_at.map(Date::from_unix_ms);
+        let deadline = accepted_on.zip(item_view).map(|(d, i)| {
+            calendar.add_working_days(d, u32::try_from(i.fields.promised_days).unwrap_or(0))
+        });
+        let decided = DECIDED_OR_LATER.contains(&current.as_str());
+        let left = deadline
+            .zip(now_ms)
+            .map(|(dl, now)| calendar.working_days_between(Date::from_unix_ms(now), dl.due));
+        let overdue = !decided
+            && deadline
+                .zip(now_ms)
+                .is_some_and(|(dl, now)| Date::from_unix_ms(now) > dl.due);
+        Some(CaseView {
+            doc: id.to_string(),
+            accepting: accepting.to_string(),
+            handling: handling.to_string(),
+            case_no: case_no.clone(),
+            item,
+            applicant_ref: text_at(state.doc(), "applicant_ref", None).unwrap_or_default(),
+            state: current,
+            history,
+            accepted_on: accepted_on.map(|d| d.to_string()),
+            due: deadline.map(|d| d.due.to_string()),
+            provisional: deadline.is_some_and(|d| d.provisional),
+            working_days_left: left,
+            overdue,
+        })
     }
 
     /// One case.
     pub fn case(&self, doc: &DocId, now_ms: Option<i64>) -> Option<CaseView> {
-        self.cases(now_ms)
-            .into_iter()
-            .find(|c| c.doc == doc.as_str())
+        let state = self.record(doc)?;
+        self.case_view(doc, &state, &self.calendar(), now_ms)
     }
 }

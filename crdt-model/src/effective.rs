@@ -22,6 +22,30 @@ use crate::records::{DocId, DocKind};
 use crate::replica::{DocState, Replica};
 use crate::trust::cert::{RecordKind, Role};
 
+/// A catalogue item's view, from its record.
+pub fn item_view(state: &DocState) -> Option<ItemView> {
+    let fields = crate::records::item::ItemFields::from_doc(state.doc())?;
+    let code_warning = crate::records::item::type_code(&fields.item_type)
+        .and_then(|t| crate::records::item_code::code_problem(fields.code.as_str(), t));
+    Some(ItemView {
+        type_label: fields.type_label().to_string(),
+        missing_elements: fields
+            .missing_guide_elements()
+            .iter()
+            .map(|m| m.to_string())
+            .collect(),
+        code_warning,
+        fields,
+    })
+}
+
+/// What every stationing view of one listing shares (see [`Replica::station_context`]).
+pub struct StationContext {
+    policy: ApprovalPolicy,
+    calendar: crate::calendar::Calendar,
+    now_ms: Option<i64>,
+}
+
 /// A catalogue item as every hall sees it, with what the standards say about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ItemView {
@@ -226,25 +250,40 @@ pub(crate) fn govern(
 }
 
 impl Replica {
-    /// The effective catalogue, by code.
+    /// The effective catalogue, by code. Opens every item: listings use [`Replica::page`] with
+    /// [`item_view`] instead.
     pub fn items(&self) -> Vec<ItemView> {
         self.records_where(|id| matches!(id.kind(), DocKind::Item(_)))
-            .filter_map(|(_, state)| crate::records::item::ItemFields::from_doc(state.doc()))
-            .map(|fields| {
-                let code_warning = crate::records::item::type_code(&fields.item_type)
-                    .and_then(|t| crate::records::item_code::code_problem(fields.code.as_str(), t));
-                ItemView {
-                    type_label: fields.type_label().to_string(),
-                    missing_elements: fields
-                        .missing_guide_elements()
-                        .iter()
-                        .map(|m| m.to_string())
-                        .collect(),
-                    code_warning,
-                    fields,
-                }
-            })
+            .filter_map(|(_, state)| item_view(&state))
             .collect()
+    }
+
+    /// One item, by code.
+    pub fn item(&self, code: &str) -> Option<ItemView> {
+        let code = crate::records::ItemCode::new(code).ok()?;
+        item_view(&*self.record(&DocId::item(&code))?)
+    }
+
+    /// What [`Replica::station_view_of`] needs that is the same for every record: computed once
+    /// per listing, not once per record.
+    pub fn station_context(&self, now_ms: Option<i64>) -> StationContext {
+        StationContext {
+            policy: self.policy_for("stationing"),
+            calendar: self.calendar(),
+            now_ms,
+        }
+    }
+
+    /// One stationing record's view, with overdue publications flagged as of the context's time.
+    pub fn station_view_of(
+        &self,
+        id: &DocId,
+        state: &DocState,
+        cx: &StationContext,
+    ) -> Option<StationView> {
+        let mut view = self.station_view(id, state, cx.policy)?;
+        view.withdrawal = self.withdrawal_view(state, cx.policy, &cx.calendar, cx.now_ms, &view);
+        Some(view)
     }
 
     pub(crate) fn city_hall(&self) -> Option<HallId> {
@@ -337,14 +376,9 @@ impl Replica {
 
     /// Every stationing record, with overdue publications flagged as of `now_ms` when given.
     pub fn stations_at(&self, now_ms: Option<i64>) -> Vec<StationView> {
-        let policy = self.policy_for("stationing");
-        let calendar = self.calendar();
+        let cx = self.station_context(now_ms);
         self.records_where(|id| matches!(id.kind(), DocKind::Station(..)))
-            .filter_map(|(id, state)| {
-                let mut view = self.station_view(id, &state, policy)?;
-                view.withdrawal = self.withdrawal_view(&state, policy, &calendar, now_ms, &view);
-                Some(view)
-            })
+            .filter_map(|(id, state)| self.station_view_of(id, &state, &cx))
             .collect()
     }
 
@@ -440,58 +474,92 @@ impl Replica {
     /// The proposals `approver` may decide: undecided content it may approve, not its own, not yet
     /// approved by it.
     pub fn pending_for(&self, approver: &DeviceId) -> Vec<Proposal> {
+        let mut out = Vec::new();
+        let mut request = crate::page::PageRequest {
+            after: None,
+            limit: Some(crate::page::PAGE_LIMIT_MAX),
+        };
+        loop {
+            let page = self.pending_page(approver, &request);
+            out.extend(page.entries);
+            match page.next {
+                Some(next) => request.after = Some(next),
+                None => return out,
+            }
+        }
+    }
+
+    /// A page of the proposals `approver` may decide (see [`Replica::pending_for`]).
+    pub fn pending_page(
+        &self,
+        approver: &DeviceId,
+        request: &crate::page::PageRequest,
+    ) -> crate::page::Page<Proposal> {
         let me = approver.to_string();
         let city = self.city_hall();
-        let stations = self
-            .stations()
-            .into_iter()
-            .filter_map(|s| s.pending)
-            .filter(|p| {
-                let policy = self.policy_for("stationing");
-                HallId::new(&p.hall).is_ok_and(|hall| {
-                    let tier = match policy.approver_tier {
-                        ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
-                        ApproverTier::City => city.clone(),
-                    };
-                    self.is_admin_at(approver, tier.as_ref(), RecordKind::Stationing)
-                })
-            });
-        let policy = self
-            .policy_proposal()
-            .filter(|_| self.is_admin_at(approver, city.as_ref(), RecordKind::Policy));
+        let station_policy = self.policy_for("stationing");
         let staff_policy = self.policy_for("staff");
-        let staff = self
-            .roster(None)
-            .into_iter()
-            .filter_map(|s| s.pending)
-            .filter(|p| {
-                HallId::new(&p.hall).is_ok_and(|hall| {
-                    let tier = match staff_policy.approver_tier {
-                        ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
-                        ApproverTier::City => city.clone(),
-                    };
-                    self.is_admin_at(approver, tier.as_ref(), RecordKind::Staff)
-                })
-            });
-        let departments = self
-            .departments(None)
-            .into_iter()
-            .filter_map(|d| d.pending)
-            .filter(|p| {
-                HallId::new(&p.hall).is_ok_and(|hall| {
-                    let tier = match self.policy_for("stationing").approver_tier {
-                        ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
-                        ApproverTier::City => city.clone(),
-                    };
-                    self.is_admin_at(approver, tier.as_ref(), RecordKind::Stationing)
-                })
-            });
-        stations
-            .chain(policy)
-            .chain(staff)
-            .chain(departments)
-            .filter(|p| !p.proposers.contains(&me) && !p.approved_by.contains(&me))
-            .collect()
+        let tier_of = |policy: ApprovalPolicy, hall: &HallId| match policy.approver_tier {
+            ApproverTier::Supervisor => self.trust().supervisor_of(hall),
+            ApproverTier::City => city.clone(),
+        };
+        self.page(
+            request,
+            |id| {
+                matches!(
+                    id.kind(),
+                    DocKind::Station(..)
+                        | DocKind::Staff(..)
+                        | DocKind::Department(..)
+                        | DocKind::Policy
+                )
+            },
+            |id, state| {
+                let proposal = match id.kind() {
+                    DocKind::Station(hall, _) => self
+                        .station_view(id, state, station_policy)?
+                        .pending
+                        .filter(|_| {
+                            let tier = tier_of(station_policy, hall);
+                            self.is_admin_at(approver, tier.as_ref(), RecordKind::Stationing)
+                        }),
+                    DocKind::Policy => self
+                        .policy_proposal()
+                        .filter(|_| self.is_admin_at(approver, city.as_ref(), RecordKind::Policy)),
+                    DocKind::Staff(hall, _) => {
+                        let tier = tier_of(staff_policy, hall);
+                        if !self.is_admin_at(approver, tier.as_ref(), RecordKind::Staff) {
+                            return None;
+                        }
+                        let (g, policy) = self.governed(state, hall, "staff", RecordKind::Staff);
+                        let person = text_at(state.doc(), "person", None).unwrap_or_default();
+                        proposal(
+                            id,
+                            state,
+                            &g,
+                            policy,
+                            hall.to_string(),
+                            person,
+                            "staff".into(),
+                        )
+                    }
+                    DocKind::Department(hall, _) => {
+                        let tier = tier_of(station_policy, hall);
+                        if !self.is_admin_at(approver, tier.as_ref(), RecordKind::Stationing) {
+                            return None;
+                        }
+                        let (g, policy) =
+                            self.governed(state, hall, "stationing", RecordKind::Stationing);
+                        let name = text_at(state.doc(), "name", None).unwrap_or_default();
+                        let action = text_at(state.doc(), "action", None).unwrap_or_default();
+                        proposal(id, state, &g, policy, hall.to_string(), name, action)
+                    }
+                    _ => None,
+                }?;
+                (!proposal.proposers.contains(&me) && !proposal.approved_by.contains(&me))
+                    .then_some(proposal)
+            },
+        )
     }
 
     /// One hash over the heads of every record held: equal digests mean equal data.

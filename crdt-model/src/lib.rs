@@ -23,6 +23,7 @@
 //! - [`cases`]: cross-region cases replayed into their effective state, with deadlines (K2, K5, K6).
 //! - [`audit`]: explains a record: every change, its signer's certificates, approvals, and why.
 //! - [`departments`]: the departments stationed at each hall (S7, S8).
+//! - [`page`]: listings read a bounded page at a time, by cursor.
 //! - [`roster`]: the staff roster of a hall, with first-in-then-out (P4) applied.
 //! - [`sync`]: the wire messages and the protocol's steps.
 //! - [`store`]: the storage trait and an in-memory store.
@@ -38,6 +39,7 @@ pub mod effective;
 pub mod error;
 pub mod hall;
 pub mod identity;
+pub mod page;
 pub mod records;
 pub mod replica;
 pub mod roster;

@@ -100,7 +100,7 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     for node in &fed.nodes {
-        let q = node.call(Command::Quarantine).unwrap();
+        let q = node.call(Command::quarantine()).unwrap();
         let mut codes: Vec<&str> = q["quarantined"]
             .as_array()
             .unwrap()
@@ -115,9 +115,7 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
             node.name
         );
         let items = node
-            .call(Command::Items {
-                hall: Some(VILLAGE_HALL.into()),
-            })
+            .call(Command::items(Some(VILLAGE_HALL.into())))
             .unwrap();
         assert_eq!(
             items["not_effective"][0]["status"], "pending",

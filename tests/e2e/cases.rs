@@ -118,10 +118,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
     step(&fed, va, case, "accepted");
     step(&fed, va, case, "transferred");
     // While district B is cut off, township B cannot have it.
-    let cases_b = fed
-        .node(tb)
-        .call(Command::Cases { overdue: false })
-        .unwrap();
+    let cases_b = fed.node(tb).call(Command::cases(false)).unwrap();
     assert_eq!(cases_b["cases"].as_array().unwrap().len(), 0);
     fed.node(db).call(Command::Net { online: true }).unwrap();
     fed.wait_converged_among(&on_path, CONVERGE_TIMEOUT)
@@ -151,30 +148,20 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
     fed.wait_converged_among(&on_path, CONVERGE_TIMEOUT)
         .unwrap();
 
-    let outsider = fed
-        .node(sibling)
-        .call(Command::Cases { overdue: false })
-        .unwrap();
+    let outsider = fed.node(sibling).call(Command::cases(false)).unwrap();
     assert_eq!(
         outsider["cases"].as_array().unwrap().len(),
         0,
         "a hall that is neither party nor carrier never holds the case"
     );
-    let items = fed
-        .node(sibling)
-        .call(Command::Items { hall: None })
-        .unwrap();
+    let items = fed.node(sibling).call(Command::items(None)).unwrap();
     assert_eq!(
         items["items"][0]["code"], code,
         "it does hold what every hall holds"
     );
     let views: Vec<_> = on_path
         .iter()
-        .map(|i| {
-            fed.node(*i)
-                .call(Command::Cases { overdue: false })
-                .unwrap()
-        })
+        .map(|i| fed.node(*i).call(Command::cases(false)).unwrap())
         .collect();
     assert!(
         views.windows(2).all(|w| w[0] == w[1]),

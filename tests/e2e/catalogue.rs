@@ -135,3 +135,213 @@ fn bad_rows_are_all_reported_and_nothing_is_half_imported_then_a_good_table_roun
         assert!(ok, "{kind}: {err}");
     }
 }
+
+/// The committed fixture `name` under `tests/fixtures/` (see `make_fixtures.py` there).
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A new genesis city in `dir/name`; returns its data directory.
+fn city(dir: &std::path::Path, name: &str) -> String {
+    let data = dir.join(name);
+    let d = data.to_str().unwrap().to_string();
+    let (ok, _, err) = run(&[
+        "init",
+        "--data",
+        &d,
+        "--hall",
+        "4403",
+        "--level",
+        "city",
+        "--name",
+        "市中心",
+        "--genesis",
+    ]);
+    assert!(ok, "{err}");
+    d
+}
+
+/// `catalogue import FILE --json`: whether it succeeded, and the report.
+fn import(d: &str, file: &std::path::Path) -> (bool, serde_json::Value) {
+    let (ok, out, err) = run(&[
+        "catalogue",
+        "import",
+        "--data",
+        d,
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    let report = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}\n{err}"));
+    (ok, report)
+}
+
+/// The catalogue as `items --json` shows it, by code.
+fn items(d: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let (ok, out, err) = run(&["items", "--data", d, "--json"]);
+    assert!(ok, "{err}");
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    value["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["code"].as_str().unwrap().to_string(), i.clone()))
+        .collect()
+}
+
+fn material_ids(item: &serde_json::Value) -> Vec<&str> {
+    item["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn title_rows_date_cells_and_sheet_order_are_read_as_the_sheet_shows_them() {
+    // Goal (issue #9 item 7, defects 1, 3, 5): an openpyxl workbook with a merged title row above
+    // the header imports, with a note that row 1 was skipped; date cells read as ISO dates, not
+    // Excel serials; number cells as whole numbers; materials keep the sheet's order.
+    let dir = tempfile::tempdir().unwrap();
+    let d = city(dir.path(), "city");
+    let (ok, report) = import(&d, &fixture("title_row.xlsx"));
+    assert!(ok, "{report:#}");
+    assert_eq!(report["imported"], 2, "{report:#}");
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("row 1 is a title row"), "{report:#}");
+    let items = items(&d);
+    let id = &items["440100001000"];
+    assert_eq!(id["guide"], "2026-12-01 09:30", "a date-time cell");
+    assert_eq!(
+        (id["statutory_days"].as_i64(), id["promised_days"].as_i64()),
+        (Some(20), Some(10))
+    );
+    assert_eq!(
+        material_ids(id),
+        ["photo", "id", "form"],
+        "the sheet's order"
+    );
+    let elder = &items["442000002000"];
+    assert_eq!(elder["process"], "2026-12-01", "a date cell");
+    assert_eq!(material_ids(elder), ["b", "a"]);
+}
+
+#[test]
+fn row_numbers_below_empty_rows_are_the_sheets_own() {
+    // Goal (defect 4): a sheet whose first two rows are empty reports its bad cells with the row
+    // numbers the spreadsheet shows (the bad row is row 5), not counted from the first used row.
+    let dir = tempfile::tempdir().unwrap();
+    let d = city(dir.path(), "city");
+    let (ok, report) = import(&d, &fixture("empty_rows.xlsx"));
+    assert!(!ok, "{report:#}");
+    let errors = report["errors"].as_array().unwrap();
+    let at = |row: u64, column: &str| {
+        errors
+            .iter()
+            .any(|e| e["row"] == row && e["column"] == column)
+    };
+    assert!(at(5, "事项类型") && at(5, "承诺时限"), "{report:#}");
+    assert!(errors.iter().all(|e| e["row"] == 5), "{report:#}");
+}
+
+#[test]
+fn a_gbk_csv_from_excel_on_chinese_windows_imports() {
+    // Goal (defects 2, 6): a CSV in GBK, as Excel on Chinese Windows saves "CSV (逗号分隔)", written
+    // by pandas with 法定时限 as floats (`20.0`), imports with its Chinese text intact.
+    let dir = tempfile::tempdir().unwrap();
+    let d = city(dir.path(), "city");
+    let (ok, report) = import(&d, &fixture("gbk.csv"));
+    assert!(ok, "{report:#}");
+    assert_eq!(report["imported"], 2, "{report:#}");
+    let items = items(&d);
+    let id = &items["440100001000"];
+    assert_eq!(id["name"], "居民身份证换领");
+    assert_eq!(id["statutory_days"], 20);
+    assert_eq!(material_ids(id), ["photo", "id"]);
+}
+
+/// Runs `script` with python3 and `args`; `None` when python3, openpyxl or pandas is missing.
+fn python(script: &str, args: &[&std::path::Path]) -> Option<String> {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import openpyxl, pandas"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: python3 with openpyxl and pandas is not installed");
+        return None;
+    }
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into())
+}
+
+/// Checks an export with openpyxl, then re-saves it as halls' tools do: openpyxl load/save, pandas
+/// read_excel/to_excel (with its index column), pandas read_csv/to_csv in UTF-8 and in GB18030.
+const RESAVE: &str = r#"
+import sys, openpyxl, pandas as pd
+xlsx, csv, out = sys.argv[1], sys.argv[2], sys.argv[3]
+sheet = openpyxl.load_workbook(xlsx).active
+rows = list(sheet.iter_rows(values_only=True))
+header = list(rows[0])
+for row in rows[1:]:
+    for name in ("法定时限", "承诺时限"):
+        value = row[header.index(name)]
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (name, value)
+print(rows[1][header.index("申报材料")])
+openpyxl.load_workbook(xlsx).save(out + "/openpyxl.xlsx")
+pd.read_excel(xlsx).to_excel(out + "/pandas.xlsx")
+pd.read_csv(csv).to_csv(out + "/pandas.csv", index=False)
+pd.read_csv(csv).to_csv(out + "/gb18030.csv", index=False, encoding="gb18030")
+"#;
+
+#[test]
+fn exports_re_saved_by_openpyxl_and_pandas_import_unchanged() {
+    // Goal (defects 2, 3, 7): an XLSX export has number cells for the limits and materials in the
+    // sheet's order, as openpyxl reads it; the exports re-saved by openpyxl and pandas (XLSX, and
+    // CSV in UTF-8 and GB18030) import with every row unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let d = city(dir.path(), "city");
+    assert!(import(&d, &fixture("title_row.xlsx")).0);
+    let (xlsx, csv) = (
+        dir.path().join("export.xlsx"),
+        dir.path().join("export.csv"),
+    );
+    for file in [&xlsx, &csv] {
+        let (ok, _, err) = run(&[
+            "export",
+            "--data",
+            &d,
+            "--kind",
+            "items",
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+    }
+    let Some(first_materials) = python(RESAVE, &[&xlsx, &csv, dir.path()]) else {
+        return;
+    };
+    assert_eq!(
+        first_materials.trim(),
+        "photo|照片|复印件|2|容缺; id|身份证|原件|1|必要; form|申请表|原件|1|必要"
+    );
+    for name in ["openpyxl.xlsx", "pandas.xlsx", "pandas.csv", "gb18030.csv"] {
+        let (ok, report) = import(&d, &dir.path().join(name));
+        assert!(ok, "{name}: {report:#}");
+        assert_eq!(
+            (report["imported"].as_u64(), report["unchanged"].as_u64()),
+            (Some(0), Some(2)),
+            "{name}: {report:#}"
+        );
+    }
+}

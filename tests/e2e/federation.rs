@@ -32,13 +32,13 @@ fn village_proposal_approved_by_township_converges_everywhere() {
 
     // Only the supervising tier sees it as theirs to decide; the proposer cannot approve it.
     assert_eq!(
-        fed.node(n.city).call(Command::Pending).unwrap()["pending"]
+        fed.node(n.city).call(Command::pending()).unwrap()["pending"]
             .as_array()
             .unwrap()
             .len(),
         0
     );
-    let pending = fed.node(n.township).call(Command::Pending).unwrap();
+    let pending = fed.node(n.township).call(Command::pending()).unwrap();
     let id = pending["pending"][0]["id"].as_str().unwrap().to_string();
     let refused = fed
         .node(n.village)
@@ -54,10 +54,8 @@ fn village_proposal_approved_by_township_converges_everywhere() {
         .nodes
         .iter()
         .map(|node| {
-            node.call(Command::Items {
-                hall: Some(VILLAGE_HALL.into()),
-            })
-            .unwrap()
+            node.call(Command::items(Some(VILLAGE_HALL.into())))
+                .unwrap()
         })
         .collect();
     assert!(views.windows(2).all(|w| w[0] == w[1]), "{views:#?}");

@@ -11,4 +11,5 @@ mod restart;
 mod revocation;
 mod rotation;
 mod staff;
+mod store;
 mod withdrawal;

@@ -26,10 +26,7 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
             .unwrap();
     }
     // While it is down, its store opens directly and already holds the acknowledged proposal.
-    let offline = fed
-        .node(n.village)
-        .exec(Command::Items { hall: None })
-        .unwrap();
+    let offline = fed.node(n.village).exec(Command::items(None)).unwrap();
     assert_eq!(
         offline["not_effective"][0]["item"], "442000002000",
         "{offline:#}"
@@ -37,12 +34,9 @@ fn killed_node_catches_up_after_restart_and_keeps_its_acknowledged_changes() {
 
     fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
-    let items = fed
-        .node(n.village)
-        .call(Command::Items { hall: None })
-        .unwrap();
+    let items = fed.node(n.village).call(Command::items(None)).unwrap();
     assert_eq!(items["items"].as_array().unwrap().len(), 6, "{items:#}");
-    let pending = fed.node(n.township).call(Command::Pending).unwrap();
+    let pending = fed.node(n.township).call(Command::pending()).unwrap();
     assert_eq!(
         pending["pending"][0]["item"], "442000002000",
         "the proposal reached the township"
@@ -63,9 +57,6 @@ fn restarted_hub_is_found_again_by_the_nodes_that_dial_it() {
     let after = fed.node(n.township).call(Command::Status).unwrap()["listen_addrs"].clone();
     assert_eq!(before, after, "the restarted node listens where it did");
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
-    let items = fed
-        .node(n.village)
-        .call(Command::Items { hall: None })
-        .unwrap();
+    let items = fed.node(n.village).call(Command::items(None)).unwrap();
     assert_eq!(items["items"][0]["code"], "442000004000");
 }

@@ -64,9 +64,7 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     for node in &fed.nodes {
         let items = node
-            .call(Command::Items {
-                hall: Some(VILLAGE_HALL.into()),
-            })
+            .call(Command::items(Some(VILLAGE_HALL.into())))
             .unwrap();
         let stations: Vec<&str> = items["not_effective"]
             .as_array()
@@ -80,7 +78,7 @@ fn device_revoked_while_partitioned_loses_only_what_it_wrote_after() {
             // Refused changes are not forwarded, so the city never even receives it.
             continue;
         }
-        let quarantine = node.call(Command::Quarantine).unwrap();
+        let quarantine = node.call(Command::quarantine()).unwrap();
         let revoked: Vec<&serde_json::Value> = quarantine["quarantined"]
             .as_array()
             .unwrap()

@@ -56,7 +56,7 @@ fn rotated_village_keeps_its_rights_and_its_past() {
         )))
         .unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
-    let pending = fed.node(n.township).call(Command::Pending).unwrap();
+    let pending = fed.node(n.township).call(Command::pending()).unwrap();
     let list = pending["pending"].as_array().unwrap().clone();
     assert_eq!(list.len(), 2, "{pending:#}");
     for p in &list {
@@ -72,9 +72,7 @@ fn rotated_village_keeps_its_rights_and_its_past() {
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     let items = fed
         .node(n.city)
-        .call(Command::Items {
-            hall: Some(VILLAGE_HALL.into()),
-        })
+        .call(Command::items(Some(VILLAGE_HALL.into())))
         .unwrap();
     let approved: Vec<&str> = items["stationed"]
         .as_array()

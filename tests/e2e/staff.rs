@@ -9,7 +9,7 @@ use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
 fn approve_all(fed: &Federation, township: usize) {
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     for _ in 0..10 {
-        let pending = fed.node(township).call(Command::Pending).unwrap();
+        let pending = fed.node(township).call(Command::pending()).unwrap();
         let list = pending["pending"].as_array().unwrap().clone();
         if list.is_empty() {
             return;

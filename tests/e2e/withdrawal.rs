@@ -6,7 +6,7 @@ use hallsync_node::Command;
 use hallsync_tests::{small_federation, CONVERGE_TIMEOUT, VILLAGE_HALL};
 
 fn approve_pending(fed: &hallsync::harness::Federation, township: usize) {
-    let pending = fed.node(township).call(Command::Pending).unwrap();
+    let pending = fed.node(township).call(Command::pending()).unwrap();
     let id = pending["pending"][0]["id"].as_str().unwrap().to_string();
     fed.node(township).call(Command::Approve { id }).unwrap();
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
@@ -63,9 +63,7 @@ fn withdrawal_is_proposed_with_reason_approved_and_published_everywhere() {
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
     for node in &fed.nodes {
         let items = node
-            .call(Command::Items {
-                hall: Some(VILLAGE_HALL.into()),
-            })
+            .call(Command::items(Some(VILLAGE_HALL.into())))
             .unwrap();
         let st = &items["stationed"][0];
         assert_eq!(st["status"], "withdrawn", "{}: {items:#}", node.name);

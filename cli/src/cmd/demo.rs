@@ -47,7 +47,7 @@ fn pending_id(
         timeout,
         Duration::from_millis(100),
         || {
-            let p = node.call(Command::Pending)?;
+            let p = node.call(Command::pending())?;
             if let Some(found) = p["pending"]
                 .as_array()
                 .into_iter()
@@ -165,7 +165,7 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         )))?;
     let id = pending_id(fed.node(township), "440100001000", timeout)?;
     n.detail(&format!("镇街待审批 township sees pending proposal {id}"));
-    let not_theirs = fed.node(district).call(Command::Pending)?;
+    let not_theirs = fed.node(district).call(Command::pending())?;
     n.detail(&format!(
         "区级待审批 district's pending list: {} (village filings are the township's to approve)",
         not_theirs["pending"]
@@ -184,9 +184,9 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         "全部一致 converged after {:.2}s, digest {digest}",
         took.as_secs_f64()
     ));
-    let items = fed.node(city).call(Command::Items {
-        hall: Some("440305001001".into()),
-    })?;
+    let items = fed
+        .node(city)
+        .call(Command::items(Some("440305001001".into())))?;
     n.detail(&format!(
         "市级看到 city sees village stationing: {}",
         items["stationed"][0]["status"]
@@ -257,7 +257,7 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
     );
     let mut views = Vec::new();
     for node in &fed.nodes {
-        let v = node.call(Command::Items { hall: None })?;
+        let v = node.call(Command::items(None))?;
         views.push(v);
     }
     if views.windows(2).any(|w| w[0] != w[1]) {

@@ -2,6 +2,7 @@
 
 mod demo;
 mod run;
+mod table;
 
 use anyhow::{Context, Result};
 use hallsync_config::NodeSection;
@@ -19,7 +20,6 @@ use crate::output::print;
 use hallsync::client::execute;
 use hallsync_model::records::item::{ItemFields, Material};
 use hallsync_model::ItemCode;
-use hallsync_node::table_io::{read_table, write_table, TableFormat};
 
 /// Turns `item create`'s flags into the item's fields; checks come from the core.
 fn item_fields(a: ItemArgs) -> Result<ItemFields> {
@@ -343,13 +343,51 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 mode,
             },
         ),
-        Cmd::Cases { data, overdue } => ("cases", data.data, Command::Cases { overdue }),
-        Cmd::Pending { data } => ("pending", data.data, Command::Pending),
+        Cmd::Cases {
+            data,
+            overdue,
+            state,
+            page,
+        } => {
+            let command = Command::Cases {
+                overdue,
+                state,
+                after: page.after.clone(),
+                limit: page.limit(),
+            };
+            return listing("cases", &data.data, command, &page, json);
+        }
+        Cmd::Pending { data, page } => {
+            let command = Command::Pending {
+                after: page.after.clone(),
+                limit: page.limit(),
+            };
+            return listing("pending", &data.data, command, &page, json);
+        }
         Cmd::Approve { data, id } => ("approve", data.data, Command::Approve { id }),
         Cmd::Reject { data, id, reason } => ("reject", data.data, Command::Reject { id, reason }),
-        Cmd::Items { data, hall } => ("items", data.data, Command::Items { hall }),
+        Cmd::Items {
+            data,
+            hall,
+            search,
+            page,
+        } => {
+            let command = Command::Items {
+                hall,
+                search,
+                after: page.after.clone(),
+                limit: page.limit(),
+            };
+            return listing("items", &data.data, command, &page, json);
+        }
         Cmd::Status { data } => ("status", data.data, Command::Status),
-        Cmd::Quarantine { data } => ("quarantine", data.data, Command::Quarantine),
+        Cmd::Quarantine { data, page } => {
+            let command = Command::Quarantine {
+                after: page.after.clone(),
+                limit: page.limit(),
+            };
+            return listing("quarantine", &data.data, command, &page, json);
+        }
         Cmd::Calendar {
             action: CalendarCmd::Show { data, year },
         } => ("calendar-show", data.data, Command::CalendarShow { year }),
@@ -449,39 +487,33 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     file,
                     dry_run,
                 },
-        } => {
-            let rows = read_table(&file)?;
-            (
-                "catalogue-import",
-                data.data,
-                Command::CatalogueImport { rows, dry_run },
-            )
-        }
+        } => return table::import(&data.data, &file, dry_run, json),
         Cmd::Export {
             data,
             kind,
             format,
             out,
-        } => {
-            let format = match format {
-                Some(f) => TableFormat::parse(&f)?,
-                None => TableFormat::of(&out)?,
-            };
-            let value = execute(&data.data, Command::Records { kind })?;
-            let rows: Vec<Vec<String>> = serde_json::from_value(value["rows"].clone())?;
-            write_table(&out, &rows, format)?;
-            print(
-                "export",
-                &json!({ "rows": rows.len().saturating_sub(1), "file": out }),
-                json,
-            );
-            return Ok(());
-        }
+        } => return table::export(&data.data, kind, format, &out, json),
     };
     let value = execute(&dir, command)?;
     print(kind, &value, json);
-    if kind == "catalogue-import" && value["ok"] != serde_json::Value::Bool(true) {
-        anyhow::bail!("the table has errors; nothing was imported");
+    Ok(())
+}
+
+/// Runs a listing: every page merged, or the one page asked for (then its `next` cursor is shown).
+fn listing(
+    kind: &str,
+    dir: &std::path::Path,
+    command: Command,
+    page: &crate::args::PageArgs,
+    json: bool,
+) -> Result<()> {
+    let value = hallsync::client::execute_pages(dir, command, page.one_page())?;
+    print(kind, &value, json);
+    if !json {
+        if let Some(next) = value["next"].as_str() {
+            println!("下一页 next page: --after {next}");
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! DOMAIN.md "Who may do what": creating or adjusting a catalogue item is the city administrator's,
 //! with no approval step; the same record is shared by every hall (四级四同, C3, SC 5.3.3.2).
 //! Materials are keyed flat entries (`material/<id>/<field>`), so two administrators adding different
-//! materials concurrently both keep theirs.
+//! materials concurrently both keep theirs; `material/<id>/order` keeps the order they were listed in.
 
 use std::collections::BTreeMap;
 
@@ -370,8 +370,9 @@ impl ItemFields {
             ("cross_region".into(), s(&self.cross_region)),
             ("guide".into(), s(&self.guide)),
         ];
-        for m in &self.materials {
+        for (order, m) in (0_i64..).zip(&self.materials) {
             let k = |f: &str| format!("material/{}/{f}", m.id);
+            out.push((k("order"), ScalarValue::Int(order)));
             out.push((k("name"), s(&m.name)));
             out.push((k("form"), s(&m.form)));
             out.push((k("count"), ScalarValue::Int(m.count)));
@@ -407,6 +408,12 @@ impl ItemFields {
             })
             .collect();
         ids.dedup();
+        // The order the materials were given in; items written before `order` existed have none and
+        // keep the id order, as do ties from concurrent edits.
+        ids.sort_by_key(|id| match values.get(&format!("material/{id}/order")) {
+            Some(ScalarValue::Int(n)) => *n,
+            _ => i64::MAX,
+        });
         let materials = ids
             .into_iter()
             .filter(|id| values.contains_key(&format!("material/{id}/name")))
@@ -484,6 +491,7 @@ fn value_ok(key: &str, value: &ScalarValue, code: &ItemCode) -> bool {
                     MATERIAL_FORMS.iter().any(|(f, _)| *f == s.as_str())
                 }
                 ("count", ScalarValue::Int(n)) => (0..=99).contains(n),
+                ("order", ScalarValue::Int(n)) => (0..MATERIALS_MAX as i64).contains(n),
                 ("required" | "deferrable", ScalarValue::Boolean(_)) => true,
                 _ => false,
             },
@@ -616,5 +624,48 @@ mod tests {
         }
         tx.commit();
         assert_eq!(ItemFields::from_doc(&doc), Some(i));
+    }
+
+    #[test]
+    fn materials_keep_their_order_through_the_document() {
+        // Issue #9 item 7, defect 3: materials came back sorted by id, not in the sheet's order.
+        use automerge::transaction::Transactable;
+        let mut i = item();
+        for id in ["photo", "id", "form"] {
+            i.materials.push(Material {
+                id: id.into(),
+                name: "材料".into(),
+                form: "original".into(),
+                count: 1,
+                required: true,
+                deferrable: false,
+            });
+        }
+        let mut doc = automerge::Automerge::new();
+        let mut tx = doc.transaction();
+        for (k, v) in i.writes() {
+            tx.put(automerge::ROOT, k.as_str(), v).unwrap();
+        }
+        tx.commit();
+        assert_eq!(ItemFields::from_doc(&doc), Some(i.clone()));
+
+        // An item written before `order` existed keeps the id order.
+        let mut doc = automerge::Automerge::new();
+        let mut tx = doc.transaction();
+        for (k, v) in i
+            .writes()
+            .into_iter()
+            .filter(|(k, _)| !k.ends_with("/order"))
+        {
+            tx.put(automerge::ROOT, k.as_str(), v).unwrap();
+        }
+        tx.commit();
+        let ids: Vec<String> = ItemFields::from_doc(&doc)
+            .unwrap()
+            .materials
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, ["form", "id", "photo"]);
     }
 }

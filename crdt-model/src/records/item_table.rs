@@ -1,6 +1,9 @@
 //! The catalogue as a table: the column layout of `catalogue import` and `export --kind items`.
 //!
-//! Headers are Chinese (English accepted too), in any order; the first row holds them. Cells:
+//! Headers are Chinese (English accepted too), in any order. The header row is the first of the top
+//! [`HEADER_ROWS_MAX`] rows that holds every required header; rows above it (a title, empty rows) are
+//! skipped, each non-empty one with a note ([`notes`]). `rows[i]` is the sheet's row `i + 1`, and
+//! every [`CellError`] names the sheet's own row number. Cells:
 //!
 //! | 列 header | field | cell |
 //! |---|---|---|
@@ -44,13 +47,23 @@ pub const COLUMNS: [(&str, &str, bool); 17] = [
     ("旧编码", "legacy_code", false),
 ];
 
+/// The columns holding numbers (working days); exports write them as number cells.
+pub const NUMBER_COLUMNS: [&str; 2] = [COLUMNS[11].0, COLUMNS[12].0];
+
 /// Most rows one import may hold.
 pub const ROWS_MAX: usize = 100_000;
 
-/// One problem with one cell (or with the header row, row 1).
+/// How many rows from the top may come before the header row: official templates put a title (and
+/// sometimes a line of instructions) above it; a header further down is more likely a wrong sheet.
+pub const HEADER_ROWS_MAX: usize = 10;
+
+/// Most characters of a skipped row quoted in its note, so a long row cannot flood the report.
+const NOTE_CHARS_MAX: usize = 40;
+
+/// One problem with one cell (or with the header row).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CellError {
-    /// 1-based row number as a spreadsheet shows it (the header is row 1).
+    /// 1-based row number as the spreadsheet shows it.
     pub row: usize,
     /// The column's header, or empty for a row-level problem.
     pub column: String,
@@ -66,11 +79,76 @@ fn yes(text: &str) -> Option<bool> {
     }
 }
 
+fn known_headers(cells: &[String]) -> usize {
+    cells
+        .iter()
+        .filter(|h| {
+            COLUMNS
+                .iter()
+                .any(|(zh, en, _)| *zh == h.trim() || *en == h.trim())
+        })
+        .count()
+}
+
+fn has_required_headers(cells: &[String]) -> bool {
+    COLUMNS
+        .iter()
+        .filter(|(_, _, required)| *required)
+        .all(|(zh, en, _)| cells.iter().any(|h| h.trim() == *zh || h.trim() == *en))
+}
+
+fn is_empty_row(cells: &[String]) -> bool {
+    cells.iter().all(|c| c.trim().is_empty())
+}
+
+/// The index of the header row: the first of the top [`HEADER_ROWS_MAX`] rows with every required
+/// header; failing that, the one with the most known headers (its errors then say what is
+/// missing), or the first non-empty row. `None` when the top rows are all empty.
+fn header_index(rows: &[Vec<String>]) -> Option<usize> {
+    let top = &rows[..rows.len().min(HEADER_ROWS_MAX)];
+    if let Some(i) = top.iter().position(|r| has_required_headers(r)) {
+        return Some(i);
+    }
+    let best = top
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (known_headers(r), std::cmp::Reverse(i)))
+        .max()
+        .filter(|(known, _)| *known > 0)
+        .map(|(_, std::cmp::Reverse(i))| i);
+    best.or_else(|| top.iter().position(|r| !is_empty_row(r)))
+}
+
+/// One note per non-empty row above the header row, which [`parse_table`] skips, for the import
+/// report: `第1行是标题，已跳过 row 1 is a title row and was skipped: 「XX市政务服务事项目录」`.
+pub fn notes(rows: &[Vec<String>]) -> Vec<String> {
+    let above = header_index(rows).unwrap_or(0);
+    rows[..above]
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !is_empty_row(r))
+        .map(|(i, r)| {
+            let text: Vec<&str> = r
+                .iter()
+                .map(|c| c.trim())
+                .filter(|c| !c.is_empty())
+                .collect();
+            let text: String = text.join(" ").chars().take(NOTE_CHARS_MAX).collect();
+            let n = i + 1;
+            format!("第{n}行是标题，已跳过 row {n} is a title row and was skipped: 「{text}」")
+        })
+        .collect()
+}
+
 /// Maps a header row to the index of each known column.
 ///
 /// # Errors
 /// One [`CellError`] per unknown header and per missing required header.
 pub fn header_map(header: &[String]) -> Result<Vec<Option<usize>>, Vec<CellError>> {
+    header_map_at(header, 1)
+}
+
+fn header_map_at(header: &[String], row: usize) -> Result<Vec<Option<usize>>, Vec<CellError>> {
     let mut errors = Vec::new();
     let mut map = vec![None; COLUMNS.len()];
     for (i, h) in header.iter().enumerate() {
@@ -78,13 +156,13 @@ pub fn header_map(header: &[String]) -> Result<Vec<Option<usize>>, Vec<CellError
         match COLUMNS.iter().position(|(zh, en, _)| *zh == h || *en == h) {
             Some(c) if map[c].is_none() => map[c] = Some(i),
             Some(_) => errors.push(CellError {
-                row: 1,
+                row,
                 column: h.into(),
                 message: "this column appears twice".into(),
             }),
             None if h.is_empty() => {}
             None => errors.push(CellError {
-                row: 1,
+                row,
                 column: h.into(),
                 message: format!(
                     "unknown column; use {}",
@@ -96,7 +174,7 @@ pub fn header_map(header: &[String]) -> Result<Vec<Option<usize>>, Vec<CellError
     for (c, (zh, _, required)) in COLUMNS.iter().enumerate() {
         if *required && map[c].is_none() {
             errors.push(CellError {
-                row: 1,
+                row,
                 column: zh.to_string(),
                 message: "required column is missing".into(),
             });
@@ -144,7 +222,30 @@ fn parse_materials(text: &str) -> Result<Vec<Material>, String> {
         .collect()
 }
 
-/// Parses data row `row_number` (1-based, the header being row 1) into an item.
+/// A number of working days: a whole number, also as a spreadsheet float (`15.0`); empty is 0.
+fn working_days(text: &str) -> Result<i64, String> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    if let Ok(days) = text.parse() {
+        return Ok(days);
+    }
+    let looks_like_date = text.len() >= 8
+        && text.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && matches!(text.as_bytes()[4], b'-' | b'/');
+    if looks_like_date {
+        return Err(format!(
+            "`{text}` is a date, not a number of working days: format the cell as a number"
+        ));
+    }
+    match text.parse::<f64>() {
+        // Whole floats only, within i64; 1e15 is far above any limit and exact in an f64.
+        Ok(f) if f.fract() == 0.0 && f.abs() < 1e15 => Ok(f as i64),
+        _ => Err(format!("`{text}` is not a number of working days")),
+    }
+}
+
+/// Parses data row `row_number` (1-based, as the sheet numbers it) into an item.
 ///
 /// # Errors
 /// Every problem in the row, each naming its column and rule.
@@ -176,12 +277,8 @@ pub fn parse_row(
         err(2, format!("`{}` is not an item type (行政许可、行政征收、行政给付、行政确认、行政奖励、行政裁决、其他行政权力、公共服务)", cell(2)));
     }
     let days = |c: usize, errs: &mut dyn FnMut(usize, String)| -> i64 {
-        let text = cell(c);
-        if text.is_empty() {
-            return 0;
-        }
-        text.parse().unwrap_or_else(|_| {
-            errs(c, format!("`{text}` is not a number of working days"));
+        working_days(&cell(c)).unwrap_or_else(|m| {
+            errs(c, m);
             0
         })
     };
@@ -317,33 +414,38 @@ pub fn to_row(item: &ItemFields) -> Vec<String> {
     ]
 }
 
-/// Parses a whole table (header first). Returns every item, or every problem: a table with any
-/// problem imports nothing.
+/// Parses a whole table, `rows[i]` being the sheet's row `i + 1`: finds the header row (see the
+/// module doc), skips the rows above it and reads every row below. Returns every item, or every
+/// problem: a table with any problem imports nothing.
 ///
 /// # Errors
 /// All [`CellError`]s found, in row order.
 pub fn parse_table(rows: &[Vec<String>]) -> Result<Vec<ItemFields>, Vec<CellError>> {
-    let Some((header, data)) = rows.split_first() else {
+    let Some(at) = header_index(rows) else {
         return Err(vec![CellError {
             row: 1,
             column: String::new(),
-            message: "the table is empty: the first row must hold the headers".into(),
+            message: format!(
+                "the table is empty: one of the first {HEADER_ROWS_MAX} rows must hold the headers"
+            ),
         }]);
     };
+    let (header, data) = (&rows[at], &rows[at + 1..]);
+    let first_row = at + 2;
     if data.len() > ROWS_MAX {
         return Err(vec![CellError {
-            row: ROWS_MAX + 2,
+            row: first_row + ROWS_MAX,
             column: String::new(),
             message: format!("at most {ROWS_MAX} rows per import"),
         }]);
     }
-    let map = header_map(header)?;
+    let map = header_map_at(header, at + 1)?;
     let mut items = Vec::new();
     let mut errors = Vec::new();
     let mut seen = std::collections::BTreeMap::new();
     for (i, cells) in data.iter().enumerate() {
-        let row = i + 2;
-        if cells.iter().all(|c| c.trim().is_empty()) {
+        let row = first_row + i;
+        if is_empty_row(cells) {
             continue;
         }
         match parse_row(&map, cells, row) {
@@ -448,5 +550,81 @@ mod tests {
             .iter()
             .any(|e| e.column == "事项名称" && e.message.contains("missing")));
         assert!(parse_table(&[]).is_err());
+    }
+
+    fn good_line(code: &str) -> Vec<String> {
+        let mut line = vec![String::new(); COLUMNS.len()];
+        for (c, v) in [
+            (0, code),
+            (1, "居民身份证换领"),
+            (2, "行政许可"),
+            (3, "公安局"),
+            (12, "10"),
+        ] {
+            line[c] = v.into();
+        }
+        line
+    }
+
+    #[test]
+    fn a_title_row_above_the_header_is_skipped_with_a_note() {
+        // Defect 5: a merged title row made every required column "missing".
+        let title = row(&["XX市政务服务事项目录", "", ""]);
+        let rows = [title, vec![], header_row(), good_line("440100001000")];
+        assert_eq!(parse_table(&rows).unwrap().len(), 1);
+        assert_eq!(
+            notes(&rows),
+            ["第1行是标题，已跳过 row 1 is a title row and was skipped: 「XX市政务服务事项目录」"]
+        );
+        assert!(notes(&rows[2..]).is_empty());
+    }
+
+    #[test]
+    fn a_header_with_a_column_missing_is_reported_on_its_own_row() {
+        // Goal: with no complete header in the top rows, the likeliest one is blamed, by row.
+        let mut header = header_row();
+        header.retain(|h| h != "承诺时限");
+        let errors = parse_table(&[row(&["目录"]), header, good_line("440100001000")]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!((errors[0].row, errors[0].column.as_str()), (2, "承诺时限"));
+        let mut far = vec![vec![]; HEADER_ROWS_MAX];
+        far.push(header_row());
+        assert!(parse_table(&far).unwrap_err()[0].message.contains("empty"));
+    }
+
+    #[test]
+    fn row_numbers_count_the_empty_rows_above_the_header() {
+        // Defect 4: rows are numbered as the sheet numbers them, empty rows included.
+        let mut bad = good_line("440100002000");
+        bad[2] = "许可".into();
+        let errors = parse_table(&[
+            vec![],
+            row(&["", ""]),
+            header_row(),
+            good_line("440100001000"),
+            bad,
+        ])
+        .unwrap_err();
+        assert!(errors.iter().all(|e| e.row == 5), "{errors:#?}");
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_read_as_integers() {
+        // Defect 2: pandas writes an integer column with a gap as floats (`20.0`).
+        let mut line = good_line("440100001000");
+        line[11] = "20.0".into();
+        line[12] = "10.0".into();
+        let items = parse_table(&[header_row(), line.clone()]).unwrap();
+        assert_eq!((items[0].statutory_days, items[0].promised_days), (20, 10));
+        for (text, problem) in [
+            ("10.5", "not a number"),
+            ("2026-12-01", "is a date"),
+            ("1e300", "not a number"),
+            ("NaN", "not a number"),
+        ] {
+            line[12] = text.into();
+            let errors = parse_table(&[header_row(), line.clone()]).unwrap_err();
+            assert!(errors[0].message.contains(problem), "{text}: {errors:#?}");
+        }
     }
 }

@@ -275,6 +275,17 @@ impl Replica {
             .map(|(id, _)| id)
     }
 
+    /// The held records with ids in `range`, in id order.
+    pub fn held_range<'a>(
+        &'a self,
+        range: (std::ops::Bound<&DocId>, std::ops::Bound<&DocId>),
+    ) -> impl Iterator<Item = &'a DocId> + 'a {
+        self.slots
+            .range::<DocId, _>(range)
+            .filter(|(_, s)| s.is_held())
+            .map(|(id, _)| id)
+    }
+
     /// How many records are held.
     pub fn record_count(&self) -> usize {
         self.records().count()

@@ -173,3 +173,51 @@ fn a_change_after_approval_is_pending_again_while_the_approved_state_stays() {
     assert_eq!(fed.origin.pending_for(&township.device_id()).len(), 1);
     assert_eq!(view.hall, hall(VILLAGE).to_string());
 }
+
+#[test]
+fn material_order_travels_with_the_item_and_is_checked_like_its_other_fields() {
+    // Goal (issue #9 item 7): materials come back in the order the administrator listed them, on
+    // every replica, and `material/<id>/order` takes only a small whole number.
+    use hallsync_model::records::item::{ItemFields, Material};
+    use hallsync_model::ItemCode;
+    let mut fed = Fed::new();
+    let mut item = ItemFields::minimal(
+        ItemCode::new("442000001000").unwrap(),
+        "老年证".into(),
+        "public_service".into(),
+        "民政局".into(),
+        5,
+    );
+    for id in ["photo", "id"] {
+        item.materials.push(Material {
+            id: id.into(),
+            name: "材料".into(),
+            form: "original".into(),
+            count: 1,
+            required: true,
+            deferrable: false,
+        });
+    }
+    let city = fed.city.clone();
+    let doc = DocId::item(&item.code);
+    fed.write(&city, &doc, item.writes()).unwrap();
+    let mut peer = fresh(&fed);
+    peer.ingest(fed.log.clone());
+    let ids: Vec<String> = peer.items()[0]
+        .fields
+        .materials
+        .iter()
+        .map(|m| m.id.clone())
+        .collect();
+    assert_eq!(ids, ["photo", "id"]);
+    for bad in [
+        ScalarValue::Str("1".into()),
+        ScalarValue::Int(-1),
+        ScalarValue::Int(200),
+    ] {
+        let refused = fed
+            .write(&city, &doc, vec![("material/id/order".into(), bad)])
+            .unwrap_err();
+        assert!(matches!(refused, Rejection::OutOfScope { .. }), "{refused}");
+    }
+}

@@ -194,13 +194,25 @@ impl Engine {
     ///
     /// # Errors
     /// Not joined.
-    pub fn case_list(&self, overdue_only: bool) -> Result<Value, NodeError> {
-        let cases: Vec<_> = self
-            .replica()?
-            .cases(Some(now_ms()))
-            .into_iter()
-            .filter(|c| !overdue_only || c.overdue)
-            .collect();
-        Ok(json!({ "cases": cases }))
+    pub fn case_list(
+        &self,
+        overdue_only: bool,
+        state: Option<&str>,
+        request: &hallsync_model::page::PageRequest,
+    ) -> Result<Value, NodeError> {
+        let replica = self.replica()?;
+        let calendar = replica.calendar();
+        let now = Some(now_ms());
+        let page = replica.page(
+            request,
+            |id| matches!(id.kind(), hallsync_model::DocKind::Case(..)),
+            |id, s| {
+                replica
+                    .case_view(id, s, &calendar, now)
+                    .filter(|c| !overdue_only || c.overdue)
+                    .filter(|c| state.is_none_or(|want| c.state == want))
+            },
+        );
+        Ok(json!({ "cases": page.entries, "next": page.next }))
     }
 }

@@ -11,15 +11,39 @@ use serde::{Deserialize, Serialize};
 pub enum Command {
     /// Identity, peers, counts and the state digest.
     Status,
-    /// The effective catalogue and stationings, optionally of one hall.
+    /// The effective catalogue and stationings, optionally of one hall: a page of them (items come
+    /// before stationings, in record order).
     Items {
         /// Only this hall's stationings.
         hall: Option<String>,
+        /// Only items whose code, name or department contains this text.
+        #[serde(default)]
+        search: Option<String>,
+        /// The cursor: the previous page's `next`.
+        #[serde(default)]
+        after: Option<String>,
+        /// Entries in the page (default 200, at most 1000).
+        #[serde(default)]
+        limit: Option<usize>,
     },
-    /// Proposals this node's administrator may decide.
-    Pending,
-    /// Changes received but not applied, with reasons.
-    Quarantine,
+    /// A page of the proposals this node's administrator may decide.
+    Pending {
+        /// The cursor: the previous page's `next`.
+        #[serde(default)]
+        after: Option<String>,
+        /// Entries in the page.
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// A page of the changes received but not applied, with reasons.
+    Quarantine {
+        /// The cursor: the previous page's `next`.
+        #[serde(default)]
+        after: Option<String>,
+        /// Entries in the page.
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     /// Creates or adjusts a catalogue item with all its elements (city administrator).
     ItemCreate(hallsync_model::records::item::ItemFields),
     /// Proposes stationing an item at a hall (an operator of that hall).
@@ -91,11 +115,20 @@ pub enum Command {
         #[serde(default)]
         mode: Option<String>,
     },
-    /// The cases held, with deadlines.
+    /// A page of the cases held, with deadlines.
     Cases {
         /// Only overdue ones.
         #[serde(default)]
         overdue: bool,
+        /// Only cases in this state (received, accepted, decided, …).
+        #[serde(default)]
+        state: Option<String>,
+        /// The cursor: the previous page's `next`.
+        #[serde(default)]
+        after: Option<String>,
+        /// Entries in the page.
+        #[serde(default)]
+        limit: Option<usize>,
     },
     /// Approves a pending proposal.
     Approve {
@@ -173,10 +206,17 @@ pub enum Command {
         /// Only check and report.
         dry_run: bool,
     },
-    /// The effective records of one kind as a table (header row first), for export.
+    /// A page of the effective records of one kind as a table (the header row first on the first
+    /// page), for export.
     Records {
         /// items or stationing.
         kind: String,
+        /// The cursor: the previous page's `next`.
+        #[serde(default)]
+        after: Option<String>,
+        /// Rows in the page.
+        #[serde(default)]
+        limit: Option<usize>,
     },
     /// Imports a bundle of signed changes (sneakernet, or a test acting as a peer).
     BundleImport {
@@ -187,4 +227,56 @@ pub enum Command {
     BundleExport,
     /// Stops a running node.
     Shutdown,
+}
+
+impl Command {
+    /// The first page of the catalogue and stationings (of `hall`, when given).
+    pub fn items(hall: Option<String>) -> Command {
+        Command::Items {
+            hall,
+            search: None,
+            after: None,
+            limit: None,
+        }
+    }
+
+    /// The first page of the proposals this administrator may decide.
+    pub fn pending() -> Command {
+        Command::Pending {
+            after: None,
+            limit: None,
+        }
+    }
+
+    /// The first page of the quarantine.
+    pub fn quarantine() -> Command {
+        Command::Quarantine {
+            after: None,
+            limit: None,
+        }
+    }
+
+    /// The first page of the cases (only overdue ones, when asked).
+    pub fn cases(overdue: bool) -> Command {
+        Command::Cases {
+            overdue,
+            state: None,
+            after: None,
+            limit: None,
+        }
+    }
+
+    /// The same listing command at another page; `None` for commands that are not listings.
+    pub fn at_page(&self, after: Option<String>) -> Option<Command> {
+        let mut next = self.clone();
+        match &mut next {
+            Command::Items { after: a, .. }
+            | Command::Pending { after: a, .. }
+            | Command::Quarantine { after: a, .. }
+            | Command::Cases { after: a, .. }
+            | Command::Records { after: a, .. } => *a = after,
+            _ => return None,
+        }
+        Some(next)
+    }
 }

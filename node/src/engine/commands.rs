@@ -1,14 +1,16 @@
 //! Executing user commands against the engine.
 
 use hallsync_model::calendar::{Date, YearCalendar, LIMIT_DAYS_MAX};
+use hallsync_model::effective::{item_view, ItemView, StationView};
+use hallsync_model::page::PageRequest;
 use hallsync_model::records::calendar_doc::{calendar_doc, writes as calendar_writes};
 use hallsync_model::records::item_table;
 use hallsync_model::records::policy::{
     ApprovalPolicy, ApproverTier, ACTIONS, APPROVERS_REQUIRED_MAX, POLICY_PREFIX,
 };
 use hallsync_model::trust::cert::RecordKind;
-use hallsync_model::Level;
 use hallsync_model::{Approval, Decision, DocId, Replica, Role, ScalarValue, SignedChange};
+use hallsync_model::{DocKind, Level};
 use serde_json::{json, Value};
 
 use super::{now_ms, Command, Engine, NetView};
@@ -16,6 +18,16 @@ use crate::error::NodeError;
 
 /// Most envelopes one import bundle may hold.
 pub const BUNDLE_CHANGES_MAX: usize = 1_000_000;
+
+/// One entry of an `items` page.
+enum Listed {
+    Item(ItemView),
+    Station(StationView),
+}
+
+/// Rows of an import committed together: large enough that commits cost little, small enough that
+/// the records of one slice stay a few megabytes in memory.
+const IMPORT_SLICE_ROWS: usize = 1_000;
 
 impl Engine {
     /// Runs one command; `net` describes the running node (empty when executed directly).
@@ -27,28 +39,15 @@ impl Engine {
     pub fn execute(&mut self, command: Command, net: &NetView) -> Result<Value, NodeError> {
         match command {
             Command::Status => self.status(net),
-            Command::Items { hall } => self.items(hall.as_deref()),
-            Command::Pending => {
+            Command::Items { hall, search, after, limit } => {
+                self.items(hall.as_deref(), search.as_deref(), &PageRequest { after, limit })
+            }
+            Command::Pending { after, limit } => {
                 let me = self.key.device_id();
-                Ok(json!({ "pending": self.replica()?.pending_for(&me) }))
+                let page = self.replica()?.pending_page(&me, &PageRequest { after, limit });
+                Ok(json!({ "pending": page.entries, "next": page.next }))
             }
-            Command::Quarantine => {
-                let entries: Vec<Value> = self
-                    .replica()?
-                    .quarantine()
-                    .iter()
-                    .map(|(digest, e)| {
-                        json!({
-                            "id": hex::encode(&digest[..8]),
-                            "doc": e.doc,
-                            "author": e.author,
-                            "reason_code": e.reason.code(),
-                            "reason": e.reason.to_string(),
-                        })
-                    })
-                    .collect();
-                Ok(json!({ "quarantined": entries }))
-            }
+            Command::Quarantine { after, limit } => self.quarantine_page(&PageRequest { after, limit }),
             Command::ItemCreate(fields) => {
                 fields.validate()?;
                 let doc = DocId::item(&fields.code);
@@ -65,7 +64,9 @@ impl Engine {
             Command::CaseStep { case, to, materials, note, supply_by, mode } => {
                 self.case_step(&case, &to, materials, note, supply_by, mode)
             }
-            Command::Cases { overdue } => self.case_list(overdue),
+            Command::Cases { overdue, state, after, limit } => {
+                self.case_list(overdue, state.as_deref(), &PageRequest { after, limit })
+            }
             Command::Department { hall, fields } => self.department(hall.as_deref(), fields),
             Command::DepartmentList { hall } => self.department_list(hall.as_deref()),
             Command::StaffFile { hall, fields } => self.staff_file(hall.as_deref(), fields),
@@ -114,7 +115,9 @@ impl Engine {
                 }))
             }
             Command::CatalogueImport { rows, dry_run } => self.catalogue_import(&rows, dry_run),
-            Command::Records { kind } => self.records(&kind),
+            Command::Records { kind, after, limit } => {
+                self.records(&kind, &PageRequest { after, limit })
+            }
             Command::Revoke { device, cert, reason } => self.revoke(device.as_deref(), cert.as_deref(), &reason),
             Command::RotateKey if net.running => Err(NodeError::NotAllowed(
                 "rotate the key with the node stopped (`hallsync stop`), so no change is signed by the old key meanwhile".into(),
@@ -205,40 +208,71 @@ impl Engine {
         }
         let mut written = 0;
         let mut unchanged = 0;
-        for item in &items {
-            match self.author(&DocId::item(&item.code), &item.writes()) {
+        for (i, item) in items.iter().enumerate() {
+            match self.author_unstored(&DocId::item(&item.code), &item.writes()) {
                 Ok(_) => written += 1,
                 Err(NodeError::Refused(hallsync_model::Rejection::Unchanged)) => unchanged += 1,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.persist()?;
+                    return Err(e);
+                }
+            }
+            // Commit in slices: one transaction per slice, and at most a slice of records open.
+            if (i + 1) % IMPORT_SLICE_ROWS == 0 {
+                self.persist()?;
             }
         }
+        self.persist()?;
         Ok(
             json!({ "ok": true, "dry_run": false, "imported": written, "unchanged": unchanged, "rows": items.len(), "errors": [] }),
         )
     }
 
-    fn records(&self, kind: &str) -> Result<Value, NodeError> {
+    /// A page of rows of one record kind, the header first on the first page. Staff and
+    /// departments come whole (first in, then out is applied across a hall's records).
+    fn records(&self, kind: &str, request: &PageRequest) -> Result<Value, NodeError> {
         let replica = self.replica()?;
+        let first = request.after.is_none();
+        let header = |h: Vec<String>| first.then_some(h).into_iter();
+        let mut next = None;
         let rows: Vec<Vec<String>> = match kind {
-            "items" => std::iter::once(item_table::header_row())
-                .chain(replica.items().iter().map(|i| item_table::to_row(&i.fields)))
-                .collect(),
-            "stationing" => std::iter::once(
-                ["大厅 hall", "事项编码 item", "状态 status", "生效 effective", "待审批 pending", "驳回原因 rejected"]
-                    .map(String::from)
-                    .to_vec(),
-            )
-            .chain(replica.stations().into_iter().map(|s| {
-                vec![
-                    s.hall,
-                    s.item,
-                    s.status,
-                    s.effective_action.unwrap_or_default(),
-                    s.pending.map(|p| p.id).unwrap_or_default(),
-                    s.rejected_reason.unwrap_or_default(),
-                ]
-            }))
-            .collect(),
+            "items" => {
+                let page = replica.page(
+                    request,
+                    |id| matches!(id.kind(), DocKind::Item(_)),
+                    |_, state| item_view(state).map(|i| item_table::to_row(&i.fields)),
+                );
+                next = page.next;
+                header(item_table::header_row()).chain(page.entries).collect()
+            }
+            "stationing" => {
+                let cx = replica.station_context(Some(now_ms()));
+                let page = replica.page(
+                    request,
+                    |id| matches!(id.kind(), DocKind::Station(..)),
+                    |id, state| {
+                        let s = replica.station_view_of(id, state, &cx)?;
+                        Some(vec![
+                            s.hall,
+                            s.item,
+                            s.status,
+                            s.effective_action.unwrap_or_default(),
+                            s.pending.map(|p| p.id).unwrap_or_default(),
+                            s.rejected_reason.unwrap_or_default(),
+                        ])
+                    },
+                );
+                next = page.next;
+                header(
+                    ["大厅 hall", "事项编码 item", "状态 status", "生效 effective", "待审批 pending", "驳回原因 rejected"]
+                        .map(String::from)
+                        .to_vec(),
+                )
+                .chain(page.entries)
+                .collect()
+            }
+            "staff" if !first => Vec::new(),
+            "departments" if !first => Vec::new(),
             "staff" => std::iter::once(
                 ["大厅 hall", "人员 person", "姓名 name", "工号 job no", "部门 department", "窗口 window", "岗位 role", "状态 state", "上岗 on duty", "离岗 left", "提示 notes"]
                     .map(String::from)
@@ -272,12 +306,21 @@ impl Engine {
                 Some(vec![d.hall, f.dept, f.name, f.uscc, d.status, f.plan, f.authorization_letter, f.filing, f.application, f.archives_handover])
             }))
             .collect(),
-            "cases" => std::iter::once(
-                ["案件 case", "收件地 accepting", "办理地 handling", "事项 item", "状态 state", "受理 accepted", "截止 due", "逾期 overdue"]
-                    .map(String::from)
-                    .to_vec(),
-            )
-            .chain(replica.cases(Some(now_ms())).into_iter().map(|c| {
+            "cases" => {
+                let calendar = replica.calendar();
+                let now = Some(now_ms());
+                let page = replica.page(
+                    request,
+                    |id| matches!(id.kind(), DocKind::Case(..)),
+                    |id, state| replica.case_view(id, state, &calendar, now),
+                );
+                next = page.next;
+                header(
+                    ["案件 case", "收件地 accepting", "办理地 handling", "事项 item", "状态 state", "受理 accepted", "截止 due", "逾期 overdue"]
+                        .map(String::from)
+                        .to_vec(),
+                )
+            .chain(page.entries.into_iter().map(|c| {
                 vec![
                     c.case_no,
                     c.accepting,
@@ -289,14 +332,15 @@ impl Engine {
                     if c.overdue { "是".into() } else { "否".into() },
                 ]
             }))
-            .collect(),
+            .collect()
+            }
             other => {
                 return Err(NodeError::NotAllowed(format!(
                     "`{other}` is not a record kind: use items, stationing, staff, departments or cases"
                 )))
             }
         };
-        Ok(json!({ "kind": kind, "rows": rows }))
+        Ok(json!({ "kind": kind, "rows": rows, "next": next }))
     }
 
     fn status(&self, net: &NetView) -> Result<Value, NodeError> {
@@ -338,21 +382,89 @@ impl Engine {
         Ok(out)
     }
 
-    fn items(&self, hall: Option<&str>) -> Result<Value, NodeError> {
+    /// A page of the catalogue (items matching `search`), then of the stationings (of `hall`).
+    fn items(
+        &self,
+        hall: Option<&str>,
+        search: Option<&str>,
+        request: &PageRequest,
+    ) -> Result<Value, NodeError> {
         let replica = self.replica()?;
-        let stations: Vec<_> = replica
-            .stations_at(Some(now_ms()))
-            .into_iter()
-            .filter(|s| hall.is_none_or(|h| s.hall == h))
-            .collect();
-        let (effective, pending): (Vec<_>, Vec<_>) = stations
-            .into_iter()
-            .partition(|s| s.effective_action.is_some());
+        let cx = replica.station_context(Some(now_ms()));
+        let needle = search.map(str::to_lowercase);
+        let page = replica.page(
+            request,
+            |id| match id.kind() {
+                DocKind::Item(_) => true,
+                DocKind::Station(h, _) => hall.is_none_or(|want| h.as_str() == want),
+                _ => false,
+            },
+            |id, state| match id.kind() {
+                DocKind::Item(_) => item_view(state)
+                    .filter(|i| {
+                        needle.as_ref().is_none_or(|n| {
+                            [i.fields.code.as_str(), &i.fields.name, &i.fields.department]
+                                .iter()
+                                .any(|f| f.to_lowercase().contains(n.as_str()))
+                        })
+                    })
+                    .map(Listed::Item),
+                _ => replica.station_view_of(id, state, &cx).map(Listed::Station),
+            },
+        );
+        let mut items = Vec::new();
+        let mut effective = Vec::new();
+        let mut pending = Vec::new();
+        for entry in page.entries {
+            match entry {
+                Listed::Item(i) => items.push(i),
+                Listed::Station(s) if s.effective_action.is_some() => effective.push(s),
+                Listed::Station(s) => pending.push(s),
+            }
+        }
         Ok(json!({
-            "items": replica.items(),
+            "items": items,
             "stationed": effective,
             "not_effective": pending,
+            "next": page.next,
         }))
+    }
+
+    /// A page of the quarantine, by envelope digest.
+    fn quarantine_page(&self, request: &PageRequest) -> Result<Value, NodeError> {
+        let replica = self.replica()?;
+        let after = request
+            .after
+            .as_deref()
+            .and_then(|a| hex::decode(a).ok())
+            .and_then(|a| <[u8; 32]>::try_from(a).ok());
+        let lower = match &after {
+            Some(d) => std::ops::Bound::Excluded(d),
+            None => std::ops::Bound::Unbounded,
+        };
+        let limit = request.limit();
+        let mut rows = replica
+            .quarantine()
+            .range::<[u8; 32], _>((lower, std::ops::Bound::Unbounded));
+        let mut entries = Vec::new();
+        let mut next = None;
+        for (digest, e) in rows.by_ref() {
+            entries.push(json!({
+                "id": hex::encode(&digest[..8]),
+                "doc": e.doc,
+                "author": e.author,
+                "reason_code": e.reason.code(),
+                "reason": e.reason.to_string(),
+            }));
+            if entries.len() == limit {
+                next = Some(hex::encode(digest));
+                break;
+            }
+        }
+        if rows.next().is_none() {
+            next = None;
+        }
+        Ok(json!({ "quarantined": entries, "total": replica.quarantine().len(), "next": next }))
     }
 
     fn decide(

@@ -213,8 +213,8 @@ impl Node {
                         | Command::CalendarShow { .. }
                         | Command::CalendarDue { .. }
                         | Command::Items { .. }
-                        | Command::Pending
-                        | Command::Quarantine
+                        | Command::Pending { .. }
+                        | Command::Quarantine { .. }
                         | Command::BundleExport
                         | Command::Records { .. }
                         | Command::StaffList { .. }

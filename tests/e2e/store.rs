@@ -1,0 +1,44 @@
+//! The store on disk: a store written by an earlier version opens in this one (issue #9).
+
+use hallsync_tests::run_cli;
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let (ok, out, err) = run_cli(args);
+    assert!(ok, "{args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+#[test]
+fn a_store_written_by_hallsync_0_1_0_opens_with_the_same_records_and_is_migrated_once() {
+    // Goal: upgrading hallsync never loses or changes what a node holds. The fixture is the
+    // township node of `hallsync demo --keep` written by 0.1.0 (store schema 1: an envelope log),
+    // with what that version reported of it in expected.json.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store-v1");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("expected.json")).unwrap())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("township");
+    std::fs::create_dir(&data).unwrap();
+    for file in ["config.toml", "device.key", "store.redb"] {
+        std::fs::copy(fixtures.join("township").join(file), data.join(file)).unwrap();
+    }
+    let d = data.to_str().unwrap();
+    for round in ["migrates", "opens the migrated store"] {
+        let status = json(&["status", "--data", d, "--json"]);
+        assert_eq!(status["state_digest"], expected["state_digest"], "{round}");
+        assert_eq!(status["documents"], expected["documents"], "{round}");
+        assert_eq!(status["network_id"], expected["network_id"], "{round}");
+        assert_eq!(status["stored_records"], expected["documents"], "{round}");
+        assert_eq!(status["unreadable_rows"], 0, "{round}");
+        let items = json(&["items", "--data", d, "--json"]);
+        let mut codes: Vec<String> = items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["code"].as_str().unwrap().to_string())
+            .collect();
+        codes.sort();
+        assert_eq!(serde_json::json!(codes), expected["item_codes"], "{round}");
+    }
+}
