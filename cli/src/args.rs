@@ -179,6 +179,11 @@ pub enum Cmd {
         #[arg(value_parser = ["online", "offline"])]
         mode: String,
     },
+    /// The store (存储): check what is persisted against a full rebuild from the signed changes.
+    Store {
+        #[command(subcommand)]
+        action: StoreCmd,
+    },
     /// The catalogue as a table (事项目录导入): import CSV or XLSX.
     Catalogue {
         #[command(subcommand)]
@@ -596,6 +601,18 @@ pub enum CatalogueCmd {
         /// Only check the table and report.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+/// `hallsync store …`.
+#[derive(Subcommand, Debug)]
+pub enum StoreCmd {
+    /// Rebuild every record from its signed changes, as if received afresh, and report any
+    /// difference from what the node holds (records, quarantine, equivocations, trust); exits 1
+    /// when there is one.
+    Check {
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 

@@ -113,14 +113,18 @@ pub fn execute_pages(dir: &Path, command: Command, one_page: bool) -> Result<Val
 
 /// Where commands go: the running node's control API, or the store opened here (once, for every
 /// page of a listing).
-struct Session {
+pub struct Session {
     data: DataDir,
     remote: Option<ControlInfo>,
     local: Option<Engine>,
 }
 
 impl Session {
-    fn new(dir: &Path) -> Result<Session> {
+    /// A session with the node in `dir`: its control API when it runs, else its store.
+    ///
+    /// # Errors
+    /// An unreadable control.json.
+    pub fn new(dir: &Path) -> Result<Session> {
         let data = DataDir::new(dir);
         let remote = ControlInfo::read(&data.control_file())?;
         Ok(Session {
@@ -130,7 +134,11 @@ impl Session {
         })
     }
 
-    fn run(&mut self, command: Command) -> Result<Value> {
+    /// Runs one command.
+    ///
+    /// # Errors
+    /// What the node refuses, or why the store could not be opened.
+    pub fn run(&mut self, command: Command) -> Result<Value> {
         if let Some(info) = &self.remote {
             match call(info, &command) {
                 Ok(value) => return Ok(value),

@@ -21,6 +21,23 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "pending" => pending(value),
         "quarantine" => quarantine(value),
         "audit" => audit(value),
+        "store-check" => {
+            let differences = value["differences"].as_array().cloned().unwrap_or_default();
+            if differences.is_empty() && value["unreadable_records"].as_u64() == Some(0) {
+                println!(
+                    "存储一致 the store equals a rebuild from its signed changes: {} records, {} quarantined ({:.1} s)",
+                    value["records"], value["quarantined"], value["seconds"].as_f64().unwrap_or(0.0)
+                );
+            } else {
+                println!("存储不一致 the store differs from a rebuild from its signed changes:");
+                for d in differences {
+                    println!("  {}", s(&d));
+                }
+                if let Some(n) = value["unreadable_records"].as_u64().filter(|n| *n > 0) {
+                    println!("  {n} stored records are unreadable");
+                }
+            }
+        }
         "cases" => {
             let list = value["cases"].as_array().cloned().unwrap_or_default();
             if list.is_empty() {

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::args::{
     BundleCmd, CalendarCmd, CaseCmd, CatalogueCmd, Cli, Cmd, DeptCmd, ItemArgs, ItemCmd, PolicyCmd,
-    StaffCmd, StationCmd,
+    StaffCmd, StationCmd, StoreCmd,
 };
 use crate::output::print;
 use hallsync::client::execute;
@@ -478,6 +478,16 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 &json!({ "changes": out["changes"], "file": file }),
                 json,
             );
+            return Ok(());
+        }
+        Cmd::Store {
+            action: StoreCmd::Check { data },
+        } => {
+            let value = execute(&data.data, Command::StoreCheck)?;
+            print("store-check", &value, json);
+            if value["ok"] != serde_json::Value::Bool(true) {
+                anyhow::bail!("the store differs from a rebuild from its signed changes (above)");
+            }
             return Ok(());
         }
         Cmd::Catalogue {

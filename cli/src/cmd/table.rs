@@ -2,11 +2,14 @@
 
 use std::path::Path;
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
 use hallsync::client::execute;
 use hallsync_model::records::item_table;
 use hallsync_node::table_io::{read_table, write_table, TableFormat};
 use hallsync_node::Command;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
 use crate::output::print;
@@ -20,13 +23,17 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
     let table = read_table(file)?;
     let mut notes = item_table::notes(&table.rows);
     notes.extend(table.notes);
+    // The whole table is checked first: a table with any bad cell imports nothing.
     let mut value = execute(
         dir,
         Command::CatalogueImport {
-            rows: table.rows,
-            dry_run,
+            rows: table.rows.clone(),
+            dry_run: true,
         },
     )?;
+    if !dry_run && value["ok"] == Value::Bool(true) {
+        value = import_slices(dir, &table.rows, json)?;
+    }
     if !json {
         for note in &notes {
             println!("注意 note: {note}");
@@ -38,6 +45,67 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
         anyhow::bail!("the table has errors; nothing was imported");
     }
     Ok(())
+}
+
+/// Rows sent in one command: the node commits each slice in one transaction and serves other
+/// commands between slices, so `status` answers during an import of any size.
+const SLICE_ROWS: usize = 1_000;
+
+/// Imports a checked table a slice at a time, with a progress bar on a terminal.
+fn import_slices(dir: &Path, rows: &[Vec<String>], json: bool) -> Result<Value> {
+    let Some(at) = item_table::header_index(rows) else {
+        anyhow::bail!("the table has no header row");
+    };
+    let (header, data) = (&rows[at], &rows[at + 1..]);
+    let data: Vec<&Vec<String>> = data
+        .iter()
+        .filter(|r| r.iter().any(|c| !c.trim().is_empty()))
+        .collect();
+    let bar = if !json && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(data.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "导入 importing {bar:40} {pos}/{len} rows  {elapsed_precise} (eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let mut session = hallsync::client::Session::new(dir)?;
+    let (mut imported, mut unchanged) = (0u64, 0u64);
+    for slice in data.chunks(SLICE_ROWS) {
+        let rows: Vec<Vec<String>> = std::iter::once(header.clone())
+            .chain(slice.iter().map(|r| (*r).clone()))
+            .collect();
+        let answer = session.run(Command::CatalogueImport {
+            rows,
+            dry_run: false,
+        })?;
+        if answer["ok"] != Value::Bool(true) {
+            if let Some(bar) = &bar {
+                bar.abandon();
+            }
+            return Ok(answer);
+        }
+        imported += answer["imported"].as_u64().unwrap_or(0);
+        unchanged += answer["unchanged"].as_u64().unwrap_or(0);
+        if let Some(bar) = &bar {
+            bar.inc(slice.len() as u64);
+        }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    Ok(json!({
+        "ok": true,
+        "dry_run": false,
+        "imported": imported,
+        "unchanged": unchanged,
+        "rows": data.len(),
+        "errors": [],
+    }))
 }
 
 /// `export --kind KIND --out FILE [--format F]`: the node's rows written as CSV, XLSX or JSON; the

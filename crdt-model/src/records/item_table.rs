@@ -104,7 +104,8 @@ fn is_empty_row(cells: &[String]) -> bool {
 /// The index of the header row: the first of the top [`HEADER_ROWS_MAX`] rows with every required
 /// header; failing that, the one with the most known headers (its errors then say what is
 /// missing), or the first non-empty row. `None` when the top rows are all empty.
-fn header_index(rows: &[Vec<String>]) -> Option<usize> {
+/// Which row holds the headers (title rows may stand above it), if any of the first rows does.
+pub fn header_index(rows: &[Vec<String>]) -> Option<usize> {
     let top = &rows[..rows.len().min(HEADER_ROWS_MAX)];
     if let Some(i) = top.iter().position(|r| has_required_headers(r)) {
         return Some(i);

@@ -238,20 +238,53 @@ impl Replica {
     /// The full rebuild: a fresh replica of the same network, device and bootstrap certificates,
     /// fed every envelope this one holds, trust first. What this replica holds must equal it
     /// (see [`Replica::differences`]); the incremental rebuild and a reopened store are checked so.
+    ///
+    /// The records are fed a slice at a time and rest in memory in their compact form, so checking
+    /// a node of 100 000 records needs about what its store holds, not every document open.
     pub fn rebuilt(&self) -> Replica {
+        /// Envelopes fed between two settles.
+        const SLICE: usize = 1_000;
+        let rest = Arc::new(crate::replica::MemRest::new());
         let mut fresh = Replica::new(self.trust.genesis().clone());
         fresh.quarantine_max = self.quarantine_max;
         fresh.local = self.local;
+        fresh.set_rest(rest.clone(), crate::replica::OPEN_RECORDS_DEFAULT);
         fresh.add_certificates(self.bootstrap.clone());
-        let all = self.all_envelopes();
-        let split = all
-            .iter()
-            .position(|e| !matches!(e.doc.kind(), DocKind::Trust))
-            .unwrap_or(all.len());
-        let mut all = all;
-        let other = all.split_off(split);
-        fresh.ingest(all);
-        fresh.ingest(other);
+        let settle = |fresh: &mut Replica| {
+            rest.write(&fresh.unsettled());
+            fresh.settle();
+        };
+        let quarantined = |trust: bool| {
+            self.quarantine
+                .values()
+                .filter(move |q| matches!(q.envelope.doc.kind(), DocKind::Trust) == trust)
+                .map(|q| q.envelope.clone())
+        };
+        // Trust first, so the trust state is final before any other record is judged.
+        let mut trust: Vec<SignedChange> = self
+            .state(&DocId::trust())
+            .map(|s| s.applied_envelopes().cloned().collect())
+            .unwrap_or_default();
+        trust.extend(quarantined(true));
+        fresh.ingest(trust);
+        settle(&mut fresh);
+        let mut batch: Vec<SignedChange> = Vec::new();
+        for doc in self
+            .slots
+            .keys()
+            .filter(|d| !matches!(d.kind(), DocKind::Trust))
+        {
+            if let Some(state) = self.state(doc) {
+                batch.extend(state.applied_envelopes().cloned());
+            }
+            if batch.len() >= SLICE {
+                fresh.ingest(std::mem::take(&mut batch));
+                settle(&mut fresh);
+            }
+        }
+        batch.extend(quarantined(false));
+        fresh.ingest(batch);
+        settle(&mut fresh);
         fresh
     }
 

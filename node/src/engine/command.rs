@@ -223,6 +223,8 @@ pub enum Command {
         /// Hex of a postcard-encoded list of envelopes.
         bundle: String,
     },
+    /// Rebuilds every record from its signed changes and reports any difference from what is held.
+    StoreCheck,
     /// Exports every applied change as a bundle.
     BundleExport,
     /// Stops a running node.

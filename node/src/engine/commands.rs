@@ -143,6 +143,19 @@ impl Engine {
                     "duplicates": report.duplicates,
                 }))
             }
+            Command::StoreCheck => {
+                let replica = self.replica()?;
+                let started = std::time::Instant::now();
+                let differences = replica.differences(&replica.rebuilt());
+                Ok(json!({
+                    "ok": differences.is_empty() && replica.unreadable_records() == 0,
+                    "records": replica.record_count(),
+                    "quarantined": replica.quarantine().len(),
+                    "unreadable_records": replica.unreadable_records(),
+                    "differences": differences,
+                    "seconds": started.elapsed().as_secs_f64(),
+                }))
+            }
             Command::BundleExport => {
                 let replica = self.replica()?;
                 let all: Vec<SignedChange> = replica

@@ -220,6 +220,7 @@ impl Node {
                         | Command::StaffList { .. }
                         | Command::DepartmentList { .. }
                         | Command::Cases { .. }
+                        | Command::StoreCheck
                 );
                 let net = self.net_view();
                 let result = self.engine.execute(other, &net)?;
