@@ -11,6 +11,7 @@
 //! - [`world`]: the hall tree, keys, certificates and replicas.
 //! - [`sim`]: the event loop and the protocol messages between tree neighbours.
 //! - [`forge`]: what the forger adversary sends.
+//! - [`generate`]: histories as a city node holds them, for the store benchmark.
 //! - [`report`]: the JSON report.
 //! - [`plot`]: SVG charts of a run.
 //! - [`bench`]: our sync side by side with automerge's sync and whole documents.
@@ -19,6 +20,7 @@
 
 pub mod bench;
 pub mod forge;
+pub mod generate;
 pub mod plot;
 pub mod report;
 pub mod rng;

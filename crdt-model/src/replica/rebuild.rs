@@ -1,10 +1,11 @@
 //! Rebuilding what a revocation or an equivocation took something away from.
 //!
 //! Authorization of a change depends on the trust state and on its own record's past only (no
-//! change depends on another record), so a rebuild need not touch every record: it rebuilds the
-//! trust record from its envelopes (trust first, so the trust state is final before any other record
-//! is judged), then every record with a change signed by a device whose standing differs from before,
-//! and the records of new equivocations. Every other record would be judged exactly as it was.
+//! change depends on another record), so a rebuild need not touch every record: it rebuilds every
+//! record with a change signed by a device whose standing differs from before, and the records of
+//! new equivocations. Every other record would be judged exactly as it was. The trust record itself
+//! is rebuilt only for an equivocation inside it: which trust entries are accepted never depends on
+//! revocations (see `trust::state`), so a revocation changes standings, not the trust record.
 //! [`Replica::rebuilt`] is the full rebuild from every envelope, kept as the oracle that
 //! `store check` and the property tests compare with.
 
@@ -139,17 +140,22 @@ impl Replica {
                 .trust_before
                 .clone()
                 .unwrap_or_else(|| self.trust.clone());
-            if plan.trust {
-                let doc = DocId::trust();
-                before(self, &doc);
+            let mut docs = plan.docs;
+            // Which trust entries are accepted never depends on revocations (membership ignores
+            // them and only grows), so a revocation leaves the trust record as it is: only the
+            // standing of devices changes, and the trust state already holds it. An equivocation
+            // inside the trust record is another matter: both sides leave it, and the trust state
+            // is recomputed from what remains.
+            let trust_doc = DocId::trust();
+            if docs.remove(&trust_doc) {
+                before(self, &trust_doc);
                 let mut trust = TrustState::new(self.trust.genesis().clone());
                 trust.add(self.bootstrap.clone());
                 self.trust = Arc::new(trust);
-                nested.absorb(self.rebuild_record(&doc));
-                rebuilt.insert(doc);
+                nested.absorb(self.rebuild_record(&trust_doc));
+                rebuilt.insert(trust_doc);
             }
             let changed = changed_devices(&trust_before, &self.trust);
-            let mut docs = plan.docs;
             if !changed.is_empty() {
                 docs.extend(
                     self.slots
@@ -168,8 +174,7 @@ impl Replica {
                 rebuilt.insert(doc);
             }
             // Quarantined changes by devices that gained standing are retried by the ingests above.
-            // Rebuilding the trust record re-judged every trust entry it held or waited for: what
-            // its own ingest flagged is done.
+            // The records signed by every device whose standing changed were rebuilt above.
             if plan.trust {
                 self.plan.trust = false;
                 self.plan.trust_before = None;

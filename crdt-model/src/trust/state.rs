@@ -89,9 +89,36 @@ impl TrustState {
         revocations: impl IntoIterator<Item = Revocation>,
     ) -> bool {
         let mut added = false;
+        let revocations: Vec<Revocation> = revocations.into_iter().collect();
+        // Recomputing everything for each new certificate makes a trust record of n entries,
+        // received one change at a time, cost n² checks. While no revocation is known and every
+        // known certificate stands, standing only grows: a certificate for a new hall whose issuer
+        // already authorizes it stands, and admitting it changes nothing else, exactly as the
+        // full recompute would decide. Anything else takes the full recompute.
+        let mut incremental = revocations.is_empty()
+            && self.revocations.is_empty()
+            && self.revoked.is_empty()
+            && self.known.len() == self.active.len();
+        let mut recompute = false;
         for cert in certs {
-            if self.known.len() < CERTS_MAX && cert.signature_ok() {
-                added |= self.known.insert(cert.id(), cert).is_none();
+            if self.known.len() >= CERTS_MAX || !cert.signature_ok() {
+                continue;
+            }
+            let id = cert.id();
+            if self.known.contains_key(&id) {
+                continue;
+            }
+            added = true;
+            self.known.insert(id.clone(), cert.clone());
+            if incremental
+                && !self.halls.contains_key(&cert.body.hall)
+                && self.check_authority_of(&id, &cert).is_ok()
+            {
+                self.members.insert(cert.body.holder);
+                self.admit(id, cert);
+            } else {
+                incremental = false;
+                recompute = true;
             }
         }
         for revocation in revocations {
@@ -100,11 +127,13 @@ impl TrustState {
                     .revocations
                     .insert(revocation.id(), revocation)
                     .is_none();
+                recompute = true;
             }
         }
-        if added {
+        if recompute {
             self.recompute();
         }
+        debug_assert!(!added || recompute || self.known.len() == self.active.len());
         added
     }
 
@@ -138,8 +167,8 @@ impl TrustState {
                     let Some(cert) = self.known.get(&id).cloned() else {
                         continue;
                     };
-                    if self.check_authority(&cert).is_ok() {
-                        self.admit(cert);
+                    if self.check_authority_of(&id, &cert).is_ok() {
+                        self.admit(id, cert);
                         admitted = true;
                     } else {
                         still.push((at, id));
@@ -153,7 +182,9 @@ impl TrustState {
         }
     }
 
-    fn admit(&mut self, cert: Certificate) {
+    /// Admits a certificate known under `id` (the id is its content address, computed once when it
+    /// became known: recomputing it hashes the certificate again).
+    fn admit(&mut self, id: CertId, cert: Certificate) {
         let body = &cert.body;
         self.halls
             .entry(body.hall.clone())
@@ -163,12 +194,11 @@ impl TrustState {
                 parent: body.parent.clone(),
                 name: body.hall_name.clone(),
             });
-        let id = cert.id();
         self.by_holder
             .entry(body.holder)
             .or_default()
             .push(id.clone());
-        let revocations = self.effective_revocations(&cert);
+        let revocations = self.effective_revocations(&id, &cert);
         if revocations.is_empty() {
             self.active.insert(id, cert);
         } else {
@@ -178,15 +208,14 @@ impl TrustState {
 
     /// The revocations that take effect on `cert`, given the certificates settled so far (all of
     /// them at higher levels).
-    fn effective_revocations(&self, cert: &Certificate) -> Vec<CertId> {
+    fn effective_revocations(&self, id: &CertId, cert: &Certificate) -> Vec<CertId> {
         if self.ignore_revocations {
             return Vec::new();
         }
-        let id = cert.id();
         self.revocations
             .iter()
             .filter(|(_, r)| match &r.body.target {
-                RevocationTarget::Cert(target) => target == &id,
+                RevocationTarget::Cert(target) => target == id,
                 RevocationTarget::Device(device) => device == &cert.body.holder,
             })
             .filter(|(rid, r)| {
@@ -215,11 +244,12 @@ impl TrustState {
         if !cert.signature_ok() {
             return Err(TrustError::BadCertSignature { cert: cert.id() });
         }
-        self.check_authority(cert)
+        self.check_authority_of(&cert.id(), cert)
     }
 
-    /// The authority half of [`Self::check_issue`], for certificates whose signature was checked.
-    fn check_authority(&self, cert: &Certificate) -> Result<(), TrustError> {
+    /// The authority half of [`Self::check_issue`], for certificates whose signature was checked,
+    /// known under `cert_id`.
+    fn check_authority_of(&self, cert_id: &CertId, cert: &Certificate) -> Result<(), TrustError> {
         let body = &cert.body;
         if body.issuer == self.genesis.key
             && body.holder == self.genesis.key
@@ -235,11 +265,11 @@ impl TrustState {
         if body.successor_of.is_none() {
             self.check_shape(body.level, body.parent.as_ref(), &body.hall)?;
         }
-        let cert_id = cert.id();
-        let usable: Vec<&Certificate> = self.issuing_certs(&body.issuer, &cert_id).collect();
+        let usable: Vec<(&CertId, &Certificate)> =
+            self.issuing_certs_with_ids(&body.issuer, cert_id).collect();
         if let Some(old) = &body.successor_of {
-            let ok = usable.iter().any(|p| {
-                &p.id() == old
+            let ok = usable.iter().any(|(pid, p)| {
+                *pid == old
                     && p.body.holder == body.issuer
                     && p.body.hall == body.hall
                     && p.body.level == body.level
@@ -256,8 +286,9 @@ impl TrustState {
         }
         // A hall's own administrators may certify colleagues at that hall (the city centre has no
         // parent); otherwise the issuer's subtree must contain the new hall's parent.
-        let covering: Vec<&&Certificate> = usable
+        let covering: Vec<&Certificate> = usable
             .iter()
+            .map(|(_, p)| *p)
             .filter(|p| {
                 p.body.role == Role::Admin
                     && (body.hall == p.body.hall
@@ -296,13 +327,22 @@ impl TrustState {
         issuer: &'a DeviceId,
         cert: &'a CertId,
     ) -> impl Iterator<Item = &'a Certificate> + 'a {
+        self.issuing_certs_with_ids(issuer, cert).map(|(_, c)| c)
+    }
+
+    /// [`Self::issuing_certs`] with the id each is known under.
+    fn issuing_certs_with_ids<'a>(
+        &'a self,
+        issuer: &'a DeviceId,
+        cert: &'a CertId,
+    ) -> impl Iterator<Item = (&'a CertId, &'a Certificate)> + 'a {
         self.by_holder
             .get(issuer)
             .into_iter()
             .flatten()
             .filter_map(move |id| {
                 if let Some(c) = self.active.get(id) {
-                    return Some(c);
+                    return Some((id, c));
                 }
                 let (c, revs) = self.revoked.get(id)?;
                 revs.iter()
@@ -311,7 +351,7 @@ impl TrustState {
                             .get(r)
                             .is_some_and(|r| r.body.keep_certs.contains(cert))
                     })
-                    .then_some(c)
+                    .then_some((id, c))
             })
     }
 
