@@ -136,84 +136,39 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
                     at,
                 ));
             }
-            Kind::Station => {
+            Kind::Station | Kind::Staff => {
+                // A village files it; its township approves it.
                 let v = villages[rng.below(villages.len() as u64) as usize];
-                let code = item_code(rng.below(u64::from(items)) as u32);
-                let doc = DocId::station(&nodes[v].hall, &code);
-                if origin.holds(&doc) {
+                let (doc, puts) = if matches!(kind, Kind::Station) {
+                    let code = item_code(rng.below(u64::from(items)) as u32);
+                    let doc = DocId::station(&nodes[v].hall, &code);
                     // Already stationed there: this record is an adjustment of it.
+                    let adjust = origin.holds(&doc);
                     let fields = StationFields {
                         hall: nodes[v].hall.clone(),
                         item: code,
-                        action: "adjust".into(),
+                        action: if adjust { "adjust" } else { "station" }.into(),
                         proposed_at_ms: at,
-                        note: Some(format!("调整 {n}")),
+                        note: adjust.then(|| format!("调整 {n}")),
                         reason_kind: None,
                         reason: None,
                         basis: None,
                         executed_at: None,
                     };
-                    changes.extend(write(
-                        &mut origin,
-                        &nodes[v].key,
-                        &doc,
-                        &fields.writes(),
-                        at,
-                    ));
-                    changes.extend(approve(
-                        &mut origin,
-                        &mut write,
-                        township(v),
-                        &doc,
-                        at + 60_000,
-                    ));
+                    (doc, fields.writes())
                 } else {
-                    let fields = StationFields {
-                        hall: nodes[v].hall.clone(),
-                        item: code,
-                        action: "station".into(),
-                        proposed_at_ms: at,
-                        note: None,
-                        reason_kind: None,
-                        reason: None,
-                        basis: None,
-                        executed_at: None,
+                    let person = format!("P{n}");
+                    let fields = StaffFields {
+                        person: person.clone(),
+                        name: format!("工作人员 {person}"),
+                        department: "民政局".into(),
+                        window: format!("W{}", 1 + rng.below(6)),
+                        role: "window_staff".into(),
+                        ..Default::default()
                     };
-                    changes.extend(write(
-                        &mut origin,
-                        &nodes[v].key,
-                        &doc,
-                        &fields.writes(),
-                        at,
-                    ));
-                    changes.extend(approve(
-                        &mut origin,
-                        &mut write,
-                        township(v),
-                        &doc,
-                        at + 60_000,
-                    ));
-                }
-            }
-            Kind::Staff => {
-                let v = villages[rng.below(villages.len() as u64) as usize];
-                let person = format!("P{n}");
-                let fields = StaffFields {
-                    person: person.clone(),
-                    name: format!("工作人员 {person}"),
-                    department: "民政局".into(),
-                    window: format!("W{}", 1 + rng.below(6)),
-                    role: "window_staff".into(),
-                    ..Default::default()
+                    (DocId::staff(&nodes[v].hall, &person), fields.writes())
                 };
-                let doc = DocId::staff(&nodes[v].hall, &person);
-                changes.extend(write(
-                    &mut origin,
-                    &nodes[v].key,
-                    &doc,
-                    &fields.writes(),
-                    at,
-                ));
+                changes.extend(write(&mut origin, &nodes[v].key, &doc, &puts, at));
                 changes.extend(approve(
                     &mut origin,
                     &mut write,
