@@ -35,11 +35,10 @@ pub struct DocState {
     heads: Vec<ChangeHash>,
     /// Dependencies of every verified change of this record, applied or not.
     pub(crate) pool_deps: BTreeMap<ChangeHash, Vec<ChangeHash>>,
-    /// Every verified change of this record by (actor, sequence number).
+    /// Every verified change of this record by (actor, sequence number). Those in `pool_deps` but
+    /// not applied are written at rest, so that an equivocation or a change kept by a revocation is
+    /// still recognised after a restart.
     pub(crate) seqs: BTreeMap<SeqOf, BTreeSet<ChangeHash>>,
-    /// Verified changes of this record that are not applied: kept at rest so that an equivocation
-    /// or a change kept by a revocation is still recognised after a restart.
-    pub(crate) waiting: BTreeMap<ChangeHash, Waiting>,
     doc: OnceLock<Automerge>,
 }
 
@@ -52,11 +51,19 @@ pub(crate) struct Waiting {
     seq: u64,
 }
 
-/// The at-rest row of a record (see the module doc). Versioned by the store's schema.
-#[derive(Serialize, Deserialize)]
+/// The at-rest row of a record (see the module doc), as read. Versioned by the store's schema.
+#[derive(Deserialize)]
 struct Rest {
     applied: Vec<SignedChange>,
     /// Indexes into `applied` of the content changes (the rest are approvals).
+    content: Vec<u32>,
+    waiting: Vec<([u8; 32], Waiting)>,
+}
+
+/// The same row as written: borrowed, so writing a record copies none of its changes.
+#[derive(Serialize)]
+struct RestRef<'a> {
+    applied: Vec<&'a SignedChange>,
     content: Vec<u32>,
     waiting: Vec<([u8; 32], Waiting)>,
 }
@@ -160,17 +167,7 @@ impl DocState {
         deps: Vec<ChangeHash>,
         seq_of: SeqOf,
     ) -> (&BTreeSet<ChangeHash>, bool) {
-        let new = self.pool_deps.insert(hash, deps.clone()).is_none();
-        if new && !self.deps.contains_key(&hash) {
-            self.waiting.insert(
-                hash,
-                Waiting {
-                    deps: deps.iter().map(|d| d.0).collect(),
-                    actor: seq_of.0.clone(),
-                    seq: seq_of.1,
-                },
-            );
-        }
+        let new = self.pool_deps.insert(hash, deps).is_none();
         let hashes = self.seqs.entry(seq_of).or_default();
         hashes.insert(hash);
         (hashes, new)
@@ -179,7 +176,6 @@ impl DocState {
     /// Forgets a pooled change (the local device's own refused change).
     pub(crate) fn unpool(&mut self, hash: &ChangeHash, seq_of: &SeqOf) {
         self.pool_deps.remove(hash);
-        self.waiting.remove(hash);
         if let Some(hashes) = self.seqs.get_mut(seq_of) {
             hashes.remove(hash);
             if hashes.is_empty() {
@@ -222,7 +218,6 @@ impl DocState {
         self.authors.insert(hash, envelope.author);
         self.order.push(hash);
         self.envelopes.insert(hash, envelope);
-        self.waiting.remove(&hash);
         if content {
             self.content.insert(hash);
         }
@@ -231,30 +226,16 @@ impl DocState {
     /// A record with nothing applied that still knows every pooled change: what a rebuild starts
     /// from, so that neither side of an equivocation can apply again.
     pub(crate) fn reset_keeping_pool(&self) -> DocState {
-        let mut fresh = DocState {
+        DocState {
             pool_deps: self.pool_deps.clone(),
             seqs: self.seqs.clone(),
             ..DocState::default()
-        };
-        for ((actor, seq), hashes) in &self.seqs {
-            for hash in hashes {
-                let deps = self.pool_deps.get(hash).cloned().unwrap_or_default();
-                fresh.waiting.insert(
-                    *hash,
-                    Waiting {
-                        deps: deps.iter().map(|d| d.0).collect(),
-                        actor: actor.clone(),
-                        seq: *seq,
-                    },
-                );
-            }
         }
-        fresh
     }
 
     /// The record's at-rest row (see the module doc).
     pub fn to_rest(&self) -> Vec<u8> {
-        let applied: Vec<SignedChange> = self.applied_envelopes().cloned().collect();
+        let applied: Vec<&SignedChange> = self.applied_envelopes().collect();
         let content = self
             .order
             .iter()
@@ -262,10 +243,30 @@ impl DocState {
             .filter(|(_, h)| self.content.contains(h))
             .filter_map(|(i, _)| u32::try_from(i).ok())
             .collect();
-        let rest = Rest {
+        let waiting = self
+            .seqs
+            .iter()
+            .flat_map(|((actor, seq), hashes)| {
+                hashes
+                    .iter()
+                    .filter(|h| !self.deps.contains_key(h))
+                    .filter_map(move |h| {
+                        let deps = self.pool_deps.get(h)?;
+                        Some((
+                            h.0,
+                            Waiting {
+                                deps: deps.iter().map(|d| d.0).collect(),
+                                actor: actor.clone(),
+                                seq: *seq,
+                            },
+                        ))
+                    })
+            })
+            .collect();
+        let rest = RestRef {
             applied,
             content,
-            waiting: self.waiting.iter().map(|(h, w)| (h.0, w.clone())).collect(),
+            waiting,
         };
         // Encoding plain vectors, byte strings and integers into a Vec cannot fail.
         postcard::to_stdvec(&rest).unwrap_or_else(|e| unreachable!("postcard of a record: {e}"))
@@ -297,10 +298,9 @@ impl DocState {
             state.pool_deps.insert(hash, deps);
             state
                 .seqs
-                .entry((waiting.actor.clone(), waiting.seq))
+                .entry((waiting.actor, waiting.seq))
                 .or_default()
                 .insert(hash);
-            state.waiting.insert(hash, waiting);
         }
         Ok(state)
     }

@@ -412,12 +412,16 @@ impl Replica {
             };
             self.slots.insert(doc.clone(), Slot::Open(state));
         }
-        self.dirty.insert(doc.clone());
+        if !self.dirty.contains(doc) {
+            self.dirty.insert(doc.clone());
+        }
         self.removed.remove(doc);
-        let slot = self
-            .slots
-            .entry(doc.clone())
-            .or_insert_with(|| Slot::Open(Arc::default()));
+        if !self.slots.contains_key(doc) {
+            self.slots.insert(doc.clone(), Slot::Open(Arc::default()));
+        }
+        let Some(slot) = self.slots.get_mut(doc) else {
+            unreachable!("record {doc} was inserted above");
+        };
         match slot {
             Slot::Open(state) => Ok(Arc::make_mut(state)),
             // Replaced by an open slot just above.
@@ -686,26 +690,31 @@ impl Replica {
         let actor = verified.change.actor_id().to_bytes().to_vec();
         let seq = verified.change.seq();
         let seq_of = (actor.clone(), seq);
-        let known = self.state(&doc).map(|s| {
+        let pooled = self.state(&doc).map(|s| {
             (
                 s.pool_deps.contains_key(&hash),
-                s.seqs.get(&seq_of).cloned().unwrap_or_default(),
+                s.seqs.get(&seq_of).map_or(0, |h| h.len()),
             )
         });
-        let hashes = match known {
+        let signed_under = match pooled {
             // Already pooled: nothing to write.
-            Some((true, hashes)) => hashes,
+            Some((true, count)) => count,
             _ => {
                 let state = self.state_mut(&doc)?;
-                let (hashes, new) = state.pool(hash, verified.change.deps().to_vec(), seq_of);
-                let hashes = hashes.clone();
+                let (hashes, new) =
+                    state.pool(hash, verified.change.deps().to_vec(), seq_of.clone());
+                let count = hashes.len();
                 self.pool_grew |= new;
-                hashes
+                count
             }
         };
-        if hashes.len() < 2 {
+        if signed_under < 2 {
             return Ok(None);
         }
+        let hashes = self
+            .state(&doc)
+            .and_then(|s| s.seqs.get(&seq_of).cloned())
+            .unwrap_or_default();
         let applied = self
             .state(&doc)
             .is_some_and(|s| hashes.iter().any(|h| s.deps.contains_key(h)));
