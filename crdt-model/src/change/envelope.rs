@@ -79,6 +79,26 @@ impl Checked {
         }
     }
 
+    /// An envelope this replica verified and applied before, read back from its own records: the
+    /// change is parsed and its writes decoded again, the signature is not checked a second time
+    /// (a rebuild re-judges authority, not signatures). Only the replica makes these.
+    pub(crate) fn applied_before(envelope: SignedChange) -> Checked {
+        let verified = parse_change(&envelope.change).map(|change| VerifiedChange {
+            envelope: envelope.clone(),
+            change,
+        });
+        let writes = verified
+            .as_ref()
+            .ok()
+            .map(|v| crate::change::ops::root_writes(&v.change));
+        Checked {
+            digest: envelope.digest(),
+            envelope,
+            verified,
+            writes,
+        }
+    }
+
     /// The envelope.
     pub fn envelope(&self) -> &SignedChange {
         &self.envelope

@@ -606,7 +606,9 @@ impl Replica {
                 .quarantine
                 .values()
                 .any(|q| matches!(q.reason, Rejection::Revoked { .. }));
-        if progress || waiting_on_keep {
+        // A rebuild retries once per round, after all its records: retrying after each of them
+        // would go over a quarantine that grows with every change the rebuild refuses.
+        if (progress || waiting_on_keep) && !self.rebuilding {
             self.retry_quarantine(&mut report);
         }
         self.pool_grew = false;

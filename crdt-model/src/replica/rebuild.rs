@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::change::envelope::SignedChange;
+use crate::change::envelope::{Checked, SignedChange};
 use crate::identity::DeviceId;
 use crate::records::{DocId, DocKind};
 use crate::replica::{IngestReport, Replica, Slot};
@@ -173,7 +173,8 @@ impl Replica {
                 nested.absorb(self.rebuild_record(&doc));
                 rebuilt.insert(doc);
             }
-            // Quarantined changes by devices that gained standing are retried by the ingests above.
+            // What waits (a dependency, a certificate, kept heads) is retried once, after all.
+            self.retry_quarantine(&mut nested);
             // The records signed by every device whose standing changed were rebuilt above.
             if plan.trust {
                 self.plan.trust = false;
@@ -190,10 +191,17 @@ impl Replica {
     /// what lets neither side of an equivocation apply again.
     fn rebuild_record(&mut self, doc: &DocId) -> IngestReport {
         let old = self.state(doc);
-        let mut envelopes: Vec<SignedChange> = old
+        // Applied before: their signatures were checked then. Quarantined ones are checked in full.
+        let mut checked: Vec<Checked> = old
             .as_ref()
-            .map(|s| s.applied_envelopes().cloned().collect())
+            .map(|s| {
+                s.applied_envelopes()
+                    .cloned()
+                    .map(Checked::applied_before)
+                    .collect()
+            })
             .unwrap_or_default();
+        let mut envelopes: Vec<SignedChange> = Vec::new();
         let waiting: Vec<[u8; 32]> = self
             .quarantine
             .iter()
@@ -211,7 +219,8 @@ impl Replica {
             self.slots.insert(doc.clone(), Slot::Open(Arc::new(fresh)));
             self.dirty.insert(doc.clone());
         }
-        self.ingest(envelopes)
+        checked.extend(envelopes.into_iter().map(Checked::new));
+        self.ingest_checked(checked)
     }
 
     /// Every envelope held, applied or quarantined: trust record first. Reads every record.

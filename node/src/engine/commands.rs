@@ -390,6 +390,9 @@ impl Engine {
                 out["equivocations"] = json!(replica.equivocations().count());
                 out["revoked_certificates"] = json!(replica.trust().revoked().len());
                 out["state_digest"] = json!(replica.state_digest());
+                out["open_records"] = json!(replica.open_records());
+                out["open_records_max"] = json!(self.config.limits.open_records_max);
+                out["unreadable_records"] = json!(replica.unreadable_records());
             }
         }
         Ok(out)
