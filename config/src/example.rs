@@ -26,6 +26,7 @@ message_bytes_max = 8388608         # largest sync message in bytes (消息上�
 changes_per_message_max = 10000     # most signed changes in one message
 quarantine_entries_max = 10000      # most quarantined changes kept (隔离区上限)
 open_records_max = 2048             # records kept open in memory; the rest stay on disk (内存中打开的记录上限)
+store_cache_mb = 64                 # the store's page cache in MiB (存储缓存)
 "#
 }
 

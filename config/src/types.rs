@@ -94,6 +94,9 @@ pub struct LimitsSection {
     /// Most records kept open in memory (the rest stay on disk until read): bounds a node's memory
     /// whatever it holds, at about 30 KB an open record.
     pub open_records_max: u64,
+    /// The store's page cache in MiB: what reading every record (an export, `store check`) may
+    /// hold in memory besides the open records.
+    pub store_cache_mb: u64,
 }
 
 impl Default for LimitsSection {
@@ -103,6 +106,7 @@ impl Default for LimitsSection {
             changes_per_message_max: 10_000,
             quarantine_entries_max: 10_000,
             open_records_max: 2_048,
+            store_cache_mb: 64,
         }
     }
 }

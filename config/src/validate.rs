@@ -174,6 +174,7 @@ impl Config {
             16,
             1_000_000,
         )?;
+        check_range("limits.store_cache_mb", lim.store_cache_mb, 4, 65_536)?;
         Ok(())
     }
 }

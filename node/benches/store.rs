@@ -13,7 +13,9 @@
 //!
 //! `cargo bench -p hallsync-node --bench store` runs 10 000 and 100 000 records;
 //! `cargo bench -p hallsync-node --bench store -- 1000000` any sizes (a million records is about
-//! 2.4 million changes and takes several minutes to generate). `--json` prints one object per size.
+//! 3 million changes and takes several minutes to generate). `--json` prints one object per size;
+//! `--keep DIR` keeps each size's store in `DIR/N/` and prints the command that measures opening it
+//! again; `--open-max N` sets the cache of open records (default 2 048, as `limits.open_records_max`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -28,24 +30,41 @@ use serde_json::{json, Value};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|at| args.get(at + 1).cloned())
+    };
+    let open_max: usize = value_of("--open-max")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(OPEN_RECORDS_DEFAULT);
     if let Some(at) = args.iter().position(|a| a == "--open") {
         // The child: measure opening the store at args[at+1] of network args[at+2].
         let path = PathBuf::from(&args[at + 1]);
         let genesis = DeviceId(hex_key(&args[at + 2]));
         let revocation = std::fs::read(&args[at + 3]).expect("revocation file");
-        let out = measure_open(&path, Genesis { key: genesis }, &revocation);
+        let out = measure_open(&path, Genesis { key: genesis }, &revocation, open_max);
         println!("{out}");
         return;
     }
     let json_out = args.iter().any(|a| a == "--json");
-    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let keep = value_of("--keep").map(PathBuf::from);
+    let flag_values: Vec<String> = ["--keep", "--open-max"]
+        .iter()
+        .filter_map(|f| value_of(f))
+        .collect();
+    let sizes: Vec<usize> = args
+        .iter()
+        .filter(|a| !flag_values.contains(a))
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let sizes = if sizes.is_empty() {
         vec![10_000, 100_000]
     } else {
         sizes
     };
     for records in sizes {
-        let figures = run_size(records);
+        let figures = run_size(records, keep.as_deref(), open_max);
         if json_out {
             println!("{figures}");
         } else {
@@ -69,7 +88,7 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn run_size(records: usize) -> Value {
+fn run_size(records: usize, keep: Option<&Path>, open_max: usize) -> Value {
     eprintln!("generating a city history of {records} records …");
     let started = Instant::now();
     let history = hallsync_sim::generate::city_history(records, 9, |done| {
@@ -89,8 +108,17 @@ fn run_size(records: usize) -> Value {
         .count();
     let verify_rate = verified as f64 / started.elapsed().as_secs_f64();
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("store.redb");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = match keep {
+        Some(root) => {
+            let dir = root.join(records.to_string());
+            std::fs::create_dir_all(&dir).expect("the --keep directory");
+            let _ = std::fs::remove_file(dir.join("store.redb"));
+            dir
+        }
+        None => temp.path().to_path_buf(),
+    };
+    let path = dir.join("store.redb");
     let mut store = RedbStore::open(&path).expect("store");
     let mut replica = Replica::new(history.genesis.clone());
     replica.set_rest(store.rest(), OPEN_RECORDS_DEFAULT);
@@ -160,18 +188,30 @@ fn run_size(records: usize) -> Value {
     drop(replica);
     drop(store);
     let store_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;
-    let revocation_file = dir.path().join("revocation.bin");
+    let revocation_file = dir.join("revocation.bin");
     std::fs::write(
         &revocation_file,
         postcard::to_stdvec(&envelope).expect("encode"),
     )
     .expect("write");
 
-    let child = std::process::Command::new(std::env::current_exe().expect("own path"))
+    let exe = std::env::current_exe().expect("own path");
+    let genesis_hex = hex::encode(history.genesis.key.0);
+    if keep.is_some() {
+        eprintln!(
+            "  kept; measure opening it again with: {} --open {} {genesis_hex} {} --open-max {open_max}",
+            exe.display(),
+            path.display(),
+            revocation_file.display()
+        );
+    }
+    let child = std::process::Command::new(&exe)
         .arg("--open")
         .arg(&path)
-        .arg(hex::encode(history.genesis.key.0))
+        .arg(&genesis_hex)
         .arg(&revocation_file)
+        .arg("--open-max")
+        .arg(open_max.to_string())
         .output()
         .expect("run the measuring child");
     let opened: Value = serde_json::from_slice(&child.stdout).unwrap_or_else(|e| {
@@ -194,13 +234,17 @@ fn run_size(records: usize) -> Value {
 }
 
 /// In a fresh process: open the store as a node does, touch every record, apply a revocation.
-fn measure_open(path: &Path, genesis: Genesis, revocation: &[u8]) -> Value {
+fn measure_open(path: &Path, genesis: Genesis, revocation: &[u8], open_max: usize) -> Value {
+    // A copy, so the store given stays as generated (the revocation below is written to the copy).
+    let work = tempfile::tempdir().expect("temp dir");
+    let copy = work.path().join("store.redb");
+    std::fs::copy(path, &copy).expect("copy the store");
     let rss_start = rss_mib();
     let started = Instant::now();
-    let mut store = RedbStore::open(path).expect("store");
+    let mut store = RedbStore::open(&copy).expect("store");
     let at_rest = AtRest {
         rest: store.rest(),
-        open_max: OPEN_RECORDS_DEFAULT,
+        open_max,
         index: store.load_index().expect("index"),
         bootstrap: Vec::new(),
         equivocations: None,
@@ -222,6 +266,7 @@ fn measure_open(path: &Path, genesis: Genesis, revocation: &[u8]) -> Value {
     }
     let touch_s = started.elapsed().as_secs_f64();
     let rss_touched = rss_mib();
+    drop(ids);
 
     let envelope: SignedChange = postcard::from_bytes(revocation).expect("revocation envelope");
     let started = Instant::now();
@@ -232,6 +277,7 @@ fn measure_open(path: &Path, genesis: Genesis, revocation: &[u8]) -> Value {
     replica.settle();
     let revoke_s = started.elapsed().as_secs_f64();
     json!({
+        "open_max": open_max,
         "records_held": held,
         "open_s": open_s,
         "rss_before_open_mib": rss_start,

@@ -34,6 +34,10 @@ use crate::error::NodeError;
 /// The store schema this version writes and reads.
 pub const SCHEMA: u32 = 2;
 
+/// redb's page cache when the caller names none (`limits.store_cache_mb`): redb's own default is
+/// 1 GiB, which a node reading every record (an export, `store check`) would fill.
+pub const CACHE_BYTES_DEFAULT: usize = 64 * 1024 * 1024;
+
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 const PEER_SYNC: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("peer-sync-1");
 const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records-2");
@@ -90,12 +94,23 @@ impl RedbStore {
     /// [`NodeError::StoreLocked`] when a running node holds it; [`NodeError::StoreSchema`] when a
     /// newer version wrote it; [`NodeError::Store`] otherwise.
     pub fn open(path: &Path) -> Result<Self, NodeError> {
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => NodeError::StoreLocked {
-                path: path.parent().unwrap_or(path).to_path_buf(),
-            },
-            other => NodeError::Store(format!("{}: {other}", path.display())),
-        })?;
+        RedbStore::open_with_cache(path, CACHE_BYTES_DEFAULT)
+    }
+
+    /// [`RedbStore::open`] with a page cache of `cache_bytes`.
+    ///
+    /// # Errors
+    /// As [`RedbStore::open`].
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Self, NodeError> {
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => NodeError::StoreLocked {
+                    path: path.parent().unwrap_or(path).to_path_buf(),
+                },
+                other => NodeError::Store(format!("{}: {other}", path.display())),
+            })?;
         let found = {
             let tx = db.begin_read()?;
             let schema = if has_table(&tx, "meta-1")? {

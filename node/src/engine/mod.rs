@@ -74,7 +74,9 @@ impl Engine {
         }
         let config = Config::load(dir.root())?;
         let key = keyfile::read(&dir.key_file())?;
-        let mut store = RedbStore::open(&dir.store_file())?;
+        let cache = usize::try_from(config.limits.store_cache_mb.saturating_mul(1024 * 1024))
+            .unwrap_or(crate::store::CACHE_BYTES_DEFAULT);
+        let mut store = RedbStore::open_with_cache(&dir.store_file(), cache)?;
         // A fresh random actor per boot: a counter kept in the store would roll back with a restored
         // backup and reuse sequence numbers the device already signed (an equivocation).
         let mut bytes = [0u8; 4];
