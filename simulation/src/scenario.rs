@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+/// Most halls a scenario may have: a province of about 28 000 halls runs in about 8 GB here.
+pub const HALLS_MAX: usize = 30_000;
 /// A whole scenario.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,8 +207,10 @@ impl Scenario {
             }
             s.halls.list.len()
         };
-        if halls > 5000 {
-            return bad("at most 5000 halls");
+        if halls > HALLS_MAX {
+            return bad(&format!(
+                "at most {HALLS_MAX} halls (a province; about 0.26 MB of memory a hall)"
+            ));
         }
         if !(0.0..=1.0).contains(&s.link.loss) {
             return bad("link.loss is a probability, 0 to 1");

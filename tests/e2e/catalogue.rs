@@ -345,3 +345,61 @@ fn exports_re_saved_by_openpyxl_and_pandas_import_unchanged() {
         );
     }
 }
+
+#[test]
+fn a_running_node_answers_status_while_it_imports_a_large_table() {
+    // Goal (issue #9): long work does not stop the node. The import goes to the running node in
+    // slices; between them the node answers other commands, so `status` answers while the import
+    // is still under way, and the import itself completes however long it takes.
+    use hallsync::harness::Federation;
+    use hallsync_node::Command;
+    let mut fed = Federation::new(&hallsync_tests::hallsync_bin(), None).unwrap();
+    let city = fed.add_city("city", "4403", "市中心").unwrap();
+    let d = fed.node(city).dir.to_str().unwrap().to_string();
+    let header = "事项编码,事项名称,事项类型,实施主体,设定依据,实施依据,办理条件,办理流程,是否收费,收费标准,收费依据,法定时限,承诺时限,通办范围,办事指南,申报材料";
+    let rows: Vec<String> = (1..=3000)
+        .map(|i| format!("4401{i:05}000,事项{i},行政许可,市公安局,法,规,条件,流程,否,,,20,10,全市通办,指南,id|身份证|原件|1|必要"))
+        .collect();
+    let table = fed.node(city).dir.join("big.csv");
+    std::fs::write(&table, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let importing = {
+        let (d, table) = (d.clone(), table.clone());
+        std::thread::spawn(move || {
+            run_cli(&[
+                "catalogue",
+                "import",
+                "--data",
+                &d,
+                table.to_str().unwrap(),
+                "--json",
+            ])
+        })
+    };
+    let mut answered_meanwhile = 0;
+    for _ in 0..1_200 {
+        if importing.is_finished() {
+            break;
+        }
+        let status = fed.node(city).call(Command::Status).unwrap();
+        assert_eq!(status["running"], true);
+        if !importing.is_finished() {
+            answered_meanwhile += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (ok, out, err) = importing.join().unwrap();
+    assert!(ok, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["imported"], 3000, "{report:#}");
+    // A node busy with one long command would answer at most the one status queued behind it
+    // before the CLI exits; slices leave room for several.
+    assert!(
+        answered_meanwhile >= 3,
+        "status answered only {answered_meanwhile} times during the import"
+    );
+    let status = fed.node(city).call(Command::Status).unwrap();
+    assert_eq!(
+        status["documents"], 3001,
+        "the items and the trust record: {status:#}"
+    );
+}

@@ -49,7 +49,7 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
 
 /// Rows sent in one command: the node commits each slice in one transaction and serves other
 /// commands between slices, so `status` answers during an import of any size.
-const SLICE_ROWS: usize = 1_000;
+const SLICE_ROWS: usize = 250;
 
 /// Imports a checked table a slice at a time, with a progress bar on a terminal.
 fn import_slices(dir: &Path, rows: &[Vec<String>], json: bool) -> Result<Value> {

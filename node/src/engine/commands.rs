@@ -19,6 +19,22 @@ use crate::error::NodeError;
 /// Most envelopes one import bundle may hold.
 pub const BUNDLE_CHANGES_MAX: usize = 1_000_000;
 
+/// `store check`: every record rebuilt from its signed changes, compared with what `replica` holds.
+/// A running node runs it on a snapshot of its replica in a thread of its own, so it keeps
+/// answering meanwhile (`run`).
+pub fn store_check(replica: &Replica) -> Value {
+    let started = std::time::Instant::now();
+    let differences = replica.differences(&replica.rebuilt());
+    json!({
+        "ok": differences.is_empty() && replica.unreadable_records() == 0,
+        "records": replica.record_count(),
+        "quarantined": replica.quarantine().len(),
+        "unreadable_records": replica.unreadable_records(),
+        "differences": differences,
+        "seconds": started.elapsed().as_secs_f64(),
+    })
+}
+
 /// One entry of an `items` page.
 enum Listed {
     Item(ItemView),
@@ -143,19 +159,7 @@ impl Engine {
                     "duplicates": report.duplicates,
                 }))
             }
-            Command::StoreCheck => {
-                let replica = self.replica()?;
-                let started = std::time::Instant::now();
-                let differences = replica.differences(&replica.rebuilt());
-                Ok(json!({
-                    "ok": differences.is_empty() && replica.unreadable_records() == 0,
-                    "records": replica.record_count(),
-                    "quarantined": replica.quarantine().len(),
-                    "unreadable_records": replica.unreadable_records(),
-                    "differences": differences,
-                    "seconds": started.elapsed().as_secs_f64(),
-                }))
-            }
+            Command::StoreCheck => Ok(store_check(self.replica()?)),
             Command::BundleExport => {
                 let replica = self.replica()?;
                 let all: Vec<SignedChange> = replica

@@ -17,7 +17,7 @@ mod token;
 mod trust_ops;
 
 pub use command::Command;
-pub use commands::{decode_bundle, encode_bundle};
+pub use commands::{decode_bundle, encode_bundle, store_check};
 pub use membership::{init, InviteRequest};
 pub use net_view::NetView;
 pub use staff::StaffStep;
