@@ -193,14 +193,47 @@ impl DocState {
         envelope: &SignedChange,
         change: automerge::Change,
         content: bool,
+        prepared: Option<Automerge>,
     ) -> Result<(), String> {
         let hash = change.hash();
         let deps = change.deps().to_vec();
-        self.doc_mut()
-            .apply_changes(vec![change])
-            .map_err(|e| e.to_string())?;
+        match prepared {
+            // The author's own fork already holds exactly this record's applied changes and this
+            // one: a document is a function of its set of changes, so it is this record's document
+            // after the change, without applying it a second time.
+            Some(fork) if self.is_this_plus(&fork, hash, &deps) => {
+                self.doc = OnceLock::from(fork);
+            }
+            _ => {
+                self.doc_mut()
+                    .apply_changes(vec![change])
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         self.note_applied(hash, deps, envelope.clone(), content);
         Ok(())
+    }
+
+    /// True when `fork` holds exactly this record's applied changes and `hash` (with `deps`): it
+    /// holds all of them, and its heads are this record's after the change. Nothing else can be in
+    /// it then: every ancestor of those heads is one of these changes.
+    fn is_this_plus(&self, fork: &Automerge, hash: ChangeHash, deps: &[ChangeHash]) -> bool {
+        let mut expected: Vec<ChangeHash> = self
+            .heads
+            .iter()
+            .filter(|h| !deps.contains(h))
+            .copied()
+            .chain(std::iter::once(hash))
+            .collect();
+        expected.sort();
+        let mut heads = fork.get_heads();
+        heads.sort();
+        heads == expected
+            && self
+                .order
+                .iter()
+                .chain(std::iter::once(&hash))
+                .all(|h| fork.get_change_meta_by_hash(h).is_some())
     }
 
     fn note_applied(

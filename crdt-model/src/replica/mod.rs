@@ -178,6 +178,9 @@ pub struct Replica {
     q_released: BTreeSet<[u8; 32]>,
     equivocations_dirty: bool,
     unreadable: std::sync::atomic::AtomicU64,
+    /// The local author's fork of the record it just changed (see `author.rs`): applied as the
+    /// record's document instead of applying the change to it again.
+    prepared: Option<(DocId, automerge::Automerge)>,
 }
 
 impl Clone for Replica {
@@ -201,6 +204,7 @@ impl Clone for Replica {
             q_released: self.q_released.clone(),
             equivocations_dirty: self.equivocations_dirty,
             unreadable: std::sync::atomic::AtomicU64::new(self.unreadable_records()),
+            prepared: None,
         }
     }
 }
@@ -227,6 +231,7 @@ impl Replica {
             q_released: BTreeSet::new(),
             equivocations_dirty: false,
             unreadable: std::sync::atomic::AtomicU64::new(0),
+            prepared: None,
         }
     }
 
@@ -800,8 +805,13 @@ impl Replica {
         let kind = self.authorize(&verified, state.as_deref(), writes)?;
         drop(state);
         let content = !matches!(kind, Applied::Approval);
+        let prepared = self
+            .prepared
+            .take()
+            .filter(|(doc, _)| doc == &envelope.doc)
+            .map(|(_, fork)| fork);
         self.state_mut(&envelope.doc)?
-            .apply(envelope, verified.change, content)
+            .apply(envelope, verified.change, content, prepared)
             .map_err(|e| Rejection::Malformed {
                 reason: format!("automerge refused it: {e}"),
             })?;
