@@ -139,8 +139,8 @@ struct RebuildPlan {
     /// The trust state lost something: rebuild the trust record, then every record signed by a
     /// device whose standing changed.
     trust: bool,
-    /// The trust state before this ingest first took something away: records were judged under it.
-    trust_before: Option<Arc<TrustState>>,
+    /// Devices whose certificates stand differently than when their records were judged.
+    changed: BTreeSet<DeviceId>,
     /// Records with an equivocation that involves an applied change.
     docs: BTreeSet<DocId>,
 }
@@ -816,13 +816,13 @@ impl Replica {
                 reason: format!("automerge refused it: {e}"),
             })?;
         if let Applied::Trust(entries) = kind {
-            let prior = self.trust.clone();
-            let before = self.trust.active_ids();
-            let revokes = !entries.revocations.is_empty();
-            Arc::make_mut(&mut self.trust).add_all(entries.certs, entries.revocations);
-            if revokes || !before.is_subset(&self.trust.active_ids()) {
+            let trust = Arc::make_mut(&mut self.trust);
+            trust.add_all(entries.certs, entries.revocations);
+            // Devices whose certificates now stand differently: their records are re-judged.
+            let changed = trust.take_changed();
+            if !changed.is_empty() {
                 self.plan.trust = true;
-                self.plan.trust_before.get_or_insert(prior);
+                self.plan.changed.extend(changed);
             }
         }
         Ok(true)

@@ -9,45 +9,18 @@
 //! [`Replica::rebuilt`] is the full rebuild from every envelope, kept as the oracle that
 //! `store check` and the property tests compare with.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::change::envelope::{Checked, SignedChange};
 use crate::identity::DeviceId;
 use crate::records::{DocId, DocKind};
 use crate::replica::{IngestReport, Replica, Slot};
-use crate::trust::state::{Standing, TrustState};
-
-/// A certificate's id, and the revocations that revoke it (`None`: active).
-type CertStanding = (String, Option<Vec<String>>);
-
-/// How each device's certificates stand: two trust states that agree on this judge every change
-/// the same way.
-fn standings(trust: &TrustState) -> BTreeMap<DeviceId, Vec<CertStanding>> {
-    let mut out: BTreeMap<DeviceId, Vec<CertStanding>> = BTreeMap::new();
-    let holders: BTreeSet<DeviceId> = trust.known().values().map(|c| c.body.holder).collect();
-    for holder in holders {
-        let mut list: Vec<CertStanding> = trust
-            .standing_certs_of(&holder)
-            .map(|(cert, standing)| {
-                let revoked = match standing {
-                    Standing::Active => None,
-                    Standing::Revoked(revs) => {
-                        Some(revs.iter().map(|r| r.id().to_string()).collect())
-                    }
-                };
-                (cert.id().to_string(), revoked)
-            })
-            .collect();
-        list.sort();
-        out.insert(holder, list);
-    }
-    out
-}
+use crate::trust::state::TrustState;
 
 /// Devices whose certificates stand differently in `after` than in `before`.
 fn changed_devices(before: &TrustState, after: &TrustState) -> BTreeSet<DeviceId> {
-    let (a, b) = (standings(before), standings(after));
+    let (a, b) = (before.standings(), after.standings());
     a.keys()
         .chain(b.keys())
         .filter(|d| a.get(*d) != b.get(*d))
@@ -135,11 +108,6 @@ impl Replica {
             if plan.is_empty() {
                 break;
             }
-            // The trust state the records were last judged under (before this ingest changed it).
-            let trust_before = plan
-                .trust_before
-                .clone()
-                .unwrap_or_else(|| self.trust.clone());
             let mut docs = plan.docs;
             // Which trust entries are accepted never depends on revocations (membership ignores
             // them and only grows), so a revocation leaves the trust record as it is: only the
@@ -147,15 +115,20 @@ impl Replica {
             // inside the trust record is another matter: both sides leave it, and the trust state
             // is recomputed from what remains.
             let trust_doc = DocId::trust();
+            let mut changed = plan.changed;
             if docs.remove(&trust_doc) {
                 before(self, &trust_doc);
+                let old = self.trust.clone();
                 let mut trust = TrustState::new(self.trust.genesis().clone());
                 trust.add(self.bootstrap.clone());
                 self.trust = Arc::new(trust);
                 nested.absorb(self.rebuild_record(&trust_doc));
                 rebuilt.insert(trust_doc);
+                // Rebuilt from nothing: every device "changed" on the way; compare with before.
+                let _ = Arc::make_mut(&mut self.trust).take_changed();
+                self.plan.changed.clear();
+                changed.extend(changed_devices(&old, &self.trust));
             }
-            let changed = changed_devices(&trust_before, &self.trust);
             if !changed.is_empty() {
                 docs.extend(
                     self.slots
@@ -176,10 +149,7 @@ impl Replica {
             // What waits (a dependency, a certificate, kept heads) is retried once, after all.
             self.retry_quarantine(&mut nested);
             // The records signed by every device whose standing changed were rebuilt above.
-            if plan.trust {
-                self.plan.trust = false;
-                self.plan.trust_before = None;
-            }
+            let _ = plan.trust;
         }
         self.plan = Default::default();
         self.rebuilding = false;
@@ -343,7 +313,7 @@ impl Replica {
                 eb.len()
             ));
         }
-        if standings(&self.trust) != standings(&other.trust) {
+        if self.trust.standings() != other.trust.standings() {
             out.push("trust: certificates stand differently".into());
         }
         out

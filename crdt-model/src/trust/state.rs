@@ -29,6 +29,9 @@ pub const CERTS_MAX: usize = 100_000;
 /// Revocations a network may hold.
 pub const REVOCATIONS_MAX: usize = 100_000;
 
+/// Per device, its certificates by id with the revocations that revoke each (`None`: active).
+pub(crate) type Standings = BTreeMap<DeviceId, Vec<(CertId, Option<Vec<CertId>>)>>;
+
 /// How a device's certificate stands.
 #[derive(Clone, Debug)]
 pub enum Standing<'a> {
@@ -52,6 +55,10 @@ pub struct TrustState {
     /// trust-document write is accepted never depends on arrival order.
     members: BTreeSet<DeviceId>,
     ignore_revocations: bool,
+    /// Devices whose certificates stand differently after a full recompute than before it, since
+    /// [`TrustState::take_changed`]: what a replica must re-judge. Admitting a certificate for a new
+    /// hall (the incremental path) takes nothing away and is not listed.
+    changed: BTreeSet<DeviceId>,
 }
 
 impl TrustState {
@@ -67,6 +74,7 @@ impl TrustState {
             halls: BTreeMap::new(),
             members: BTreeSet::new(),
             ignore_revocations: false,
+            changed: BTreeSet::new(),
         }
     }
 
@@ -138,11 +146,45 @@ impl TrustState {
     }
 
     fn recompute(&mut self) {
+        let before = self.standings();
         self.ignore_revocations = true;
         self.fixpoint();
         self.members = self.by_holder.keys().copied().collect();
         self.ignore_revocations = false;
         self.fixpoint();
+        let after = self.standings();
+        self.changed.extend(
+            before
+                .keys()
+                .chain(after.keys())
+                .filter(|d| before.get(*d) != after.get(*d))
+                .copied(),
+        );
+    }
+
+    /// How each device's certificates stand (id, and the revocations that revoke it): two trust
+    /// states that agree on this judge every change the same way.
+    pub(crate) fn standings(&self) -> Standings {
+        let mut out = Standings::new();
+        for (id, cert) in &self.active {
+            out.entry(cert.body.holder)
+                .or_default()
+                .push((id.clone(), None));
+        }
+        for (id, (cert, revocations)) in &self.revoked {
+            out.entry(cert.body.holder)
+                .or_default()
+                .push((id.clone(), Some(revocations.clone())));
+        }
+        for list in out.values_mut() {
+            list.sort();
+        }
+        out
+    }
+
+    /// Devices whose standing changed in recomputes since the last call (see the field's doc).
+    pub fn take_changed(&mut self) -> BTreeSet<DeviceId> {
+        std::mem::take(&mut self.changed)
     }
 
     fn fixpoint(&mut self) {
