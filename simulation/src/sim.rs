@@ -91,6 +91,20 @@ const ROUND_TIMEOUT_MS: u64 = 30_000;
 const VALID_LOG_MAX: usize = 100_000;
 
 /// Township administrators look at what is pending for them this often.
+/// The state a case moves to next on its ordinary path (YC 6.1–6.4), if any.
+fn next_case_state(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "received" => "accepted",
+        "accepted" => "transferred",
+        "transferred" => "in_review",
+        "in_review" => "decided",
+        "decided" => "issued",
+        "issued" => "delivered",
+        "delivered" => "archived",
+        _ => return None,
+    })
+}
+
 const APPROVE_EVERY_MS: u64 = 300_000;
 
 /// News is pushed to neighbours this long after it arrives, so a burst goes in one round.
@@ -459,6 +473,56 @@ impl Sim {
         self.at(next, Event::Tick);
     }
 
+    /// Villages online now take their side's next steps on the cases they are parties to.
+    fn advance_cases(&mut self) {
+        let w = &self.scenario.workload;
+        if !w.case_lifecycle || self.now_ms / 1000 + w.quiet_tail_s / 2 >= self.scenario.duration_s
+        {
+            return;
+        }
+        for v in 0..self.nodes.len() {
+            if self.nodes[v].level != Level::Village || !self.online(v) {
+                continue;
+            }
+            let hall = self.nodes[v].hall.to_string();
+            let cases = self.nodes[v].replica.cases(Some(self.now_ms as i64));
+            for case in cases {
+                let mut state = case.state.clone();
+                // A side may take several steps in a row (accept, then transfer).
+                for _ in 0..3 {
+                    let Some(next) = next_case_state(&state) else {
+                        break;
+                    };
+                    let ours = match hallsync_model::records::case::side_of(&state, next) {
+                        Some(hallsync_model::records::case::Side::Handling) => {
+                            case.handling == hall
+                        }
+                        Some(_) => case.accepting == hall,
+                        None => false,
+                    };
+                    let Ok(doc) = case.doc.parse::<DocId>() else {
+                        break;
+                    };
+                    if !ours {
+                        break;
+                    }
+                    let t = hallsync_model::records::case::Transition {
+                        from: state.clone(),
+                        to: next.to_string(),
+                        at_ms: self.now_ms as i64,
+                        materials: Vec::new(),
+                        note: String::new(),
+                        supply_by: None,
+                        mode: (next == "issued").then(|| "window".to_string()),
+                    };
+                    let key = t.key(&self.nodes[v].key.device_id());
+                    self.author(v, &doc, &[(key, ScalarValue::Str(t.to_value().into()))]);
+                    state = next.to_string();
+                }
+            }
+        }
+    }
+
     /// Township administrators decide what their villages proposed, within minutes of holding it.
     fn approve(&mut self) {
         for t in 0..self.nodes.len() {
@@ -486,6 +550,7 @@ impl Sim {
                 );
             }
         }
+        self.advance_cases();
         self.at(self.now_ms + APPROVE_EVERY_MS, Event::Approve);
     }
 
