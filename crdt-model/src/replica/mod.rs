@@ -417,7 +417,8 @@ impl Replica {
             };
             self.slots.insert(doc.clone(), Slot::Open(state));
         }
-        if !self.dirty.contains(doc) {
+        // Without a rest nothing is ever written (the simulator): nothing to remember either.
+        if self.rest.is_some() && !self.dirty.contains(doc) {
             self.dirty.insert(doc.clone());
         }
         self.removed.remove(doc);
@@ -453,8 +454,13 @@ impl Replica {
     }
 
     /// Lets records rest outside memory: from now on, [`Replica::settle`] hands changed records to
-    /// the caller's store and reads them back through a cache of `open_max` records.
+    /// the caller's store and reads them back through a cache of `open_max` records. Set it before
+    /// the first change: a replica without a rest keeps no account of what to write.
     pub fn set_rest(&mut self, rest: Arc<dyn RecordRest>, open_max: usize) {
+        debug_assert!(
+            self.rest.is_some() || self.slots.is_empty(),
+            "a rest is set before the first change"
+        );
         self.rest = Some(rest);
         self.cache().set_max(open_max);
     }
@@ -634,8 +640,10 @@ impl Replica {
             return;
         }
         report.quarantined.push((envelope.clone(), reason.clone()));
-        self.q_added.insert(digest);
-        self.q_released.remove(&digest);
+        if self.rest.is_some() {
+            self.q_added.insert(digest);
+            self.q_released.remove(&digest);
+        }
         self.quarantine.insert(
             digest,
             QuarantineEntry {
@@ -650,7 +658,7 @@ impl Replica {
     /// Takes an entry out of the quarantine (applied after all, dropped by a rebuild, or refused).
     pub(crate) fn leave_quarantine(&mut self, digest: &[u8; 32]) -> Option<QuarantineEntry> {
         let entry = self.quarantine.remove(digest)?;
-        if !self.q_added.remove(digest) {
+        if self.rest.is_some() && !self.q_added.remove(digest) {
             self.q_released.insert(*digest);
         }
         Some(entry)

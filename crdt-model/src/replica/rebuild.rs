@@ -187,7 +187,9 @@ impl Replica {
             let fresh = old.reset_keeping_pool();
             self.cache().take(doc);
             self.slots.insert(doc.clone(), Slot::Open(Arc::new(fresh)));
-            self.dirty.insert(doc.clone());
+            if self.rest.is_some() {
+                self.dirty.insert(doc.clone());
+            }
         }
         checked.extend(envelopes.into_iter().map(Checked::new));
         self.ingest_checked(checked)
