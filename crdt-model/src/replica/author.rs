@@ -9,6 +9,21 @@ use crate::identity::DeviceKey;
 use crate::records::DocId;
 use crate::replica::Replica;
 
+/// A change the local device made and signed on a fork of its record, not yet applied: made by
+/// [`Replica::prepare`] (read-only, so the changes of many records can be made on several threads)
+/// and applied by [`Replica::apply_prepared`].
+pub struct Prepared {
+    envelope: SignedChange,
+    fork: Automerge,
+}
+
+impl Prepared {
+    /// The signed change.
+    pub fn envelope(&self) -> &SignedChange {
+        &self.envelope
+    }
+}
+
 impl Replica {
     /// Makes, signs and ingests a change by the local device: `puts` written at the root of `doc`.
     ///
@@ -24,6 +39,23 @@ impl Replica {
         now_ms: i64,
         puts: &[(String, ScalarValue)],
     ) -> Result<SignedChange, Rejection> {
+        let prepared = self.prepare(key, epoch, doc, now_ms, puts)?;
+        self.apply_prepared(prepared)
+    }
+
+    /// Makes and signs a change by the local device on a fork of `doc`, changing nothing here.
+    ///
+    /// # Errors
+    /// [`Rejection::WrongDocument`] for an id that does not parse back, [`Rejection::Unchanged`]
+    /// when the puts change nothing, [`Rejection::Malformed`] for a put automerge refuses.
+    pub fn prepare(
+        &self,
+        key: &DeviceKey,
+        epoch: u32,
+        doc: &DocId,
+        now_ms: i64,
+        puts: &[(String, ScalarValue)],
+    ) -> Result<Prepared, Rejection> {
         // Every record id must parse back, or peers and the store could not read the change again:
         // ids built from parts (case numbers, person ids) are checked here, once, for all of them.
         if doc.as_str().parse::<DocId>().as_ref() != Ok(doc) {
@@ -55,6 +87,18 @@ impl Replica {
             .filter(|c| c.hash() == hash)
             .ok_or_else(unchanged)?;
         let envelope = SignedChange::sign(doc.clone(), &change, key);
+        Ok(Prepared { envelope, fork })
+    }
+
+    /// Applies a prepared change through the checks a peer's would get (authority; its signature
+    /// is this device's, made just now). Prepared on an older state of the record (another change
+    /// of it applied since), it still applies if the checks allow it, as a concurrent change.
+    ///
+    /// # Errors
+    /// The [`Rejection`] the checks give; nothing of the change is kept then.
+    pub fn apply_prepared(&mut self, prepared: Prepared) -> Result<SignedChange, Rejection> {
+        let Prepared { envelope, fork } = prepared;
+        let doc = envelope.doc.clone();
         // Signed just now by this device: the signature needs no second check; authority does.
         self.prepared = Some((doc.clone(), fork));
         let report = self.ingest_checked(vec![Checked::applied_before(envelope.clone())]);

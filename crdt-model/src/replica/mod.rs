@@ -22,6 +22,7 @@ mod keep;
 mod rebuild;
 mod rest;
 
+pub use author::Prepared;
 pub use doc_state::{DocState, RestError};
 pub use rest::{IndexEntry, MemRest, RecordRest, Unsettled, OPEN_RECORDS_DEFAULT};
 

@@ -225,21 +225,48 @@ impl Engine {
         }
         let mut written = 0;
         let mut unchanged = 0;
-        for (i, item) in items.iter().enumerate() {
-            match self.author_unstored(&DocId::item(&item.code), &item.writes()) {
-                Ok(_) => written += 1,
-                Err(NodeError::Refused(hallsync_model::Rejection::Unchanged)) => unchanged += 1,
-                Err(e) => {
-                    self.persist()?;
-                    return Err(e);
+        let (key, epoch, now) = (self.key.clone(), self.epoch, now_ms());
+        // Commit in slices: one transaction per slice, and at most a slice of records open.
+        for slice in items.chunks(IMPORT_SLICE_ROWS) {
+            // Each item is its own record (the table check refuses a code twice), so the changes
+            // are made and signed on both cores, then applied here one by one, in table order.
+            let replica = self.replica()?;
+            let prepare = |part: &[hallsync_model::records::item::ItemFields]| {
+                part.iter()
+                    .map(|item| {
+                        replica.prepare(&key, epoch, &DocId::item(&item.code), now, &item.writes())
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let (first, second) = slice.split_at(slice.len() / 2);
+            let prepared = std::thread::scope(|scope| {
+                let other = scope.spawn(|| prepare(second));
+                let mut all = prepare(first);
+                // A panic in the other thread is a bug in the model: surfaced, not hidden.
+                all.extend(
+                    other
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                );
+                all
+            });
+            let replica = self.replica_mut()?;
+            let mut refused = None;
+            for made in prepared {
+                match made.and_then(|p| replica.apply_prepared(p)) {
+                    Ok(_) => written += 1,
+                    Err(hallsync_model::Rejection::Unchanged) => unchanged += 1,
+                    Err(e) => {
+                        refused = Some(e);
+                        break;
+                    }
                 }
             }
-            // Commit in slices: one transaction per slice, and at most a slice of records open.
-            if (i + 1) % IMPORT_SLICE_ROWS == 0 {
-                self.persist()?;
+            self.persist()?;
+            if let Some(e) = refused {
+                return Err(e.into());
             }
         }
-        self.persist()?;
         Ok(
             json!({ "ok": true, "dry_run": false, "imported": written, "unchanged": unchanged, "rows": items.len(), "errors": [] }),
         )

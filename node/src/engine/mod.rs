@@ -252,22 +252,12 @@ impl Engine {
         doc: &hallsync_model::DocId,
         puts: &[(String, hallsync_model::ScalarValue)],
     ) -> Result<SignedChange, NodeError> {
-        let envelope = self.author_unstored(doc, puts)?;
-        self.persist()?;
-        Ok(envelope)
-    }
-
-    /// Makes a local change that the next [`Engine::persist`] stores: for work of many changes
-    /// (an import) that commits them together.
-    pub(crate) fn author_unstored(
-        &mut self,
-        doc: &hallsync_model::DocId,
-        puts: &[(String, hallsync_model::ScalarValue)],
-    ) -> Result<SignedChange, NodeError> {
         let key = self.key.clone();
         let epoch = self.epoch;
-        Ok(self
+        let envelope = self
             .replica_mut()?
-            .author(&key, epoch, doc, now_ms(), puts)?)
+            .author(&key, epoch, doc, now_ms(), puts)?;
+        self.persist()?;
+        Ok(envelope)
     }
 }
