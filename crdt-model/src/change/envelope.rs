@@ -67,6 +67,14 @@ impl Checked {
     /// Verifies `envelope` and decodes its writes.
     pub fn new(envelope: SignedChange) -> Checked {
         let verified = envelope.verify();
+        Checked::from_outcome(envelope, verified)
+    }
+
+    /// The checked form of `envelope` given the outcome of checking it: writes decoded, digest.
+    fn from_outcome(
+        envelope: SignedChange,
+        verified: Result<VerifiedChange, Rejection>,
+    ) -> Checked {
         let writes = verified
             .as_ref()
             .ok()
@@ -87,16 +95,7 @@ impl Checked {
             envelope: envelope.clone(),
             change,
         });
-        let writes = verified
-            .as_ref()
-            .ok()
-            .map(|v| crate::change::ops::root_writes(&v.change));
-        Checked {
-            digest: envelope.digest(),
-            envelope,
-            verified,
-            writes,
-        }
+        Checked::from_outcome(envelope, verified)
     }
 
     /// The envelope.

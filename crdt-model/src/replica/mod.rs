@@ -137,10 +137,8 @@ impl Slot {
 /// What a pending rebuild must recompute.
 #[derive(Clone, Default)]
 struct RebuildPlan {
-    /// The trust state lost something: rebuild the trust record, then every record signed by a
-    /// device whose standing changed.
-    trust: bool,
-    /// Devices whose certificates stand differently than when their records were judged.
+    /// Devices whose certificates stand differently than when their records were judged: every
+    /// record they signed is rebuilt.
     changed: BTreeSet<DeviceId>,
     /// Records with an equivocation that involves an applied change.
     docs: BTreeSet<DocId>,
@@ -148,7 +146,7 @@ struct RebuildPlan {
 
 impl RebuildPlan {
     fn is_empty(&self) -> bool {
-        !self.trust && self.docs.is_empty()
+        self.changed.is_empty() && self.docs.is_empty()
     }
 }
 
@@ -324,12 +322,12 @@ impl Replica {
             .filter_map(|(id, _)| self.record(id).map(|s| (id, s)))
     }
 
-    /// The id as the replica holds it, for borrowing beyond a caller's value.
-    pub(crate) fn slots_key_value(&self, doc: &DocId) -> Option<(&DocId, ())> {
+    /// A held record's id as the replica holds it, for borrowing beyond a caller's value.
+    pub(crate) fn held_id(&self, doc: &DocId) -> Option<&DocId> {
         self.slots
             .get_key_value(doc)
             .filter(|(_, s)| s.is_held())
-            .map(|(k, _)| (k, ()))
+            .map(|(k, _)| k)
     }
 
     /// 8-byte prefixes of the changes of every open record, applied or pooled.
@@ -798,6 +796,15 @@ impl Replica {
         {
             return Ok(false);
         }
+        // A stranger's change is never pooled: pools rest on disk with their record, and only the
+        // quarantine (bounded) may hold what strangers send. Once its author is certified it is
+        // retried from the quarantine and pooled then, so equivocations are still found.
+        let author = &envelope.author;
+        if !self.trust.is_known(author) && author != &self.trust.genesis().key {
+            return Err(Rejection::UnknownAuthor {
+                author: author.short(),
+            });
+        }
         if let Some(equivocation) = self.pool(&verified)? {
             return Err(equivocation);
         }
@@ -828,11 +835,7 @@ impl Replica {
             let trust = Arc::make_mut(&mut self.trust);
             trust.add_all(entries.certs, entries.revocations);
             // Devices whose certificates now stand differently: their records are re-judged.
-            let changed = trust.take_changed();
-            if !changed.is_empty() {
-                self.plan.trust = true;
-                self.plan.changed.extend(changed);
-            }
+            self.plan.changed.extend(trust.take_changed());
         }
         Ok(true)
     }

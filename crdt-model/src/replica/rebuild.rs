@@ -149,7 +149,6 @@ impl Replica {
             // What waits (a dependency, a certificate, kept heads) is retried once, after all.
             self.retry_quarantine(&mut nested);
             // The records signed by every device whose standing changed were rebuilt above.
-            let _ = plan.trust;
         }
         self.plan = Default::default();
         self.rebuilding = false;

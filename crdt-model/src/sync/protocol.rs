@@ -560,7 +560,7 @@ impl Replica {
         if !in_scope(self.trust(), &have.doc, peer) {
             return;
         }
-        let Some((doc, _)) = self.slots_key_value(&have.doc) else {
+        let Some(doc) = self.held_id(&have.doc) else {
             return;
         };
         let Some(mine) = self.record(doc) else {

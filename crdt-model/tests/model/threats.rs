@@ -253,3 +253,41 @@ fn t8_administrators_cannot_revoke_their_peers_or_superiors() {
     fed.revoke(&district, &township, true).unwrap();
     assert_eq!(fed.origin.trust().valid().len(), active_before - 1);
 }
+
+#[test]
+fn a_strangers_changes_leave_no_record_behind_only_bounded_quarantine_entries() {
+    // Goal (issue #9 × #10): records rest on disk with their pool of waiting changes, so a
+    // stranger with a valid key and no certificate must not be able to create a record row per
+    // change it sends; what it sends waits in the quarantine, whose size is bounded.
+    use hallsync_model::replica::MemRest;
+    use std::sync::Arc;
+    let mut fed = Fed::new();
+    let stranger = fed.stranger.clone();
+    let rest = Arc::new(MemRest::new());
+    let (mut r, _) =
+        hallsync_model::Replica::open_at_rest(fed.genesis(), rest.at_rest(Vec::new(), 16));
+    r.ingest(fed.log.clone());
+    rest.write(&r.unsettled());
+    r.settle();
+    let held_before = r.record_count();
+    let junk: Vec<_> = (0..50)
+        .map(|i| {
+            let doc: DocId = format!("item/JUNK-{i}").parse().unwrap();
+            fed.forge(
+                &stranger,
+                1,
+                &doc,
+                vec![("name".into(), ScalarValue::Str("x".into()))],
+            )
+        })
+        .collect();
+    r.ingest(junk.clone());
+    let unsettled = r.unsettled();
+    assert!(
+        unsettled.records.is_empty(),
+        "a stranger made {} record rows",
+        unsettled.records.len()
+    );
+    assert_eq!(unsettled.quarantined.len(), junk.len());
+    assert_eq!(r.record_count(), held_before);
+}

@@ -19,6 +19,31 @@ use crate::error::NodeError;
 /// Most envelopes one import bundle may hold.
 pub const BUNDLE_CHANGES_MAX: usize = 1_000_000;
 
+/// A page request over records: the cursor must be a record id, as a previous page printed it.
+fn record_page(after: Option<String>, limit: Option<usize>) -> Result<PageRequest, NodeError> {
+    if let Some(cursor) = &after {
+        cursor.parse::<DocId>().map_err(|_| bad_cursor(cursor))?;
+    }
+    Ok(PageRequest { after, limit })
+}
+
+/// A page request over the quarantine: the cursor is an envelope digest (64 hex digits).
+fn quarantine_page(after: Option<String>, limit: Option<usize>) -> Result<PageRequest, NodeError> {
+    if let Some(cursor) = &after {
+        let ok = hex::decode(cursor).is_ok_and(|d| d.len() == 32);
+        if !ok {
+            return Err(bad_cursor(cursor));
+        }
+    }
+    Ok(PageRequest { after, limit })
+}
+
+fn bad_cursor(cursor: &str) -> NodeError {
+    NodeError::NotAllowed(format!(
+        "`{cursor}` is not a page cursor: pass the `next` a previous page printed, or leave --after out to start at the first page"
+    ))
+}
+
 /// `store check`: every record rebuilt from its signed changes, compared with what `replica` holds.
 /// A running node runs it on a snapshot of its replica in a thread of its own, so it keeps
 /// answering meanwhile (`run`).
@@ -56,14 +81,14 @@ impl Engine {
         match command {
             Command::Status => self.status(net),
             Command::Items { hall, search, after, limit } => {
-                self.items(hall.as_deref(), search.as_deref(), &PageRequest { after, limit })
+                self.items(hall.as_deref(), search.as_deref(), &record_page(after, limit)?)
             }
             Command::Pending { after, limit } => {
                 let me = self.key.device_id();
-                let page = self.replica()?.pending_page(&me, &PageRequest { after, limit });
+                let page = self.replica()?.pending_page(&me, &record_page(after, limit)?);
                 Ok(json!({ "pending": page.entries, "next": page.next }))
             }
-            Command::Quarantine { after, limit } => self.quarantine_page(&PageRequest { after, limit }),
+            Command::Quarantine { after, limit } => self.quarantine_page(&quarantine_page(after, limit)?),
             Command::ItemCreate(fields) => {
                 fields.validate()?;
                 let doc = DocId::item(&fields.code);
@@ -81,7 +106,7 @@ impl Engine {
                 self.case_step(&case, &to, materials, note, supply_by, mode)
             }
             Command::Cases { overdue, state, after, limit } => {
-                self.case_list(overdue, state.as_deref(), &PageRequest { after, limit })
+                self.case_list(overdue, state.as_deref(), &record_page(after, limit)?)
             }
             Command::Department { hall, fields } => self.department(hall.as_deref(), fields),
             Command::DepartmentList { hall } => self.department_list(hall.as_deref()),
@@ -132,7 +157,7 @@ impl Engine {
             }
             Command::CatalogueImport { rows, dry_run } => self.catalogue_import(&rows, dry_run),
             Command::Records { kind, after, limit } => {
-                self.records(&kind, &PageRequest { after, limit })
+                self.records(&kind, &record_page(after, limit)?)
             }
             Command::Revoke { device, cert, reason } => self.revoke(device.as_deref(), cert.as_deref(), &reason),
             Command::RotateKey if net.running => Err(NodeError::NotAllowed(
