@@ -121,17 +121,16 @@ impl Replica {
         let item_view = item_view.as_ref();
         let depth = depths(state);
         let mut steps: Vec<(usize, i64, ChangeHash, String, Transition)> = Vec::new();
-        for envelope in state.applied_envelopes() {
-            let Ok(v) = envelope.verify() else { continue };
-            for w in root_writes(&v.change).unwrap_or_default() {
+        for (envelope, change) in state.applied_changes() {
+            for w in root_writes(&change).unwrap_or_default() {
                 if let (true, Some(ScalarValue::Str(text))) =
                     (w.key.starts_with(TRANSITION_PREFIX), &w.value)
                 {
                     if let Some(t) = Transition::parse(text) {
                         steps.push((
-                            depth.get(&v.hash()).copied().unwrap_or(0),
+                            depth.get(&change.hash()).copied().unwrap_or(0),
                             t.at_ms,
-                            v.hash(),
+                            change.hash(),
                             envelope.author.to_string(),
                             t,
                         ));

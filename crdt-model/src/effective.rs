@@ -129,15 +129,6 @@ pub struct Proposal {
     pub approved_by: Vec<String>,
 }
 
-/// The text (or integer, as text) at a root key as of `heads`.
-pub(crate) fn text_at_heads(
-    doc: &automerge::Automerge,
-    key: &str,
-    heads: &[ChangeHash],
-) -> Option<String> {
-    text_at(doc, key, Some(heads))
-}
-
 /// The current text (or integer, as text) at a root key.
 pub(crate) fn text_of(doc: &automerge::Automerge, key: &str) -> Option<String> {
     text_at(doc, key, None)
@@ -165,15 +156,11 @@ pub(crate) fn text_at(
 /// Every approval and rejection applied to a record, with its signer.
 pub(crate) fn decisions(state: &DocState) -> Vec<(DeviceId, Approval)> {
     state
-        .applied_envelopes()
-        .filter(|e| {
-            !e.verify()
-                .map(|v| state.content.contains(&v.hash()))
-                .unwrap_or(true)
-        })
-        .filter_map(|e| e.verify().ok().map(|v| (e.author, v)))
-        .flat_map(|(author, v)| {
-            root_writes(&v.change)
+        .applied_changes()
+        .filter(|(_, change)| !state.content.contains(&change.hash()))
+        .flat_map(|(e, change)| {
+            let author = e.author;
+            root_writes(&change)
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|w| w.key.starts_with(APPROVAL_PREFIX))

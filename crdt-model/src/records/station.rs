@@ -95,8 +95,9 @@ pub struct DocHistory<'a> {
     pub authors: &'a BTreeMap<ChangeHash, DeviceId>,
     /// The applied changes that wrote content rather than approvals.
     pub content: &'a BTreeSet<ChangeHash>,
-    /// The document, to read what an approval approves (S4).
-    pub doc: Option<&'a automerge::Automerge>,
+    /// The record, whose document is opened only when a rule reads what an approval approves (S4):
+    /// most changes are judged without opening it.
+    pub(crate) record: Option<&'a crate::replica::DocState>,
 }
 
 /// Whether an accepted stationing change wrote content or an approval.
@@ -265,8 +266,15 @@ pub(crate) fn approved_state<'a>(
     if approval.decision != crate::records::approval::Decision::Approve {
         return None;
     }
-    let (doc, heads) = (history.doc?, approval.head_hashes()?);
-    Some(move |key: &str| crate::effective::text_at_heads(doc, key, &heads).unwrap_or_default())
+    let (record, heads) = (history.record?, approval.head_hashes()?);
+    // Unknown heads read as empty, as automerge reads nothing at them.
+    let fields = record.fields_at(&heads).unwrap_or_default();
+    Some(move |key: &str| {
+        fields
+            .get(key)
+            .and_then(crate::replica::field_text)
+            .unwrap_or_default()
+    })
 }
 
 /// S4 (ST 8.1.1): a withdrawal is approved only with its written reason and legal basis.

@@ -39,6 +39,8 @@ pub struct DocState {
     /// not applied are written at rest, so that an equivocation or a change kept by a revocation is
     /// still recognised after a restart.
     pub(crate) seqs: BTreeMap<SeqOf, BTreeSet<ChangeHash>>,
+    /// Devices that signed an applied change: the index entry's, kept as changes apply.
+    signers: BTreeSet<DeviceId>,
     doc: OnceLock<Automerge>,
 }
 
@@ -108,18 +110,6 @@ impl DocState {
         doc
     }
 
-    /// The document for writing: opened if it was not.
-    pub(crate) fn doc_mut(&mut self) -> &mut Automerge {
-        if self.doc.get().is_none() {
-            let opened = self.open_doc();
-            // Just checked empty, and `&mut self` excludes a concurrent initialiser.
-            let _ = self.doc.set(opened);
-        }
-        self.doc
-            .get_mut()
-            .unwrap_or_else(|| unreachable!("set above"))
-    }
-
     /// The current heads, sorted.
     pub fn heads(&self) -> Vec<ChangeHash> {
         self.heads.clone()
@@ -135,6 +125,13 @@ impl DocState {
         self.order.iter().filter_map(|h| self.envelopes.get(h))
     }
 
+    /// The applied envelopes with their changes parsed, in an order that respects dependencies.
+    /// Their signatures were checked when they applied: views read them without checking again.
+    pub fn applied_changes(&self) -> impl Iterator<Item = (&SignedChange, automerge::Change)> {
+        self.applied_envelopes()
+            .filter_map(|e| parse_change(&e.change).ok().map(|c| (e, c)))
+    }
+
     /// Who signed each applied change.
     pub fn authors(&self) -> &BTreeMap<ChangeHash, DeviceId> {
         &self.authors
@@ -145,9 +142,9 @@ impl DocState {
         &self.deps
     }
 
-    /// Devices that signed an applied or waiting change of this record.
-    pub(crate) fn signers(&self) -> BTreeSet<DeviceId> {
-        self.authors.values().copied().collect()
+    /// Devices that signed an applied change of this record.
+    pub(crate) fn signers(&self) -> &BTreeSet<DeviceId> {
+        &self.signers
     }
 
     pub(crate) fn history(&self) -> DocHistory<'_> {
@@ -155,7 +152,7 @@ impl DocState {
             deps: &self.deps,
             authors: &self.authors,
             content: &self.content,
-            doc: Some(self.doc()),
+            record: Some(self),
         }
     }
 
@@ -184,17 +181,19 @@ impl DocState {
         }
     }
 
-    /// Applies a verified change that authorization accepted: document, bookkeeping and heads.
-    ///
-    /// # Errors
-    /// Automerge's refusal, in words.
+    /// Applies a verified change that authorization accepted: bookkeeping and heads, and the
+    /// document if it is open. A record that is not open stays closed — its document is derived
+    /// from its changes when someone reads it — so ingest does not pay for automerge on records
+    /// nobody reads. The verdict never depends on whether the document was open: what automerge
+    /// could refuse of a parsed, root-only change with its dependencies present is ruled out
+    /// before this ([`seq_rule`], and `verify` refuses author footers).
     pub(crate) fn apply(
         &mut self,
         envelope: &SignedChange,
         change: automerge::Change,
         content: bool,
         prepared: Option<Automerge>,
-    ) -> Result<(), String> {
+    ) {
         let hash = change.hash();
         let deps = change.deps().to_vec();
         match prepared {
@@ -205,13 +204,29 @@ impl DocState {
                 self.doc = OnceLock::from(fork);
             }
             _ => {
-                self.doc_mut()
-                    .apply_changes(vec![change])
-                    .map_err(|e| e.to_string())?;
+                if let Some(doc) = self.doc.get_mut() {
+                    if doc.apply_changes(vec![change]).is_err() {
+                        // Ruled out by the checks before (see above). Should automerge refuse all
+                        // the same, the document is derived again from the changes when next read,
+                        // as it is for a record that was not open: the verdict stays the same.
+                        debug_assert!(false, "automerge refused a change the rules accepted");
+                        self.doc = OnceLock::new();
+                    }
+                }
             }
         }
         self.note_applied(hash, deps, envelope.clone(), content);
-        Ok(())
+    }
+
+    /// The highest sequence number of `actor`'s applied changes to this record (0 when none).
+    pub(crate) fn last_seq_of(&self, actor: &[u8]) -> u64 {
+        let from = (actor.to_vec(), 0);
+        let to = (actor.to_vec(), u64::MAX);
+        self.seqs
+            .range(from..=to)
+            .rev()
+            .find(|(_, hashes)| hashes.iter().any(|h| self.deps.contains_key(h)))
+            .map_or(0, |((_, seq), _)| *seq)
     }
 
     /// True when `fork` holds exactly this record's applied changes and `hash` (with `deps`): it
@@ -249,6 +264,7 @@ impl DocState {
         }
         self.deps.insert(hash, deps);
         self.authors.insert(hash, envelope.author);
+        self.signers.insert(envelope.author);
         self.order.push(hash);
         self.envelopes.insert(hash, envelope);
         if content {
@@ -336,5 +352,19 @@ impl DocState {
                 .insert(hash);
         }
         Ok(state)
+    }
+}
+
+/// The sequence rule: an actor's changes to a record are numbered 1, 2, 3 … each after the one
+/// before, as automerge numbers them. Given the last number applied (`last`), a change numbered
+/// past the next waits for those between (`Err(Some(missing))`, retried); one numbered at or below
+/// the last can never apply (`Err(None)`). Checked before applying, it is what makes automerge's own
+/// refusal of a change impossible, so a record need not be open to apply one, and the outcome does
+/// not depend on the order the changes arrived in.
+pub(crate) fn seq_rule(last: u64, seq: u64) -> Result<(), Option<usize>> {
+    match seq.checked_sub(last) {
+        Some(1) => Ok(()),
+        Some(0) | None => Err(None),
+        Some(ahead) => Err(Some(usize::try_from(ahead - 1).unwrap_or(usize::MAX))),
     }
 }

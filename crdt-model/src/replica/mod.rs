@@ -18,12 +18,14 @@
 mod author;
 mod authorize;
 mod doc_state;
+mod fields;
 mod keep;
 mod rebuild;
 mod rest;
 
 pub use author::Prepared;
 pub use doc_state::{DocState, RestError};
+pub(crate) use fields::field_text;
 pub use rest::{IndexEntry, MemRest, RecordRest, Unsettled, OPEN_RECORDS_DEFAULT};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -556,13 +558,20 @@ impl Replica {
         if self.rest.is_none() {
             return;
         }
+        let mut resting = Vec::with_capacity(dirty.len());
         for doc in dirty {
-            if let Some(Slot::Open(state)) = self.slots.get(&doc) {
-                let entry = IndexEntry::of(state);
-                let state = state.clone();
-                self.slots.insert(doc.clone(), Slot::Rest(entry));
-                self.cache().put(doc, state);
+            if let Some(slot) = self.slots.get_mut(&doc) {
+                if let Slot::Open(state) = slot {
+                    let state = state.clone();
+                    *slot = Slot::Rest(IndexEntry::of(&state));
+                    resting.push((doc, state));
+                }
             }
+        }
+        // One lock for all; records the cache lets go of are dropped here, off any read path.
+        let mut cache = self.cache();
+        for (doc, state) in resting {
+            cache.put(doc, state);
         }
     }
 
@@ -583,7 +592,7 @@ impl Replica {
     /// Verifies, authorizes and applies `batch`, then retries the quarantine while anything applies;
     /// rebuilds what a revocation or equivocation took something away from.
     pub fn ingest(&mut self, batch: Vec<SignedChange>) -> IngestReport {
-        self.ingest_checked(batch.into_iter().map(Checked::new).collect())
+        self.ingest_checked(Checked::all(batch))
     }
 
     /// [`Replica::ingest`] of envelopes verified ahead (see [`Checked`]): the same outcome, with
@@ -818,6 +827,18 @@ impl Replica {
         if missing > 0 {
             return Err(Rejection::MissingDependency { missing });
         }
+        let actor = verified.change.actor_id().to_bytes();
+        let seq = verified.change.seq();
+        let last = state.as_deref().map_or(0, |s| s.last_seq_of(actor));
+        match doc_state::seq_rule(last, seq) {
+            Ok(()) => {}
+            Err(Some(missing)) => return Err(Rejection::MissingDependency { missing }),
+            Err(None) => return Err(Rejection::Malformed {
+                reason: format!(
+                    "change {seq} of its actor is not after the actor's last change to this record"
+                ),
+            }),
+        }
         let kind = self.authorize(&verified, state.as_deref(), writes)?;
         drop(state);
         let content = !matches!(kind, Applied::Approval);
@@ -827,10 +848,7 @@ impl Replica {
             .filter(|(doc, _)| doc == &envelope.doc)
             .map(|(_, fork)| fork);
         self.state_mut(&envelope.doc)?
-            .apply(envelope, verified.change, content, prepared)
-            .map_err(|e| Rejection::Malformed {
-                reason: format!("automerge refused it: {e}"),
-            })?;
+            .apply(envelope, verified.change, content, prepared);
         if let Applied::Trust(entries) = kind {
             let trust = Arc::make_mut(&mut self.trust);
             trust.add_all(entries.certs, entries.revocations);

@@ -124,9 +124,11 @@ impl OpenCache {
         self.tick += 1;
         let tick = self.tick;
         let (state, used) = self.open.get_mut(doc)?;
-        self.by_use.remove(used);
+        // The id moves to its new place in the use order: no copy of it is made.
+        if let Some(id) = self.by_use.remove(used) {
+            self.by_use.insert(tick, id);
+        }
         *used = tick;
-        self.by_use.insert(tick, doc.clone());
         Some(state.clone())
     }
 
