@@ -91,8 +91,7 @@ fn main() {
     for batch in changes.chunks(10_000) {
         ingest_pipelined(&mut receiver, batch.to_vec());
         let at = Instant::now();
-        store.write(&receiver.unsettled(), false).unwrap();
-        receiver.settle();
+        store.persist(&mut receiver).unwrap();
         storing += at.elapsed().as_secs_f64();
     }
     let secs = started.elapsed().as_secs_f64();

@@ -107,6 +107,14 @@ fn run_size(records: usize, keep: Option<&Path>, open_max: usize) -> Value {
         .filter(|c| c.verify().is_ok())
         .count();
     let verify_rate = verified as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let batch_verified = history
+        .changes
+        .chunks(512)
+        .flat_map(|chunk| hallsync_model::Checked::all(chunk.to_vec()))
+        .count();
+    let batch_rate = batch_verified as f64 / started.elapsed().as_secs_f64();
+    eprintln!("  one thread: {verify_rate:.0}/s one by one, {batch_rate:.0}/s checked and decoded in batches");
 
     let temp = tempfile::tempdir().expect("temp dir");
     let dir = match keep {
@@ -136,8 +144,7 @@ fn run_size(records: usize, keep: Option<&Path>, open_max: usize) -> Value {
         ingest_pipelined(&mut replica, batch.to_vec());
         apply_s += at.elapsed().as_secs_f64();
         let at = Instant::now();
-        store.write(&replica.unsettled(), false).expect("write");
-        replica.settle();
+        store.persist(&mut replica).expect("write");
         write_s += at.elapsed().as_secs_f64();
         if i == 0 {
             trust_s = started.elapsed().as_secs_f64();
@@ -271,10 +278,8 @@ fn measure_open(path: &Path, genesis: Genesis, revocation: &[u8], open_max: usiz
     let envelope: SignedChange = postcard::from_bytes(revocation).expect("revocation envelope");
     let started = Instant::now();
     let report = ingest_pipelined(&mut replica, vec![envelope]);
-    let unsettled = replica.unsettled();
-    let rewritten = unsettled.records.len();
-    store.write(&unsettled, false).expect("write");
-    replica.settle();
+    let rewritten = replica.unsettled().records.len();
+    store.persist(&mut replica).expect("write");
     let revoke_s = started.elapsed().as_secs_f64();
     json!({
         "open_max": open_max,

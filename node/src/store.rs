@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hallsync_model::replica::{IndexEntry, RecordRest, Unsettled};
-use hallsync_model::{DocId, SignedChange};
+use hallsync_model::{DocId, Replica, SignedChange};
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
 };
@@ -315,6 +315,16 @@ impl RedbStore {
         if finish_migration {
             self.found = Found::Current;
         }
+        Ok(())
+    }
+
+    /// Writes what `replica` changed ([`RedbStore::write`]) and lets it settle.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`]; the replica is not settled then, so the next write carries it all.
+    pub fn persist(&mut self, replica: &mut Replica) -> Result<(), NodeError> {
+        self.write(&replica.unsettled(), false)?;
+        replica.settle();
         Ok(())
     }
 

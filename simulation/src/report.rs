@@ -136,7 +136,7 @@ pub fn converged(nodes: &[Node]) -> bool {
 
 /// Up to `max` records that are not converged, each with the halls that lack it or differ.
 pub fn unconverged(nodes: &[Node], max: usize) -> Vec<String> {
-    use hallsync_model::sync::scope::in_scope;
+    use hallsync_model::sync::scope::holders;
     let Some(trust) = nodes.first().map(|n| n.replica.trust()) else {
         return Vec::new();
     };
@@ -152,15 +152,32 @@ pub fn unconverged(nodes: &[Node], max: usize) -> Vec<String> {
             }
         }
     }
+    // Which nodes may hold the records of each hall: a record's holders are halls, not devices.
+    let mut at_hall: BTreeMap<&hallsync_model::HallId, Vec<usize>> = BTreeMap::new();
     let devices: Vec<hallsync_model::DeviceId> = nodes.iter().map(|n| n.key.device_id()).collect();
+    for (i, device) in devices.iter().enumerate() {
+        for cert in trust.active_certs_of(device) {
+            at_hall.entry(&cert.body.hall).or_default().push(i);
+        }
+    }
     let mut out = Vec::new();
     for (doc, (_, best)) in all {
-        let lagging: Vec<String> = nodes
-            .iter()
-            .zip(&devices)
-            .filter(|(_, d)| in_scope(trust, doc, d))
-            .filter(|(n, _)| n.replica.record(doc).map(|s| s.heads()).as_ref() != Some(&best))
-            .map(|(n, _)| n.hall.to_string())
+        let mut should: Vec<usize> = match holders(trust, doc) {
+            None => (0..nodes.len()).collect(),
+            Some(halls) => halls
+                .into_iter()
+                .filter_map(|h| at_hall.get(h))
+                .flatten()
+                .copied()
+                .collect(),
+        };
+        should.sort_unstable();
+        should.dedup();
+        let lagging: Vec<String> = should
+            .into_iter()
+            .map(|i| &nodes[i])
+            .filter(|n| n.replica.record(doc).map(|s| s.heads()).as_ref() != Some(&best))
+            .map(|n| n.hall.to_string())
             .collect();
         if !lagging.is_empty() {
             out.push(format!("{doc}: behind at {}", lagging.join(", ")));

@@ -3,3 +3,4 @@
 pub mod envelope;
 pub mod ops;
 pub mod rejection;
+pub mod signatures;

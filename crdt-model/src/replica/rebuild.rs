@@ -190,7 +190,7 @@ impl Replica {
                 self.dirty.insert(doc.clone());
             }
         }
-        checked.extend(envelopes.into_iter().map(Checked::new));
+        checked.extend(Checked::all(envelopes));
         self.ingest_checked(checked)
     }
 

@@ -17,51 +17,48 @@ use crate::identity::DeviceId;
 use crate::records::{DocId, DocKind};
 use crate::trust::state::TrustState;
 
-fn ancestors(trust: &TrustState, hall: &HallId) -> Vec<HallId> {
-    let mut out = vec![hall.clone()];
-    // Four levels at most; the bound also stops a cycle in a corrupt state.
-    for _ in 0..8 {
-        let Some(parent) = out
-            .last()
-            .and_then(|h| trust.halls().get(h))
-            .and_then(|i| i.parent.clone())
-        else {
-            break;
-        };
-        out.push(parent);
+/// The halls on a case's way: each party and the halls above it up to their lowest common ancestor
+/// (only the parties when they share none).
+fn case_path<'a>(trust: &'a TrustState, a: &'a HallId, h: &'a HallId) -> Vec<&'a HallId> {
+    let up_a: Vec<&HallId> = trust.lineage(a).collect();
+    let up_h: Vec<&HallId> = trust.lineage(h).collect();
+    let Some(lca) = up_h.iter().find(|x| up_a.contains(x)).copied() else {
+        return vec![a, h];
+    };
+    let until = |path: Vec<&'a HallId>| {
+        let end = path.iter().position(|x| *x == lca).unwrap_or(0);
+        path.into_iter().take(end + 1)
+    };
+    let mut path: Vec<&HallId> = until(up_a).collect();
+    path.extend(until(up_h).filter(|x| *x != lca));
+    path
+}
+
+/// The halls whose devices may hold `doc`, or `None` when every member may: a case's parties and
+/// carriers, a hall's own records' hall and the halls above it. The one statement of scope that
+/// [`in_scope`] and the simulator's convergence check both read.
+pub fn holders<'a>(trust: &'a TrustState, doc: &'a DocId) -> Option<Vec<&'a HallId>> {
+    match doc.kind() {
+        DocKind::Case(a, h, _) => Some(case_path(trust, a, h)),
+        DocKind::Station(hall, _) | DocKind::Staff(hall, _) | DocKind::Department(hall, _) => {
+            Some(trust.lineage(hall).collect())
+        }
+        DocKind::Trust | DocKind::Item(_) | DocKind::Policy | DocKind::Calendar(_) => None,
     }
-    out
 }
 
 /// True when `hall` is a party to a case between `a` and `h`, or carries it between them.
 pub fn carries(trust: &TrustState, hall: &HallId, a: &HallId, h: &HallId) -> bool {
-    if hall == a || hall == h {
-        return true;
-    }
-    let up_a = ancestors(trust, a);
-    let up_h = ancestors(trust, h);
-    let Some(lca) = up_h.iter().find(|x| up_a.contains(x)) else {
-        return false;
-    };
-    let until_lca = |path: &[HallId]| {
-        path.iter()
-            .position(|x| x == lca)
-            .map(|i| path[..=i].contains(hall))
-            .unwrap_or(false)
-    };
-    until_lca(&up_a) || until_lca(&up_h)
+    case_path(trust, a, h).contains(&hall)
 }
 
 /// True when `device` may hold `doc`: shared records for every member, a hall's records for it and the
 /// halls above it, a case for its parties and carriers.
 pub fn in_scope(trust: &TrustState, doc: &DocId, device: &DeviceId) -> bool {
-    match doc.kind() {
-        DocKind::Case(a, h, _) => trust
+    match holders(trust, doc) {
+        None => true,
+        Some(halls) => trust
             .active_certs_of(device)
-            .any(|c| carries(trust, &c.body.hall, a, h)),
-        DocKind::Station(hall, _) | DocKind::Staff(hall, _) | DocKind::Department(hall, _) => trust
-            .active_certs_of(device)
-            .any(|c| trust.is_within(hall, &c.body.hall)),
-        DocKind::Trust | DocKind::Item(_) | DocKind::Policy | DocKind::Calendar(_) => true,
+            .any(|c| halls.contains(&&c.body.hall)),
     }
 }

@@ -51,6 +51,10 @@ pub struct TrustState {
     revoked: BTreeMap<CertId, (Certificate, Vec<CertId>)>,
     by_holder: BTreeMap<DeviceId, Vec<CertId>>,
     halls: BTreeMap<HallId, HallInfo>,
+    /// Each known hall and the halls above it, nearest first: derived from `halls` as halls are
+    /// admitted (a hall's parent never changes), because scopes ask it for every record of every
+    /// sync round, and a hash lookup is several times cheaper than walking the tree.
+    lineages: Lineages,
     /// Holders of certificates that would stand if no revocation existed: grows only, so whether a
     /// trust-document write is accepted never depends on arrival order.
     members: BTreeSet<DeviceId>,
@@ -59,6 +63,27 @@ pub struct TrustState {
     /// [`TrustState::take_changed`]: what a replica must re-judge. Admitting a certificate for a new
     /// hall (the incremental path) takes nothing away and is not listed.
     changed: BTreeSet<DeviceId>,
+}
+
+/// Each hall's lineage, by hall. A hash map, because scopes look lineages up for every record of
+/// every sync round; it only looks up, never iterates, so its order reaches nothing (the reason
+/// the core otherwise keeps to ordered maps).
+#[allow(clippy::disallowed_types)]
+#[derive(Clone, Debug, Default)]
+struct Lineages(std::collections::HashMap<HallId, Vec<HallId>>);
+
+impl Lineages {
+    fn get(&self, hall: &HallId) -> Option<&Vec<HallId>> {
+        self.0.get(hall)
+    }
+
+    fn insert(&mut self, hall: HallId, lineage: Vec<HallId>) {
+        self.0.insert(hall, lineage);
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 impl TrustState {
@@ -72,6 +97,7 @@ impl TrustState {
             revoked: BTreeMap::new(),
             by_holder: BTreeMap::new(),
             halls: BTreeMap::new(),
+            lineages: Lineages::default(),
             members: BTreeSet::new(),
             ignore_revocations: false,
             changed: BTreeSet::new(),
@@ -192,6 +218,7 @@ impl TrustState {
         self.revoked.clear();
         self.by_holder.clear();
         self.halls.clear();
+        self.lineages.clear();
         for level in Level::ALL {
             let mut pending: Vec<(i64, CertId)> = self
                 .known
@@ -228,14 +255,28 @@ impl TrustState {
     /// became known: recomputing it hashes the certificate again).
     fn admit(&mut self, id: CertId, cert: Certificate) {
         let body = &cert.body;
-        self.halls
-            .entry(body.hall.clone())
-            .or_insert_with(|| HallInfo {
-                id: body.hall.clone(),
-                level: body.level,
-                parent: body.parent.clone(),
-                name: body.hall_name.clone(),
-            });
+        if !self.halls.contains_key(&body.hall) {
+            // Parents are admitted before their children (levels go in order), so the parent's
+            // lineage is complete; the bound stops a cycle in a corrupt state.
+            let mut lineage = vec![body.hall.clone()];
+            if let Some(parent) = &body.parent {
+                match self.lineages.get(parent) {
+                    Some(above) => lineage.extend(above.iter().cloned()),
+                    None => lineage.push(parent.clone()),
+                }
+            }
+            lineage.truncate(8);
+            self.lineages.insert(body.hall.clone(), lineage);
+            self.halls.insert(
+                body.hall.clone(),
+                HallInfo {
+                    id: body.hall.clone(),
+                    level: body.level,
+                    parent: body.parent.clone(),
+                    name: body.hall_name.clone(),
+                },
+            );
+        }
         self.by_holder
             .entry(body.holder)
             .or_default()
@@ -442,16 +483,16 @@ impl TrustState {
 
     /// True when `hall` is `ancestor` or lies below it in the hall tree.
     pub fn is_within(&self, hall: &HallId, ancestor: &HallId) -> bool {
-        let mut current = Some(hall.clone());
-        // The tree has at most four levels; the bound also stops a cycle in a corrupt state.
-        for _ in 0..8 {
-            match current {
-                Some(h) if &h == ancestor => return true,
-                Some(h) => current = self.halls.get(&h).and_then(|i| i.parent.clone()),
-                None => return false,
-            }
-        }
-        false
+        self.lineage(hall).any(|h| h == ancestor)
+    }
+
+    /// `hall` and the halls above it, nearest first, as the certificates place them. Borrowed, not
+    /// cloned: scopes are decided for every record of every sync round.
+    pub fn lineage<'a>(&'a self, hall: &'a HallId) -> impl Iterator<Item = &'a HallId> + 'a {
+        let known = self.lineages.get(hall);
+        // A hall no certificate places is only itself.
+        let alone = known.is_none().then_some(hall);
+        known.into_iter().flatten().chain(alone)
     }
 
     /// The active (valid, unrevoked) certificates of `device`.

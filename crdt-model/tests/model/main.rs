@@ -10,6 +10,8 @@ mod envelope;
 mod fixture;
 mod lifecycle;
 mod quarantine;
+mod sequence;
+mod signatures;
 mod staff;
 mod sync;
 mod threats;

@@ -240,9 +240,7 @@ impl Engine {
     /// Writes what the replica changed in one transaction, then lets it rest.
     pub(crate) fn persist(&mut self) -> Result<(), NodeError> {
         let replica = self.replica.as_mut().ok_or(NodeError::NotJoined)?;
-        self.store.write(&replica.unsettled(), false)?;
-        replica.settle();
-        Ok(())
+        self.store.persist(replica)
     }
 
     /// Makes a local change and stores it before returning: once this returns, the change survives
