@@ -25,8 +25,7 @@ use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use sha2::{Digest, Sha512};
 
 /// Signatures checked in one multi-scalar multiplication: past a couple of hundred points the
-/// multiplication switches to Pippenger's method, which costs less a point. A batch that fails is
-/// halved until the bad signatures are found, so one bad signature costs about two batches' work.
+/// multiplication switches to Pippenger's method, which costs less a point.
 pub const BATCH_MAX: usize = 512;
 
 /// Below this a failed batch is checked one signature at a time.
@@ -111,8 +110,8 @@ pub fn verify_one(check: &SignatureCheck<'_>) -> bool {
 }
 
 /// Checks every signature of `checks`, in batches of [`BATCH_MAX`]; the verdicts are in order and
-/// equal [`verify_one`]'s for each. A failed batch is halved, and so on down to single checks, so a
-/// bad signature costs its batch some extra work, never a wrong verdict.
+/// equal [`verify_one`]'s for each. A failed batch is searched for its bad signatures (see
+/// `refuse_bad`), so a bad signature costs its batch some extra work, never a wrong verdict.
 pub fn verify_all(checks: &[SignatureCheck<'_>]) -> Vec<bool> {
     let mut verdicts = Vec::with_capacity(checks.len());
     // Keys repeat (a device signs many changes): each is decoded once.
@@ -131,28 +130,43 @@ pub fn verify_all(checks: &[SignatureCheck<'_>]) -> Vec<bool> {
             .enumerate()
             .filter_map(|(i, d)| d.as_ref().map(|d| (i, d)))
             .collect();
-        refuse_bad(&good, &mut batch_verdicts);
+        refuse_bad(&good, &mut batch_verdicts, false);
         verdicts.extend(batch_verdicts);
     }
     verdicts
 }
 
-/// Marks false in `verdicts` every signature of `batch` the equation refuses: the batch at once if
-/// it holds, else its halves.
-fn refuse_bad(batch: &[(usize, &Decoded)], verdicts: &mut [bool]) {
-    if batch.len() < SPLIT_MIN {
-        for (i, d) in batch {
+/// Marks false in `verdicts` every signature of `batch` the equation refuses. A batch that holds
+/// is done; one that fails is halved and each half checked; a failing half with a passing sibling
+/// is halved again (one bad signature among many costs about two batches), while two failing halves
+/// are checked one by one (a batch of junk costs what single checks would, not more).
+fn refuse_bad(batch: &[(usize, &Decoded)], verdicts: &mut [bool], known_failed: bool) {
+    let singles = |part: &[(usize, &Decoded)], verdicts: &mut [bool]| {
+        for (i, d) in part {
             verdicts[*i] = holds(d);
         }
+    };
+    if batch.len() < SPLIT_MIN {
+        singles(batch, verdicts);
         return;
     }
-    let all: Vec<&Decoded> = batch.iter().map(|(_, d)| *d).collect();
-    if batch_holds(&all) {
+    if !known_failed && batch_holds(&batch.iter().map(|(_, d)| *d).collect::<Vec<_>>()) {
         return;
     }
     let (left, right) = batch.split_at(batch.len() / 2);
-    refuse_bad(left, verdicts);
-    refuse_bad(right, verdicts);
+    let holds_all = |part: &[(usize, &Decoded)]| {
+        part.len() >= SPLIT_MIN && batch_holds(&part.iter().map(|(_, d)| *d).collect::<Vec<_>>())
+    };
+    match (holds_all(left), holds_all(right)) {
+        (true, false) => refuse_bad(right, verdicts, true),
+        (false, true) => refuse_bad(left, verdicts, true),
+        // Both failed (many bad signatures), or both held though the whole did not (which only a
+        // hash collision could make happen): decide each alone.
+        _ => {
+            singles(left, verdicts);
+            singles(right, verdicts);
+        }
+    }
 }
 
 /// The cofactored batch equation `[8](Σ zᵢRᵢ + Σ zᵢkᵢAᵢ − (Σ zᵢsᵢ)B) = 0`, with 128-bit weights

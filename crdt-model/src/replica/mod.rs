@@ -833,11 +833,13 @@ impl Replica {
         match doc_state::seq_rule(last, seq) {
             Ok(()) => {}
             Err(Some(missing)) => return Err(Rejection::MissingDependency { missing }),
-            Err(None) => return Err(Rejection::Malformed {
-                reason: format!(
+            Err(None) => {
+                return Err(Rejection::Malformed {
+                    reason: format!(
                     "change {seq} of its actor is not after the actor's last change to this record"
                 ),
-            }),
+                })
+            }
         }
         let kind = self.authorize(&verified, state.as_deref(), writes)?;
         drop(state);

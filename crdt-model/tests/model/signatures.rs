@@ -94,6 +94,17 @@ fn make(kind: &Kind, i: usize) -> ([u8; 32], Vec<u8>, [u8; 64]) {
     (key.device_id().0, message, signature)
 }
 
+/// The checks of signatures made by [`make`].
+fn checks_of(made: &[([u8; 32], Vec<u8>, [u8; 64])]) -> Vec<SignatureCheck<'_>> {
+    made.iter()
+        .map(|(key, message, signature)| SignatureCheck {
+            key,
+            message,
+            signature,
+        })
+        .collect()
+}
+
 #[test]
 fn a_signature_its_signer_crafted_with_a_small_order_nonce_gets_one_verdict() {
     // Goal: the signature that the cofactorless check refuses and a random cofactorless batch
@@ -114,14 +125,7 @@ fn a_signature_its_signer_crafted_with_a_small_order_nonce_gets_one_verdict() {
     assert!(verify_one(&check));
     for others in [0usize, 1, 7, BATCH_MAX - 1] {
         let goods: Vec<_> = (10..10 + others).map(|i| make(&Kind::Good, i)).collect();
-        let mut checks: Vec<SignatureCheck<'_>> = goods
-            .iter()
-            .map(|(k, m, s)| SignatureCheck {
-                key: k,
-                message: m,
-                signature: s,
-            })
-            .collect();
+        let mut checks = checks_of(&goods);
         checks.push(check);
         assert!(
             verify_all(&checks).iter().all(|v| *v),
@@ -138,10 +142,7 @@ proptest! {
         // messages, crafted small-order nonces, non-canonical scalars — each verdict equals the
         // single check's, and good signatures are accepted, as ed25519's own check accepts them.
         let made: Vec<_> = kinds.iter().enumerate().map(|(i, k)| make(k, i)).collect();
-        let checks: Vec<SignatureCheck<'_>> = made
-            .iter()
-            .map(|(k, m, s)| SignatureCheck { key: k, message: m, signature: s })
-            .collect();
+        let checks = checks_of(&made);
         let batched = verify_all(&checks);
         for ((kind, check), verdict) in kinds.iter().zip(&checks).zip(&batched) {
             prop_assert_eq!(*verdict, verify_one(check), "{:?}", kind);
@@ -158,6 +159,29 @@ proptest! {
             if matches!(kind, Kind::OtherMessage | Kind::HighS) {
                 prop_assert!(!*verdict);
             }
+        }
+    }
+}
+
+#[test]
+fn one_bad_signature_in_a_full_batch_is_found_wherever_it_is() {
+    // Goal: the search through a failed batch finds the one bad signature at any position, and
+    // every other signature keeps its verdict.
+    for bad_at in [0usize, 1, 255, 256, 300, BATCH_MAX - 1] {
+        let made: Vec<_> = (0..BATCH_MAX)
+            .map(|i| {
+                let kind = if i == bad_at {
+                    Kind::FlippedBit(300)
+                } else {
+                    Kind::Good
+                };
+                make(&kind, i)
+            })
+            .collect();
+        let checks = checks_of(&made);
+        let verdicts = verify_all(&checks);
+        for (i, verdict) in verdicts.iter().enumerate() {
+            assert_eq!(*verdict, i != bad_at, "position {i}, bad at {bad_at}");
         }
     }
 }
