@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hallsync_model::replica::{IndexEntry, RecordRest, Unsettled};
+use hallsync_model::replica::{IndexEntry, RecordRest, Settling, Unsettled};
 use hallsync_model::{DocId, Replica, SignedChange};
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
@@ -62,6 +62,8 @@ pub enum Found {
 /// The node's durable store.
 pub struct RedbStore {
     db: Arc<Database>,
+    /// The write started by [`RedbStore::write_behind`], until waited for.
+    behind: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
     path: PathBuf,
     found: Found,
     unreadable: std::cell::Cell<u64>,
@@ -158,6 +160,7 @@ impl RedbStore {
         tx.commit()?;
         Ok(RedbStore {
             db: Arc::new(db),
+            behind: None,
             path: path.to_path_buf(),
             found,
             unreadable: std::cell::Cell::new(0),
@@ -275,47 +278,89 @@ impl RedbStore {
         unsettled: &Unsettled,
         finish_migration: bool,
     ) -> Result<(), NodeError> {
-        if unsettled.is_empty() && !finish_migration {
-            return Ok(());
-        }
-        let tx = self.db.begin_write()?;
-        {
-            let mut records = tx.open_table(RECORDS)?;
-            let mut index = tx.open_table(INDEX)?;
-            for (doc, row, entry) in &unsettled.records {
-                records.insert(doc.as_str(), row.as_slice())?;
-                index.insert(doc.as_str(), entry.to_bytes().as_slice())?;
-            }
-            for doc in &unsettled.removed {
-                records.remove(doc.as_str())?;
-                index.remove(doc.as_str())?;
-            }
-            let mut quarantine = tx.open_table(QUARANTINE)?;
-            for (digest, envelope) in &unsettled.quarantined {
-                let bytes = postcard::to_stdvec(envelope)
-                    .map_err(|e| NodeError::Store(format!("encode envelope: {e}")))?;
-                quarantine.insert(digest, bytes.as_slice())?;
-            }
-            for digest in &unsettled.released {
-                quarantine.remove(digest)?;
-            }
-            if let Some(equivocations) = &unsettled.equivocations {
-                tx.open_table(META)?
-                    .insert(META_EQUIVOCATIONS, equivocations.as_slice())?;
-            }
-        }
-        if finish_migration {
-            tx.delete_table(V1_ENVELOPES)?;
-            tx.delete_table(V1_DIGESTS)?;
-            tx.open_table(META)?
-                .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
-        }
-        // Immediate durability (redb's default): a change acknowledged to the user survives a crash.
-        tx.commit()?;
+        commit(&self.db, unsettled, finish_migration)?;
         if finish_migration {
             self.found = Found::Current;
         }
         Ok(())
+    }
+
+    /// Starts writing `unsettled` on a writer thread (one write at a time: the one before is waited
+    /// for first), so that a node commits one sync step while it applies the next. Readers see the
+    /// write once it is committed; a crash before that loses it whole, which sync recovers (what a
+    /// peer sent is found missing and sent again). Local writes never go this way: they are durable
+    /// before they are acknowledged.
+    ///
+    /// # Errors
+    /// The failure of the write before, if it failed.
+    pub fn write_behind(&mut self, unsettled: Unsettled) -> Result<(), NodeError> {
+        self.wait_behind()?;
+        let db = self.db.clone();
+        self.behind = Some(
+            std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || commit(&db, &unsettled, false))
+                .map_err(|e| NodeError::Store(format!("cannot start the store writer: {e}")))?,
+        );
+        Ok(())
+    }
+
+    /// Writes what `replica` changed behind ([`RedbStore::write_behind`]), after settling the write
+    /// before (`settling`, which then holds this one's).
+    ///
+    /// # Errors
+    /// The failure of the write before; what it carried goes with this write instead.
+    pub fn persist_behind(
+        &mut self,
+        replica: &mut Replica,
+        settling: &mut Option<Settling>,
+    ) -> Result<(), NodeError> {
+        self.settle_behind(replica, settling)?;
+        let (unsettled, written) = replica.take_unsettled();
+        if let Err(e) = self.write_behind(unsettled) {
+            replica.unsettle(written);
+            return Err(e);
+        }
+        *settling = Some(written);
+        Ok(())
+    }
+
+    /// Waits for the write behind and lets what it wrote rest; if it failed, what it carried is
+    /// the replica's next write's.
+    ///
+    /// # Errors
+    /// The write's failure.
+    pub fn settle_behind(
+        &mut self,
+        replica: &mut Replica,
+        settling: &mut Option<Settling>,
+    ) -> Result<(), NodeError> {
+        let Some(written) = settling.take() else {
+            return Ok(());
+        };
+        match self.wait_behind() {
+            Ok(()) => {
+                replica.settle_written(written);
+                Ok(())
+            }
+            Err(e) => {
+                replica.unsettle(written);
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits for the write [`RedbStore::write_behind`] started, if any.
+    ///
+    /// # Errors
+    /// Its failure: nothing of it was kept.
+    pub fn wait_behind(&mut self) -> Result<(), NodeError> {
+        match self.behind.take() {
+            None => Ok(()),
+            Some(writer) => writer
+                .join()
+                .unwrap_or_else(|_| Err(NodeError::Store("the store writer stopped".into()))),
+        }
     }
 
     /// Writes what `replica` changed ([`RedbStore::write`]) and lets it settle.
@@ -377,6 +422,57 @@ impl RedbStore {
         tx.open_table(META)?.insert(key, value)?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// Writes `unsettled` in one durable transaction (see [`RedbStore::write`]).
+fn commit(db: &Database, unsettled: &Unsettled, finish_migration: bool) -> Result<(), NodeError> {
+    if unsettled.is_empty() && !finish_migration {
+        return Ok(());
+    }
+    let tx = db.begin_write()?;
+    {
+        let mut records = tx.open_table(RECORDS)?;
+        let mut index = tx.open_table(INDEX)?;
+        for (doc, row, entry) in &unsettled.records {
+            records.insert(doc.as_str(), row.as_slice())?;
+            index.insert(doc.as_str(), entry.to_bytes().as_slice())?;
+        }
+        for doc in &unsettled.removed {
+            records.remove(doc.as_str())?;
+            index.remove(doc.as_str())?;
+        }
+        let mut quarantine = tx.open_table(QUARANTINE)?;
+        for (digest, envelope) in &unsettled.quarantined {
+            let bytes = postcard::to_stdvec(envelope)
+                .map_err(|e| NodeError::Store(format!("encode envelope: {e}")))?;
+            quarantine.insert(digest, bytes.as_slice())?;
+        }
+        for digest in &unsettled.released {
+            quarantine.remove(digest)?;
+        }
+        if let Some(equivocations) = &unsettled.equivocations {
+            tx.open_table(META)?
+                .insert(META_EQUIVOCATIONS, equivocations.as_slice())?;
+        }
+    }
+    if finish_migration {
+        tx.delete_table(V1_ENVELOPES)?;
+        tx.delete_table(V1_DIGESTS)?;
+        tx.open_table(META)?
+            .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
+    }
+    // Immediate durability (redb's default): a change acknowledged to the user survives a crash.
+    tx.commit()?;
+    Ok(())
+}
+
+impl Drop for RedbStore {
+    /// A node that stops waits for its last sync step to be written.
+    fn drop(&mut self) {
+        if let Err(e) = self.wait_behind() {
+            tracing::warn!("the last write of received changes failed: {e}; peers send them again");
+        }
     }
 }
 

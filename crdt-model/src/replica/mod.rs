@@ -26,7 +26,7 @@ mod rest;
 pub use author::Prepared;
 pub use doc_state::{DocState, RestError};
 pub(crate) use fields::field_text;
-pub use rest::{IndexEntry, MemRest, RecordRest, Unsettled, OPEN_RECORDS_DEFAULT};
+pub use rest::{IndexEntry, MemRest, RecordRest, Settling, Unsettled, OPEN_RECORDS_DEFAULT};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -178,6 +178,9 @@ pub struct Replica {
     q_added: BTreeSet<[u8; 32]>,
     q_released: BTreeSet<[u8; 32]>,
     equivocations_dirty: bool,
+    /// Quarantine entries a write in flight adds to the caller's store (see
+    /// [`Replica::take_unsettled`]): one that leaves meanwhile must be released by the next write.
+    q_in_flight: BTreeSet<[u8; 32]>,
     unreadable: std::sync::atomic::AtomicU64,
     /// The local author's fork of the record it just changed (see `author.rs`): applied as the
     /// record's document instead of applying the change to it again.
@@ -204,6 +207,7 @@ impl Clone for Replica {
             q_added: self.q_added.clone(),
             q_released: self.q_released.clone(),
             equivocations_dirty: self.equivocations_dirty,
+            q_in_flight: self.q_in_flight.clone(),
             unreadable: std::sync::atomic::AtomicU64::new(self.unreadable_records()),
             prepared: None,
         }
@@ -231,6 +235,7 @@ impl Replica {
             q_added: BTreeSet::new(),
             q_released: BTreeSet::new(),
             equivocations_dirty: false,
+            q_in_flight: BTreeSet::new(),
             unreadable: std::sync::atomic::AtomicU64::new(0),
             prepared: None,
         }
@@ -550,16 +555,47 @@ impl Replica {
     /// The caller wrote [`Replica::unsettled`]: forget it, and let written records rest (when the
     /// replica has a rest; without one they stay open, as in the simulator).
     pub fn settle(&mut self) {
-        let dirty = std::mem::take(&mut self.dirty);
+        let settling = self.take_settling();
+        self.settle_written(settling);
+    }
+
+    /// [`Replica::unsettled`] for a write that goes on while the replica changes further (a node
+    /// commits one sync step while it applies the next): what to write, and what to settle once it
+    /// is written ([`Replica::settle_written`]) or to take back if the write failed
+    /// ([`Replica::unsettle`]). Changes made meanwhile are the next write's; at most one write may
+    /// be in flight, and each must finish before the next is taken.
+    pub fn take_unsettled(&mut self) -> (Unsettled, Settling) {
+        debug_assert!(self.q_in_flight.is_empty(), "one write in flight at a time");
+        let unsettled = self.unsettled();
+        let settling = self.take_settling();
+        if self.rest.is_some() {
+            self.q_in_flight = settling.q_added.clone();
+        }
+        (unsettled, settling)
+    }
+
+    fn take_settling(&mut self) -> Settling {
         self.removed.clear();
-        self.q_added.clear();
-        self.q_released.clear();
-        self.equivocations_dirty = false;
+        Settling {
+            docs: std::mem::take(&mut self.dirty),
+            q_added: std::mem::take(&mut self.q_added),
+            q_released: std::mem::take(&mut self.q_released),
+            equivocations: std::mem::take(&mut self.equivocations_dirty),
+        }
+    }
+
+    /// The write of `settling` is in the caller's store: its records rest, except those changed
+    /// since (they are the next write's).
+    pub fn settle_written(&mut self, settling: Settling) {
+        self.q_in_flight.clear();
         if self.rest.is_none() {
             return;
         }
-        let mut resting = Vec::with_capacity(dirty.len());
-        for doc in dirty {
+        let mut resting = Vec::with_capacity(settling.docs.len());
+        for doc in settling.docs {
+            if self.dirty.contains(&doc) {
+                continue;
+            }
             if let Some(slot) = self.slots.get_mut(&doc) {
                 if let Slot::Open(state) = slot {
                     let state = state.clone();
@@ -573,6 +609,25 @@ impl Replica {
         for (doc, state) in resting {
             cache.put(doc, state);
         }
+    }
+
+    /// The write of `settling` failed: what it carried is written by the next write instead.
+    pub fn unsettle(&mut self, settling: Settling) {
+        self.q_in_flight.clear();
+        self.dirty.extend(settling.docs);
+        for digest in settling.q_added {
+            // An entry that left meanwhile was never stored: nothing to add, nothing to release.
+            if self.q_released.remove(&digest) || !self.quarantine.contains_key(&digest) {
+                continue;
+            }
+            self.q_added.insert(digest);
+        }
+        for digest in settling.q_released {
+            if !self.q_added.contains(&digest) {
+                self.q_released.insert(digest);
+            }
+        }
+        self.equivocations_dirty |= settling.equivocations;
     }
 
     /// The quarantine, by envelope digest.
@@ -666,7 +721,9 @@ impl Replica {
     /// Takes an entry out of the quarantine (applied after all, dropped by a rebuild, or refused).
     pub(crate) fn leave_quarantine(&mut self, digest: &[u8; 32]) -> Option<QuarantineEntry> {
         let entry = self.quarantine.remove(digest)?;
-        if self.rest.is_some() && !self.q_added.remove(digest) {
+        // Stored already, or about to be by the write in flight: the next write releases it.
+        let added_since = self.q_added.remove(digest);
+        if self.rest.is_some() && (!added_since || self.q_in_flight.contains(digest)) {
             self.q_released.insert(*digest);
         }
         Some(entry)

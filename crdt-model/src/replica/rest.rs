@@ -102,6 +102,16 @@ impl Unsettled {
     }
 }
 
+/// What a write in flight carries (see [`crate::Replica::take_unsettled`]), to settle once the
+/// caller's store holds it or to take back if the write failed.
+#[derive(Debug, Default)]
+pub struct Settling {
+    pub(crate) docs: std::collections::BTreeSet<DocId>,
+    pub(crate) q_added: std::collections::BTreeSet<[u8; 32]>,
+    pub(crate) q_released: std::collections::BTreeSet<[u8; 32]>,
+    pub(crate) equivocations: bool,
+}
+
 /// A bounded cache of open records, least recently used out first.
 pub(crate) struct OpenCache {
     max: usize,

@@ -56,6 +56,9 @@ pub struct Engine {
     pub(crate) store: RedbStore,
     pub(crate) replica: Option<Replica>,
     pub(crate) epoch: u32,
+    /// What the store's writer thread is writing of the last sync step (see
+    /// [`Engine::ingest_from_peer`]), to settle once it is written.
+    pub(crate) settling: Option<hallsync_model::replica::Settling>,
 }
 
 impl Engine {
@@ -91,12 +94,14 @@ impl Engine {
             store,
             replica: None,
             epoch,
+            settling: None,
         };
         engine.load_replica()?;
         Ok(engine)
     }
 
     pub(crate) fn load_replica(&mut self) -> Result<(), NodeError> {
+        self.finish_writing()?;
         let Some(genesis) = self.store.get_meta(META_GENESIS)? else {
             self.replica = None;
             return Ok(());
@@ -237,8 +242,46 @@ impl Engine {
         Ok(report)
     }
 
-    /// Writes what the replica changed in one transaction, then lets it rest.
+    /// [`Engine::ingest`] of a peer's sync step, written behind: the step is committed on the
+    /// store's writer thread while the node answers and applies the next one, so applying and
+    /// writing overlap. A crash before the commit loses the step whole, and sync finds it missing
+    /// and receives it again; what a user acknowledges never goes this way.
+    ///
+    /// # Errors
+    /// [`NodeError::NotJoined`], or the failure of the step written before (what it carried is
+    /// written with the next write instead).
+    pub fn ingest_from_peer(
+        &mut self,
+        changes: Vec<SignedChange>,
+    ) -> Result<IngestReport, NodeError> {
+        let replica = self.replica.as_mut().ok_or(NodeError::NotJoined)?;
+        let report = pipeline::ingest_pipelined(replica, changes);
+        self.store.persist_behind(replica, &mut self.settling)?;
+        Ok(report)
+    }
+
+    /// Waits for the step written behind, and lets what it wrote rest (or, if it failed, has the
+    /// next write carry it).
+    ///
+    /// # Errors
+    /// The write's failure.
+    pub(crate) fn finish_writing(&mut self) -> Result<(), NodeError> {
+        match self.replica.as_mut() {
+            Some(replica) => self.store.settle_behind(replica, &mut self.settling),
+            None => {
+                self.settling = None;
+                self.store.wait_behind()
+            }
+        }
+    }
+
+    /// Writes what the replica changed in one durable transaction (after the step written behind,
+    /// if any), then lets it rest.
     pub(crate) fn persist(&mut self) -> Result<(), NodeError> {
+        // A failed write behind is carried by this one: its error need not stop it.
+        if let Err(e) = self.finish_writing() {
+            tracing::warn!("writing received changes failed: {e}; writing them again now");
+        }
         let replica = self.replica.as_mut().ok_or(NodeError::NotJoined)?;
         self.store.persist(replica)
     }

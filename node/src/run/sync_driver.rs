@@ -166,7 +166,7 @@ impl SyncDriver {
         outcome: &mut Outcome,
     ) -> Message {
         let limits = engine.wire_limits();
-        match engine.ingest(step.changes.clone()) {
+        match engine.ingest_from_peer(step.changes.clone()) {
             Ok(report) => outcome.applied |= !report.applied.is_empty(),
             Err(e) => tracing::error!("storing received changes failed: {e}"),
         }
