@@ -1,5 +1,17 @@
 //! The `hallsync` command: see `hallsync --help`, README.md and docs/CLI.md.
 
+/// `println!` for what the command prints: when stdout is closed early (`hallsync items | head`)
+/// the command ends quietly, as Unix tools do, instead of panicking; another write failure is
+/// reported and the command fails.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::output::stdout_failed(e);
+        }
+    }};
+}
+
 mod args;
 mod cmd;
 mod output;

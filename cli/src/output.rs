@@ -9,7 +9,7 @@ fn s(v: &Value) -> &str {
 /// Prints `value` as JSON or as text for `kind` (the command's name).
 pub fn print(kind: &str, value: &Value, json: bool) {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(value).unwrap_or_default()
         );
@@ -24,24 +24,24 @@ pub fn print(kind: &str, value: &Value, json: bool) {
         "store-check" => {
             let differences = value["differences"].as_array().cloned().unwrap_or_default();
             if differences.is_empty() && value["unreadable_records"].as_u64() == Some(0) {
-                println!(
+                outln!(
                     "存储一致 the store equals a rebuild from its signed changes: {} records, {} quarantined ({:.1} s)",
                     value["records"], value["quarantined"], value["seconds"].as_f64().unwrap_or(0.0)
                 );
             } else {
-                println!("存储不一致 the store differs from a rebuild from its signed changes:");
+                outln!("存储不一致 the store differs from a rebuild from its signed changes:");
                 for d in differences {
-                    println!("  {}", s(&d));
+                    outln!("  {}", s(&d));
                 }
                 if let Some(n) = value["unreadable_records"].as_u64().filter(|n| *n > 0) {
-                    println!("  {n} stored records are unreadable");
+                    outln!("  {n} stored records are unreadable");
                 }
             }
         }
         "cases" => {
             let list = value["cases"].as_array().cloned().unwrap_or_default();
             if list.is_empty() {
-                println!("没有案件 no cases");
+                outln!("没有案件 no cases");
             }
             for c in list {
                 let due = match (c["due"].as_str(), c["working_days_left"].as_i64()) {
@@ -49,9 +49,9 @@ pub fn print(kind: &str, value: &Value, json: bool) {
                     _ => "未受理 not accepted yet".into(),
                 };
                 let overdue = if c["overdue"] == Value::Bool(true) { "  ⚠ 逾期 OVERDUE" } else { "" };
-                println!("  {}  {} → {}  事项 item {}  {}  {due}{overdue}", s(&c["doc"]), s(&c["accepting"]), s(&c["handling"]), s(&c["item"]), s(&c["state"]));
+                outln!("  {}  {} → {}  事项 item {}  {}  {due}{overdue}", s(&c["doc"]), s(&c["accepting"]), s(&c["handling"]), s(&c["item"]), s(&c["state"]));
                 for h in c["history"].as_array().into_iter().flatten().filter(|h| h["applied"] == Value::Bool(false)) {
-                    println!("      (未生效 not applied) {} → {}: {}", s(&h["from"]), s(&h["to"]), s(&h["why_not"]));
+                    outln!("      (未生效 not applied) {} → {}: {}", s(&h["from"]), s(&h["to"]), s(&h["why_not"]));
                 }
             }
         }
@@ -60,69 +60,69 @@ pub fn print(kind: &str, value: &Value, json: bool) {
                 let f = &d["filing"];
                 let name = if f.is_null() { d["pending"]["item"].as_str().unwrap_or("") } else { s(&f["name"]) };
                 let pending = if d["pending"].is_null() { "" } else { "  (另有待审批 pending change)" };
-                println!("  大厅 hall {}  {}  {}{pending}", s(&d["hall"]), name, s(&d["status"]));
+                outln!("  大厅 hall {}  {}  {}{pending}", s(&d["hall"]), name, s(&d["status"]));
             }
         }
         "staff-list" => {
             for v in value["staff"].as_array().into_iter().flatten() {
                 let f = &v["filing"];
                 if f.is_null() {
-                    println!("  (待审批 pending filing) {}", v["pending"]["doc"].as_str().unwrap_or(""));
+                    outln!("  (待审批 pending filing) {}", v["pending"]["doc"].as_str().unwrap_or(""));
                     continue;
                 }
-                println!(
+                outln!(
                     "  {} {} 窗口 window {} {} — {} (上岗 on duty {}, 离岗 left {})",
                     s(&f["person"]), s(&f["name"]), s(&f["window"]), s(&f["role"]), s(&v["state"]),
                     f["on_duty_from"].as_str().unwrap_or("-"), f["left_on"].as_str().unwrap_or("-")
                 );
                 for note in v["held"].as_str().into_iter().chain(v["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str())) {
-                    println!("      ⚠ {note}");
+                    outln!("      ⚠ {note}");
                 }
             }
         }
         "catalogue-import" => {
             for e in value["errors"].as_array().into_iter().flatten() {
-                println!("第 {} 行 row {} 列 column「{}」: {}", e["row"], e["row"], s(&e["column"]), s(&e["message"]));
+                outln!("第 {} 行 row {} 列 column「{}」: {}", e["row"], e["row"], s(&e["column"]), s(&e["message"]));
             }
             if value["ok"] == Value::Bool(true) {
                 if value["dry_run"] == Value::Bool(true) {
-                    println!("检查通过 all {} rows are good (dry run: nothing imported)", value["rows"]);
+                    outln!("检查通过 all {} rows are good (dry run: nothing imported)", value["rows"]);
                 } else {
-                    println!("已导入 imported {} item(s), {} unchanged", value["imported"], value["unchanged"]);
+                    outln!("已导入 imported {} item(s), {} unchanged", value["imported"], value["unchanged"]);
                 }
             }
         }
         "calendar-show" => {
             let published = if value["published"] == Value::Bool(true) { "已发布 published" } else { "暂定 provisional (weekdays only)" };
-            println!("{} 年 year: {published} — {}", value["year"], s(&value["source"]));
+            outln!("{} 年 year: {published} — {}", value["year"], s(&value["source"]));
             let list = |k: &str| value[k].as_array().map(|a| a.iter().map(|d| s(d).to_string()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
-            println!("放假 days off: {}", list("off_days"));
-            println!("调休上班 make-up working days: {}", list("make_up_workdays"));
+            outln!("放假 days off: {}", list("off_days"));
+            outln!("调休上班 make-up working days: {}", list("make_up_workdays"));
         }
         "calendar-due" => {
             let prov = if value["provisional"] == Value::Bool(true) { "  (暂定 provisional: a year's notice is not loaded, W6)" } else { "" };
-            println!("自 from {} 起 {} 个工作日 working days → 截止 due {}{prov}", s(&value["from"]), value["days"], s(&value["due"]));
-            println!("剩余 working days left from today: {}", value["working_days_left"]);
+            outln!("自 from {} 起 {} 个工作日 working days → 截止 due {}{prov}", s(&value["from"]), value["days"], s(&value["due"]));
+            outln!("剩余 working days left from today: {}", value["working_days_left"]);
         }
         "policy-show" => {
             for (action, p) in value["effective"].as_object().into_iter().flatten() {
-                println!("规则 policy {action}: {} approver(s), tier {}", p["approvers_required"], s(&p["approver_tier"]));
+                outln!("规则 policy {action}: {} approver(s), tier {}", p["approvers_required"], s(&p["approver_tier"]));
             }
             if let Some(p) = value.get("pending").filter(|p| !p.is_null()) {
-                println!("待批准的修改 pending change {} ({}/{} approvals)", s(&p["id"]), p["approvals"], p["approvals_required"]);
+                outln!("待批准的修改 pending change {} ({}/{} approvals)", s(&p["id"]), p["approvals"], p["approvals_required"]);
             }
         }
-        "revoke" => println!(
+        "revoke" => outln!(
             "已吊销 revoked {} certificate(s) by revocation {}; kept what it signed in {} record(s)",
             value["certificates_revoked"], s(&value["revocation"]), value["kept_records"]
         ),
         "rotate-key" => {
-            println!("新设备编号 new device id: {}", s(&value["device_id"]));
-            println!("旧密钥已停用 old key retired: {} (file {})", s(&value["old_device_id"]), s(&value["retired_key_file"]));
+            outln!("新设备编号 new device id: {}", s(&value["device_id"]));
+            outln!("旧密钥已停用 old key retired: {} (file {})", s(&value["old_device_id"]), s(&value["retired_key_file"]));
         }
         "invite" => {
-            println!("邀请令牌 invitation token (give it to the invitee):");
-            println!("{}", s(&value["token"]));
+            outln!("邀请令牌 invitation token (give it to the invitee):");
+            outln!("{}", s(&value["token"]));
         }
         _ => changed(value),
     }
@@ -130,13 +130,13 @@ pub fn print(kind: &str, value: &Value, json: bool) {
 
 fn changed(value: &Value) {
     if let Some(doc) = value["doc"].as_str() {
-        println!(
+        outln!(
             "已签名并持久化 signed and stored: {doc} (change {})",
             s(&value["change"])
         );
     }
     if let Some(p) = value.get("proposal").filter(|p| !p.is_null()) {
-        println!(
+        outln!(
             "提案 proposal {} — {} {} at hall {}",
             s(&p["id"]),
             s(&p["action"]),
@@ -153,18 +153,18 @@ fn changed(value: &Value) {
         "stopping",
     ] {
         if let Some(v) = value.get(key) {
-            println!("{key}: {v}");
+            outln!("{key}: {v}");
         }
     }
 }
 
 fn status(v: &Value) {
-    println!("设备 device        {}", s(&v["device_id"]));
-    println!(
+    outln!("设备 device        {}", s(&v["device_id"]));
+    outln!(
         "网络 network       {}",
         v["network_id"].as_str().unwrap_or("(未加入 not joined)")
     );
-    println!(
+    outln!(
         "大厅 hall          {} {} ({})",
         s(&v["hall"]),
         s(&v["hall_name"]),
@@ -175,7 +175,7 @@ fn status(v: &Value) {
             .iter()
             .map(|r| format!("{}@{}", s(&r["role"]), s(&r["hall"])))
             .collect();
-        println!("角色 roles         {}", r.join(", "));
+        outln!("角色 roles         {}", r.join(", "));
     }
     let running = if v["running"] == Value::Bool(true) {
         if v["online"] == Value::Bool(true) {
@@ -186,35 +186,35 @@ fn status(v: &Value) {
     } else {
         "未运行 not running"
     };
-    println!("节点 node          {running}");
+    outln!("节点 node          {running}");
     let peers = v["connected_peers"]
         .as_array()
         .map(|a| a.len())
         .unwrap_or(0);
-    println!("已连接 peers       {peers}");
-    println!("记录 documents     {}", v["documents"]);
-    println!("隔离 quarantined   {}", v["quarantined"]);
-    println!("状态摘要 digest    {}", s(&v["state_digest"]));
+    outln!("已连接 peers       {peers}");
+    outln!("记录 documents     {}", v["documents"]);
+    outln!("隔离 quarantined   {}", v["quarantined"]);
+    outln!("状态摘要 digest    {}", s(&v["state_digest"]));
 }
 
 fn items(v: &Value) {
-    println!("事项目录 catalogue:");
+    outln!("事项目录 catalogue:");
     for i in v["items"].as_array().into_iter().flatten() {
         let missing = i["missing_elements"]
             .as_array()
             .map(|a| a.iter().map(|m| s(m).to_string()).collect::<Vec<_>>())
             .unwrap_or_default();
         if !missing.is_empty() {
-            println!(
+            outln!(
                 "  ⚠ {} 指南不全 guide incomplete (C4): {}",
                 s(&i["code"]),
                 missing.join(", ")
             );
         }
         if let Some(w) = i["code_warning"].as_str() {
-            println!("  ⚠ {} 编码 code: {w}", s(&i["code"]));
+            outln!("  ⚠ {} 编码 code: {w}", s(&i["code"]));
         }
-        println!(
+        outln!(
             "  {}  {}  [{}]  {}  承诺 promised {} 工作日 working days",
             s(&i["code"]),
             s(&i["name"]),
@@ -223,7 +223,7 @@ fn items(v: &Value) {
             i["promised_days"]
         );
     }
-    println!("已进驻 stationed (effective):");
+    outln!("已进驻 stationed (effective):");
     for st in v["stationed"].as_array().into_iter().flatten() {
         if let Some(w) = st.get("withdrawal").filter(|w| !w.is_null()) {
             let overdue = if w["overdue"] == Value::Bool(true) {
@@ -231,7 +231,7 @@ fn items(v: &Value) {
             } else {
                 ""
             };
-            println!(
+            outln!(
                 "  大厅 hall {}  事项 item {}  已撤离 withdrawn on {}: 公布截止 publish by {} (管理部门 management {}, 部门 department {}){overdue}",
                 s(&st["hall"]), s(&st["item"]), s(&w["approved_on"]), s(&w["publish_due"]),
                 w["published_by_management"], w["published_by_department"]
@@ -239,7 +239,7 @@ fn items(v: &Value) {
             continue;
         }
         if let Some(violation) = st["violation"].as_str() {
-            println!(
+            outln!(
                 "  ⚠ 大厅 hall {} 事项 item {}: {violation}",
                 s(&st["hall"]),
                 s(&st["item"])
@@ -250,20 +250,20 @@ fn items(v: &Value) {
         } else {
             "  (另有待审批 also pending)"
         };
-        println!(
+        outln!(
             "  大厅 hall {}  事项 item {}  {}{extra}",
             s(&st["hall"]),
             s(&st["item"]),
             s(&st["status"])
         );
     }
-    println!("未生效 not effective (pending or rejected):");
+    outln!("未生效 not effective (pending or rejected):");
     for st in v["not_effective"].as_array().into_iter().flatten() {
         let why = st["rejected_reason"]
             .as_str()
             .map(|r| format!("  驳回 rejected: {r}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  大厅 hall {}  事项 item {}  {}{why}",
             s(&st["hall"]),
             s(&st["item"]),
@@ -275,10 +275,10 @@ fn items(v: &Value) {
 fn pending(v: &Value) {
     let list = v["pending"].as_array().cloned().unwrap_or_default();
     if list.is_empty() {
-        println!("没有待审批 no proposals await your decision");
+        outln!("没有待审批 no proposals await your decision");
     }
     for p in list {
-        println!(
+        outln!(
             "{}  {} 事项 item {} 大厅 hall {}  ({}/{} 审批 approvals)  by {}",
             s(&p["id"]),
             s(&p["action"]),
@@ -299,17 +299,17 @@ fn pending(v: &Value) {
 }
 
 fn audit(v: &Value) {
-    println!("记录 record {}", s(&v["doc"]));
+    outln!("记录 record {}", s(&v["doc"]));
     for c in v["changes"].as_array().into_iter().flatten() {
         let author: String = s(&c["author"]).chars().take(15).collect();
-        println!(
+        outln!(
             "  {}  {:<11} by {author}  {}",
             &s(&c["hash"])[..12.min(s(&c["hash"]).len())],
             s(&c["status"]),
             s(&c["why"])
         );
         for cert in c["certificates"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "      证书 cert {} {}@{} {}",
                 s(&cert["id"]),
                 s(&cert["role"]),
@@ -320,7 +320,7 @@ fn audit(v: &Value) {
     }
     for a in v["approvals"].as_array().into_iter().flatten() {
         let approver: String = s(&a["approver"]).chars().take(15).collect();
-        println!(
+        outln!(
             "  审批 {} by {approver} {}",
             s(&a["decision"]),
             a["reason"].as_str().unwrap_or("")
@@ -331,10 +331,10 @@ fn audit(v: &Value) {
 fn quarantine(v: &Value) {
     let list = v["quarantined"].as_array().cloned().unwrap_or_default();
     if list.is_empty() {
-        println!("隔离区为空 quarantine is empty");
+        outln!("隔离区为空 quarantine is empty");
     }
     for q in list {
-        println!(
+        outln!(
             "{}  {}  [{}] {}",
             s(&q["id"]),
             s(&q["doc"]),
@@ -342,4 +342,18 @@ fn quarantine(v: &Value) {
             s(&q["reason"])
         );
     }
+}
+
+/// Ends the command after a failed write to stdout: quietly when the reader went away (a closed
+/// pipe), with an error otherwise. Exiting here is the exception to returning errors: output is the
+/// last thing a command does, after every store write it made is committed (redb is crash-safe, so
+/// no destructor has work left), and threading a result through every printed line would only carry
+/// this same decision up.
+#[allow(clippy::disallowed_methods)]
+pub fn stdout_failed(error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("错误 error: cannot write the output: {error}");
+    std::process::exit(1);
 }

@@ -15,7 +15,9 @@
 //! `cargo bench -p hallsync-node --bench store -- 1000000` any sizes (a million records is about
 //! 3 million changes and takes several minutes to generate). `--json` prints one object per size;
 //! `--keep DIR` keeps each size's store in `DIR/N/` and prints the command that measures opening it
-//! again; `--open-max N` sets the cache of open records (default 2 048, as `limits.open_records_max`).
+//! again; `--open-max N` sets the cache of open records (default 2 048, as `limits.open_records_max`);
+//! `--node DIR` (one size) leaves a city node's data directory holding the store, its key and config,
+//! for trying the CLI on a node of that size (`hallsync items --data DIR`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -49,7 +51,8 @@ fn main() {
     }
     let json_out = args.iter().any(|a| a == "--json");
     let keep = value_of("--keep").map(PathBuf::from);
-    let flag_values: Vec<String> = ["--keep", "--open-max"]
+    let node = value_of("--node").map(PathBuf::from);
+    let flag_values: Vec<String> = ["--keep", "--open-max", "--node"]
         .iter()
         .filter_map(|f| value_of(f))
         .collect();
@@ -64,13 +67,50 @@ fn main() {
         sizes
     };
     for records in sizes {
-        let figures = run_size(records, keep.as_deref(), open_max);
+        let figures = run_size(records, keep.as_deref(), node.as_deref(), open_max);
         if json_out {
             println!("{figures}");
         } else {
             print_figures(&figures);
         }
     }
+}
+
+/// Makes `dir` a city node's data directory holding the generated store: its config, the city's
+/// key (the genesis key) and the store with the network it belongs to, as `init --genesis` leaves
+/// them. For trying the CLI on a node of this size (`items`, `pending`, `export`).
+fn make_node(dir: &Path, history: &hallsync_sim::generate::CityHistory, store: &Path) {
+    assert!(
+        !dir.exists(),
+        "{} exists: --node makes a new data directory",
+        dir.display()
+    );
+    std::fs::create_dir_all(dir).expect("the --node directory");
+    let data = hallsync_node::DataDir::new(dir);
+    hallsync_config::Config::new(hallsync_config::NodeSection {
+        hall: history.city_hall.to_string(),
+        level: "city".into(),
+        name: "市中心 (benchmark)".into(),
+        parent: None,
+    })
+    .save(dir)
+    .expect("config");
+    hallsync_node::keyfile::write_private(
+        &data.key_file(),
+        hex::encode(history.city.seed()).as_bytes(),
+    )
+    .expect("device key");
+    std::fs::copy(store, data.store_file()).expect("copy the store");
+    let mut store = RedbStore::open(&data.store_file()).expect("store");
+    store
+        .put_meta(hallsync_node::engine::META_GENESIS, &history.genesis.key.0)
+        .expect("genesis");
+    store
+        .put_meta(
+            hallsync_node::engine::META_CERTS,
+            &postcard::to_stdvec(&Vec::<hallsync_model::Certificate>::new()).expect("encode"),
+        )
+        .expect("certs");
 }
 
 fn hex_key(text: &str) -> [u8; 32] {
@@ -88,7 +128,7 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn run_size(records: usize, keep: Option<&Path>, open_max: usize) -> Value {
+fn run_size(records: usize, keep: Option<&Path>, node: Option<&Path>, open_max: usize) -> Value {
     eprintln!("generating a city history of {records} records …");
     let started = Instant::now();
     let history = hallsync_sim::generate::city_history(records, 9, |done| {
@@ -205,6 +245,13 @@ fn run_size(records: usize, keep: Option<&Path>, open_max: usize) -> Value {
     drop(replica);
     drop(store);
     let store_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;
+    if let Some(node) = node {
+        make_node(node, &history, &path);
+        eprintln!(
+            "  a city node holding these records is in {}: try `hallsync items --data {0} --json`",
+            node.display()
+        );
+    }
     let revocation_file = dir.join("revocation.bin");
     std::fs::write(
         &revocation_file,

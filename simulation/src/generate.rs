@@ -36,6 +36,10 @@ pub struct CityHistory {
     pub township_of_village: Vec<DeviceKey>,
     /// Records generated (besides the trust record).
     pub records: usize,
+    /// The city's device (the genesis key): what a node made of this history signs with.
+    pub city: DeviceKey,
+    /// The city's hall.
+    pub city_hall: hallsync_model::HallId,
 }
 
 /// The shares of the mix, per 10 records: 2 items, 4 stationings, 2 staff filings, 2 cases.
@@ -235,6 +239,8 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
         villages: villages.iter().map(|v| nodes[*v].key.device_id()).collect(),
         township_of_village: villages.iter().map(|v| township(*v).key.clone()).collect(),
         records,
+        city: nodes[0].key.clone(),
+        city_hall: nodes[0].hall.clone(),
     }
 }
 

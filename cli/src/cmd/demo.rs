@@ -23,7 +23,7 @@ impl Narrator {
         self.step += 1;
         let t = self.start.elapsed().as_secs_f64();
         if !self.json {
-            println!("[{t:6.2}s] {:>2}. {zh}\n           {en}", self.step);
+            outln!("[{t:6.2}s] {:>2}. {zh}\n           {en}", self.step);
         }
         self.steps
             .push(json!({ "step": self.step, "t_s": t, "zh": zh, "en": en }));
@@ -31,7 +31,7 @@ impl Narrator {
 
     fn detail(&self, text: &str) {
         if !self.json {
-            println!("           · {text}");
+            outln!("           · {text}");
         }
     }
 }
@@ -294,14 +294,14 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
     fed.stop_all();
     let total = n.start.elapsed().as_secs_f64();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(
                 &json!({ "ok": true, "converged": true, "digest": digest, "elapsed_s": total, "steps": n.steps })
             )?
         );
     } else {
-        println!(
+        outln!(
             "完成 done in {total:.1}s: 四个节点状态摘要一致 all four nodes converged ({digest})"
         );
     }

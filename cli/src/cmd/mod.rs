@@ -91,9 +91,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             if json {
                 print("init", &serde_json::to_value(&outcome)?, true);
             } else {
-                println!("设备编号 device id: {}", outcome.device_id);
+                outln!("设备编号 device id: {}", outcome.device_id);
                 if let Some(n) = &outcome.network_id {
-                    println!("新网络 new network: {n}");
+                    outln!("新网络 new network: {n}");
                 }
             }
             return Ok(());
@@ -105,11 +105,13 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             if json {
                 print("join", &serde_json::to_value(&outcome)?, true);
             } else {
-                println!(
+                outln!(
                     "已加入 joined network {} as {} of hall {}",
-                    outcome.network_id, outcome.role, outcome.hall
+                    outcome.network_id,
+                    outcome.role,
+                    outcome.hall
                 );
-                println!("对等节点 peers added: {}", outcome.peers.join(", "));
+                outln!("对等节点 peers added: {}", outcome.peers.join(", "));
                 if let Some(w) = &outcome.warning {
                     eprintln!("警告 warning: {w}");
                 }
@@ -522,7 +524,7 @@ fn listing(
     print(kind, &value, json);
     if !json {
         if let Some(next) = value["next"].as_str() {
-            println!("下一页 next page: --after {next}");
+            outln!("下一页 next page: --after {next}");
         }
     }
     Ok(())

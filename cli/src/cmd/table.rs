@@ -36,7 +36,7 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
     }
     if !json {
         for note in &notes {
-            println!("注意 note: {note}");
+            outln!("注意 note: {note}");
         }
     }
     value["notes"] = json!(notes);

@@ -36,8 +36,10 @@ use crate::keyfile;
 use crate::paths::DataDir;
 use crate::store::{Found, RedbStore, META_EQUIVOCATIONS};
 
-pub(crate) const META_GENESIS: &str = "genesis";
-pub(crate) const META_CERTS: &str = "certs";
+/// The store's record of the network's genesis key (a node that joined, or founded, one).
+pub const META_GENESIS: &str = "genesis";
+/// The store's record of the certificates a node learned outside the trust record (its invitation).
+pub const META_CERTS: &str = "certs";
 pub(crate) const META_EPOCH: &str = "epoch";
 
 /// Milliseconds since the Unix epoch, from the system clock: the node's only clock.
