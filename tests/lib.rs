@@ -178,3 +178,27 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into(),
     )
 }
+
+/// A new genesis city node (hall 4403, 市中心) in `dir/name`, made with `hallsync init --genesis`;
+/// returns its data directory.
+///
+/// # Panics
+/// When `init` fails.
+pub fn genesis_city(dir: &std::path::Path, name: &str) -> String {
+    let data = dir.join(name);
+    let d = data.to_str().unwrap_or_default().to_string();
+    let (ok, _, err) = run_cli(&[
+        "init",
+        "--data",
+        &d,
+        "--hall",
+        "4403",
+        "--level",
+        "city",
+        "--name",
+        "市中心",
+        "--genesis",
+    ]);
+    assert!(ok, "init: {err}");
+    d
+}

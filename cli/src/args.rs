@@ -199,9 +199,12 @@ pub enum Cmd {
         /// csv, xlsx or json (default: from --out's extension).
         #[arg(long)]
         format: Option<String>,
-        /// Where to write.
+        /// Where to write (outside the data directory).
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite `--out` if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Signed changes on a USB stick (离线交换): export every applied change, or import a bundle.
     Bundle {
@@ -623,8 +626,11 @@ pub enum BundleCmd {
     Export {
         #[command(flatten)]
         data: DataArg,
-        /// Where to write the bundle.
+        /// Where to write the bundle (outside the data directory).
         file: PathBuf,
+        /// Overwrite `file` if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Read a bundle; its changes get every check a peer's would.
     Import {

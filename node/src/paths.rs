@@ -36,4 +36,45 @@ impl DataDir {
     pub fn control_file(&self) -> PathBuf {
         self.root.join("control.json")
     }
+
+    /// Makes the directory readable by its owner only (0700) and every file in it 0600: the store
+    /// holds every record (cases carry personal data) and the key signs for the hall. Returns one
+    /// line for each path that was wider and is now narrowed, for the caller to warn with; a path
+    /// that cannot be changed (not the owner's) is named too. Nothing to do off Unix.
+    pub fn secure(&self) -> Vec<String> {
+        let mut fixed = Vec::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mut narrow = |path: &Path, mode: u32| {
+                let Ok(meta) = std::fs::symlink_metadata(path) else {
+                    return;
+                };
+                let now = meta.permissions().mode() & 0o777;
+                if now & !mode == 0 {
+                    return;
+                }
+                match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+                    Ok(()) => fixed.push(format!(
+                        "{} was readable by others ({now:o}); it is {mode:o} now",
+                        path.display()
+                    )),
+                    Err(e) => fixed.push(format!(
+                        "{} is readable by others ({now:o}) and cannot be narrowed: {e}",
+                        path.display()
+                    )),
+                }
+            };
+            narrow(&self.root, 0o700);
+            if let Ok(entries) = std::fs::read_dir(&self.root) {
+                for entry in entries.flatten() {
+                    // Links are left alone: narrowing one would change what it points to.
+                    if entry.file_type().is_ok_and(|t| t.is_file()) {
+                        narrow(&entry.path(), 0o600);
+                    }
+                }
+            }
+        }
+        fixed
+    }
 }

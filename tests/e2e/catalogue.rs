@@ -13,23 +13,8 @@ fn bad_rows_are_all_reported_and_nothing_is_half_imported_then_a_good_table_roun
     // Goal: a table with bad rows imports nothing and names every bad cell with its row and column;
     // the corrected table imports, and exporting it as CSV and XLSX and importing again changes nothing.
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("city");
-    let d = data.to_str().unwrap();
-    assert!(
-        run(&[
-            "init",
-            "--data",
-            d,
-            "--hall",
-            "4403",
-            "--level",
-            "city",
-            "--name",
-            "市中心",
-            "--genesis"
-        ])
-        .0
-    );
+    let d = hallsync_tests::genesis_city(dir.path(), "city");
+    let d = d.as_str();
     let good = "440100001000,居民身份证换领,行政许可,公安局,法,规,条件,流程,否,,,20,10,全市通办,指南,id|身份证|原件|1|必要";
     let bad_c5 = "440100002000,个体工商户登记,行政许可,市监局,法,规,条件,流程,否,,,3,5,不通办,指南,id|申请书|原件|1";
     let bad_type = "440100003000,户籍迁移,许可,公安局,法,规,条件,流程,也许,,,,2,不通办,指南,";
@@ -145,22 +130,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 /// A new genesis city in `dir/name`; returns its data directory.
 fn city(dir: &std::path::Path, name: &str) -> String {
-    let data = dir.join(name);
-    let d = data.to_str().unwrap().to_string();
-    let (ok, _, err) = run(&[
-        "init",
-        "--data",
-        &d,
-        "--hall",
-        "4403",
-        "--level",
-        "city",
-        "--name",
-        "市中心",
-        "--genesis",
-    ]);
-    assert!(ok, "{err}");
-    d
+    hallsync_tests::genesis_city(dir, name)
 }
 
 /// `catalogue import FILE --json`: whether it succeeded, and the report.

@@ -28,19 +28,7 @@ fn bad_arguments_fail_with_a_message() {
     let (ok, err) = run(&["status", "--data", data]);
     assert!(!ok && err.contains("hallsync init"), "{err}");
 
-    let (ok, _) = run(&[
-        "init",
-        "--data",
-        data,
-        "--hall",
-        "4403",
-        "--level",
-        "city",
-        "--name",
-        "市中心",
-        "--genesis",
-    ]);
-    assert!(ok);
+    assert_eq!(hallsync_tests::genesis_city(dir.path(), "n"), data);
     let (ok, err) = run(&[
         "init", "--data", data, "--hall", "4403", "--level", "city", "--name", "x",
     ]);
@@ -207,21 +195,9 @@ fn bad_arguments_fail_with_a_message() {
 fn unknown_config_key_is_named_in_the_error() {
     // Goal: a typo in config.toml stops the node with the key named, and changes nothing.
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("n");
-    let data_s = data.to_str().unwrap();
-    let (ok, _) = run(&[
-        "init",
-        "--data",
-        data_s,
-        "--hall",
-        "4403",
-        "--level",
-        "city",
-        "--name",
-        "市中心",
-        "--genesis",
-    ]);
-    assert!(ok);
+    let data_s = hallsync_tests::genesis_city(dir.path(), "n");
+    let data = std::path::PathBuf::from(&data_s);
+    let data_s = data_s.as_str();
     let path = data.join("config.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let typo = text.replacen("[network]\n", "[network]\nsync_intervall_ms = 5\n", 1);
@@ -232,4 +208,81 @@ fn unknown_config_key_is_named_in_the_error() {
     assert!(err.contains("sync_intervall_ms"), "{err}");
     let (ok, err) = run(&["run", "--data", data_s]);
     assert!(!ok && err.contains("sync_intervall_ms"), "{err}");
+}
+
+#[test]
+fn writing_into_the_data_directory_or_over_a_file_is_refused() {
+    // Goal (issue #10): `export` and `bundle export` cannot overwrite the node's store or key, even
+    // through a link, and never overwrite a file without --force; the store and key stay as they were.
+    let dir = tempfile::tempdir().unwrap();
+    let data_s = hallsync_tests::genesis_city(dir.path(), "n");
+    let data = std::path::PathBuf::from(&data_s);
+    let data_s = data_s.as_str();
+    let store = std::fs::read(data.join("store.redb")).unwrap();
+    let key = std::fs::read(data.join("device.key")).unwrap();
+
+    // `export --kind items --out PATH`, or `bundle export PATH`, with or without --force.
+    let export = |bundle: bool, out: &std::path::Path, force: bool| {
+        let out = out.to_str().unwrap();
+        let mut args = if bundle {
+            vec!["bundle", "export", "--data", data_s, out]
+        } else {
+            vec!["export", "--data", data_s, "--kind", "items", "--out", out]
+        };
+        if force {
+            args.push("--force");
+        }
+        run(&args)
+    };
+    let refused = |(ok, err): (bool, String)| !ok && err.contains("data directory");
+    assert!(refused(export(false, &data.join("store.redb"), false)));
+    assert!(refused(export(true, &data.join("device.key"), false)));
+    assert!(
+        refused(export(true, &data.join("device.key"), true)),
+        "--force does not open the data directory"
+    );
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("innocent.json");
+        std::os::unix::fs::symlink(data.join("device.key"), &link).unwrap();
+        assert!(refused(export(false, &link, true)), "through a link");
+    }
+    assert_eq!(std::fs::read(data.join("store.redb")).unwrap(), store);
+    assert_eq!(std::fs::read(data.join("device.key")).unwrap(), key);
+
+    let out = dir.path().join("items.csv");
+    let (ok, err) = export(false, &out, false);
+    assert!(ok, "{err}");
+    let (ok, err) = export(false, &out, false);
+    assert!(!ok && err.contains("--force"), "{err}");
+    let (ok, err) = export(false, &out, true);
+    assert!(ok, "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private_and_is_made_so_again_when_found_wider() {
+    // Goal (issue #10): a local user cannot read the store, the key or the config: the directory is
+    // 0700 and its files 0600 from `init`, and opening the node narrows what someone widened.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data_s = hallsync_tests::genesis_city(dir.path(), "n");
+    let data = std::path::PathBuf::from(&data_s);
+    let data_s = data_s.as_str();
+    let files = ["store.redb", "device.key", "config.toml"];
+    assert_eq!(mode(&data), 0o700);
+    for f in files {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in files {
+        std::fs::set_permissions(data.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (ok, err) = run(&["status", "--data", data_s]);
+    assert!(ok, "{err}");
+    assert_eq!(mode(&data), 0o700);
+    for f in files {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f} narrowed again");
+    }
 }

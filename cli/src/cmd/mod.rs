@@ -1,6 +1,7 @@
 //! One function per subcommand family; most just build a [`Command`] and print what comes back.
 
 mod demo;
+mod out_path;
 mod run;
 mod table;
 
@@ -470,8 +471,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             ("import", data.data, Command::BundleImport { bundle })
         }
         Cmd::Bundle {
-            action: BundleCmd::Export { data, file },
+            action: BundleCmd::Export { data, file, force },
         } => {
+            out_path::check(&file, &data.data, force)?;
             let out = execute(&data.data, Command::BundleExport)?;
             let bundle = out["bundle"].as_str().unwrap_or_default();
             std::fs::write(&file, bundle).with_context(|| format!("writing {}", file.display()))?;
@@ -505,7 +507,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             kind,
             format,
             out,
-        } => return table::export(&data.data, kind, format, &out, json),
+            force,
+        } => {
+            out_path::check(&out, &data.data, force)?;
+            return table::export(&data.data, kind, format, &out, json);
+        }
     };
     let value = execute(&dir, command)?;
     print(kind, &value, json);

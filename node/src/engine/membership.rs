@@ -55,9 +55,12 @@ pub fn init(
         path: dir.root().to_path_buf(),
         source,
     })?;
+    // Created private: nothing to warn about on a new node.
+    let _ = dir.secure();
     config.save(dir.root())?;
     let key = keyfile::create(&dir.key_file())?;
     let mut store = RedbStore::open(&dir.store_file())?;
+    let _ = dir.secure();
     let mut network_id = None;
     if genesis {
         let hall = HallId::new(&config.node.hall)?;

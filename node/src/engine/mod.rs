@@ -77,6 +77,9 @@ impl Engine {
                 reason: "no device.key".into(),
             });
         }
+        for fixed in dir.secure() {
+            tracing::warn!("{fixed}");
+        }
         let config = Config::load(dir.root())?;
         let key = keyfile::read(&dir.key_file())?;
         let cache = usize::try_from(config.limits.store_cache_mb.saturating_mul(1024 * 1024))
