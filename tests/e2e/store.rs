@@ -1,4 +1,5 @@
-//! The store on disk: a store written by an earlier version opens in this one (issue #9).
+//! The store on disk: a store written by an earlier version opens in this one (issue #9); a node
+//! started while a command holds the store waits for it (issue #10).
 
 use hallsync_tests::run_cli;
 
@@ -41,4 +42,29 @@ fn a_store_written_by_hallsync_0_1_0_opens_with_the_same_records_and_is_migrated
         codes.sort();
         assert_eq!(serde_json::json!(codes), expected["item_codes"], "{round}");
     }
+}
+
+#[test]
+fn run_waits_for_a_command_that_holds_the_store_then_starts() {
+    // Goal (issue #10): `hallsync run` started while another command has the store open waits for
+    // it (saying so) instead of exiting, and starts once the store is free.
+    let dir = tempfile::tempdir().unwrap();
+    let data = hallsync_tests::genesis_city(dir.path(), "city");
+    let store = hallsync_node::DataDir::new(&data).store_file();
+    let held = hallsync_node::store::RedbStore::open(&store).unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        drop(held);
+    });
+    let mut node = hallsync::harness::NodeProcess::new(
+        "city",
+        std::path::PathBuf::from(&data),
+        &hallsync_tests::hallsync_bin(),
+    );
+    node.start(std::time::Duration::from_secs(30))
+        .expect("the node starts once the store is free");
+    releaser.join().unwrap();
+    let log = std::fs::read_to_string(std::path::Path::new(&data).join("node.log")).unwrap();
+    assert!(log.contains("another command holds the store"), "{log}");
+    node.stop(std::time::Duration::from_secs(10));
 }

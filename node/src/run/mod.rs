@@ -41,12 +41,45 @@ struct Node {
     stop: bool,
 }
 
+/// How long `run` waits for another command that holds the store (an export, a check) to finish.
+const STORE_WAIT: Duration = Duration::from_secs(60);
+
+/// Opens the node, waiting up to [`STORE_WAIT`] while another command holds the store: a node
+/// started by a script right after such a command should start, not exit.
+///
+/// # Errors
+/// As [`Engine::open`]; [`NodeError::StoreLocked`] once the wait is over.
+async fn open_waiting(dir: &DataDir) -> Result<Engine, NodeError> {
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        match Engine::open(dir) {
+            Err(NodeError::StoreLocked { .. }) if started.elapsed() < STORE_WAIT => {
+                if !said {
+                    tracing::warn!(
+                        "another command holds the store; waiting up to {} s for it (等待存储)",
+                        STORE_WAIT.as_secs()
+                    );
+                    said = true;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs the node in `dir` until `shutdown` completes or a `shutdown` command arrives.
 ///
 /// # Errors
 /// Start-up failures: not joined, store locked, bad addresses, ports in use.
 pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
-    let engine = Engine::open(&dir)?;
+    tokio::pin!(shutdown);
+    let engine = tokio::select! {
+        engine = open_waiting(&dir) => engine?,
+        // Stopped while waiting for the store: nothing was started.
+        () = &mut shutdown => return Ok(()),
+    };
     engine.replica()?;
     let config = engine.config().clone();
     let mut swarm = build_swarm(engine.key(), &config)?;
@@ -94,7 +127,6 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     };
     let mut tick = tokio::time::interval(Duration::from_millis(config.network.sync_interval_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
     while !node.stop {
         tokio::select! {
             event = node.swarm.select_next_some() => node.on_swarm(event),
