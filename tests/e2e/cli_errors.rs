@@ -286,3 +286,42 @@ fn the_data_directory_is_private_and_is_made_so_again_when_found_wider() {
         assert_eq!(mode(&data.join(f)), 0o600, "{f} narrowed again");
     }
 }
+
+#[test]
+fn an_unauthenticated_control_request_is_refused_before_its_body_is_read() {
+    // Goal (issue #10): a request without the token that announces a 64 MiB body is answered 401
+    // from its headers alone: the node reads none of the body (here, it never arrives).
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = hallsync_tests::genesis_city(dir.path(), "city");
+    let mut node = hallsync::harness::NodeProcess::new(
+        "city",
+        std::path::PathBuf::from(&data),
+        &hallsync_tests::hallsync_bin(),
+    );
+    node.start(std::time::Duration::from_secs(30)).unwrap();
+    let control = hallsync_node::DataDir::new(&data).control_file();
+    let info = hallsync_node::control::ControlInfo::read(&control)
+        .unwrap()
+        .unwrap();
+    let addr = info.addr.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /api/command HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n\
+              Content-Length: 67108864\r\n\r\n{\"Status",
+        )
+        .unwrap();
+    let mut answer = [0u8; 64];
+    let read = stream
+        .read(&mut answer)
+        .expect("an answer without the body");
+    let head = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    // The token still opens the door.
+    assert!(node.call(hallsync_node::Command::Status).is_ok());
+    node.stop(std::time::Duration::from_secs(10));
+}

@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -49,10 +51,13 @@ impl ControlServer {
         let addr = listener
             .local_addr()
             .map_err(|e| NodeError::Network(e.to_string()))?;
+        let ctl = Ctl { token, commands };
         let app = Router::new()
             .route("/api/command", post(handle))
             .layer(axum::extract::DefaultBodyLimit::max(REQUEST_BYTES_MAX))
-            .with_state(Ctl { token, commands });
+            // Outermost: the token is checked on the headers, before any byte of a body is read.
+            .route_layer(middleware::from_fn_with_state(ctl.clone(), authorize))
+            .with_state(ctl);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -72,22 +77,29 @@ fn fail(status: StatusCode, error: impl Into<String>) -> (StatusCode, Json<Value
     (status, Json(json!({ "ok": false, "error": error.into() })))
 }
 
-async fn handle(
-    State(ctl): State<Ctl>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, Json<Value>) {
-    let authorized = headers
+/// True when `headers` carry the control token.
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), ctl.token.as_bytes()));
-    if !authorized {
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()))
+}
+
+/// Refuses a request without the token before its body is read: an unauthenticated client costs
+/// the node its headers only, whatever body it announces.
+async fn authorize(State(ctl): State<Ctl>, request: Request, next: Next) -> Response {
+    if !authorized(request.headers(), &ctl.token) {
         return fail(
             StatusCode::UNAUTHORIZED,
             "missing or wrong control token (see control.json)",
-        );
+        )
+        .into_response();
     }
+    next.run(request).await
+}
+
+async fn handle(State(ctl): State<Ctl>, body: Bytes) -> (StatusCode, Json<Value>) {
     let command: Command = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => return fail(StatusCode::BAD_REQUEST, format!("not a command: {e}")),
