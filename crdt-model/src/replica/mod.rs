@@ -160,6 +160,9 @@ pub struct Replica {
     slots: BTreeMap<DocId, Slot>,
     pub(crate) quarantine: BTreeMap<[u8; 32], QuarantineEntry>,
     quarantine_max: usize,
+    /// Changes refused while the quarantine was full, since the replica was opened: they were not
+    /// kept (a peer offers what it still holds again), and an operator should know.
+    quarantine_dropped: u64,
     /// Certificates from outside the trust document (an invitation token), kept for rebuilds.
     bootstrap: Vec<Certificate>,
     /// (record, actor, sequence number) triples signed twice, with the hashes.
@@ -194,6 +197,7 @@ impl Clone for Replica {
             slots: self.slots.clone(),
             quarantine: self.quarantine.clone(),
             quarantine_max: self.quarantine_max,
+            quarantine_dropped: self.quarantine_dropped,
             bootstrap: self.bootstrap.clone(),
             equivocations: self.equivocations.clone(),
             plan: self.plan.clone(),
@@ -222,6 +226,7 @@ impl Replica {
             slots: BTreeMap::new(),
             quarantine: BTreeMap::new(),
             quarantine_max: QUARANTINE_ENTRIES_MAX,
+            quarantine_dropped: 0,
             bootstrap: Vec::new(),
             equivocations: BTreeMap::new(),
             plan: RebuildPlan::default(),
@@ -630,6 +635,11 @@ impl Replica {
         self.equivocations_dirty |= settling.equivocations;
     }
 
+    /// Changes refused while the quarantine was full since the replica was opened (not kept).
+    pub fn quarantine_dropped(&self) -> u64 {
+        self.quarantine_dropped
+    }
+
     /// The quarantine, by envelope digest.
     pub fn quarantine(&self) -> &BTreeMap<[u8; 32], QuarantineEntry> {
         &self.quarantine
@@ -700,6 +710,7 @@ impl Replica {
         report: &mut IngestReport,
     ) {
         if self.quarantine.len() >= self.quarantine_max {
+            self.quarantine_dropped += 1;
             return;
         }
         report.quarantined.push((envelope.clone(), reason.clone()));

@@ -1,8 +1,8 @@
 //! Quarantine and retry: order of arrival does not change the outcome.
 
-use hallsync_model::{Rejection, ScalarValue};
+use hallsync_model::{DocId, Rejection, ScalarValue, SignedChange};
 
-use crate::fixture::{forge_on, fresh, Fed, VILLAGE};
+use crate::fixture::{forge_on, fresh, texts, Fed, VILLAGE};
 
 #[test]
 fn change_before_its_authors_certificate_waits_then_applies() {
@@ -135,4 +135,30 @@ fn quarantine_is_bounded() {
         .collect();
     r.ingest(junk);
     assert_eq!(r.quarantine().len(), 3);
+}
+
+#[test]
+fn a_full_quarantine_counts_what_it_refuses() {
+    // Goal (issue #10): when the quarantine is full, what it cannot keep is counted (status shows
+    // it and the node warns), not dropped silently; what it holds stays.
+    let fed = Fed::new();
+    let stranger = fed.stranger.clone();
+    let junk: Vec<SignedChange> = (0..5)
+        .map(|i| {
+            forge_on(
+                &fed.origin,
+                &stranger,
+                i,
+                &DocId::item(&hallsync_model::ItemCode::new("ITEM-1").unwrap()),
+                &texts(&[("name", "垃圾")]),
+            )
+        })
+        .collect();
+    let mut replica = fresh(&fed);
+    replica.set_quarantine_max(2);
+    replica.ingest(fed.log.clone());
+    let report = replica.ingest(junk);
+    assert_eq!(report.quarantined.len(), 2);
+    assert_eq!(replica.quarantine().len(), 2);
+    assert_eq!(replica.quarantine_dropped(), 3);
 }

@@ -443,6 +443,7 @@ impl Engine {
                 out["roles"] = json!(roles);
                 out["documents"] = json!(replica.record_count());
                 out["quarantined"] = json!(replica.quarantine().len());
+                out["quarantine_dropped"] = json!(replica.quarantine_dropped());
                 out["equivocations"] = json!(replica.equivocations().count());
                 out["revoked_certificates"] = json!(replica.trust().revoked().len());
                 out["state_digest"] = json!(replica.state_digest());

@@ -260,7 +260,16 @@ impl Engine {
         changes: Vec<SignedChange>,
     ) -> Result<IngestReport, NodeError> {
         let replica = self.replica.as_mut().ok_or(NodeError::NotJoined)?;
+        let dropped = replica.quarantine_dropped();
         let report = pipeline::ingest_pipelined(replica, changes);
+        let now_dropped = replica.quarantine_dropped();
+        if now_dropped > dropped {
+            tracing::warn!(
+                "the quarantine is full ({} entries): {} received changes were refused without being kept ({now_dropped} since start; raise limits.quarantine_entries_max or look at `hallsync quarantine`)",
+                replica.quarantine().len(),
+                now_dropped - dropped
+            );
+        }
         self.store.persist_behind(replica, &mut self.settling)?;
         Ok(report)
     }
