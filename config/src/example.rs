@@ -17,6 +17,11 @@ sync_interval_ms = 2000             # start a sync round with each peer this oft
 reconnect_backoff_min_ms = 500      # first redial wait, doubling up to the max (重连退避)
 reconnect_backoff_max_ms = 30000
 idle_timeout_ms = 60000             # close idle connections after this long
+connections_max = 64                # most connections at once (连接上限)
+connections_pending_max = 16        # most incoming connections still in their handshake
+connections_per_peer_max = 2        # most connections to one peer
+strangers_max = 8                   # most connections from devices not admitted yet (未准入连接上限)
+admission_timeout_ms = 10000        # a connection must prove membership within this (准入时限)
 
 [control]
 listen = "127.0.0.1:0"              # control API, loopback only (本机控制接口)
@@ -24,7 +29,10 @@ listen = "127.0.0.1:0"              # control API, loopback only (本机控制�
 [limits]
 message_bytes_max = 8388608         # largest sync message in bytes (消息上限)
 changes_per_message_max = 10000     # most signed changes in one message
-quarantine_entries_max = 10000      # most quarantined changes kept (隔离区上限)
+quarantine_entries_max = 10000      # most quarantined changes kept; the oldest go first (隔离区上限)
+quarantine_bytes_max = 67108864     # most bytes of quarantined changes
+streams_per_connection_max = 8      # most concurrent sync streams per connection (每连接流上限)
+inbound_bytes_max = 134217728       # most bytes of received messages buffered, all peers together (接收缓冲上限)
 open_records_max = 2048             # records kept open in memory; the rest stay on disk (内存中打开的记录上限)
 store_cache_mb = 64                 # the store's page cache in MiB (存储缓存)
 "#

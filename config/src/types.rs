@@ -50,6 +50,17 @@ pub struct NetworkSection {
     pub reconnect_backoff_max_ms: u64,
     /// How long an idle connection is kept.
     pub idle_timeout_ms: u64,
+    /// Most connections open at once, in and out (libp2p's connection limits).
+    pub connections_max: u32,
+    /// Most incoming connections still in their handshake.
+    pub connections_pending_max: u32,
+    /// Most connections to one peer.
+    pub connections_per_peer_max: u32,
+    /// Most connections open at once from devices not admitted yet; each speaks only the admission
+    /// protocol and is closed after `admission_timeout_ms`.
+    pub strangers_max: u32,
+    /// How long a connection may take to prove membership before it is closed.
+    pub admission_timeout_ms: u64,
 }
 
 impl Default for NetworkSection {
@@ -61,6 +72,11 @@ impl Default for NetworkSection {
             reconnect_backoff_min_ms: 500,
             reconnect_backoff_max_ms: 30_000,
             idle_timeout_ms: 60_000,
+            connections_max: 64,
+            connections_pending_max: 16,
+            connections_per_peer_max: 2,
+            strangers_max: 8,
+            admission_timeout_ms: 10_000,
         }
     }
 }
@@ -89,8 +105,15 @@ pub struct LimitsSection {
     pub message_bytes_max: u64,
     /// Most signed changes in one sync message.
     pub changes_per_message_max: u64,
-    /// Most changes held in quarantine; more from a flooding peer are dropped.
+    /// Most changes held in quarantine; past it the oldest are evicted (sync brings them again).
     pub quarantine_entries_max: u64,
+    /// Most bytes of changes held in quarantine, on disk and in memory; past it the oldest go.
+    pub quarantine_bytes_max: u64,
+    /// Most concurrent sync streams one connection may open to this node.
+    pub streams_per_connection_max: u32,
+    /// Most bytes of sync messages read from peers and not yet handled, over all connections: what
+    /// peers can make the node buffer. A frame that does not fit is refused and sent again later.
+    pub inbound_bytes_max: u64,
     /// Most records kept open in memory (the rest stay on disk until read): bounds a node's memory
     /// whatever it holds, at about 30 KB an open record.
     pub open_records_max: u64,
@@ -105,6 +128,9 @@ impl Default for LimitsSection {
             message_bytes_max: 8 * 1024 * 1024,
             changes_per_message_max: 10_000,
             quarantine_entries_max: 10_000,
+            quarantine_bytes_max: 64 * 1024 * 1024,
+            streams_per_connection_max: 8,
+            inbound_bytes_max: 128 * 1024 * 1024,
             open_records_max: 2_048,
             store_cache_mb: 64,
         }

@@ -149,6 +149,36 @@ impl Config {
             1000,
             86_400_000,
         )?;
+        check_range(
+            "network.connections_max",
+            u64::from(net.connections_max),
+            4,
+            100_000,
+        )?;
+        check_range(
+            "network.connections_pending_max",
+            u64::from(net.connections_pending_max),
+            1,
+            10_000,
+        )?;
+        check_range(
+            "network.connections_per_peer_max",
+            u64::from(net.connections_per_peer_max),
+            1,
+            16,
+        )?;
+        check_range(
+            "network.strangers_max",
+            u64::from(net.strangers_max),
+            1,
+            10_000,
+        )?;
+        check_range(
+            "network.admission_timeout_ms",
+            net.admission_timeout_ms,
+            500,
+            600_000,
+        )?;
         let lim = &self.limits;
         check_range(
             "limits.message_bytes_max",
@@ -167,6 +197,24 @@ impl Config {
             lim.quarantine_entries_max,
             100,
             10_000_000,
+        )?;
+        check_range(
+            "limits.quarantine_bytes_max",
+            lim.quarantine_bytes_max,
+            lim.message_bytes_max,
+            64 * 1024 * 1024 * 1024,
+        )?;
+        check_range(
+            "limits.streams_per_connection_max",
+            u64::from(lim.streams_per_connection_max),
+            1,
+            1_024,
+        )?;
+        check_range(
+            "limits.inbound_bytes_max",
+            lim.inbound_bytes_max,
+            lim.message_bytes_max,
+            64 * 1024 * 1024 * 1024,
         )?;
         check_range(
             "limits.open_records_max",

@@ -89,6 +89,14 @@ pub enum TrustError {
         /// What was given.
         text: String,
     },
+    /// A peer that is not one of this network's devices asked to sync.
+    #[error("device {device} is not a member of this network: {reason}; an administrator invites a device with `hallsync invite`")]
+    NotAMember {
+        /// Short id of the device.
+        device: String,
+        /// Why its membership was not shown.
+        reason: String,
+    },
     /// Bytes that do not decode.
     #[error("cannot encode or decode the {what}: {reason}")]
     Encoding {

@@ -163,7 +163,10 @@ pub fn unconverged(nodes: &[Node], max: usize) -> Vec<String> {
     let mut out = Vec::new();
     for (doc, (_, best)) in all {
         let mut should: Vec<usize> = match holders(trust, doc) {
-            None => (0..nodes.len()).collect(),
+            // Shared records go to members; a revoked device holds only the trust record.
+            None => (0..nodes.len())
+                .filter(|i| hallsync_model::sync::scope::in_scope(trust, doc, &devices[*i]))
+                .collect(),
             Some(halls) => halls
                 .into_iter()
                 .filter_map(|h| at_hall.get(h))

@@ -12,4 +12,5 @@ mod revocation;
 mod rotation;
 mod staff;
 mod store;
+mod stranger;
 mod withdrawal;

@@ -20,6 +20,7 @@
 //! [`protocol::STEPS_MAX`] steps whatever the peer says. Automerge's own sync (Bloom filters that a
 //! malicious peer can poison) is never exposed to peers.
 
+pub mod admission;
 pub mod memory;
 pub mod peer_state;
 pub mod protocol;

@@ -3,7 +3,8 @@
 //! A hall's own records — its item stationings, window staff and departments — replicate to that hall
 //! and the halls above it (its supervisors up to the city), which approve and oversee them; sibling
 //! halls and the villages of other townships never hold them. The trust record, the calendar, the
-//! catalogue and the policies replicate to every member.
+//! catalogue and the policies replicate to every member. A device that is not a member now holds
+//! nothing, except that a revoked one still receives the trust record that revokes it.
 //!
 //! Cases hold personal data (DOMAIN.md "Cross-region cases"; D rules), so a case replicates only to
 //! its parties — the accepting and the handling hall — and to the halls that carry it between them:
@@ -15,6 +16,7 @@
 use crate::hall::HallId;
 use crate::identity::DeviceId;
 use crate::records::{DocId, DocKind};
+use crate::trust::membership::is_member;
 use crate::trust::state::TrustState;
 
 /// The halls on a case's way: each party and the halls above it up to their lowest common ancestor
@@ -53,8 +55,14 @@ pub fn carries(trust: &TrustState, hall: &HallId, a: &HallId, h: &HallId) -> boo
 }
 
 /// True when `device` may hold `doc`: shared records for every member, a hall's records for it and the
-/// halls above it, a case for its parties and carriers.
+/// halls above it, a case for its parties and carriers. A device with no active certificate holds
+/// nothing but the trust record, and that only when it was once a member: a revoked device learns
+/// of its revocation (so its operator sees it and its own later writes are refused there too) and
+/// receives nothing written since; a device this node never certified receives nothing at all.
 pub fn in_scope(trust: &TrustState, doc: &DocId, device: &DeviceId) -> bool {
+    if !is_member(trust, device) {
+        return matches!(doc.kind(), DocKind::Trust) && trust.is_known(device);
+    }
     match holders(trust, doc) {
         None => true,
         Some(halls) => trust

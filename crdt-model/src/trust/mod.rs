@@ -2,6 +2,7 @@
 
 pub mod cert;
 pub mod genesis;
+pub mod membership;
 pub mod revocation;
 pub mod state;
 

@@ -9,6 +9,7 @@ mod departments;
 mod envelope;
 mod fixture;
 mod lifecycle;
+mod membership;
 mod quarantine;
 mod sequence;
 mod signatures;

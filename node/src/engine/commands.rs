@@ -424,6 +424,7 @@ impl Engine {
             "online": net.online,
             "connected_peers": net.connected_peers,
             "listen_addrs": net.listen_addrs,
+            "admission_refusals": net.admission_refusals,
             "stored_records": self.store.record_count()?,
             "unreadable_rows": self.store.unreadable_rows(),
         });

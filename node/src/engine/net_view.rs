@@ -13,4 +13,6 @@ pub struct NetView {
     pub connected_peers: Vec<String>,
     /// Addresses the node listens on.
     pub listen_addrs: Vec<String>,
+    /// Connections refused admission since start (strangers, devices that are not members).
+    pub admission_refusals: u64,
 }

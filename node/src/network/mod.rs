@@ -3,5 +3,7 @@
 //! clock, so the protocol stays in the sans-IO core.
 
 pub mod behaviour;
+pub mod budget;
 pub mod codec;
+pub mod gate;
 pub mod peer;

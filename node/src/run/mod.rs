@@ -3,6 +3,7 @@
 //! One task owns the engine and the swarm and selects over: swarm events, control commands, the sync
 //! timer, and shutdown. Nothing else touches the store, so there are no locks.
 
+mod admission;
 mod peer_book;
 mod sync_driver;
 
@@ -19,9 +20,10 @@ use tokio::sync::mpsc;
 use crate::control::{CommandRequest, ControlInfo, ControlServer};
 use crate::engine::{Command, Engine, NetView};
 use crate::error::NodeError;
-use crate::network::behaviour::{build_swarm, Behaviour, BehaviourEvent};
+use crate::network::behaviour::{build_swarm, Behaviour, BehaviourEvent, MembersEvent};
 use crate::network::peer::peer_label;
 use crate::paths::DataDir;
+use admission::Admissions;
 use peer_book::PeerBook;
 use sync_driver::SyncDriver;
 
@@ -35,6 +37,7 @@ struct Node {
     engine: Engine,
     swarm: Swarm<Behaviour>,
     sync: SyncDriver,
+    admissions: Admissions,
     book: PeerBook,
     online: bool,
     listen_addrs: Vec<String>,
@@ -120,11 +123,13 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         engine,
         swarm,
         sync: SyncDriver::default(),
+        admissions: Admissions::new(Duration::from_millis(config.network.admission_timeout_ms)),
         book,
         online: true,
         listen_addrs: Vec::new(),
         stop: false,
     };
+    node.refresh_admission();
     let mut tick = tokio::time::interval(Duration::from_millis(config.network.sync_interval_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !node.stop {
@@ -140,6 +145,7 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
                     continue;
                 }
                 let answer = node.on_command(command).map_err(|e| e.to_string());
+                node.refresh_admission();
                 let _ = reply.send(answer);
             }
             _ = tick.tick() => node.on_tick(),
@@ -198,6 +204,23 @@ impl Node {
             online: self.online,
             connected_peers: self.swarm.connected_peers().map(peer_label).collect(),
             listen_addrs: self.listen_addrs.clone(),
+            admission_refusals: self.admissions.refused,
+        }
+    }
+
+    /// Re-applies the admitted devices to the gate when the trust record changed, and closes the
+    /// connections of devices no longer admitted (a presented chain that a revocation broke).
+    fn refresh_admission(&mut self) {
+        let Ok(replica) = self.engine.replica() else {
+            return;
+        };
+        let Some(admitted) = self.admissions.admitted(replica.trust()) else {
+            return;
+        };
+        for peer in self.swarm.behaviour_mut().members.admit(admitted) {
+            tracing::warn!(peer = %peer_label(&peer), "disconnecting a device whose membership no longer stands");
+            let _ = self.swarm.disconnect_peer_id(peer);
+            self.sync.forget(&mut self.engine, &peer);
         }
     }
 
@@ -216,6 +239,7 @@ impl Node {
             return;
         }
         let now = Instant::now();
+        self.admissions.on_tick(&mut self.swarm, now);
         let swarm = &self.swarm;
         let due = self.book.due(now, &|p| swarm.is_connected(p));
         for addr in due {
@@ -295,32 +319,73 @@ impl Node {
                     tracing::warn!("cannot save the listen address: {e}");
                 }
             }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
                 if !self.online {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }
                 tracing::info!(peer = %peer_label(&peer_id), "connected");
                 self.book.connected(&peer_id, Instant::now());
+                let hello = match self.engine.replica() {
+                    Ok(replica) if endpoint.is_dialer() => {
+                        Some(hallsync_model::trust::membership::presentation(
+                            replica.trust(),
+                            &self.engine.key().device_id(),
+                        ))
+                    }
+                    _ => None,
+                };
+                self.admissions.on_connected(
+                    &mut self.swarm,
+                    peer_id,
+                    connection_id,
+                    hello,
+                    Instant::now(),
+                );
                 self.sync.start(&mut self.swarm, &self.engine, peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
-                tracing::info!(peer = %peer_label(&peer_id), "disconnected");
-                self.sync.forget(&mut self.engine, &peer_id);
+                self.admissions.on_closed(&connection_id);
+                if num_established == 0 {
+                    tracing::info!(peer = %peer_label(&peer_id), "disconnected");
+                    self.sync.forget(&mut self.engine, &peer_id);
+                }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Admission(event)) => {
+                let Ok(replica) = self.engine.replica() else {
+                    return;
+                };
+                let own = self.engine.key().device_id();
+                let outcome = self
+                    .admissions
+                    .handle(&mut self.swarm, replica.trust(), &own, event);
+                if outcome.changed {
+                    self.refresh_admission();
+                }
+                if let Some(peer) = outcome.redial {
+                    self.book.connected(&peer, Instant::now());
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Sync(event))) => {
                 let outcome = self.sync.handle(&mut self.swarm, &mut self.engine, event);
                 if outcome.applied {
+                    self.refresh_admission();
                     self.sync_all();
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(
+            SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Identify(
                 libp2p::identify::Event::Received { peer_id, info, .. },
-            )) => {
+            ))) => {
                 let now = Instant::now();
                 for addr in info.listen_addrs {
                     let addr = addr.with(Protocol::P2p(peer_id));

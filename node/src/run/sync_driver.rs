@@ -11,6 +11,7 @@ use libp2p::{PeerId, Swarm};
 
 use crate::engine::Engine;
 use crate::network::behaviour::Behaviour;
+use crate::network::budget::Frame;
 
 /// The device behind a peer; a peer without an ed25519 identity maps to a key no certificate names,
 /// so it is offered no scoped record.
@@ -60,6 +61,10 @@ impl SyncDriver {
 
     /// Starts a round with `peer` unless one is running.
     pub fn start(&mut self, swarm: &mut Swarm<Behaviour>, engine: &Engine, peer: PeerId) {
+        if !swarm.behaviour().members.is_open(&peer) {
+            // Not admitted (yet): no connection to it carries sync.
+            return;
+        }
         if let Some(round) = self.rounds.get_mut(&peer) {
             // Ask for another round when this one ends: new changes arrived meanwhile.
             round.again = true;
@@ -86,8 +91,8 @@ impl SyncDriver {
     fn send(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, step: Step) {
         let id = swarm
             .behaviour_mut()
-            .sync
-            .send_request(&peer, Message::Step(step).to_bytes());
+            .sync()
+            .send_request(&peer, Frame::outgoing(Message::Step(step).to_bytes()));
         self.outbound.insert(id, peer);
     }
 
@@ -113,7 +118,7 @@ impl SyncDriver {
         &mut self,
         swarm: &mut Swarm<Behaviour>,
         engine: &mut Engine,
-        event: request_response::Event<Vec<u8>, Vec<u8>>,
+        event: request_response::Event<Frame, Frame>,
     ) -> Outcome {
         use request_response::{Event, Message as Rr};
         match event {
@@ -123,7 +128,7 @@ impl SyncDriver {
                     request, channel, ..
                 },
                 ..
-            } => self.answer(swarm, engine, peer, &request, channel),
+            } => self.answer(swarm, engine, peer, &request.bytes, channel),
             Event::Message {
                 peer,
                 message:
@@ -136,7 +141,7 @@ impl SyncDriver {
                 if self.outbound.remove(&request_id).is_none() {
                     return Outcome::default();
                 }
-                self.on_response(swarm, engine, peer, &response)
+                self.on_response(swarm, engine, peer, &response.bytes)
             }
             Event::OutboundFailure {
                 peer,
@@ -187,7 +192,7 @@ impl SyncDriver {
         engine: &mut Engine,
         peer: PeerId,
         bytes: &[u8],
-        channel: ResponseChannel<Vec<u8>>,
+        channel: ResponseChannel<Frame>,
     ) -> Outcome {
         let limits = engine.wire_limits();
         let mut outcome = Outcome::default();
@@ -208,8 +213,8 @@ impl SyncDriver {
         };
         if swarm
             .behaviour_mut()
-            .sync
-            .send_response(channel, response.to_bytes())
+            .sync()
+            .send_response(channel, Frame::outgoing(response.to_bytes()))
             .is_err()
         {
             tracing::debug!(peer = %peer, "peer left before the sync response");
