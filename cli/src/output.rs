@@ -147,6 +147,7 @@ fn changed(value: &Value) {
     for key in [
         "applied",
         "quarantined",
+        "refused",
         "duplicates",
         "changes",
         "online",
@@ -193,7 +194,17 @@ fn status(v: &Value) {
         .unwrap_or(0);
     outln!("已连接 peers       {peers}");
     outln!("记录 documents     {}", v["documents"]);
-    outln!("隔离 quarantined   {}", v["quarantined"]);
+    outln!(
+        "隔离 quarantined   {} ({} bytes; {} evicted since start)",
+        v["quarantined"],
+        v["quarantine_bytes"],
+        v["quarantine_evicted"]
+    );
+    outln!(
+        "拒收 refused       {} changes (junk, forged or uncertified; not kept)",
+        v["refused_changes"]
+    );
+    outln!("拒绝准入 refused peers {}", v["admission_refusals"]);
     outln!("状态摘要 digest    {}", s(&v["state_digest"]));
 }
 
@@ -341,6 +352,28 @@ fn quarantine(v: &Value) {
             s(&q["reason_code"]),
             s(&q["reason"])
         );
+    }
+    if v["evicted"].as_u64().unwrap_or(0) > 0 {
+        outln!(
+            "已淘汰 evicted {} oldest entries to stay within the bounds",
+            v["evicted"]
+        );
+    }
+    let refused = v["refused"].as_array().cloned().unwrap_or_default();
+    if !refused.is_empty() {
+        outln!(
+            "拒收未保留 refused and not kept: {} since start; the latest:",
+            v["refused_total"]
+        );
+        for r in refused {
+            outln!(
+                "  {}  by {}  [{}] {}",
+                s(&r["doc"]),
+                s(&r["author"]),
+                s(&r["reason_code"]),
+                s(&r["reason"])
+            );
+        }
     }
 }
 

@@ -85,7 +85,10 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
             .cli(&["bundle", "import", "--data", &dir, bundle.to_str().unwrap()])
             .unwrap();
         assert_eq!(out["applied"], 0, "{}: {out}", node.name);
-        assert_eq!(out["quarantined"], 2, "{}: {out}", node.name);
+        // The self-approval is a certified device's and kept as evidence; the forgery is refused
+        // and not kept (issue #10: whoever forges can forge more).
+        assert_eq!(out["quarantined"], 1, "{}: {out}", node.name);
+        assert_eq!(out["refused"], 1, "{}: {out}", node.name);
     }
 
     // Honest work continues and converges around the quarantined changes.
@@ -108,12 +111,14 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
             .map(|e| e["reason_code"].as_str().unwrap())
             .collect();
         codes.sort();
-        assert_eq!(
-            codes,
-            ["bad_signature", "self_approval"],
-            "{}: {q:#}",
-            node.name
-        );
+        assert_eq!(codes, ["self_approval"], "{}: {q:#}", node.name);
+        let refused: Vec<&str> = q["refused"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["reason_code"].as_str().unwrap())
+            .collect();
+        assert_eq!(refused, ["bad_signature"], "{}: {q:#}", node.name);
         let items = node
             .call(Command::items(Some(VILLAGE_HALL.into())))
             .unwrap();

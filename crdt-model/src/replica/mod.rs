@@ -47,6 +47,65 @@ use rest::OpenCache;
 /// Default bound on quarantined envelopes: a peer flooding garbage cannot grow memory past it.
 pub const QUARANTINE_ENTRIES_MAX: usize = 10_000;
 
+/// Default bound on the bytes of quarantined envelopes.
+pub const QUARANTINE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Most changes by devices not certified here that wait, in memory only, for their certificate.
+pub const WAITING_ENTRIES_MAX: usize = 1_024;
+
+/// Most bytes of changes waiting for their author's certificate.
+pub const WAITING_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// Most refused changes remembered (in memory only) for `hallsync quarantine`.
+pub const REFUSED_RECENT_MAX: usize = 64;
+
+/// A change refused without being kept: junk, a forgery or a stranger's (see
+/// [`Replica::refusals`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct Refused {
+    /// The record it claimed to be for.
+    pub doc: String,
+    /// Who it claimed to be signed by.
+    pub author: String,
+    /// Why it was refused.
+    pub reason: Rejection,
+}
+
+/// Changes refused without being kept since the replica was opened: counted by reason, the last
+/// few remembered. Nothing of them is stored, so a stranger or a forger cannot fill the disk, and
+/// nothing of them is pooled, so they never count as an equivocation.
+#[derive(Clone, Debug, Default)]
+pub struct Refusals {
+    /// How many, by [`Rejection::code`].
+    pub counts: BTreeMap<&'static str, u64>,
+    /// The most recent, newest last, at most [`REFUSED_RECENT_MAX`].
+    pub recent: std::collections::VecDeque<Refused>,
+}
+
+impl Refusals {
+    fn note(&mut self, envelope: &SignedChange, reason: Rejection) {
+        *self.counts.entry(reason.code()).or_default() += 1;
+        if self.recent.len() >= REFUSED_RECENT_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Refused {
+            doc: envelope.doc.to_string(),
+            author: envelope.author.to_string(),
+            reason,
+        });
+    }
+
+    /// Every refusal counted.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+/// Bytes an envelope takes in the quarantine's bound.
+fn envelope_bytes(envelope: &SignedChange) -> usize {
+    envelope.change.len() + 64 + 32 + 64
+}
+
 /// A change that waits in quarantine.
 #[derive(Clone, Debug, Serialize)]
 pub struct QuarantineEntry {
@@ -59,6 +118,41 @@ pub struct QuarantineEntry {
     pub author: String,
     /// Why it was not applied.
     pub reason: Rejection,
+    /// When it entered, in the replica's own count: the oldest is evicted first.
+    #[serde(skip)]
+    order: u64,
+    /// True for a change by a device not certified here: it waits in memory only, never stored,
+    /// in bounds of its own, for a certificate that may come with the rest of the history.
+    pub waiting: bool,
+}
+
+/// The age order, bytes and bounds of one part of the quarantine.
+#[derive(Clone, Debug)]
+struct QuarantineBounds {
+    order: BTreeMap<u64, [u8; 32]>,
+    bytes: usize,
+    entries_max: usize,
+    bytes_max: usize,
+}
+
+impl QuarantineBounds {
+    fn new(entries_max: usize, bytes_max: usize) -> Self {
+        QuarantineBounds {
+            order: BTreeMap::new(),
+            bytes: 0,
+            entries_max,
+            bytes_max,
+        }
+    }
+
+    /// The oldest entry while one of `bytes` more would pass a bound.
+    fn over(&self, bytes: usize) -> Option<[u8; 32]> {
+        if self.order.len() >= self.entries_max || self.bytes + bytes > self.bytes_max {
+            self.order.first_key_value().map(|(_, d)| *d)
+        } else {
+            None
+        }
+    }
 }
 
 /// What a store holds of a replica at rest (see [`Replica::open_at_rest`]).
@@ -84,6 +178,9 @@ pub struct IngestReport {
     pub applied: Vec<SignedChange>,
     /// Envelopes that went into quarantine now: the caller stores these too, so a restart keeps them.
     pub quarantined: Vec<(SignedChange, Rejection)>,
+    /// Why each refused envelope was refused (junk and forgeries, counted and not kept; a waiting
+    /// stranger's change evicted from memory).
+    pub refused: Vec<Rejection>,
     /// Envelopes already held.
     pub duplicates: usize,
     /// True when a revocation or an equivocation made the replica rebuild every record.
@@ -95,6 +192,7 @@ impl IngestReport {
     pub fn absorb(&mut self, later: IngestReport) {
         self.applied.extend(later.applied);
         self.quarantined.extend(later.quarantined);
+        self.refused.extend(later.refused);
         self.duplicates += later.duplicates;
         self.rebuilt |= later.rebuilt;
     }
@@ -159,10 +257,16 @@ pub struct Replica {
     pub(crate) trust: Arc<TrustState>,
     slots: BTreeMap<DocId, Slot>,
     pub(crate) quarantine: BTreeMap<[u8; 32], QuarantineEntry>,
-    quarantine_max: usize,
-    /// Changes refused while the quarantine was full, since the replica was opened: they were not
-    /// kept (a peer offers what it still holds again), and an operator should know.
-    quarantine_dropped: u64,
+    /// Entries kept (and stored) for certified authors.
+    q_kept: QuarantineBounds,
+    /// Entries by uncertified authors, in memory only.
+    q_waiting: QuarantineBounds,
+    q_next: u64,
+    /// Entries evicted to keep the quarantine in its bounds, since the replica was opened: a peer
+    /// offers what it still holds again, and an operator should know.
+    quarantine_evicted: u64,
+    /// Changes refused without being kept.
+    refusals: Refusals,
     /// Certificates from outside the trust document (an invitation token), kept for rebuilds.
     bootstrap: Vec<Certificate>,
     /// (record, actor, sequence number) triples signed twice, with the hashes.
@@ -196,8 +300,11 @@ impl Clone for Replica {
             trust: self.trust.clone(),
             slots: self.slots.clone(),
             quarantine: self.quarantine.clone(),
-            quarantine_max: self.quarantine_max,
-            quarantine_dropped: self.quarantine_dropped,
+            q_kept: self.q_kept.clone(),
+            q_waiting: self.q_waiting.clone(),
+            q_next: self.q_next,
+            quarantine_evicted: self.quarantine_evicted,
+            refusals: self.refusals.clone(),
             bootstrap: self.bootstrap.clone(),
             equivocations: self.equivocations.clone(),
             plan: self.plan.clone(),
@@ -225,8 +332,11 @@ impl Replica {
             trust: Arc::new(TrustState::new(genesis)),
             slots: BTreeMap::new(),
             quarantine: BTreeMap::new(),
-            quarantine_max: QUARANTINE_ENTRIES_MAX,
-            quarantine_dropped: 0,
+            q_kept: QuarantineBounds::new(QUARANTINE_ENTRIES_MAX, QUARANTINE_BYTES_MAX),
+            q_waiting: QuarantineBounds::new(WAITING_ENTRIES_MAX, WAITING_BYTES_MAX),
+            q_next: 0,
+            quarantine_evicted: 0,
+            refusals: Refusals::default(),
             bootstrap: Vec::new(),
             equivocations: BTreeMap::new(),
             plan: RebuildPlan::default(),
@@ -256,9 +366,11 @@ impl Replica {
         self.local.as_ref()
     }
 
-    /// Sets the quarantine bound (config `limits.quarantine_entries_max`).
-    pub fn set_quarantine_max(&mut self, entries_max: usize) {
-        self.quarantine_max = entries_max;
+    /// Sets the quarantine's bounds (config `limits.quarantine_entries_max`,
+    /// `limits.quarantine_bytes_max`); the oldest entries go when a new one would pass either.
+    pub fn set_quarantine_max(&mut self, entries_max: usize, bytes_max: usize) {
+        self.q_kept.entries_max = entries_max;
+        self.q_kept.bytes_max = bytes_max;
     }
 
     /// The trust state.
@@ -460,7 +572,20 @@ impl Replica {
         let problem = at_rest
             .equivocations
             .and_then(|bytes| replica.load_equivocations(&bytes).err());
+        let stored: Vec<[u8; 32]> = at_rest
+            .quarantine
+            .iter()
+            .map(SignedChange::digest)
+            .collect();
         replica.ingest(at_rest.quarantine);
+        // What an earlier version stored and this one keeps in memory only or not at all (junk,
+        // strangers' changes) is released from the store with the next write.
+        for digest in stored {
+            if replica.quarantine.get(&digest).is_none_or(|e| e.waiting) {
+                replica.q_released.insert(digest);
+                replica.q_added.remove(&digest);
+            }
+        }
         (replica, problem)
     }
 
@@ -635,9 +760,21 @@ impl Replica {
         self.equivocations_dirty |= settling.equivocations;
     }
 
-    /// Changes refused while the quarantine was full since the replica was opened (not kept).
-    pub fn quarantine_dropped(&self) -> u64 {
-        self.quarantine_dropped
+    /// Quarantine entries evicted (oldest first) to stay within the bounds since the replica was
+    /// opened.
+    pub fn quarantine_evicted(&self) -> u64 {
+        self.quarantine_evicted
+    }
+
+    /// Bytes of the envelopes kept in the quarantine (stored; not counting those waiting for their
+    /// author's certificate in memory).
+    pub fn quarantine_bytes(&self) -> usize {
+        self.q_kept.bytes
+    }
+
+    /// Changes refused without being kept (junk, forgeries, strangers' changes).
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
     }
 
     /// The quarantine, by envelope digest.
@@ -709,15 +846,61 @@ impl Replica {
         reason: Rejection,
         report: &mut IngestReport,
     ) {
-        if self.quarantine.len() >= self.quarantine_max {
-            self.quarantine_dropped += 1;
+        // Junk and forgeries: whoever sends them can make more, so they are only counted.
+        let junk = matches!(
+            reason,
+            Rejection::Malformed { .. }
+                | Rejection::BadSignature
+                | Rejection::ActorMismatch
+                | Rejection::WrongDocument { .. }
+                | Rejection::Unchanged
+        );
+        // A change by a device not certified here may be a member's whose certificate comes later
+        // in the history: it waits in memory only, evicted first, never stored or pooled.
+        let waiting = matches!(reason, Rejection::UnknownAuthor { .. });
+        let bytes = envelope_bytes(&envelope);
+        let bounds = if waiting {
+            &self.q_waiting
+        } else {
+            &self.q_kept
+        };
+        if junk || bytes > bounds.bytes_max {
+            report.refused.push(reason.clone());
+            self.refusals.note(&envelope, reason);
             return;
         }
+        loop {
+            let bounds = if waiting {
+                &self.q_waiting
+            } else {
+                &self.q_kept
+            };
+            let Some(oldest) = bounds.over(bytes) else {
+                break;
+            };
+            if let Some(gone) = self.leave_quarantine(&oldest) {
+                if gone.waiting {
+                    report.refused.push(gone.reason.clone());
+                    self.refusals.note(&gone.envelope, gone.reason);
+                } else {
+                    self.quarantine_evicted += 1;
+                }
+            }
+        }
         report.quarantined.push((envelope.clone(), reason.clone()));
-        if self.rest.is_some() {
+        if self.rest.is_some() && !waiting {
             self.q_added.insert(digest);
             self.q_released.remove(&digest);
         }
+        let order = self.q_next;
+        self.q_next += 1;
+        let bounds = if waiting {
+            &mut self.q_waiting
+        } else {
+            &mut self.q_kept
+        };
+        bounds.order.insert(order, digest);
+        bounds.bytes += bytes;
         self.quarantine.insert(
             digest,
             QuarantineEntry {
@@ -725,13 +908,30 @@ impl Replica {
                 author: envelope.author.to_string(),
                 envelope,
                 reason,
+                order,
+                waiting,
             },
+        );
+        debug_assert_eq!(
+            self.q_kept.order.len() + self.q_waiting.order.len(),
+            self.quarantine.len()
         );
     }
 
     /// Takes an entry out of the quarantine (applied after all, dropped by a rebuild, or refused).
     pub(crate) fn leave_quarantine(&mut self, digest: &[u8; 32]) -> Option<QuarantineEntry> {
         let entry = self.quarantine.remove(digest)?;
+        let bounds = if entry.waiting {
+            &mut self.q_waiting
+        } else {
+            &mut self.q_kept
+        };
+        bounds.order.remove(&entry.order);
+        bounds.bytes -= envelope_bytes(&entry.envelope);
+        if entry.waiting {
+            // Never stored: nothing to release.
+            return Some(entry);
+        }
         // Stored already, or about to be by the write in flight: the next write releases it.
         let added_since = self.q_added.remove(digest);
         if self.rest.is_some() && (!added_since || self.q_in_flight.contains(digest)) {
@@ -755,6 +955,7 @@ impl Replica {
                     continue;
                 };
                 let envelope = entry.envelope.clone();
+                let was_waiting = entry.waiting;
                 match self.try_apply(&envelope) {
                     Ok(_) => {
                         self.leave_quarantine(&digest);
@@ -762,7 +963,14 @@ impl Replica {
                         progress = true;
                     }
                     Err(reason) => {
-                        if let Some(entry) = self.quarantine.get_mut(&digest) {
+                        let certified_now =
+                            was_waiting && !matches!(reason, Rejection::UnknownAuthor { .. });
+                        if certified_now {
+                            // Its author is certified now: it moves to the kept part (stored).
+                            if let Some(gone) = self.leave_quarantine(&digest) {
+                                self.enter_quarantine(digest, gone.envelope, reason, report);
+                            }
+                        } else if let Some(entry) = self.quarantine.get_mut(&digest) {
                             entry.reason = reason;
                         }
                     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::change::envelope::{Checked, SignedChange};
 use crate::identity::DeviceId;
 use crate::records::{DocId, DocKind};
-use crate::replica::{IngestReport, Replica, Slot};
+use crate::replica::{IngestReport, QuarantineBounds, Replica, Slot};
 use crate::trust::state::TrustState;
 
 /// Devices whose certificates stand differently in `after` than in `before`.
@@ -231,7 +231,7 @@ impl Replica {
         const SLICE: usize = 1_000;
         let rest = Arc::new(crate::replica::MemRest::new());
         let mut fresh = Replica::new(self.trust.genesis().clone());
-        fresh.quarantine_max = self.quarantine_max;
+        fresh.q_kept = QuarantineBounds::new(self.q_kept.entries_max, self.q_kept.bytes_max);
         fresh.local = self.local;
         fresh.set_rest(rest.clone(), crate::replica::OPEN_RECORDS_DEFAULT);
         fresh.add_certificates(self.bootstrap.clone());

@@ -23,7 +23,8 @@ fn t1_outside_peer_forging_an_approval_is_refused() {
     let mut r = fresh(&fed);
     r.ingest(fed.log.clone());
     let report = r.ingest(vec![forged]);
-    assert_eq!(report.quarantined[0].1, Rejection::BadSignature);
+    assert_eq!(report.refused, [Rejection::BadSignature]);
+    assert!(r.quarantine().is_empty(), "a forgery is not kept");
     assert_eq!(r.stations()[0].status, "pending");
 }
 
@@ -255,10 +256,11 @@ fn t8_administrators_cannot_revoke_their_peers_or_superiors() {
 }
 
 #[test]
-fn a_strangers_changes_leave_no_record_behind_only_bounded_quarantine_entries() {
+fn a_strangers_changes_leave_no_record_and_no_stored_row_behind() {
     // Goal (issue #9 × #10): records rest on disk with their pool of waiting changes, so a
     // stranger with a valid key and no certificate must not be able to create a record row per
-    // change it sends; what it sends waits in the quarantine, whose size is bounded.
+    // change it sends, nor a stored quarantine row: what it sends waits in memory, in a bound of
+    // its own.
     use hallsync_model::replica::MemRest;
     use std::sync::Arc;
     let mut fed = Fed::new();
@@ -288,6 +290,11 @@ fn a_strangers_changes_leave_no_record_behind_only_bounded_quarantine_entries() 
         "a stranger made {} record rows",
         unsettled.records.len()
     );
-    assert_eq!(unsettled.quarantined.len(), junk.len());
+    assert!(
+        unsettled.quarantined.is_empty(),
+        "a stranger's changes are never stored (issue #10)"
+    );
+    assert_eq!(r.quarantine().len(), junk.len(), "they wait in memory");
+    assert!(r.quarantine().values().all(|q| q.waiting));
     assert_eq!(r.record_count(), held_before);
 }

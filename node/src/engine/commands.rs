@@ -181,6 +181,7 @@ impl Engine {
                 Ok(json!({
                     "applied": report.applied.len(),
                     "quarantined": report.quarantined.len(),
+                    "refused": report.refused.len(),
                     "duplicates": report.duplicates,
                 }))
             }
@@ -444,7 +445,9 @@ impl Engine {
                 out["roles"] = json!(roles);
                 out["documents"] = json!(replica.record_count());
                 out["quarantined"] = json!(replica.quarantine().len());
-                out["quarantine_dropped"] = json!(replica.quarantine_dropped());
+                out["quarantine_bytes"] = json!(replica.quarantine_bytes());
+                out["quarantine_evicted"] = json!(replica.quarantine_evicted());
+                out["refused_changes"] = json!(replica.refusals().total());
                 out["equivocations"] = json!(replica.equivocations().count());
                 out["revoked_certificates"] = json!(replica.trust().revoked().len());
                 out["state_digest"] = json!(replica.state_digest());
@@ -538,7 +541,30 @@ impl Engine {
         if rows.next().is_none() {
             next = None;
         }
-        Ok(json!({ "quarantined": entries, "total": replica.quarantine().len(), "next": next }))
+        let refusals = replica.refusals();
+        let refused: Vec<Value> = refusals
+            .recent
+            .iter()
+            .rev()
+            .map(|r| {
+                json!({
+                    "doc": r.doc,
+                    "author": r.author,
+                    "reason_code": r.reason.code(),
+                    "reason": r.reason.to_string(),
+                })
+            })
+            .collect();
+        Ok(json!({
+            "quarantined": entries,
+            "total": replica.quarantine().len(),
+            "bytes": replica.quarantine_bytes(),
+            "evicted": replica.quarantine_evicted(),
+            "next": next,
+            "refused": refused,
+            "refused_counts": refusals.counts,
+            "refused_total": refusals.total(),
+        }))
     }
 
     fn decide(

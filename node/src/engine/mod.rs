@@ -139,7 +139,10 @@ impl Engine {
             }
             replica
         };
-        replica.set_quarantine_max(self.config.limits.quarantine_entries_max as usize);
+        replica.set_quarantine_max(
+            self.config.limits.quarantine_entries_max as usize,
+            self.config.limits.quarantine_bytes_max as usize,
+        );
         replica.set_local_device(self.key.device_id());
         if migrate {
             // Schema 1 kept only the envelope log: judge every envelope once more, as every open
@@ -260,14 +263,23 @@ impl Engine {
         changes: Vec<SignedChange>,
     ) -> Result<IngestReport, NodeError> {
         let replica = self.replica.as_mut().ok_or(NodeError::NotJoined)?;
-        let dropped = replica.quarantine_dropped();
+        let evicted = replica.quarantine_evicted();
+        let refused = replica.refusals().total();
         let report = pipeline::ingest_pipelined(replica, changes);
-        let now_dropped = replica.quarantine_dropped();
-        if now_dropped > dropped {
+        let now_evicted = replica.quarantine_evicted();
+        if now_evicted > evicted {
             tracing::warn!(
-                "the quarantine is full ({} entries): {} received changes were refused without being kept ({now_dropped} since start; raise limits.quarantine_entries_max or look at `hallsync quarantine`)",
+                "the quarantine is at its bounds ({} entries, {} bytes): the {} oldest were evicted ({now_evicted} since start; sync brings back what peers still hold; raise limits.quarantine_entries_max or quarantine_bytes_max, or look at `hallsync quarantine`)",
                 replica.quarantine().len(),
-                now_dropped - dropped
+                replica.quarantine_bytes(),
+                now_evicted - evicted
+            );
+        }
+        let now_refused = replica.refusals().total();
+        if now_refused > refused {
+            tracing::info!(
+                "refused {} received changes without keeping them (junk, forged or by devices not certified; {now_refused} since start; `hallsync quarantine` lists the last few)",
+                now_refused - refused
             );
         }
         self.store.persist_behind(replica, &mut self.settling)?;

@@ -36,6 +36,8 @@ pub struct AdmissionOutcome {
     pub redial: Option<PeerId>,
     /// The admitted set changed: the loop re-applies it to the gate.
     pub changed: bool,
+    /// A peer this node dialled refused it, or answered with no membership: forget its address.
+    pub refused_by: Option<PeerId>,
 }
 
 /// Admission state of a running node.
@@ -215,17 +217,20 @@ impl Admissions {
                         }
                     } else {
                         self.refused += 1;
+                        outcome.refused_by = Some(peer);
                         swarm.close_connection(connection_id);
                     }
                 }
                 Ok(Admission::Refused { reason }) => {
                     tracing::warn!(peer = %peer_label(&peer), "the peer refused this node: {reason}");
                     self.refused += 1;
+                    outcome.refused_by = Some(peer);
                     swarm.close_connection(connection_id);
                 }
                 Ok(Admission::Hello { .. }) | Err(_) => {
                     tracing::info!(peer = %peer_label(&peer), "malformed admission answer");
                     self.refused += 1;
+                    outcome.refused_by = Some(peer);
                     swarm.close_connection(connection_id);
                 }
             },

@@ -97,8 +97,17 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         .get_meta(META_PEERS)?
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    for addr in config.network.peers.iter().chain(saved.iter()) {
+    for (addr, configured) in config
+        .network
+        .peers
+        .iter()
+        .map(|a| (a, true))
+        .chain(saved.iter().map(|a| (a, false)))
+    {
         match addr.parse::<Multiaddr>() {
+            Ok(a) if configured => {
+                book.add_configured(a, now);
+            }
             Ok(a) => {
                 book.add(a, now);
             }
@@ -155,7 +164,8 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     tracing::info!("shutting down");
     let _ = std::fs::remove_file(dir.control_file());
     let _ = control.stop.send(());
-    let addrs = serde_json::to_vec(&node.book.addrs()).unwrap_or_default();
+    let gate = &node.swarm.behaviour().members;
+    let addrs = serde_json::to_vec(&node.book.addrs(&|p| gate.is_admitted(p))).unwrap_or_default();
     let _ = node.engine.store.put_meta(META_PEERS, &addrs);
     Ok(())
 }
@@ -349,6 +359,14 @@ impl Node {
                 );
                 self.sync.start(&mut self.swarm, &self.engine, peer_id);
             }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                error,
+                ..
+            } => {
+                tracing::info!(peer = %peer_label(&peer), "dial failed: {error}");
+                self.book.failed(&peer);
+            }
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 connection_id,
@@ -374,6 +392,9 @@ impl Node {
                 }
                 if let Some(peer) = outcome.redial {
                     self.book.connected(&peer, Instant::now());
+                }
+                if let Some(peer) = outcome.refused_by {
+                    self.book.forget(&peer);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Sync(event))) => {
