@@ -6,6 +6,7 @@ mod adversarial;
 mod cases;
 mod catalogue;
 mod cli_errors;
+mod control;
 mod federation;
 mod restart;
 mod revocation;

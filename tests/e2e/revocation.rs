@@ -168,7 +168,9 @@ fn a_node_killed_while_it_recomputes_a_revocation_restarts_equal_to_a_full_rebui
         let command = Command::BundleImport {
             bundle: bundle.clone(),
         };
-        let import = std::thread::spawn(move || hallsync::client::call(&info, &command).is_ok());
+        let node_dir = dir.clone();
+        let import =
+            std::thread::spawn(move || hallsync::client::call(&node_dir, &info, &command).is_ok());
         std::thread::sleep(Duration::from_millis(delay_ms));
         node.kill();
         let acknowledged = import.join().unwrap();

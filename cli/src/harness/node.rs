@@ -105,9 +105,11 @@ impl NodeProcess {
     pub fn call(&self, command: Command) -> Result<Value> {
         let info = ControlInfo::read(&DataDir::new(&self.dir).control_file())?
             .ok_or_else(|| anyhow!("{} is not running", self.name))?;
-        call(&info, &command).map_err(|e| match e {
+        call(&self.dir, &info, &command).map_err(|e| match e {
             crate::client::CallError::Unreachable(m) => anyhow!("{} unreachable: {m}", self.name),
             crate::client::CallError::Refused(m) => anyhow!("{} refused: {m}", self.name),
+            crate::client::CallError::Impostor(m) => anyhow!("{} impostor: {m}", self.name),
+            crate::client::CallError::Unknown(m) => anyhow!("{} outcome unknown: {m}", self.name),
         })
     }
 

@@ -1,6 +1,14 @@
-//! The control API server: parses and authenticates requests, hands commands to the event loop.
+//! The control API server: proves the node to the CLI, authenticates requests, hands commands to
+//! the event loop.
+//!
+//! Bounds: at most [`CONNECTIONS_MAX`] connections at once (more are closed on accept); a
+//! connection that has not sent a request's headers within [`HEADER_TIMEOUT`] — a new one, or an
+//! idle keep-alive one — is closed; the token is checked on the headers, before a byte of a body
+//! is read; bodies are at most [`REQUEST_BYTES_MAX`] and must arrive within [`BODY_TIMEOUT`].
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -9,22 +17,45 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use hallsync_model::DeviceKey;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::control::outcomes::{self, Outcomes, Slot, KEY_CHARS_MAX};
+use crate::control::proof::{self, Challenge};
 use crate::engine::Command;
 use crate::error::NodeError;
 
 /// Largest request body accepted, in bytes (import bundles are the largest).
 pub const REQUEST_BYTES_MAX: usize = 64 * 1024 * 1024;
 
+/// Largest hello body, in bytes.
+const HELLO_BYTES_MAX: usize = 1024;
+
+/// Most control connections open at once: local clients are a few CLIs and a console.
+pub const CONNECTIONS_MAX: usize = 64;
+
+/// How long a connection may take to send a request's headers (also the keep-alive idle time).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a request's body may take to arrive.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The header that carries a command's idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
 /// A command on its way to the event loop, with where to send the answer.
 pub type CommandRequest = (Command, oneshot::Sender<Result<Value, String>>);
 
 #[derive(Clone)]
 struct Ctl {
-    token: String,
+    token: Arc<String>,
+    key: Arc<DeviceKey>,
+    addr: String,
     commands: mpsc::Sender<CommandRequest>,
+    outcomes: Arc<Outcomes>,
 }
 
 /// A started control server.
@@ -36,13 +67,15 @@ pub struct ControlServer {
 }
 
 impl ControlServer {
-    /// Binds `listen` (which config validation keeps on loopback) and serves until `stop`.
+    /// Binds `listen` (which config validation keeps on loopback) and serves until `stop`,
+    /// proving itself with `key`.
     ///
     /// # Errors
     /// [`NodeError::Network`] when the address cannot be bound.
     pub async fn start(
         listen: &str,
         token: String,
+        key: DeviceKey,
         commands: mpsc::Sender<CommandRequest>,
     ) -> Result<ControlServer, NodeError> {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -51,25 +84,64 @@ impl ControlServer {
         let addr = listener
             .local_addr()
             .map_err(|e| NodeError::Network(e.to_string()))?;
-        let ctl = Ctl { token, commands };
+        let ctl = Ctl {
+            token: Arc::new(token),
+            key: Arc::new(key),
+            addr: addr.to_string(),
+            commands,
+            outcomes: Arc::new(Outcomes::default()),
+        };
         let app = Router::new()
             .route("/api/command", post(handle))
             .layer(axum::extract::DefaultBodyLimit::max(REQUEST_BYTES_MAX))
             // Outermost: the token is checked on the headers, before any byte of a body is read.
             .route_layer(middleware::from_fn_with_state(ctl.clone(), authorize))
+            // Added after the token layer, so not under it: the proof comes before the token.
+            .route(
+                "/api/hello",
+                post(hello).layer(axum::extract::DefaultBodyLimit::max(HELLO_BYTES_MAX)),
+            )
             .with_state(ctl);
         let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve(listener, app, stopped));
+        Ok(ControlServer { addr, stop })
+    }
+}
+
+/// Accepts connections within the bounds until `stopped`.
+async fn serve(listener: tokio::net::TcpListener, app: Router, mut stopped: oneshot::Receiver<()>) {
+    let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut stopped => return,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, most likely: wait instead of spinning.
+                tracing::warn!("control API cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(
+                "control API: {CONNECTIONS_MAX} connections are open; closing a new one"
+            );
+            continue;
+        };
+        let service = TowerToHyperService::new(app.clone());
         tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!("control API stopped: {e}");
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = connection.await {
+                tracing::debug!("control connection ended: {e}");
             }
         });
-        Ok(ControlServer { addr, stop })
     }
 }
 
@@ -99,25 +171,94 @@ async fn authorize(State(ctl): State<Ctl>, request: Request, next: Next) -> Resp
     next.run(request).await
 }
 
-async fn handle(State(ctl): State<Ctl>, body: Bytes) -> (StatusCode, Json<Value>) {
+/// Answers a challenge with the device key's signature (see [`crate::control::proof`]).
+async fn hello(State(ctl): State<Ctl>, body: Bytes) -> (StatusCode, Json<Value>) {
+    let Ok(challenge) = serde_json::from_slice::<Challenge>(&body) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "expected {\"challenge\": 64 hex digits}",
+        );
+    };
+    match proof::prove(&ctl.key, &challenge.challenge, &ctl.addr) {
+        Some(p) => (StatusCode::OK, Json(json!({ "ok": true, "result": p }))),
+        None => fail(
+            StatusCode::BAD_REQUEST,
+            "the challenge must be 32 bytes in hex",
+        ),
+    }
+}
+
+/// Sends `command` to the event loop and waits for its answer.
+async fn run(commands: &mpsc::Sender<CommandRequest>, command: Command) -> Result<Value, String> {
+    let (reply, answer) = oneshot::channel();
+    if commands.send((command, reply)).await.is_err() {
+        return Err("the node is shutting down".into());
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err("the node stopped before answering".into()))
+}
+
+async fn handle(
+    State(ctl): State<Ctl>,
+    headers: HeaderMap,
+    request: Request,
+) -> (StatusCode, Json<Value>) {
+    let body = match tokio::time::timeout(
+        BODY_TIMEOUT,
+        axum::body::to_bytes(request.into_body(), REQUEST_BYTES_MAX),
+    )
+    .await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            )
+        }
+        Err(_) => {
+            return fail(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            )
+        }
+    };
     let command: Command = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => return fail(StatusCode::BAD_REQUEST, format!("not a command: {e}")),
     };
-    let (reply, answer) = oneshot::channel();
-    if ctl.commands.send((command, reply)).await.is_err() {
-        return fail(StatusCode::SERVICE_UNAVAILABLE, "the node is shutting down");
-    }
-    match answer.await {
-        Ok(Ok(result)) => (
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= KEY_CHARS_MAX)
+        .map(String::from);
+    let answer = match key {
+        None => run(&ctl.commands, command).await,
+        Some(key) => match ctl.outcomes.slot(&key) {
+            Slot::Wait(rx) => outcomes::wait(rx).await,
+            Slot::Run(tx) => {
+                // The command runs to its end in a task of its own, so a client that goes away
+                // meanwhile finds its answer when it asks again with the key.
+                let rx = tx.subscribe();
+                let commands = ctl.commands.clone();
+                tokio::spawn(async move {
+                    let answer = run(&commands, command).await;
+                    let _ = tx.send(Some(answer));
+                });
+                outcomes::wait(rx).await
+            }
+        },
+    };
+    match answer {
+        Ok(result) => (
             StatusCode::OK,
             Json(json!({ "ok": true, "result": result })),
         ),
-        Ok(Err(error)) => fail(StatusCode::BAD_REQUEST, error),
-        Err(_) => fail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node stopped before answering",
-        ),
+        Err(error) => fail(StatusCode::BAD_REQUEST, error),
     }
 }
 

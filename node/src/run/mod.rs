@@ -116,7 +116,13 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     }
     let (tx, mut commands) = mpsc::channel::<CommandRequest>(COMMAND_QUEUE_MAX);
     let token = ControlInfo::new_token()?;
-    let control = ControlServer::start(&config.control.listen, token.clone(), tx).await?;
+    let control = ControlServer::start(
+        &config.control.listen,
+        token.clone(),
+        engine.key().clone(),
+        tx,
+    )
+    .await?;
     let info = ControlInfo {
         addr: control.addr.to_string(),
         token,
