@@ -425,12 +425,64 @@ impl RedbStore {
     }
 }
 
+/// One write transaction kept open across several writes, committed (or dropped, and with it
+/// everything written) as one: what an import writes becomes visible, and durable, all at once.
+pub struct Batch {
+    tx: redb::WriteTransaction,
+}
+
+impl RedbStore {
+    /// Starts a batch, after the write behind (if any) has finished.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`], or the failure of the write behind.
+    pub fn begin_batch(&mut self) -> Result<Batch, NodeError> {
+        self.wait_behind()?;
+        Ok(Batch {
+            tx: self.db.begin_write()?,
+        })
+    }
+}
+
+impl Batch {
+    /// Adds `unsettled` to the batch. Readers do not see it until [`Batch::commit`].
+    ///
+    /// # Errors
+    /// [`NodeError::Store`]; the batch must then be dropped.
+    pub fn write(&self, unsettled: &Unsettled) -> Result<(), NodeError> {
+        write_into(&self.tx, unsettled)
+    }
+
+    /// Commits everything the batch holds, durably.
+    ///
+    /// # Errors
+    /// [`NodeError::Store`]: nothing of the batch was kept.
+    pub fn commit(self) -> Result<(), NodeError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
 /// Writes `unsettled` in one durable transaction (see [`RedbStore::write`]).
 fn commit(db: &Database, unsettled: &Unsettled, finish_migration: bool) -> Result<(), NodeError> {
     if unsettled.is_empty() && !finish_migration {
         return Ok(());
     }
     let tx = db.begin_write()?;
+    write_into(&tx, unsettled)?;
+    if finish_migration {
+        tx.delete_table(V1_ENVELOPES)?;
+        tx.delete_table(V1_DIGESTS)?;
+        tx.open_table(META)?
+            .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
+    }
+    // Immediate durability (redb's default): a change acknowledged to the user survives a crash.
+    tx.commit()?;
+    Ok(())
+}
+
+/// Writes `unsettled`'s rows into `tx`.
+fn write_into(tx: &redb::WriteTransaction, unsettled: &Unsettled) -> Result<(), NodeError> {
     {
         let mut records = tx.open_table(RECORDS)?;
         let mut index = tx.open_table(INDEX)?;
@@ -456,14 +508,6 @@ fn commit(db: &Database, unsettled: &Unsettled, finish_migration: bool) -> Resul
                 .insert(META_EQUIVOCATIONS, equivocations.as_slice())?;
         }
     }
-    if finish_migration {
-        tx.delete_table(V1_ENVELOPES)?;
-        tx.delete_table(V1_DIGESTS)?;
-        tx.open_table(META)?
-            .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
-    }
-    // Immediate durability (redb's default): a change acknowledged to the user survives a crash.
-    tx.commit()?;
     Ok(())
 }
 

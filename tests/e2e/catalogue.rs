@@ -373,3 +373,66 @@ fn a_running_node_answers_status_while_it_imports_a_large_table() {
         "the items and the trust record: {status:#}"
     );
 }
+
+#[test]
+fn a_node_killed_during_an_import_restarts_with_the_import_whole_or_absent() {
+    // Goal (issue #10): `kill -9` at any moment of a catalogue import — while parts are staged,
+    // while the last one is applied, after it — leaves the store with all 2 000 rows or none,
+    // never part of them (which would sync to peers). Many cycles, bounded in count and time.
+    use hallsync::harness::NodeProcess;
+    use hallsync_node::Command;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let d = city(dir.path(), "city");
+    let header = "事项编码,事项名称,事项类型,实施主体,设定依据,实施依据,办理条件,办理流程,是否收费,收费标准,收费依据,法定时限,承诺时限,通办范围,办事指南,申报材料";
+    let rows: Vec<String> = (1..=2000)
+        .map(|i| format!("4401{i:05}000,事项{i},行政许可,市公安局,法,规,条件,流程,否,,,20,10,全市通办,指南,id|身份证|原件|1|必要"))
+        .collect();
+    let table = dir.path().join("big.csv");
+    std::fs::write(&table, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let mut node = NodeProcess::new("city", d.clone().into(), &hallsync_tests::hallsync_bin());
+    let started = Instant::now();
+    let (mut whole, mut absent) = (0, 0);
+    for cycle in 0..16u64 {
+        if started.elapsed() > Duration::from_secs(150) {
+            break;
+        }
+        node.start(Duration::from_secs(30)).unwrap();
+        let importing = {
+            let (d, table) = (d.clone(), table.clone());
+            std::thread::spawn(move || {
+                run(&[
+                    "catalogue",
+                    "import",
+                    "--data",
+                    &d,
+                    table.to_str().unwrap(),
+                    "--json",
+                ])
+            })
+        };
+        // Spread the kills over the import: staging, applying, done.
+        std::thread::sleep(Duration::from_millis(40 + cycle * 70));
+        node.kill();
+        let _ = importing.join();
+        let status = node.exec(Command::Status).unwrap();
+        let items = status["documents"].as_u64().unwrap() - 1;
+        match items {
+            0 => absent += 1,
+            2000 => {
+                whole += 1;
+                // Start from an empty catalogue again: a fresh node in a fresh directory.
+                std::fs::remove_dir_all(&d).unwrap();
+                let again = city(dir.path(), "city");
+                assert_eq!(again, d);
+                node = NodeProcess::new("city", d.clone().into(), &hallsync_tests::hallsync_bin());
+            }
+            n => panic!("cycle {cycle}: {n} of 2000 rows imported: a half import survived a crash"),
+        }
+    }
+    assert!(
+        absent + whole >= 4,
+        "too few cycles ran: {absent} absent, {whole} whole"
+    );
+    eprintln!("kill -9 during imports: {absent} absent, {whole} whole");
+}

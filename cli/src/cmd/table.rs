@@ -29,6 +29,7 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
         Command::CatalogueImport {
             rows: table.rows.clone(),
             dry_run: true,
+            part: None,
         },
     )?;
     if !dry_run && value["ok"] == Value::Bool(true) {
@@ -47,8 +48,9 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
     Ok(())
 }
 
-/// Rows sent in one command: the node commits each slice in one transaction and serves other
-/// commands between slices, so `status` answers during an import of any size.
+/// Rows sent in one command: the node stages each part and serves other commands between parts,
+/// so `status` answers during an import of any size; the last part applies them all in one
+/// transaction, so a crash leaves the import whole or absent.
 const SLICE_ROWS: usize = 250;
 
 /// Imports a checked table a slice at a time, with a progress bar on a terminal.
@@ -65,7 +67,7 @@ fn import_slices(dir: &Path, rows: &[Vec<String>], json: bool) -> Result<Value> 
         let bar = ProgressBar::new(data.len() as u64);
         bar.set_style(
             ProgressStyle::with_template(
-                "导入 importing {bar:40} {pos}/{len} rows  {elapsed_precise} (eta {eta})",
+                "导入 importing {bar:40} {pos}/{len} rows  {elapsed_precise} (eta {eta}) {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -75,13 +77,28 @@ fn import_slices(dir: &Path, rows: &[Vec<String>], json: bool) -> Result<Value> 
     };
     let mut session = hallsync::client::Session::new(dir)?;
     let (mut imported, mut unchanged) = (0u64, 0u64);
-    for slice in data.chunks(SLICE_ROWS) {
+    let import = hex::encode(
+        hallsync_node::control::proof::challenge()
+            .map_err(|e| anyhow::anyhow!("no randomness for an import id: {e}"))?,
+    );
+    let parts = data.len().div_ceil(SLICE_ROWS).max(1);
+    for (index, slice) in data.chunks(SLICE_ROWS).enumerate() {
         let rows: Vec<Vec<String>> = std::iter::once(header.clone())
             .chain(slice.iter().map(|r| (*r).clone()))
             .collect();
+        if index + 1 == parts {
+            if let Some(bar) = &bar {
+                bar.set_message("applying 写入中");
+            }
+        }
         let answer = session.run(Command::CatalogueImport {
             rows,
             dry_run: false,
+            part: Some(hallsync_node::engine::ImportPart {
+                import: import.clone(),
+                index: u32::try_from(index)?,
+                last: index + 1 == parts,
+            }),
         })?;
         if answer["ok"] != Value::Bool(true) {
             if let Some(bar) = &bar {

@@ -205,6 +205,11 @@ pub enum Command {
         rows: Vec<Vec<String>>,
         /// Only check and report.
         dry_run: bool,
+        /// One part of a larger import: parts are staged in memory, and the last applies them all
+        /// in one transaction, so an import is whole or absent whatever stops it. Without it, the
+        /// rows are imported at once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        part: Option<ImportPart>,
     },
     /// A page of the effective records of one kind as a table (the header row first on the first
     /// page), for export.
@@ -281,4 +286,15 @@ impl Command {
         }
         Some(next)
     }
+}
+
+/// Which part of a staged catalogue import a [`Command::CatalogueImport`] carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPart {
+    /// The import's id, chosen by the client (at most 64 characters).
+    pub import: String,
+    /// The part's number, from 0, in order.
+    pub index: u32,
+    /// True for the last part: the import is applied now.
+    pub last: bool,
 }

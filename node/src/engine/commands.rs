@@ -66,8 +66,18 @@ enum Listed {
     Station(StationView),
 }
 
-/// Rows of an import committed together: large enough that commits cost little, small enough that
-/// the records of one slice stay a few megabytes in memory.
+/// Most rows of a catalogue import staged in parts.
+pub const STAGED_ROWS_MAX: usize = 200_000;
+
+/// A catalogue import received in parts, waiting for its last.
+pub struct StagedImport {
+    id: String,
+    next: u32,
+    items: Vec<hallsync_model::records::item::ItemFields>,
+}
+
+/// Rows of an import written into its transaction together: small enough that the records of one
+/// slice stay a few megabytes in memory.
 const IMPORT_SLICE_ROWS: usize = 1_000;
 
 impl Engine {
@@ -155,7 +165,9 @@ impl Engine {
                     "working_days_left": calendar.working_days_between(today, deadline.due),
                 }))
             }
-            Command::CatalogueImport { rows, dry_run } => self.catalogue_import(&rows, dry_run),
+            Command::CatalogueImport { rows, dry_run, part } => {
+                self.catalogue_import(&rows, dry_run, part)
+            }
             Command::Records { kind, after, limit } => {
                 self.records(&kind, &record_page(after, limit)?)
             }
@@ -219,6 +231,7 @@ impl Engine {
         &mut self,
         rows: &[Vec<String>],
         dry_run: bool,
+        part: Option<crate::engine::command::ImportPart>,
     ) -> Result<Value, NodeError> {
         let items = match item_table::parse_table(rows) {
             Ok(items) => items,
@@ -249,10 +262,110 @@ impl Engine {
                 json!({ "ok": true, "dry_run": true, "imported": 0, "rows": items.len(), "errors": [] }),
             );
         }
+        let items = match part {
+            None => items,
+            Some(part) => match self.stage(part, items)? {
+                Some(all) => all,
+                None => {
+                    let staged = self.staged.as_ref().map_or(0, |s| s.items.len());
+                    return Ok(
+                        json!({ "ok": true, "dry_run": false, "staged": staged, "imported": 0, "unchanged": 0, "rows": staged, "errors": [] }),
+                    );
+                }
+            },
+        };
+        // One transaction for the whole import, so a crash or a refused row leaves it absent,
+        // never half done; slices are written into it as they are made, so at most a slice of
+        // records is open at a time.
+        self.finish_writing()?;
+        let batch = self.store.begin_batch()?;
+        let done = self.import_into(&batch, &items);
+        let committed = done.and_then(|counts| batch.commit().map(|()| counts));
+        let (written, unchanged) = match committed {
+            Ok(counts) => counts,
+            Err(e) => {
+                // The replica let records rest that the store never kept: read it again from
+                // the store, which holds nothing of the import.
+                self.load_replica()?;
+                return Err(e);
+            }
+        };
+        Ok(
+            json!({ "ok": true, "dry_run": false, "imported": written, "unchanged": unchanged, "rows": items.len(), "errors": [] }),
+        )
+    }
+
+    /// Stages one part of an import; returns every staged item once the last part arrived.
+    ///
+    /// # Errors
+    /// A part out of order (the node restarted, or another import began), too many rows, or an
+    /// item code in two parts.
+    fn stage(
+        &mut self,
+        part: crate::engine::command::ImportPart,
+        items: Vec<hallsync_model::records::item::ItemFields>,
+    ) -> Result<Option<Vec<hallsync_model::records::item::ItemFields>>, NodeError> {
+        if part.import.is_empty() || part.import.len() > 64 {
+            return Err(NodeError::NotAllowed(
+                "an import id is 1 to 64 characters".into(),
+            ));
+        }
+        if part.index == 0 {
+            // A new import replaces one left unfinished (its client stopped).
+            self.staged = Some(StagedImport {
+                id: part.import.clone(),
+                next: 0,
+                items: Vec::new(),
+            });
+        }
+        let fits = self
+            .staged
+            .as_ref()
+            .is_some_and(|s| s.id == part.import && s.next == part.index);
+        if !fits {
+            self.staged = None;
+            return Err(NodeError::NotAllowed(format!(
+                "part {} of import {} does not follow what this node has staged (it restarted, or another import began): nothing of it was imported; run the import again",
+                part.index, part.import
+            )));
+        }
+        let Some(staged) = self.staged.as_mut() else {
+            return Ok(None);
+        };
+        if staged.items.len() + items.len() > STAGED_ROWS_MAX {
+            self.staged = None;
+            return Err(NodeError::NotAllowed(format!(
+                "an import holds at most {STAGED_ROWS_MAX} rows; split the table"
+            )));
+        }
+        staged.items.extend(items);
+        staged.next += 1;
+        if !part.last {
+            return Ok(None);
+        }
+        let Some(staged) = self.staged.take() else {
+            return Ok(None);
+        };
+        let mut codes = std::collections::BTreeSet::new();
+        if let Some(twice) = staged.items.iter().find(|i| !codes.insert(&i.code)) {
+            return Err(NodeError::NotAllowed(format!(
+                "item {} is in two parts of the import: nothing was imported",
+                twice.code
+            )));
+        }
+        Ok(Some(staged.items))
+    }
+
+    /// Makes, applies and writes into `batch` the changes of an import, a slice at a time;
+    /// returns how many rows were written and how many were unchanged.
+    fn import_into(
+        &mut self,
+        batch: &crate::store::Batch,
+        items: &[hallsync_model::records::item::ItemFields],
+    ) -> Result<(usize, usize), NodeError> {
         let mut written = 0;
         let mut unchanged = 0;
         let (key, epoch, now) = (self.key.clone(), self.epoch, now_ms());
-        // Commit in slices: one transaction per slice, and at most a slice of records open.
         for slice in items.chunks(IMPORT_SLICE_ROWS) {
             // Each item is its own record (the table check refuses a code twice), so the changes
             // are made and signed on both cores, then applied here one by one, in table order.
@@ -288,14 +401,14 @@ impl Engine {
                     }
                 }
             }
-            self.persist()?;
             if let Some(e) = refused {
                 return Err(e.into());
             }
+            let (unsettled, settling) = replica.take_unsettled();
+            batch.write(&unsettled)?;
+            replica.settle_written(settling);
         }
-        Ok(
-            json!({ "ok": true, "dry_run": false, "imported": written, "unchanged": unchanged, "rows": items.len(), "errors": [] }),
-        )
+        Ok((written, unchanged))
     }
 
     /// A page of rows of one record kind, the header first on the first page. Staff and

@@ -16,7 +16,7 @@ mod stationing;
 mod token;
 mod trust_ops;
 
-pub use command::Command;
+pub use command::{Command, ImportPart};
 pub use commands::{decode_bundle, encode_bundle, store_check};
 pub use membership::{init, InviteRequest};
 pub use net_view::NetView;
@@ -61,6 +61,9 @@ pub struct Engine {
     /// What the store's writer thread is writing of the last sync step (see
     /// [`Engine::ingest_from_peer`]), to settle once it is written.
     pub(crate) settling: Option<hallsync_model::replica::Settling>,
+    /// The parts received so far of a catalogue import sent in parts (see
+    /// [`command::ImportPart`]); in memory only, so a crash leaves the import absent.
+    pub(crate) staged: Option<commands::StagedImport>,
 }
 
 impl Engine {
@@ -100,6 +103,7 @@ impl Engine {
             replica: None,
             epoch,
             settling: None,
+            staged: None,
         };
         engine.load_replica()?;
         Ok(engine)
