@@ -23,7 +23,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let json = cli.json;
-    match cmd::dispatch(cli) {
+    // Every command signs or reads timestamps: a clock before 1970 is refused before anything.
+    let outcome = hallsync_node::engine::check_clock()
+        .map_err(anyhow::Error::from)
+        .and_then(|()| cmd::dispatch(cli));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {

@@ -43,6 +43,12 @@ pub enum NodeError {
     /// The store could not be opened or written.
     #[error("store error: {0}")]
     Store(String),
+    /// The system clock reads a time before 1970: every timestamp the node would sign is wrong.
+    #[error("the system clock reads {seconds_before} s before 1970-01-01: set the clock (timedatectl set-ntp true, or date -s) and start again; nothing was done")]
+    ClockBefore1970 {
+        /// How far before the Unix epoch it reads.
+        seconds_before: u64,
+    },
     /// A newer hallsync wrote the store: this version does not know its layout and touches nothing.
     #[error("the store {path} has store schema {found}, written by a newer hallsync; this version reads store schema {supported}: upgrade hallsync, or restore a backup this version made", path = path.display())]
     StoreSchema {

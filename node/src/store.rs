@@ -61,7 +61,7 @@ pub enum Found {
 
 /// The node's durable store.
 pub struct RedbStore {
-    db: Arc<Database>,
+    db: Arc<Db>,
     /// The write started by [`RedbStore::write_behind`], until waited for.
     behind: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
     path: PathBuf,
@@ -69,9 +69,36 @@ pub struct RedbStore {
     unreadable: std::cell::Cell<u64>,
 }
 
+/// The database, closed under [`guarded`]: redb writes its allocator state when the last handle
+/// goes, and panics there on some damaged files.
+struct Db(Option<Database>);
+
+impl std::ops::Deref for Db {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        // Some until dropped: only `drop` takes it.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the database is open until dropped"))
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let db = self.0.take();
+        if let Err(e) = guarded(move || {
+            drop(db);
+            Ok(())
+        }) {
+            tracing::warn!("closing the store: {e}");
+        }
+    }
+}
+
 /// Records read back from the store on demand: the replica's [`RecordRest`].
 struct RedbRest {
-    db: Arc<Database>,
+    db: Arc<Db>,
 }
 
 impl RecordRest for RedbRest {
@@ -81,8 +108,44 @@ impl RecordRest for RedbRest {
             let table = tx.open_table(RECORDS)?;
             Ok(table.get(doc.as_str())?.map(|v| v.value().to_vec()))
         };
-        read().map_err(|e| e.to_string())
+        guarded(read).map_err(|e| e.to_string())
     }
+}
+
+thread_local! {
+    /// Set while redb runs under [`guarded`]: its panics are reported as errors, not printed.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, which calls redb, turning a panic into [`NodeError::Store`].
+///
+/// redb panics on some damaged files (a bit flip in its allocator state, a truncated page)
+/// instead of returning an error. A damaged file is input like any other: the command that meets
+/// it says so and exits non-zero, and a running node refuses that read or write and goes on. The
+/// panic hook stays quiet inside, so the user sees the error, not a backtrace.
+fn guarded<T>(f: impl FnOnce() -> Result<T, NodeError>) -> Result<T, NodeError> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    outcome.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown damage".into());
+        Err(NodeError::Store(format!(
+            "the store file is damaged ({what}): restore the data directory from a backup, or make a new node and let it sync from its peers"
+        )))
+    })
 }
 
 fn has_table(tx: &redb::ReadTransaction, name: &str) -> Result<bool, NodeError> {
@@ -104,66 +167,68 @@ impl RedbStore {
     /// # Errors
     /// As [`RedbStore::open`].
     pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Self, NodeError> {
-        let db = redb::Builder::new()
-            .set_cache_size(cache_bytes)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => NodeError::StoreLocked {
-                    path: path.parent().unwrap_or(path).to_path_buf(),
-                },
-                other => NodeError::Store(format!("{}: {other}", path.display())),
-            })?;
-        let found = {
-            let tx = db.begin_read()?;
-            let schema = if has_table(&tx, "meta-1")? {
-                let meta = tx.open_table(META)?;
-                let value = meta.get(META_SCHEMA)?.map(|v| v.value().to_vec());
-                match value {
-                    Some(bytes) => Some(
-                        <[u8; 4]>::try_from(bytes.as_slice())
-                            .map(u32::from_be_bytes)
-                            .map_err(|_| {
-                                NodeError::Store(format!(
-                                    "{}: the schema version is unreadable",
-                                    path.display()
-                                ))
-                            })?,
-                    ),
-                    None => None,
+        guarded(|| {
+            let db = redb::Builder::new()
+                .set_cache_size(cache_bytes)
+                .create(path)
+                .map_err(|e| match e {
+                    redb::DatabaseError::DatabaseAlreadyOpen => NodeError::StoreLocked {
+                        path: path.parent().unwrap_or(path).to_path_buf(),
+                    },
+                    other => NodeError::Store(format!("{}: {other}", path.display())),
+                })?;
+            let found = {
+                let tx = db.begin_read()?;
+                let schema = if has_table(&tx, "meta-1")? {
+                    let meta = tx.open_table(META)?;
+                    let value = meta.get(META_SCHEMA)?.map(|v| v.value().to_vec());
+                    match value {
+                        Some(bytes) => Some(
+                            <[u8; 4]>::try_from(bytes.as_slice())
+                                .map(u32::from_be_bytes)
+                                .map_err(|_| {
+                                    NodeError::Store(format!(
+                                        "{}: the schema version is unreadable",
+                                        path.display()
+                                    ))
+                                })?,
+                        ),
+                        None => None,
+                    }
+                } else {
+                    None
+                };
+                match schema {
+                    Some(found) if found > SCHEMA => {
+                        return Err(NodeError::StoreSchema {
+                            path: path.to_path_buf(),
+                            found,
+                            supported: SCHEMA,
+                        })
+                    }
+                    Some(_) => Found::Current,
+                    None if has_table(&tx, "envelopes-1")? => Found::Schema1,
+                    None => Found::Current,
                 }
-            } else {
-                None
             };
-            match schema {
-                Some(found) if found > SCHEMA => {
-                    return Err(NodeError::StoreSchema {
-                        path: path.to_path_buf(),
-                        found,
-                        supported: SCHEMA,
-                    })
-                }
-                Some(_) => Found::Current,
-                None if has_table(&tx, "envelopes-1")? => Found::Schema1,
-                None => Found::Current,
+            let tx = db.begin_write()?;
+            tx.open_table(META)?;
+            tx.open_table(PEER_SYNC)?;
+            tx.open_table(RECORDS)?;
+            tx.open_table(INDEX)?;
+            tx.open_table(QUARANTINE)?;
+            if found == Found::Current {
+                tx.open_table(META)?
+                    .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
             }
-        };
-        let tx = db.begin_write()?;
-        tx.open_table(META)?;
-        tx.open_table(PEER_SYNC)?;
-        tx.open_table(RECORDS)?;
-        tx.open_table(INDEX)?;
-        tx.open_table(QUARANTINE)?;
-        if found == Found::Current {
-            tx.open_table(META)?
-                .insert(META_SCHEMA, SCHEMA.to_be_bytes().as_slice())?;
-        }
-        tx.commit()?;
-        Ok(RedbStore {
-            db: Arc::new(db),
-            behind: None,
-            path: path.to_path_buf(),
-            found,
-            unreadable: std::cell::Cell::new(0),
+            tx.commit()?;
+            Ok(RedbStore {
+                db: Arc::new(Db(Some(db))),
+                behind: None,
+                path: path.to_path_buf(),
+                found,
+                unreadable: std::cell::Cell::new(0),
+            })
         })
     }
 
@@ -195,28 +260,30 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn load_index(&self) -> Result<Vec<(DocId, IndexEntry)>, NodeError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(INDEX)?;
-        let mut out = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
-        for row in table.iter()? {
-            let (key, value) = row?;
-            let parsed = key
-                .value()
-                .parse::<DocId>()
-                .map_err(|e| e.to_string())
-                .and_then(|doc| IndexEntry::from_bytes(value.value()).map(|e| (doc, e)));
-            match parsed {
-                Ok(entry) => out.push(entry),
-                Err(e) => {
-                    tracing::warn!(
-                        "stored index row {} is unreadable and skipped: {e}",
-                        key.value()
-                    );
-                    self.unreadable.set(self.unreadable.get() + 1);
+        guarded(|| {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(INDEX)?;
+            let mut out = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+            for row in table.iter()? {
+                let (key, value) = row?;
+                let parsed = key
+                    .value()
+                    .parse::<DocId>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|doc| IndexEntry::from_bytes(value.value()).map(|e| (doc, e)));
+                match parsed {
+                    Ok(entry) => out.push(entry),
+                    Err(e) => {
+                        tracing::warn!(
+                            "stored index row {} is unreadable and skipped: {e}",
+                            key.value()
+                        );
+                        self.unreadable.set(self.unreadable.get() + 1);
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// The quarantined envelopes.
@@ -224,20 +291,22 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn load_quarantine(&self) -> Result<Vec<SignedChange>, NodeError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(QUARANTINE)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (_, value) = row?;
-            match postcard::from_bytes(value.value()) {
-                Ok(envelope) => out.push(envelope),
-                Err(e) => {
-                    tracing::warn!("a quarantined envelope is unreadable and skipped: {e}");
-                    self.unreadable.set(self.unreadable.get() + 1);
+        guarded(|| {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(QUARANTINE)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (_, value) = row?;
+                match postcard::from_bytes(value.value()) {
+                    Ok(envelope) => out.push(envelope),
+                    Err(e) => {
+                        tracing::warn!("a quarantined envelope is unreadable and skipped: {e}");
+                        self.unreadable.set(self.unreadable.get() + 1);
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Every envelope of a schema-1 store, in arrival order (for the one-time migration).
@@ -245,26 +314,28 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn load_v1_envelopes(&self) -> Result<Vec<SignedChange>, NodeError> {
-        let tx = self.db.begin_read()?;
-        if !has_table(&tx, "envelopes-1")? {
-            return Ok(Vec::new());
-        }
-        let rows = tx.open_table(V1_ENVELOPES)?;
-        let mut out = Vec::with_capacity(usize::try_from(rows.len()?).unwrap_or(0));
-        for row in rows.iter()? {
-            let (key, value) = row?;
-            match postcard::from_bytes(value.value()) {
-                Ok(envelope) => out.push(envelope),
-                Err(e) => {
-                    tracing::warn!(
-                        "stored envelope {} is unreadable and skipped: {e}",
-                        key.value()
-                    );
-                    self.unreadable.set(self.unreadable.get() + 1);
+        guarded(|| {
+            let tx = self.db.begin_read()?;
+            if !has_table(&tx, "envelopes-1")? {
+                return Ok(Vec::new());
+            }
+            let rows = tx.open_table(V1_ENVELOPES)?;
+            let mut out = Vec::with_capacity(usize::try_from(rows.len()?).unwrap_or(0));
+            for row in rows.iter()? {
+                let (key, value) = row?;
+                match postcard::from_bytes(value.value()) {
+                    Ok(envelope) => out.push(envelope),
+                    Err(e) => {
+                        tracing::warn!(
+                            "stored envelope {} is unreadable and skipped: {e}",
+                            key.value()
+                        );
+                        self.unreadable.set(self.unreadable.get() + 1);
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Writes what the replica changed, in one durable transaction: once this returns, the change
@@ -378,8 +449,10 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn record_count(&self) -> Result<u64, NodeError> {
-        let tx = self.db.begin_read()?;
-        Ok(tx.open_table(INDEX)?.len()?)
+        guarded(|| {
+            let tx = self.db.begin_read()?;
+            Ok(tx.open_table(INDEX)?.len()?)
+        })
     }
 
     /// The stored sync state of a peer device, if any.
@@ -387,9 +460,11 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn peer_sync(&self, device: &[u8; 32]) -> Result<Option<Vec<u8>>, NodeError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(PEER_SYNC)?;
-        Ok(table.get(device)?.map(|v| v.value().to_vec()))
+        guarded(|| {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(PEER_SYNC)?;
+            Ok(table.get(device)?.map(|v| v.value().to_vec()))
+        })
     }
 
     /// Stores the sync state of a peer device.
@@ -397,10 +472,12 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn put_peer_sync(&mut self, device: &[u8; 32], state: &[u8]) -> Result<(), NodeError> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(PEER_SYNC)?.insert(device, state)?;
-        tx.commit()?;
-        Ok(())
+        guarded(|| {
+            let tx = self.db.begin_write()?;
+            tx.open_table(PEER_SYNC)?.insert(device, state)?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// Reads a named value (identity, network, boot epoch, peers).
@@ -408,9 +485,11 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, NodeError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(META)?;
-        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+        guarded(|| {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(META)?;
+            Ok(table.get(key)?.map(|v| v.value().to_vec()))
+        })
     }
 
     /// Writes a named value durably.
@@ -418,10 +497,12 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`].
     pub fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), NodeError> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(META)?.insert(key, value)?;
-        tx.commit()?;
-        Ok(())
+        guarded(|| {
+            let tx = self.db.begin_write()?;
+            tx.open_table(META)?.insert(key, value)?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 }
 
@@ -437,9 +518,11 @@ impl RedbStore {
     /// # Errors
     /// [`NodeError::Store`], or the failure of the write behind.
     pub fn begin_batch(&mut self) -> Result<Batch, NodeError> {
-        self.wait_behind()?;
-        Ok(Batch {
-            tx: self.db.begin_write()?,
+        guarded(|| {
+            self.wait_behind()?;
+            Ok(Batch {
+                tx: self.db.begin_write()?,
+            })
         })
     }
 }
@@ -450,7 +533,7 @@ impl Batch {
     /// # Errors
     /// [`NodeError::Store`]; the batch must then be dropped.
     pub fn write(&self, unsettled: &Unsettled) -> Result<(), NodeError> {
-        write_into(&self.tx, unsettled)
+        guarded(|| write_into(&self.tx, unsettled))
     }
 
     /// Commits everything the batch holds, durably.
@@ -458,13 +541,23 @@ impl Batch {
     /// # Errors
     /// [`NodeError::Store`]: nothing of the batch was kept.
     pub fn commit(self) -> Result<(), NodeError> {
-        self.tx.commit()?;
-        Ok(())
+        guarded(|| {
+            self.tx.commit()?;
+            Ok(())
+        })
     }
 }
 
 /// Writes `unsettled` in one durable transaction (see [`RedbStore::write`]).
 fn commit(db: &Database, unsettled: &Unsettled, finish_migration: bool) -> Result<(), NodeError> {
+    guarded(|| commit_unguarded(db, unsettled, finish_migration))
+}
+
+fn commit_unguarded(
+    db: &Database,
+    unsettled: &Unsettled,
+    finish_migration: bool,
+) -> Result<(), NodeError> {
     if unsettled.is_empty() && !finish_migration {
         return Ok(());
     }

@@ -325,3 +325,27 @@ fn an_unauthenticated_control_request_is_refused_before_its_body_is_read() {
     assert!(node.call(hallsync_node::Command::Status).is_ok());
     node.stop(std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn a_clock_before_1970_is_a_clear_error_not_a_panic() {
+    // Goal (issue #10): with the system clock before 1970 (libfaketime; `.ci/run` installs it),
+    // `status` and `run` refuse at once with what to do and a non-zero exit; nothing panics and
+    // no node is left holding the store.
+    let dir = tempfile::tempdir().unwrap();
+    let data = hallsync_tests::genesis_city(dir.path(), "city");
+    for command in ["status", "run"] {
+        let out = std::process::Command::new("faketime")
+            .args(["1969-12-01 00:00:00"])
+            .arg(hallsync_tests::hallsync_bin())
+            .args([command, "--data", &data])
+            .output()
+            .expect("faketime is installed (.ci/run installs it)");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "`{command}` succeeded: {err}");
+        assert!(err.contains("before 1970"), "`{command}`: {err}");
+        assert!(!err.contains("panicked"), "`{command}`: {err}");
+    }
+    // The store is free: a normal clock opens it.
+    let (ok, _, err) = hallsync_tests::run_cli(&["status", "--data", &data]);
+    assert!(ok, "{err}");
+}

@@ -68,3 +68,62 @@ fn run_waits_for_a_command_that_holds_the_store_then_starts() {
     assert!(log.contains("another command holds the store"), "{log}");
     node.stop(std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn a_damaged_store_file_is_a_clear_error_never_a_panic() {
+    // Goal (issue #10): bit flips and truncations anywhere in `store.redb` — redb panics on some
+    // of them — make `status` and `items` either answer or fail with a message and a non-zero
+    // exit; none panics. Seeded, so a failure replays.
+    let dir = tempfile::tempdir().unwrap();
+    let good = hallsync_tests::genesis_city(dir.path(), "good");
+    for code in ["442000001000", "442000002000", "442000003000"] {
+        hallsync::client::execute(
+            std::path::Path::new(&good),
+            hallsync_tests::create_item(code),
+        )
+        .unwrap();
+    }
+    let store = std::fs::read(std::path::Path::new(&good).join("store.redb")).unwrap();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let (mut refused, mut answered) = (0, 0);
+    for case in 0..48 {
+        let mut bytes = store.clone();
+        if case % 4 == 0 {
+            bytes.truncate((next() % store.len() as u64) as usize);
+        } else {
+            for _ in 0..[1, 3, 16, 64][case % 4] {
+                let at = (next() % bytes.len() as u64) as usize;
+                bytes[at] ^= 1 << (next() % 8);
+            }
+        }
+        let damaged = dir.path().join(format!("case{case}"));
+        std::fs::create_dir(&damaged).unwrap();
+        for file in ["config.toml", "device.key"] {
+            std::fs::copy(std::path::Path::new(&good).join(file), damaged.join(file)).unwrap();
+        }
+        std::fs::write(damaged.join("store.redb"), &bytes).unwrap();
+        let d = damaged.to_str().unwrap();
+        for command in ["status", "items"] {
+            let (ok, _, err) = run_cli(&[command, "--data", d]);
+            assert!(
+                !err.contains("panicked"),
+                "case {case} `{command}` panicked: {err}"
+            );
+            if ok {
+                answered += 1;
+            } else {
+                refused += 1;
+                assert!(err.contains("error"), "case {case} `{command}`: {err}");
+            }
+        }
+    }
+    assert!(refused > 0, "no damage was detected in 48 cases");
+    eprintln!("damaged stores: {refused} refused with an error, {answered} answered");
+}

@@ -137,6 +137,8 @@ async fn serve(listener: tokio::net::TcpListener, app: Router, mut stopped: ones
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
+                // The Date header panics (in httpdate) on a clock before 1970; clients need none.
+                .auto_date_header(false)
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(e) = connection.await {
                 tracing::debug!("control connection ended: {e}");

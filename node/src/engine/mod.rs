@@ -50,6 +50,21 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Checks that the system clock reads a time after 1970: before it, timestamps are wrong and the
+/// HTTP stack under the control API panics on every request, so the node refuses to start (and a
+/// running node stops) with this error instead.
+///
+/// # Errors
+/// [`NodeError::ClockBefore1970`].
+pub fn check_clock() -> Result<(), NodeError> {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(NodeError::ClockBefore1970 {
+            seconds_before: e.duration().as_secs(),
+        }),
+    }
+}
+
 /// One node's state, open.
 pub struct Engine {
     pub(crate) dir: DataDir,
@@ -74,6 +89,7 @@ impl Engine {
     /// # Errors
     /// [`NodeError::NotADataDir`], [`NodeError::Config`], [`NodeError::StoreLocked`], or a store error.
     pub fn open(dir: &DataDir) -> Result<Engine, NodeError> {
+        check_clock()?;
         if !dir.key_file().exists() {
             return Err(NodeError::NotADataDir {
                 path: dir.root().to_path_buf(),

@@ -42,6 +42,8 @@ struct Node {
     online: bool,
     listen_addrs: Vec<String>,
     stop: bool,
+    /// Why the node stopped on its own, if it did: `run` returns it.
+    fatal: Option<NodeError>,
 }
 
 /// How long `run` waits for another command that holds the store (an export, a check) to finish.
@@ -143,6 +145,7 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         online: true,
         listen_addrs: Vec::new(),
         stop: false,
+        fatal: None,
     };
     node.refresh_admission();
     let mut tick = tokio::time::interval(Duration::from_millis(config.network.sync_interval_ms));
@@ -173,7 +176,10 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     let gate = &node.swarm.behaviour().members;
     let addrs = serde_json::to_vec(&node.book.addrs(&|p| gate.is_admitted(p))).unwrap_or_default();
     let _ = node.engine.store.put_meta(META_PEERS, &addrs);
-    Ok(())
+    match node.fatal {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Listens on the configured addresses. An address with port 0 first tries the port this node had
@@ -251,6 +257,14 @@ impl Node {
     }
 
     fn on_tick(&mut self) {
+        if let Err(e) = crate::engine::check_clock() {
+            // The control API cannot answer with such a clock: stop rather than hold the store
+            // unreachable.
+            tracing::error!("{e}; stopping the node");
+            self.stop = true;
+            self.fatal = Some(e);
+            return;
+        }
         if !self.online {
             return;
         }
