@@ -187,8 +187,10 @@ fn bad_arguments_fail_with_a_message() {
     assert!(!ok && err.contains("case number"), "{err}");
     let (ok, err) = run(&["status", "--data", data]);
     assert!(ok, "{err}");
-    let (ok, err) = run(&["join", "--data", data, "HSI1.garbage"]);
+    let (ok, err) = run(&["join", "--data", data, "HSI2.garbage"]);
     assert!(!ok && err.contains("token"), "{err}");
+    let (ok, err) = run(&["join", "--data", data, "HSI1.garbage"]);
+    assert!(!ok && err.contains("not signed"), "{err}");
 }
 
 #[test]

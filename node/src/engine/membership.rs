@@ -282,6 +282,6 @@ impl Engine {
             chain,
             addrs,
         }
-        .encode())
+        .encode(&self.key))
     }
 }
