@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use hallsync_model::records::approval::Approval;
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::station::StationFields;
-use hallsync_model::sync::protocol::STEPS_MAX;
+use hallsync_model::sync::session::{self, Host, Output, Session, SessionConfig};
 use hallsync_model::sync::wire::{Message, WireLimits};
 use hallsync_model::{DeviceKey, DocId, ItemCode, Level, ScalarValue, SignedChange};
 
@@ -24,16 +24,11 @@ enum Event {
         from: usize,
         bytes: Vec<u8>,
         response: bool,
-        stage: u8,
     },
-    Open {
-        from: usize,
-        to: usize,
-    },
-    Timeout {
-        from: usize,
-        to: usize,
-        round: u64,
+    /// A session asked to be woken (a round's deadline, a push, a retry).
+    Wake {
+        node: usize,
+        peer: usize,
     },
     LinkCheck {
         child: usize,
@@ -74,18 +69,23 @@ pub struct Sim {
     valid_log: Vec<SignedChange>,
     /// Per node, its children in the hall tree.
     children: Vec<Vec<usize>>,
-    /// Per node, the rounds it opened that are under way: peer → (round id, run another after).
-    rounds: Vec<BTreeMap<usize, (u64, bool)>>,
-    /// Per node, peers an `Open` is already scheduled for.
-    opening: Vec<std::collections::BTreeSet<usize>>,
+    /// Per (node, peer), the time of the wake-up scheduled for its session.
+    wakes: BTreeMap<(usize, usize), u64>,
+    /// How sessions pace their rounds: the node's policy with the simulator's push delay.
+    session: SessionConfig,
     /// Per child, whether its link to its parent was up when last looked at.
     was_up: Vec<bool>,
-    next_round: u64,
     applied_since_check: bool,
 }
 
 /// A round that has not ended this long after it opened lost a message: it is opened again.
 const ROUND_TIMEOUT_MS: u64 = 30_000;
+
+/// A failed round is opened again after this long.
+const RETRY_MS: u64 = 1_000;
+
+/// Rounds chained one after another before the next tick, as the node does.
+const CHAINED_ROUNDS_MAX: u32 = 8;
 
 /// Most valid changes kept for the replayer to pick from.
 const VALID_LOG_MAX: usize = 100_000;
@@ -140,10 +140,15 @@ impl Sim {
             revoked: BTreeMap::new(),
             valid_log: Vec::new(),
             children: Vec::new(),
-            rounds: Vec::new(),
-            opening: Vec::new(),
+            wakes: BTreeMap::new(),
+            session: SessionConfig {
+                limits: WireLimits::default(),
+                round_timeout_ms: ROUND_TIMEOUT_MS,
+                chained_rounds_max: CHAINED_ROUNDS_MAX,
+                push_delay_ms: PUSH_DELAY_MS,
+                retry_ms: RETRY_MS,
+            },
             was_up: Vec::new(),
-            next_round: 0,
             applied_since_check: true,
         };
         let n = sim.nodes.len();
@@ -153,8 +158,6 @@ impl Sim {
                 sim.children[p].push(i);
             }
         }
-        sim.rounds = vec![BTreeMap::new(); n];
-        sim.opening = vec![std::collections::BTreeSet::new(); n];
         sim.was_up = vec![false; n];
         for child in 0..n {
             if sim.nodes[child].level == Level::Village {
@@ -239,7 +242,7 @@ impl Sim {
         self.online(child) && self.online(parent)
     }
 
-    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>, response: bool, stage: u8) {
+    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>, response: bool) {
         self.stats.messages += 1;
         self.stats.bytes_sent += bytes.len() as u64;
         let hour = (self.now_ms / 3_600_000) as usize;
@@ -274,17 +277,24 @@ impl Sim {
                 from,
                 bytes,
                 response,
-                stage,
             },
         );
     }
 
     fn ingest(&mut self, node: usize, source: Option<usize>, changes: Vec<SignedChange>) {
+        if self.ingest_quietly(node, changes) {
+            self.news(node, source);
+        }
+    }
+
+    /// Ingests `changes` at `node` and counts them; true when any was applied (news for the
+    /// other neighbours, which the caller gives).
+    fn ingest_quietly(&mut self, node: usize, changes: Vec<SignedChange>) -> bool {
         self.stats.carried_bytes += changes.iter().map(|c| c.wire_len() as u64).sum::<u64>();
         let report = self.nodes[node].replica.ingest(changes);
-        if !report.applied.is_empty() {
+        let applied = !report.applied.is_empty();
+        if applied {
             self.applied_since_check = true;
-            self.news(node, source);
         }
         let level = self.nodes[node].level;
         for env in report.applied {
@@ -293,6 +303,7 @@ impl Sim {
                 self.stats.delay(level, self.now_ms.saturating_sub(*at));
             }
         }
+        applied
     }
 
     fn author(&mut self, node: usize, doc: &DocId, puts: &[(String, ScalarValue)]) {
@@ -309,7 +320,7 @@ impl Sim {
         }
     }
 
-    fn deliver(&mut self, to: usize, from: usize, bytes: &[u8], response: bool, step: u8) {
+    fn deliver(&mut self, to: usize, from: usize, bytes: &[u8], response: bool) {
         let child = if self.nodes[to].parent == Some(from) {
             to
         } else {
@@ -321,41 +332,58 @@ impl Sim {
         if response {
             self.stats.round_trips += 1;
         }
-        let Ok(message) = Message::from_bytes(bytes, &self.limits) else {
+        if Message::from_bytes(bytes, &self.limits).is_err() {
             self.stats.refused_garbage += 1;
-            return;
+        }
+        let event = if response {
+            session::Event::Response(bytes)
+        } else {
+            session::Event::Request(bytes)
         };
-        let Message::Step(incoming) = message else {
-            return;
-        };
-        self.ingest(to, Some(from), incoming.changes.clone());
-        let peer = self.nodes[from].key.device_id();
-        let mut state = self.nodes[to].peers.remove(&from).unwrap_or_default();
-        let answer = self.nodes[to]
-            .replica
-            .sync_answer(&incoming, &peer, &mut state, &self.limits);
-        self.nodes[to].peers.insert(from, state);
-        if !response {
-            // The answering side always answers, even with an empty step.
-            self.send(to, from, answer.to_bytes(), true, step);
+        self.drive(to, from, event);
+    }
+
+    /// Runs `event` on `node`'s session with `peer` — the core's [`Session`], as the node runs it
+    /// — and carries out what it asks: messages over the virtual link, a wake-up, news.
+    fn drive(&mut self, node: usize, peer: usize, event: session::Event<'_>) {
+        let mut session = self.nodes[node].sessions.remove(&peer).unwrap_or_else(|| {
+            Session::new(
+                self.nodes[peer].key.device_id(),
+                hallsync_model::PeerState::default(),
+                self.session,
+            )
+        });
+        let now = self.now_ms;
+        let handled = session.handle(&mut SimHost { sim: self, node }, now, event);
+        while let Some(output) = session.poll_output() {
+            match output {
+                Output::Send(bytes) => self.send(node, peer, bytes, false),
+                Output::Respond(bytes) => self.send(node, peer, bytes, true),
+                // The simulator keeps peer state in the session, in memory.
+                Output::SaveState => {}
+            }
+        }
+        let wake = session.wake_at();
+        self.nodes[node].sessions.insert(peer, session);
+        if let Some(at) = wake {
+            let due = self.wakes.get(&(node, peer)).copied();
+            if due.is_none_or(|d| d > at || d < now) {
+                self.wakes.insert((node, peer), at);
+                self.at(at.max(now), Event::Wake { node, peer });
+            }
+        }
+        if handled.applied {
+            self.news(node, Some(peer));
+        }
+    }
+
+    /// A session's wake-up: delivered if it is still the one asked for.
+    fn wake(&mut self, node: usize, peer: usize) {
+        if self.wakes.get(&(node, peer)) != Some(&self.now_ms) {
             return;
         }
-        let more = incoming.more;
-        match answer {
-            Message::Step(next) if !next.is_empty() && usize::from(step) + 1 < STEPS_MAX => {
-                if next.more || more {
-                    self.again(to, from);
-                }
-                self.send(to, from, Message::Step(next).to_bytes(), false, step + 1);
-            }
-            Message::Step(next) => {
-                if next.more || more {
-                    self.again(to, from);
-                }
-                self.round_ended(to, from);
-            }
-            Message::Refused { .. } => self.round_ended(to, from),
-        }
+        self.wakes.remove(&(node, peer));
+        self.drive(node, peer, session::Event::Timer);
     }
 
     fn neighbours(&self, node: usize) -> Vec<usize> {
@@ -373,72 +401,13 @@ impl Sim {
         self.link_up(child)
     }
 
-    /// Marks that the round `from` → `to` should be followed by another.
-    fn again(&mut self, from: usize, to: usize) {
-        if let Some(round) = self.rounds[from].get_mut(&to) {
-            round.1 = true;
-        }
-    }
-
-    fn round_ended(&mut self, from: usize, to: usize) {
-        if let Some((_, again)) = self.rounds[from].remove(&to) {
-            if again {
-                self.schedule_open(from, to, 1);
-            }
-        }
-    }
-
-    /// Something new arrived at `node` (from `source`, if a peer): push it to the other neighbours
-    /// whose links are up, as the node does.
+    /// Something new arrived at `node` (from `source`, if a peer): its sessions with the other
+    /// neighbours whose links are up push it, as the node's do.
     fn news(&mut self, node: usize, source: Option<usize>) {
         for nb in self.neighbours(node) {
             if Some(nb) != source && self.link_between(node, nb) {
-                self.schedule_open(node, nb, PUSH_DELAY_MS);
+                self.drive(node, nb, session::Event::News);
             }
-        }
-    }
-
-    fn schedule_open(&mut self, from: usize, to: usize, delay_ms: u64) {
-        if let Some(round) = self.rounds[from].get_mut(&to) {
-            round.1 = true;
-            return;
-        }
-        if self.opening[from].insert(to) {
-            self.at(self.now_ms + delay_ms, Event::Open { from, to });
-        }
-    }
-
-    /// Opens a round from `from` to `to`, unless one is under way or the link is down.
-    fn open(&mut self, from: usize, to: usize) {
-        self.opening[from].remove(&to);
-        if !self.link_between(from, to) {
-            return;
-        }
-        if let Some(round) = self.rounds[from].get_mut(&to) {
-            round.1 = true;
-            return;
-        }
-        self.next_round += 1;
-        let round = self.next_round;
-        self.rounds[from].insert(to, (round, false));
-        self.at(
-            self.now_ms + ROUND_TIMEOUT_MS,
-            Event::Timeout { from, to, round },
-        );
-        let peer = self.nodes[to].key.device_id();
-        let mut state = self.nodes[from].peers.remove(&to).unwrap_or_default();
-        let step = self.nodes[from]
-            .replica
-            .sync_open(&peer, &mut state, &self.limits);
-        self.nodes[from].peers.insert(to, state);
-        self.send(from, to, Message::Step(step).to_bytes(), false, 0);
-    }
-
-    /// A lost message left the round hanging: open it again.
-    fn timeout(&mut self, from: usize, to: usize, round: u64) {
-        if self.rounds[from].get(&to).map(|r| r.0) == Some(round) {
-            self.rounds[from].remove(&to);
-            self.open(from, to);
         }
     }
 
@@ -448,7 +417,7 @@ impl Sim {
         let was = std::mem::replace(&mut self.was_up[child], up);
         if up && !was {
             if let Some(parent) = self.nodes[child].parent {
-                self.open(child, parent);
+                self.drive(child, parent, session::Event::Tick);
             }
         }
         if self.nodes[child].level == Level::Village {
@@ -466,7 +435,7 @@ impl Sim {
             };
             self.was_up[child] = self.link_up(child);
             if self.was_up[child] {
-                self.open(child, parent);
+                self.drive(child, parent, session::Event::Tick);
             }
         }
         let next = self.now_ms + self.scenario.sync_interval_s * 1000;
@@ -917,10 +886,8 @@ impl Sim {
                     from,
                     bytes,
                     response,
-                    stage,
-                } => self.deliver(to, from, &bytes, response, stage),
-                Event::Open { from, to } => self.open(from, to),
-                Event::Timeout { from, to, round } => self.timeout(from, to, round),
+                } => self.deliver(to, from, &bytes, response),
+                Event::Wake { node, peer } => self.wake(node, peer),
                 Event::LinkCheck { child } => self.link_check(child),
                 Event::Approve => self.approve(),
                 Event::Check => self.check(),
@@ -992,6 +959,22 @@ impl Sim {
             &tainted,
         );
         (report, self.nodes)
+    }
+}
+
+/// A simulated node as a session's host: what a peer sends is ingested and counted.
+struct SimHost<'a> {
+    sim: &'a mut Sim,
+    node: usize,
+}
+
+impl Host for SimHost<'_> {
+    fn replica(&self) -> &hallsync_model::Replica {
+        &self.sim.nodes[self.node].replica
+    }
+
+    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool {
+        self.sim.ingest_quietly(self.node, changes)
     }
 }
 
@@ -1071,14 +1054,24 @@ mod tests {
         for doc in &cases {
             let parts: Vec<&str> = doc.as_str().split('/').collect();
             let (accepting, handling) = (parts[1], parts[2]);
+            // A revoked village (the revoked-writer adversary) is sent nothing but the trust record.
+            let member = |n: &Node| {
+                hallsync_model::trust::membership::is_member(
+                    nodes[0].replica.trust(),
+                    &n.key.device_id(),
+                )
+            };
             let holds = |hall: &str| {
                 nodes
                     .iter()
                     .find(|n| n.hall.as_str() == hall)
-                    .is_some_and(|n| n.replica.holds(doc))
+                    .is_some_and(|n| n.replica.holds(doc) || !member(n))
             };
             assert!(holds(accepting) && holds(handling), "{doc}");
-            for n in nodes.iter().filter(|n| n.level == Level::Village) {
+            for n in nodes
+                .iter()
+                .filter(|n| n.level == Level::Village && member(n))
+            {
                 let party = n.hall.as_str() == accepting || n.hall.as_str() == handling;
                 assert_eq!(n.replica.holds(doc), party, "{doc} at {}", n.hall);
             }

@@ -25,8 +25,8 @@ pub struct Node {
     pub online_from_s: u64,
     /// The district it belongs to (index), for partitions.
     pub district: Option<u32>,
-    /// Per neighbour (node index): what this node last knew of its records.
-    pub peers: std::collections::BTreeMap<usize, hallsync_model::PeerState>,
+    /// Per neighbour (node index): the sync session with it, as the node runs it.
+    pub sessions: std::collections::BTreeMap<usize, hallsync_model::sync::session::Session>,
 }
 
 fn certify(
@@ -121,7 +121,7 @@ pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange
             replica: Replica::new(genesis.clone()),
             online_from_s,
             district,
-            peers: std::collections::BTreeMap::new(),
+            sessions: std::collections::BTreeMap::new(),
         });
         nodes.len() - 1
     };

@@ -1,13 +1,13 @@
-//! A round between two replicas in one process, every step encoded and decoded as on the wire.
-//!
-//! The simulator moves steps through its virtual network itself; this is for tests and
-//! benchmarks that want one round between two peers and its cost, and it drives the very same
-//! functions a node does.
+//! A round between two replicas in one process, every step encoded and decoded as on the wire: a
+//! two-party harness over the same [`Session`]s the node and the simulator run, for tests and
+//! benchmarks that want one round between two peers and its cost.
 
+use crate::change::envelope::SignedChange;
 use crate::identity::DeviceId;
 use crate::replica::Replica;
 use crate::sync::peer_state::PeerState;
 use crate::sync::protocol::STEPS_MAX;
+use crate::sync::session::{Event, Host, Output, Session, SessionConfig};
 use crate::sync::wire::{Message, WireError, WireLimits};
 
 /// One side of an in-memory round.
@@ -37,12 +37,25 @@ pub struct RoundCost {
     pub refused: bool,
 }
 
-fn decode(bytes: &[u8], limits: &WireLimits, cost: &mut RoundCost) -> Result<Message, WireError> {
-    cost.bytes += bytes.len();
+fn decode(bytes: &[u8], limits: &WireLimits) -> Result<Message, WireError> {
     Message::from_bytes(bytes, limits)
 }
 
-/// Runs one round opened by `opener`.
+/// A replica as a session's host: what it ingests is applied at once.
+struct Plain<'a>(&'a mut Replica);
+
+impl Host for Plain<'_> {
+    fn replica(&self) -> &Replica {
+        self.0
+    }
+
+    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool {
+        !self.0.ingest(changes).applied.is_empty()
+    }
+}
+
+/// Runs one round opened by `opener`, over the same [`Session`]s a node runs (no chained round:
+/// `more` says whether one is due).
 ///
 /// # Errors
 /// [`WireError`] when a step does not decode (never for honest replicas).
@@ -51,48 +64,64 @@ pub fn round(
     answerer: Side<'_>,
     limits: &WireLimits,
 ) -> Result<RoundCost, WireError> {
+    let config = SessionConfig {
+        limits: *limits,
+        chained_rounds_max: 0,
+        ..SessionConfig::default()
+    };
     let mut cost = RoundCost::default();
-    let opening = opener
-        .replica
-        .sync_open(&answerer.device, opener.state, limits);
-    let mut request = Message::Step(opening).to_bytes();
+    let mut a = Session::new(answerer.device, std::mem::take(opener.state), config);
+    let mut b = Session::new(opener.device, std::mem::take(answerer.state), config);
+    let (mut ha, mut hb) = (Plain(opener.replica), Plain(answerer.replica));
+    a.handle(&mut ha, 0, Event::Tick);
+    let mut outcome = Ok(());
     for _ in 0..STEPS_MAX {
-        let Message::Step(step) = decode(&request, limits, &mut cost)? else {
-            cost.refused = true;
+        let Some(Output::Send(request)) = next_message(&mut a) else {
             break;
         };
-        cost.more |= step.more;
-        cost.changes_to_answerer += step.changes.iter().map(|c| c.wire_len()).sum::<usize>();
-        answerer.replica.ingest(step.changes.clone());
-        let answer = answerer
-            .replica
-            .sync_answer(&step, &opener.device, answerer.state, limits);
-        let Message::Step(reply) = decode(&answer.to_bytes(), limits, &mut cost)? else {
-            cost.round_trips += 1;
-            cost.refused = true;
-            break;
-        };
-        cost.round_trips += 1;
-        cost.more |= reply.more;
-        cost.changes_to_opener += reply.changes.iter().map(|c| c.wire_len()).sum::<usize>();
-        opener.replica.ingest(reply.changes.clone());
-        match opener
-            .replica
-            .sync_answer(&reply, &answerer.device, opener.state, limits)
-        {
-            Message::Step(next) if !next.is_empty() => {
-                cost.more |= next.more;
-                request = Message::Step(next).to_bytes();
+        cost.bytes += request.len();
+        match decode(&request, limits) {
+            Ok(Message::Step(step)) => {
+                cost.more |= step.more;
+                cost.changes_to_answerer +=
+                    step.changes.iter().map(|c| c.wire_len()).sum::<usize>();
             }
-            Message::Step(next) => {
-                cost.more |= next.more;
-                break;
-            }
-            Message::Refused { .. } => {
-                cost.refused = true;
+            Ok(Message::Refused { .. }) => {}
+            Err(e) => {
+                outcome = Err(e);
                 break;
             }
         }
+        b.handle(&mut hb, 0, Event::Request(&request));
+        let Some(Output::Respond(answer)) = next_message(&mut b) else {
+            break;
+        };
+        cost.bytes += answer.len();
+        cost.round_trips += 1;
+        match decode(&answer, limits) {
+            Ok(Message::Step(reply)) => {
+                cost.more |= reply.more;
+                cost.changes_to_opener += reply.changes.iter().map(|c| c.wire_len()).sum::<usize>();
+            }
+            Ok(Message::Refused { .. }) => cost.refused = true,
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+        a.handle(&mut ha, 0, Event::Response(&answer));
     }
-    Ok(cost)
+    *opener.state = a.into_peer_state();
+    *answerer.state = b.into_peer_state();
+    outcome.map(|()| cost)
+}
+
+/// The next message a session wants sent, skipping requests to store its state.
+fn next_message(session: &mut Session) -> Option<Output> {
+    while let Some(output) = session.poll_output() {
+        if !matches!(output, Output::SaveState) {
+            return Some(output);
+        }
+    }
+    None
 }

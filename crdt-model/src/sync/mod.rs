@@ -16,9 +16,11 @@
 //! are found in a number of round trips that grows with the logarithm of the set (two cuts for
 //! 100,000 records) and bytes that grow with the number of differing records; the changes travel in
 //! the same steps. Every message is bounded in bytes, changes, records and ranges; a side that hits a
-//! bound sets `more` and the driver runs another round, and the opening side stops after
-//! [`protocol::STEPS_MAX`] steps whatever the peer says. Automerge's own sync (Bloom filters that a
-//! malicious peer can poison) is never exposed to peers.
+//! bound sets `more` and another round follows, and the opening side stops after
+//! [`protocol::STEPS_MAX`] steps whatever the peer says. The rounds around the steps (admission,
+//! timeouts, chaining, push on news, retries) are one state machine, [`session::Session`], that the
+//! node and the simulator both drive. Automerge's own sync (Bloom filters that a malicious peer can
+//! poison) is never exposed to peers.
 
 pub mod admission;
 pub mod memory;
@@ -26,4 +28,5 @@ pub mod peer_state;
 pub mod protocol;
 pub mod ranges;
 pub mod scope;
+pub mod session;
 pub mod wire;

@@ -12,6 +12,7 @@ mod lifecycle;
 mod membership;
 mod quarantine;
 mod sequence;
+mod session;
 mod signatures;
 mod staff;
 mod sync;

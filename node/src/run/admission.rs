@@ -93,6 +93,12 @@ impl Admissions {
         set
     }
 
+    /// True when `device` was admitted on a chain it presented (its certificate has not reached
+    /// this node's trust record).
+    pub fn is_presented(&self, device: &DeviceId) -> bool {
+        self.presented.contains_key(device)
+    }
+
     /// A connection came up: a connection without sync gets a deadline, and the side that
     /// dialled (`dialled`, with its presentation) says hello.
     pub fn on_connected(

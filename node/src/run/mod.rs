@@ -24,6 +24,7 @@ use crate::network::behaviour::{build_swarm, Behaviour, BehaviourEvent, MembersE
 use crate::network::peer::peer_label;
 use crate::paths::DataDir;
 use admission::Admissions;
+use hallsync_model::sync::session::SessionConfig;
 use peer_book::PeerBook;
 use sync_driver::SyncDriver;
 
@@ -136,10 +137,17 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         control = %control.addr,
         "node running; stop with Ctrl-C"
     );
+    let engine_limits = engine.wire_limits();
     let mut node = Node {
         engine,
         swarm,
-        sync: SyncDriver::default(),
+        sync: SyncDriver::new(SessionConfig {
+            limits: engine_limits,
+            round_timeout_ms: crate::network::behaviour::SYNC_REQUEST_TIMEOUT.as_millis() as u64,
+            chained_rounds_max: 8,
+            push_delay_ms: 0,
+            retry_ms: config.network.sync_interval_ms / 2,
+        }),
         admissions: Admissions::new(Duration::from_millis(config.network.admission_timeout_ms)),
         book,
         online: true,
@@ -242,17 +250,14 @@ impl Node {
         for peer in self.swarm.behaviour_mut().members.admit(admitted) {
             tracing::warn!(peer = %peer_label(&peer), "disconnecting a device whose membership no longer stands");
             let _ = self.swarm.disconnect_peer_id(peer);
-            self.sync.forget(&mut self.engine, &peer);
+            self.sync.forget(&mut self.swarm, &mut self.engine, &peer);
         }
     }
 
-    fn sync_all(&mut self) {
-        if !self.online {
-            return;
-        }
-        let peers: Vec<_> = self.swarm.connected_peers().copied().collect();
-        for peer in peers {
-            self.sync.start(&mut self.swarm, &self.engine, peer);
+    /// Something new is held here (from `from`, if a peer sent it): the sessions push it.
+    fn news(&mut self, from: Option<libp2p::PeerId>) {
+        if self.online {
+            self.sync.news(&mut self.swarm, &mut self.engine, from);
         }
     }
 
@@ -277,7 +282,7 @@ impl Node {
                 tracing::debug!("dial {addr}: {e}");
             }
         }
-        self.sync_all();
+        self.sync.tick(&mut self.swarm, &mut self.engine);
     }
 
     fn on_command(&mut self, command: Command) -> Result<Value, NodeError> {
@@ -288,7 +293,7 @@ impl Node {
                     let peers: Vec<_> = self.swarm.connected_peers().copied().collect();
                     for peer in peers {
                         let _ = self.swarm.disconnect_peer_id(peer);
-                        self.sync.forget(&mut self.engine, &peer);
+                        self.sync.forget(&mut self.swarm, &mut self.engine, &peer);
                     }
                 } else {
                     self.on_tick();
@@ -319,7 +324,7 @@ impl Node {
                 let net = self.net_view();
                 let result = self.engine.execute(other, &net)?;
                 if changes {
-                    self.sync_all();
+                    self.news(None);
                 }
                 Ok(result)
             }
@@ -377,7 +382,10 @@ impl Node {
                     hello,
                     Instant::now(),
                 );
-                self.sync.start(&mut self.swarm, &self.engine, peer_id);
+                let presented = crate::network::peer::device_of(&peer_id)
+                    .is_some_and(|d| self.admissions.is_presented(&d));
+                self.sync
+                    .connected(&mut self.swarm, &mut self.engine, peer_id, presented);
             }
             SwarmEvent::OutgoingConnectionError {
                 peer_id: Some(peer),
@@ -396,7 +404,8 @@ impl Node {
                 self.admissions.on_closed(&connection_id);
                 if num_established == 0 {
                     tracing::info!(peer = %peer_label(&peer_id), "disconnected");
-                    self.sync.forget(&mut self.engine, &peer_id);
+                    self.sync
+                        .forget(&mut self.swarm, &mut self.engine, &peer_id);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Admission(event)) => {
@@ -418,10 +427,16 @@ impl Node {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Sync(event))) => {
+                let from = match &event {
+                    libp2p::request_response::Event::Message { peer, .. }
+                    | libp2p::request_response::Event::OutboundFailure { peer, .. }
+                    | libp2p::request_response::Event::InboundFailure { peer, .. }
+                    | libp2p::request_response::Event::ResponseSent { peer, .. } => *peer,
+                };
                 let outcome = self.sync.handle(&mut self.swarm, &mut self.engine, event);
                 if outcome.applied {
                     self.refresh_admission();
-                    self.sync_all();
+                    self.news(Some(from));
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Identify(

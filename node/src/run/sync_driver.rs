@@ -1,11 +1,13 @@
-//! Runs sync rounds over the swarm: moves the sans-IO protocol's steps and feeds what arrives to
-//! the engine. One round at a time per peer; the peer's sync state is kept in memory while it is
-//! connected and stored when a round ends or the peer leaves.
+//! Runs the core's sync sessions ([`hallsync_model::sync::session`]) over the swarm: one session
+//! per connected peer; this file only translates libp2p events into session events and session
+//! outputs into requests, responses and stored peer state. The rounds themselves — admission,
+//! timeouts, chaining, pushes, retries — are the session's, the same the simulator runs.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
-use hallsync_model::sync::protocol::STEPS_MAX;
-use hallsync_model::{Message, PeerState, Step};
+use hallsync_model::sync::session::{Event, Host, Output, Session, SessionConfig};
+use hallsync_model::{Replica, SignedChange};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::{PeerId, Swarm};
 
@@ -14,27 +16,44 @@ use crate::network::behaviour::Behaviour;
 use crate::network::budget::Frame;
 
 /// The device behind a peer; a peer without an ed25519 identity maps to a key no certificate names,
-/// so it is offered no scoped record.
+/// so its session refuses it.
 fn device(peer: &PeerId) -> hallsync_model::DeviceId {
     crate::network::peer::device_of(peer).unwrap_or(hallsync_model::DeviceId([0; 32]))
 }
 
-/// A round this node opened.
-struct Round {
-    /// Steps sent so far.
-    steps: usize,
-    /// Some step said a bound cut it short: run another round after this one.
-    more: bool,
-    /// New changes arrived meanwhile: run another round after this one.
-    again: bool,
+/// The engine as a session's host: what a peer sends is stored behind (see
+/// [`Engine::ingest_from_peer`]).
+struct EngineHost<'a> {
+    engine: &'a mut Engine,
 }
 
-/// Sync rounds in flight.
-#[derive(Default)]
+impl Host for EngineHost<'_> {
+    fn replica(&self) -> &Replica {
+        // A running node is joined (checked at start; a failed import reloads it at once), so the
+        // replica is there; `with_host` checks before it builds a host.
+        self.engine
+            .replica
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a running node holds a replica"))
+    }
+
+    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool {
+        match self.engine.ingest_from_peer(changes) {
+            Ok(report) => !report.applied.is_empty(),
+            Err(e) => {
+                tracing::error!("storing received changes failed: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// Sessions with the connected peers.
 pub struct SyncDriver {
+    sessions: BTreeMap<PeerId, Session>,
     outbound: BTreeMap<OutboundRequestId, PeerId>,
-    rounds: BTreeMap<PeerId, Round>,
-    states: BTreeMap<PeerId, PeerState>,
+    config: SessionConfig,
+    started: Instant,
 }
 
 /// What a handled event means for the loop.
@@ -45,71 +64,142 @@ pub struct Outcome {
 }
 
 impl SyncDriver {
-    fn state(&mut self, engine: &Engine, peer: PeerId) -> &mut PeerState {
-        self.states
-            .entry(peer)
-            .or_insert_with(|| engine.peer_state(&device(&peer)))
-    }
-
-    fn save(&mut self, engine: &mut Engine, peer: &PeerId) {
-        if let Some(state) = self.states.get(peer) {
-            if let Err(e) = engine.save_peer_state(&device(peer), state) {
-                tracing::warn!(peer = %peer, "could not store the peer's sync state: {e}");
-            }
+    /// No sessions yet; rounds paced by `config`.
+    pub fn new(config: SessionConfig) -> Self {
+        SyncDriver {
+            sessions: BTreeMap::new(),
+            outbound: BTreeMap::new(),
+            config,
+            started: Instant::now(),
         }
     }
 
-    /// Starts a round with `peer` unless one is running.
-    pub fn start(&mut self, swarm: &mut Swarm<Behaviour>, engine: &Engine, peer: PeerId) {
+    /// Milliseconds since the driver started: the sessions' clock.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Runs `event` on `peer`'s session (made if missing) and carries out what it asks.
+    fn drive(
+        &mut self,
+        swarm: &mut Swarm<Behaviour>,
+        engine: &mut Engine,
+        peer: PeerId,
+        event: Event<'_>,
+        channel: Option<ResponseChannel<Frame>>,
+    ) -> Outcome {
+        if engine.replica.is_none() {
+            return Outcome::default();
+        }
+        let now = self.now_ms();
+        let config = self.config;
+        let session = self.sessions.entry(peer).or_insert_with(|| {
+            Session::new(device(&peer), engine.peer_state(&device(&peer)), config)
+        });
+        let handled = session.handle(&mut EngineHost { engine }, now, event);
+        let mut channel = channel;
+        while let Some(output) = session.poll_output() {
+            match output {
+                Output::Send(bytes) => {
+                    let id = swarm
+                        .behaviour_mut()
+                        .sync()
+                        .send_request(&peer, Frame::outgoing(bytes));
+                    self.outbound.insert(id, peer);
+                }
+                Output::Respond(bytes) => {
+                    let Some(channel) = channel.take() else {
+                        continue;
+                    };
+                    if swarm
+                        .behaviour_mut()
+                        .sync()
+                        .send_response(channel, Frame::outgoing(bytes))
+                        .is_err()
+                    {
+                        tracing::debug!(peer = %peer, "peer left before the sync response");
+                    }
+                }
+                Output::SaveState => {
+                    if let Err(e) = engine.save_peer_state(&device(&peer), session.peer_state()) {
+                        tracing::warn!(peer = %peer, "could not store the peer's sync state: {e}");
+                    }
+                }
+            }
+        }
+        if handled.refused {
+            tracing::warn!(peer = %peer, "refused a sync step from the peer, or the peer refused ours");
+        }
+        Outcome {
+            applied: handled.applied,
+        }
+    }
+
+    /// A connection to `peer` carries sync now: start its session with a round. `presented` when
+    /// it was admitted on a chain it presented.
+    pub fn connected(
+        &mut self,
+        swarm: &mut Swarm<Behaviour>,
+        engine: &mut Engine,
+        peer: PeerId,
+        presented: bool,
+    ) {
         if !swarm.behaviour().members.is_open(&peer) {
-            // Not admitted (yet): no connection to it carries sync.
             return;
         }
-        if let Some(round) = self.rounds.get_mut(&peer) {
-            // Ask for another round when this one ends: new changes arrived meanwhile.
-            round.again = true;
-            return;
+        if presented {
+            let config = self.config;
+            self.sessions
+                .entry(peer)
+                .or_insert_with(|| {
+                    Session::new(device(&peer), engine.peer_state(&device(&peer)), config)
+                })
+                .admit_presented();
         }
-        let limits = engine.wire_limits();
-        let mut state = std::mem::take(self.state(engine, peer));
-        let step = match engine.replica() {
-            Ok(replica) => replica.sync_open(&device(&peer), &mut state, &limits),
-            Err(_) => return,
-        };
-        self.states.insert(peer, state);
-        self.send(swarm, peer, step);
-        self.rounds.insert(
-            peer,
-            Round {
-                steps: 1,
-                more: false,
-                again: false,
-            },
-        );
+        self.drive(swarm, engine, peer, Event::Tick, None);
     }
 
-    fn send(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, step: Step) {
-        let id = swarm
-            .behaviour_mut()
-            .sync()
-            .send_request(&peer, Frame::outgoing(Message::Step(step).to_bytes()));
-        self.outbound.insert(id, peer);
-    }
-
-    fn finish(&mut self, swarm: &mut Swarm<Behaviour>, engine: &mut Engine, peer: PeerId) {
-        self.save(engine, &peer);
-        if let Some(round) = self.rounds.remove(&peer) {
-            if round.again || round.more {
-                self.start(swarm, engine, peer);
+    /// The sync interval: wakes every session that asked, then runs a round with each idle one.
+    pub fn tick(&mut self, swarm: &mut Swarm<Behaviour>, engine: &mut Engine) {
+        let now = self.now_ms();
+        let peers: Vec<PeerId> = self.sessions.keys().copied().collect();
+        for peer in peers {
+            if self
+                .sessions
+                .get(&peer)
+                .and_then(Session::wake_at)
+                .is_some_and(|t| t <= now)
+            {
+                self.drive(swarm, engine, peer, Event::Timer, None);
             }
+            self.drive(swarm, engine, peer, Event::Tick, None);
         }
     }
 
-    /// A peer went away: store what is known of it and forget its rounds.
-    pub fn forget(&mut self, engine: &mut Engine, peer: &PeerId) {
-        self.save(engine, peer);
-        self.states.remove(peer);
-        self.rounds.remove(peer);
+    /// Something new is held here (written here, or applied from `from`): push it to the others.
+    pub fn news(
+        &mut self,
+        swarm: &mut Swarm<Behaviour>,
+        engine: &mut Engine,
+        from: Option<PeerId>,
+    ) {
+        let peers: Vec<PeerId> = self
+            .sessions
+            .keys()
+            .filter(|p| Some(**p) != from)
+            .copied()
+            .collect();
+        for peer in peers {
+            self.drive(swarm, engine, peer, Event::News, None);
+        }
+    }
+
+    /// A peer went away: store what is known of it and end its session.
+    pub fn forget(&mut self, swarm: &mut Swarm<Behaviour>, engine: &mut Engine, peer: &PeerId) {
+        if self.sessions.contains_key(peer) {
+            self.drive(swarm, engine, *peer, Event::Disconnected, None);
+        }
+        self.sessions.remove(peer);
         self.outbound.retain(|_, p| p != peer);
     }
 
@@ -120,19 +210,25 @@ impl SyncDriver {
         engine: &mut Engine,
         event: request_response::Event<Frame, Frame>,
     ) -> Outcome {
-        use request_response::{Event, Message as Rr};
+        use request_response::{Event as Rr, Message as M};
         match event {
-            Event::Message {
+            Rr::Message {
                 peer,
-                message: Rr::Request {
+                message: M::Request {
                     request, channel, ..
                 },
                 ..
-            } => self.answer(swarm, engine, peer, &request.bytes, channel),
-            Event::Message {
+            } => self.drive(
+                swarm,
+                engine,
+                peer,
+                Event::Request(&request.bytes),
+                Some(channel),
+            ),
+            Rr::Message {
                 peer,
                 message:
-                    Rr::Response {
+                    M::Response {
                         request_id,
                         response,
                     },
@@ -141,130 +237,25 @@ impl SyncDriver {
                 if self.outbound.remove(&request_id).is_none() {
                     return Outcome::default();
                 }
-                self.on_response(swarm, engine, peer, &response.bytes)
+                self.drive(swarm, engine, peer, Event::Response(&response.bytes), None)
             }
-            Event::OutboundFailure {
+            Rr::OutboundFailure {
                 peer,
                 request_id,
                 error,
                 ..
             } => {
                 tracing::debug!(peer = %peer, "sync request failed: {error}");
-                self.outbound.remove(&request_id);
-                self.rounds.remove(&peer);
-                Outcome::default()
+                if self.outbound.remove(&request_id).is_none() {
+                    return Outcome::default();
+                }
+                self.drive(swarm, engine, peer, Event::RequestFailed, None)
             }
-            Event::InboundFailure { peer, error, .. } => {
+            Rr::InboundFailure { peer, error, .. } => {
                 tracing::debug!(peer = %peer, "inbound sync failed: {error}");
                 Outcome::default()
             }
-            Event::ResponseSent { .. } => Outcome::default(),
+            Rr::ResponseSent { .. } => Outcome::default(),
         }
-    }
-
-    /// Ingests a step's changes and computes the answer to it.
-    fn take_step(
-        &mut self,
-        engine: &mut Engine,
-        peer: PeerId,
-        step: &Step,
-        outcome: &mut Outcome,
-    ) -> Message {
-        let limits = engine.wire_limits();
-        match engine.ingest_from_peer(step.changes.clone()) {
-            Ok(report) => outcome.applied |= !report.applied.is_empty(),
-            Err(e) => tracing::error!("storing received changes failed: {e}"),
-        }
-        let mut state = std::mem::take(self.state(engine, peer));
-        let answer = match engine.replica() {
-            Ok(replica) => replica.sync_answer(step, &device(&peer), &mut state, &limits),
-            Err(e) => Message::Refused {
-                reason: e.to_string(),
-            },
-        };
-        self.states.insert(peer, state);
-        answer
-    }
-
-    fn answer(
-        &mut self,
-        swarm: &mut Swarm<Behaviour>,
-        engine: &mut Engine,
-        peer: PeerId,
-        bytes: &[u8],
-        channel: ResponseChannel<Frame>,
-    ) -> Outcome {
-        let limits = engine.wire_limits();
-        let mut outcome = Outcome::default();
-        let response = match Message::from_bytes(bytes, &limits) {
-            Err(e) => {
-                tracing::warn!(peer = %peer, "refused a malformed sync step: {e}");
-                Message::Refused {
-                    reason: e.to_string(),
-                }
-            }
-            Ok(Message::Step(step)) => self.take_step(engine, peer, &step, &mut outcome),
-            Ok(Message::Refused { reason }) => {
-                tracing::warn!(peer = %peer, "peer refused to sync: {reason}");
-                Message::Refused {
-                    reason: "a refusal is not a request".into(),
-                }
-            }
-        };
-        if swarm
-            .behaviour_mut()
-            .sync()
-            .send_response(channel, Frame::outgoing(response.to_bytes()))
-            .is_err()
-        {
-            tracing::debug!(peer = %peer, "peer left before the sync response");
-        }
-        outcome
-    }
-
-    fn on_response(
-        &mut self,
-        swarm: &mut Swarm<Behaviour>,
-        engine: &mut Engine,
-        peer: PeerId,
-        bytes: &[u8],
-    ) -> Outcome {
-        let limits = engine.wire_limits();
-        let mut outcome = Outcome::default();
-        let step = match Message::from_bytes(bytes, &limits) {
-            Ok(Message::Step(step)) => step,
-            Ok(Message::Refused { reason }) => {
-                tracing::warn!(peer = %peer, "peer refused to sync: {reason}");
-                self.rounds.remove(&peer);
-                return outcome;
-            }
-            Err(e) => {
-                tracing::warn!(peer = %peer, "malformed sync step: {e}");
-                self.rounds.remove(&peer);
-                return outcome;
-            }
-        };
-        let more = step.more;
-        let answer = self.take_step(engine, peer, &step, &mut outcome);
-        let Some(round) = self.rounds.get_mut(&peer) else {
-            return outcome;
-        };
-        round.more |= more;
-        match answer {
-            Message::Step(next) if !next.is_empty() && round.steps < STEPS_MAX => {
-                round.steps += 1;
-                round.more |= next.more;
-                self.send(swarm, peer, next);
-            }
-            Message::Step(next) => {
-                round.more |= next.more;
-                self.finish(swarm, engine, peer);
-            }
-            Message::Refused { reason } => {
-                tracing::warn!(peer = %peer, "ended the round: {reason}");
-                self.finish(swarm, engine, peer);
-            }
-        }
-        outcome
     }
 }
