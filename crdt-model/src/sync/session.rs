@@ -323,18 +323,30 @@ impl Session {
                 return handled;
             }
         };
-        if let Some(refusal) = self.check(host.replica(), &step) {
-            handled.refused = true;
-            self.respond(refusal);
-            return handled;
+        match self.take(host, &step) {
+            Ok((applied, answer)) => {
+                handled.applied = applied;
+                self.respond(answer);
+            }
+            Err(refusal) => {
+                handled.refused = true;
+                self.respond(*refusal);
+            }
         }
-        let changes = step.changes.clone();
-        handled.applied = !changes.is_empty() && host.ingest(changes);
+        handled
+    }
+
+    /// Takes in a step from the peer: checks it, hands its changes to the host, and computes the
+    /// answer. `Err` with the refusal when the check fails: nothing was ingested.
+    fn take(&mut self, host: &mut dyn Host, step: &Step) -> Result<(bool, Message), Box<Message>> {
+        if let Some(refusal) = self.check(host.replica(), step) {
+            return Err(Box::new(refusal));
+        }
+        let applied = !step.changes.is_empty() && host.ingest(step.changes.clone());
         let answer =
             host.replica()
-                .sync_answer(&step, &self.peer, &mut self.state, &self.config.limits);
-        self.respond(answer);
-        handled
+                .sync_answer(step, &self.peer, &mut self.state, &self.config.limits);
+        Ok((applied, answer))
     }
 
     fn respond(&mut self, message: Message) {
@@ -357,16 +369,17 @@ impl Session {
                 return handled;
             }
         };
-        if self.check(host.replica(), &step).is_some() {
-            handled.refused = true;
-            self.round = None;
-            return handled;
-        }
-        let changes = step.changes.clone();
-        handled.applied = !changes.is_empty() && host.ingest(changes);
-        let answer =
-            host.replica()
-                .sync_answer(&step, &self.peer, &mut self.state, &self.config.limits);
+        let answer = match self.take(host, &step) {
+            Ok((applied, answer)) => {
+                handled.applied = applied;
+                answer
+            }
+            Err(_) => {
+                handled.refused = true;
+                self.round = None;
+                return handled;
+            }
+        };
         let Some(round) = self.round.as_mut() else {
             return handled;
         };
