@@ -251,6 +251,13 @@ impl Replica {
         item_view(&*self.record(&DocId::item(&code))?)
     }
 
+    /// One stationing record's view, now.
+    pub fn station(&self, hall: &HallId, code: &crate::records::ItemCode) -> Option<StationView> {
+        let id = DocId::station(hall, code);
+        let state = self.record(&id)?;
+        self.station_view_of(&id, &state, &self.station_context(None))
+    }
+
     /// What [`Replica::station_view_of`] needs that is the same for every record: computed once
     /// per listing, not once per record.
     pub fn station_context(&self, now_ms: Option<i64>) -> StationContext {

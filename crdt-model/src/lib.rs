@@ -36,6 +36,7 @@ pub mod cases;
 pub mod change;
 pub mod departments;
 pub mod effective;
+pub mod entry;
 pub mod error;
 pub mod hall;
 pub mod identity;

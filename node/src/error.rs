@@ -43,6 +43,9 @@ pub enum NodeError {
     /// The store could not be opened or written.
     #[error("store error: {0}")]
     Store(String),
+    /// A proposal breaks an entry rule (the message names the rule).
+    #[error(transparent)]
+    Entry(#[from] hallsync_model::entry::EntryError),
     /// The system clock reads a time before 1970: every timestamp the node would sign is wrong.
     #[error("the system clock reads {seconds_before} s before 1970-01-01: set the clock (timedatectl set-ntp true, or date -s) and start again; nothing was done")]
     ClockBefore1970 {

@@ -27,6 +27,9 @@ pub struct Stats {
     pub changes_authored: u64,
     /// Malformed messages refused.
     pub refused_garbage: u64,
+    /// Proposals the workload made that an entry rule refused (as the node would): none for a legal
+    /// workload.
+    pub entry_refused: u64,
     /// Valid changes replayed to random nodes.
     pub replayed: u64,
     /// Equivocations (pairs of versions) injected.
@@ -101,6 +104,8 @@ pub struct Report {
     pub accepted_invalid: u64,
     /// Garbage messages refused by the decoders.
     pub refused_garbage: u64,
+    /// Workload proposals an entry rule refused, as the node would (0 for a legal workload).
+    pub entry_refused: u64,
     /// Valid changes replayed to random nodes (they must change nothing beyond a normal delivery).
     pub replayed: u64,
     /// Pairs of versions signed by an equivocating village key.
@@ -279,6 +284,7 @@ impl Report {
             },
             accepted_invalid,
             refused_garbage: stats.refused_garbage,
+            entry_refused: stats.entry_refused,
             replayed: stats.replayed,
             equivocations: stats.equivocations,
             revoked_writes: stats.revoked_writes,

@@ -4,6 +4,10 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
+use hallsync_model::entry::{
+    self,
+    station::{StationAction, StationProposal},
+};
 use hallsync_model::records::approval::Approval;
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::station::StationFields;
@@ -106,6 +110,12 @@ fn next_case_state(state: &str) -> Option<&'static str> {
 }
 
 const APPROVE_EVERY_MS: u64 = 300_000;
+
+/// The applicant of every simulated case: a valid resident identity number (GB 11643).
+const SIM_APPLICANT_ID: &str = "440300199001011238";
+
+/// The simulated halls' key for applicant references (a node draws its own at random).
+const SIM_LOOKUP_KEY: [u8; 32] = [0x5a; 32];
 
 /// News is pushed to neighbours this long after it arrives, so a burst goes in one round.
 const PUSH_DELAY_MS: u64 = 1_000;
@@ -573,14 +583,10 @@ impl Sim {
         let Ok(code) = ItemCode::new(&code) else {
             return;
         };
-        let mut item = ItemFields::minimal(
-            code,
-            format!("事项{n}"),
-            "public_service".into(),
-            "民政局".into(),
-            5,
-        );
-        item.promised_days = 1 + self.rng.below(10) as i64;
+        // A complete guide and a citywide scope: the workload stations and takes in across
+        // regions only what the entry rules accept (C4, K11).
+        let days = 1 + self.rng.below(10) as i64;
+        let item = ItemFields::example(code, &format!("事项{n}"), "public_service", "民政局", days);
         self.author(0, &DocId::item(&item.code), &item.writes());
     }
 
@@ -613,20 +619,30 @@ impl Sim {
         if !self.nodes[v].replica.holds(&DocId::item(&code)) {
             return;
         }
+        self.propose_item(v, code);
+    }
+
+    /// Village `v` proposes stationing `code`, through the node's entry rules.
+    fn propose_item(&mut self, v: usize, code: ItemCode) {
         self.proposals += 1;
-        let fields = StationFields {
+        let proposal = StationProposal {
             hall: self.nodes[v].hall.clone(),
             item: code.clone(),
-            action: "station".into(),
-            proposed_at_ms: self.now_ms as i64,
+            action: StationAction::Station,
             note: Some(format!("proposal {}", self.proposals)),
             reason_kind: None,
             reason: None,
             basis: None,
             executed_at: None,
         };
-        let doc = DocId::station(&self.nodes[v].hall, &code);
-        self.author(v, &doc, &fields.writes());
+        // The same entry rules the node's `station propose` runs.
+        match entry::station::propose(&self.nodes[v].replica, proposal, self.now_ms as i64) {
+            Ok(fields) => {
+                let doc = DocId::station(&self.nodes[v].hall, &code);
+                self.author(v, &doc, &fields.writes());
+            }
+            Err(_) => self.stats.entry_refused += 1,
+        }
     }
 
     /// A village files a window staff member (or changes the window of one filed before); its
@@ -812,31 +828,47 @@ impl Sim {
         }
         let a = villages[self.rng.below(villages.len() as u64) as usize];
         let h = villages[self.rng.below(villages.len() as u64) as usize];
-        let n = self.rng.below(u64::from(self.items)) as u32;
         if a == h {
             return;
         }
+        // An item the handling village stations (as its own replica shows) and the accepting
+        // village holds, so the case is one the node would accept.
+        let stationed: Vec<ItemCode> = (0..self.items)
+            .filter_map(|n| ItemCode::new(&format!("4420{n:05}000")).ok())
+            .filter(|code| self.nodes[a].replica.holds(&DocId::item(code)))
+            .filter(|code| {
+                self.nodes[h]
+                    .replica
+                    .station(&self.nodes[h].hall, code)
+                    .and_then(|s| s.effective_action)
+                    .is_some_and(|a| a == "station" || a == "adjust")
+            })
+            .collect();
+        if stationed.is_empty() {
+            return;
+        }
+        let code = stationed[self.rng.below(stationed.len() as u64) as usize].clone();
         self.cases += 1;
-        let doc = DocId::case(
-            &self.nodes[a].hall,
-            &self.nodes[h].hall,
-            &format!("SIM-{}", self.cases),
+        let case_no = format!("SIM-{}", self.cases);
+        let (accepting, handling) = (self.nodes[a].hall.clone(), self.nodes[h].hall.clone());
+        let me = self.nodes[a].key.device_id();
+        // The same entry rules the node's `case open` runs (K11, the applicant's id).
+        let opened = entry::case::open(
+            &self.nodes[a].replica,
+            &me,
+            &entry::case::CaseOpening {
+                accepting: &accepting,
+                handling: &handling,
+                item: &code,
+                case_no: &case_no,
+                applicant_id: SIM_APPLICANT_ID,
+            },
+            &SIM_LOOKUP_KEY,
         );
-        let puts = [
-            (
-                "item".to_string(),
-                ScalarValue::Str(format!("4420{n:05}000").into()),
-            ),
-            (
-                "case_no".into(),
-                ScalarValue::Str(format!("SIM-{}", self.cases).into()),
-            ),
-            (
-                "applicant_ref".into(),
-                ScalarValue::Str("0000000000000000".into()),
-            ),
-        ];
-        self.author(a, &doc, &puts);
+        match opened {
+            Ok(opened) => self.author(a, &opened.doc, &opened.writes),
+            Err(_) => self.stats.entry_refused += 1,
+        }
     }
 
     fn forge(&mut self) {
@@ -980,6 +1012,54 @@ impl Host for SimHost<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_simulator_refuses_what_the_node_refuses() {
+        // Goal (issue #11): the workload goes through the node's entry rules. A village that holds
+        // an item whose guide is incomplete cannot propose stationing it (C4), in the simulator as
+        // with `hallsync station propose`; nothing is authored and the refusal is counted.
+        use super::*;
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/small.toml"))
+                .unwrap();
+        let mut sim = Sim::new(Scenario::from_toml(&text, "small").unwrap(), 1);
+        let code = ItemCode::new("442000077000").unwrap();
+        let bare = ItemFields::minimal(
+            code.clone(),
+            "缺指南".into(),
+            "public_service".into(),
+            "民政局".into(),
+            5,
+        );
+        let v = (0..sim.nodes.len())
+            .find(|i| sim.nodes[*i].level == Level::Village)
+            .unwrap();
+        let key = sim.nodes[0].key.clone();
+        let env = sim.nodes[0]
+            .replica
+            .author(&key, 0, &DocId::item(&code), 0, &bare.writes())
+            .unwrap();
+        sim.nodes[v].replica.ingest(vec![env]);
+        assert!(sim.nodes[v].replica.holds(&DocId::item(&code)));
+        let authored = sim.stats.changes_authored;
+        sim.propose_item(v, code.clone());
+        assert_eq!(sim.stats.entry_refused, 1);
+        assert_eq!(sim.stats.changes_authored, authored, "nothing was authored");
+        let proposal = StationProposal {
+            hall: sim.nodes[v].hall.clone(),
+            item: code,
+            action: StationAction::Station,
+            note: None,
+            reason_kind: None,
+            reason: None,
+            basis: None,
+            executed_at: None,
+        };
+        assert!(matches!(
+            entry::station::propose(&sim.nodes[v].replica, proposal, 0),
+            Err(entry::EntryError::GuideIncomplete { .. })
+        ));
+    }
+
     use super::*;
 
     const TINY: &str = r#"

@@ -111,7 +111,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
             item: code.into(),
             handling: "440306001".into(),
             case_no: "K2026-001".into(),
-            applicant_id: "440300199001011234".into(),
+            applicant_id: "440300199001011238".into(),
         })
         .unwrap();
     let case = "case/440305001001/440306001/K2026-001";
@@ -190,7 +190,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
     );
     assert!(c["due"].as_str().is_some());
     assert_ne!(
-        c["applicant_ref"], "440300199001011234",
+        c["applicant_ref"], "440300199001011238",
         "the applicant's id is stored only as a hash"
     );
 }

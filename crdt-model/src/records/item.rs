@@ -193,6 +193,51 @@ impl ItemFields {
         }
     }
 
+    /// A complete item — every guide element present (C4), materials, a citywide cross-region
+    /// scope — for the simulator, the demo and tests, which must make only proposals the rules accept.
+    pub fn example(
+        code: ItemCode,
+        name: &str,
+        item_type: &str,
+        department: &str,
+        promised_days: i64,
+    ) -> Self {
+        let mut item = ItemFields::minimal(
+            code,
+            name.into(),
+            item_type.into(),
+            department.into(),
+            promised_days,
+        );
+        item.legal_basis_setting = "《中华人民共和国行政许可法》".into();
+        item.legal_basis_implementing = "《广东省政务服务事项实施清单》".into();
+        item.conditions = "申请人为本市户籍居民或持有效居住证 applicant resides in the city".into();
+        item.process =
+            "收件 → 受理 → 审查 → 决定 → 送达 receive, accept, review, decide, deliver".into();
+        item.statutory_days = promised_days.max(1) * 2;
+        item.cross_region = "citywide".into();
+        item.guide = format!("{name}办事指南 service guide");
+        item.materials = vec![
+            Material {
+                id: "id-card".into(),
+                name: "居民身份证".into(),
+                form: "original".into(),
+                count: 1,
+                required: true,
+                deferrable: false,
+            },
+            Material {
+                id: "photo".into(),
+                name: "近期免冠照片".into(),
+                form: "original".into(),
+                count: 2,
+                required: true,
+                deferrable: true,
+            },
+        ];
+        item
+    }
+
     /// Checks every field against its rule (C1, C2, C5, C7 and the shapes).
     ///
     /// # Errors

@@ -3,10 +3,12 @@
 use hallsync_model::records::case::{side_of, Side, Transition, CASE_STATES};
 use hallsync_model::{DocId, HallId, ItemCode, ScalarValue};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::commands::changed;
 use super::{now_ms, Engine};
+
+/// Store key of this node's applicant-reference key.
+const META_APPLICANT_KEY: &str = "applicant-key";
 use crate::error::NodeError;
 
 impl Engine {
@@ -25,52 +27,41 @@ impl Engine {
         let accepting = HallId::new(&self.config.node.hall)?;
         let handling = HallId::new(handling)?;
         let code = ItemCode::new(item)?;
-        let replica = self.replica()?;
-        let view = replica
-            .items()
-            .into_iter()
-            .find(|i| i.fields.code == code)
-            .ok_or_else(|| {
-                NodeError::NotFound(format!(
-                    "item {code} is not in the catalogue this node holds"
-                ))
-            })?;
-        if accepting != handling && view.fields.cross_region == "none" {
-            return Err(NodeError::NotAllowed(format!(
-                "K11 (DG 5.3.8–5.3.9): item {code} is not on the cross-region list (通办范围 none); it can only be taken in at its handling hall"
-            )));
+        let key = self.applicant_key()?;
+        let me = self.key.device_id();
+        let opened = hallsync_model::entry::case::open(
+            self.replica()?,
+            &me,
+            &hallsync_model::entry::case::CaseOpening {
+                accepting: &accepting,
+                handling: &handling,
+                item: &code,
+                case_no,
+                applicant_id,
+            },
+            &key,
+        )?;
+        let envelope = self.author(&opened.doc, &opened.writes)?;
+        let mut out = changed(&envelope);
+        if let Some(note) = opened.unchecked {
+            out["note"] = json!(note);
         }
-        if case_no.is_empty()
-            || case_no.len() > 40
-            || !case_no
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return Err(NodeError::NotAllowed(format!(
-                "case number `{}`: use 1 to 40 ASCII letters, digits or '-'",
-                case_no.chars().take(60).collect::<String>()
-            )));
+        Ok(out)
+    }
+
+    /// This node's key for applicants' id references (see
+    /// [`hallsync_model::entry::applicant::reference`]): made once, kept in the store, never sent.
+    fn applicant_key(&mut self) -> Result<[u8; 32], NodeError> {
+        if let Some(bytes) = self.store.get_meta(META_APPLICANT_KEY)? {
+            if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                return Ok(key);
+            }
         }
-        let doc = DocId::case(&accepting, &handling, case_no);
-        if replica.holds(&doc) {
-            return Err(NodeError::NotAllowed(format!("case {doc} already exists")));
-        }
-        if applicant_id.trim().is_empty() {
-            return Err(NodeError::NotAllowed(
-                "give the applicant's id (it is stored only as a hash)".into(),
-            ));
-        }
-        let applicant_ref = hex::encode(&Sha256::digest(applicant_id.trim().as_bytes())[..8]);
-        let puts = vec![
-            ("item".to_string(), ScalarValue::Str(code.as_str().into())),
-            ("case_no".into(), ScalarValue::Str(case_no.into())),
-            (
-                "applicant_ref".into(),
-                ScalarValue::Str(applicant_ref.into()),
-            ),
-        ];
-        let envelope = self.author(&doc, &puts)?;
-        Ok(changed(&envelope))
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)
+            .map_err(|e| NodeError::Store(format!("no randomness for the applicant key: {e}")))?;
+        self.store.put_meta(META_APPLICANT_KEY, &key)?;
+        Ok(key)
     }
 
     /// Moves a case from its current state to `to`, if that is a legal step this hall signs.

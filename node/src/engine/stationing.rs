@@ -1,7 +1,7 @@
 //! Stationing commands: propose, adjust, withdraw (with reason and basis, S4) and publish (S5).
 
-use hallsync_model::records::station::StationFields;
-use hallsync_model::records::withdrawal::{Publication, Publisher, REASON_KINDS};
+use hallsync_model::entry::station::{StationAction, StationProposal};
+use hallsync_model::records::withdrawal::{Publication, Publisher};
 use hallsync_model::{DocId, HallId, ItemCode, ScalarValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -63,62 +63,19 @@ impl Engine {
     pub fn station(&mut self, request: StationRequest) -> Result<Value, NodeError> {
         let hall = HallId::new(request.hall.as_deref().unwrap_or(&self.config.node.hall))?;
         let code = ItemCode::new(&request.item)?;
-        let action = request.action.clone().unwrap_or_else(|| "station".into());
-        let replica = self.replica()?;
-        let item = replica.items().into_iter().find(|i| i.fields.code == code).ok_or_else(|| {
-            NodeError::NotFound(format!("item {code} is not in the catalogue this node holds; create it or wait for it to sync (C3)"))
-        })?;
-        let doc = DocId::station(&hall, &code);
-        let current = replica
-            .stations()
-            .into_iter()
-            .find(|s| s.hall == hall.as_str() && s.item == code.as_str());
-        match action.as_str() {
-            "station" if !item.missing_elements.is_empty() => {
-                return Err(NodeError::NotAllowed(format!(
-                    "C4 (ST 5.2.2): item {code}'s guide lacks {} — complete the catalogue item before stationing it",
-                    item.missing_elements.join(", ")
-                )))
-            }
-            "adjust" | "withdraw" if current.as_ref().and_then(|s| s.effective_action.as_deref()) != Some("station")
-                && current.as_ref().and_then(|s| s.effective_action.as_deref()) != Some("adjust") =>
-            {
-                return Err(NodeError::NotAllowed(format!(
-                    "item {code} is not stationed at hall {hall} (no approved stationing): nothing to {action} (ST 5.3.4, 8.1.1)"
-                )))
-            }
-            "withdraw" => {
-                let missing = |v: &Option<String>| v.as_deref().is_none_or(|t| t.trim().is_empty());
-                if missing(&request.reason) || missing(&request.basis) {
-                    return Err(NodeError::NotAllowed(
-                        "S4 (ST 8.1.1): a withdrawal needs --reason and --basis (its legal basis)".into(),
-                    ));
-                }
-                let kind = request.reason_kind.as_deref().unwrap_or("other");
-                if !REASON_KINDS.iter().any(|(k, _)| *k == kind) {
-                    return Err(NodeError::NotAllowed(format!(
-                        "reason kind `{kind}`: use {}",
-                        REASON_KINDS.iter().map(|(k, l)| format!("{k} ({l})")).collect::<Vec<_>>().join(", ")
-                    )));
-                }
-            }
-            "station" | "adjust" => {}
-            other => {
-                return Err(NodeError::NotAllowed(format!("`{other}` is not a stationing action: use station, adjust or withdraw")))
-            }
-        }
-        let fields = StationFields {
+        let action: StationAction = request.action.as_deref().unwrap_or("station").parse()?;
+        let proposal = StationProposal {
             hall: hall.clone(),
             item: code.clone(),
-            action: action.clone(),
-            proposed_at_ms: now_ms(),
+            action,
             note: request.note,
-            reason_kind: (action == "withdraw")
-                .then(|| request.reason_kind.unwrap_or_else(|| "other".into())),
+            reason_kind: request.reason_kind,
             reason: request.reason,
             basis: request.basis,
             executed_at: request.executed_at,
         };
+        let fields = hallsync_model::entry::station::propose(self.replica()?, proposal, now_ms())?;
+        let doc = DocId::station(&hall, &code);
         let envelope = self.author(&doc, &fields.writes())?;
         let pending = self
             .replica()?

@@ -1,0 +1,117 @@
+//! Opening a cross-region case (通办件): K11 and the applicant's id.
+
+use crate::entry::{applicant, EntryError};
+use crate::hall::HallId;
+use crate::identity::DeviceId;
+use crate::records::{DocId, ItemCode};
+use crate::replica::Replica;
+use crate::sync::scope::in_scope;
+use crate::ScalarValue;
+
+/// A case as the accepting hall opens it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseOpening<'a> {
+    /// The accepting hall (this node's).
+    pub accepting: &'a HallId,
+    /// The hall that handles it.
+    pub handling: &'a HallId,
+    /// The item.
+    pub item: &'a ItemCode,
+    /// The case number.
+    pub case_no: &'a str,
+    /// The applicant's resident identity number, as typed.
+    pub applicant_id: &'a str,
+}
+
+/// What opening a case writes, and what this node could not check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenedCase {
+    /// The case's record.
+    pub doc: DocId,
+    /// The fields to write.
+    pub writes: Vec<(String, ScalarValue)>,
+    /// Set when the handling hall's stationings are outside this node's scope, so whether it
+    /// handles the item is checked there, on receipt.
+    pub unchecked: Option<String>,
+}
+
+/// Checks a case opening against K11 on `replica`'s view (`me` is this node's device, whose scope
+/// says which stationings it can see) and returns what to write; the applicant's id is kept only as
+/// a keyed hash under `lookup_key`.
+///
+/// # Errors
+/// The rule broken: an unknown item or hall, an item the handling hall does not station (when this
+/// node holds its stationings), a cross-region scope that does not reach, a bad case number or
+/// applicant id, a case that exists.
+pub fn open(
+    replica: &Replica,
+    me: &DeviceId,
+    case: &CaseOpening<'_>,
+    lookup_key: &[u8; 32],
+) -> Result<OpenedCase, EntryError> {
+    // What the person typed first, then what the network holds.
+    let no = case.case_no;
+    if no.is_empty() || no.len() > 40 || !no.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(EntryError::BadCaseNumber {
+            case_no: no.chars().take(60).collect(),
+        });
+    }
+    let id = applicant::normalise(case.applicant_id)?;
+    let code = case.item.as_str();
+    let item = replica.item(code).ok_or_else(|| EntryError::UnknownItem {
+        item: code.to_string(),
+    })?;
+    if !replica.trust().halls().contains_key(case.handling) {
+        return Err(EntryError::UnknownHall {
+            hall: case.handling.to_string(),
+        });
+    }
+    // One network is one city, so every scope but `none` reaches between two of its halls.
+    if case.accepting != case.handling && item.fields.cross_region == "none" {
+        return Err(EntryError::OutsideCrossRegionScope {
+            item: code.to_string(),
+            scope: "none (不通办)".into(),
+            accepting: case.accepting.to_string(),
+            handling: case.handling.to_string(),
+        });
+    }
+    let station = DocId::station(case.handling, case.item);
+    let unchecked = if in_scope(replica.trust(), &station, me) {
+        let handled = replica
+            .station(case.handling, case.item)
+            .and_then(|s| s.effective_action)
+            .is_some_and(|a| a == "station" || a == "adjust");
+        if !handled {
+            return Err(EntryError::NotHandledThere {
+                item: code.to_string(),
+                hall: case.handling.to_string(),
+            });
+        }
+        None
+    } else {
+        Some(format!(
+            "K11: hall {}'s stationings are not held here; it checks that it handles item {code} when the case arrives",
+            case.handling
+        ))
+    };
+    let doc = DocId::case(case.accepting, case.handling, no);
+    if replica.holds(&doc) {
+        return Err(EntryError::CaseExists {
+            case: doc.to_string(),
+        });
+    }
+    let writes = vec![
+        ("item".to_string(), ScalarValue::Str(code.into())),
+        ("case_no".into(), ScalarValue::Str(no.into())),
+        (
+            "applicant_ref".into(),
+            ScalarValue::Str(applicant::reference(lookup_key, &id).into()),
+        ),
+    ];
+    Ok(OpenedCase {
+        doc,
+        writes,
+        unchecked,
+    })
+}
