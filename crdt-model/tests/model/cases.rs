@@ -2,7 +2,7 @@
 //! materials (K5), deadlines (K6), and deterministic resolution of concurrent transitions.
 
 use hallsync_model::records::case::Transition;
-use hallsync_model::records::item::{ItemFields, Material};
+use hallsync_model::records::item::ItemFields;
 use hallsync_model::{
     DeviceKey, DocId, ItemCode, Level, Rejection, Replica, Role, ScalarValue, SignedChange,
 };
@@ -18,31 +18,13 @@ fn case_doc() -> DocId {
 
 fn setup() -> Fed {
     let mut fed = Fed::new();
-    let mut item = ItemFields::minimal(
+    let item = ItemFields::example(
         ItemCode::new(CODE).unwrap(),
-        "老年证".into(),
-        "public_service".into(),
-        "民政局".into(),
+        "老年证",
+        "public_service",
+        "民政局",
         5,
     );
-    item.materials = vec![
-        Material {
-            id: "id".into(),
-            name: "身份证".into(),
-            form: "original".into(),
-            count: 1,
-            required: true,
-            deferrable: false,
-        },
-        Material {
-            id: "photo".into(),
-            name: "照片".into(),
-            form: "original".into(),
-            count: 1,
-            required: true,
-            deferrable: true,
-        },
-    ];
     let city = fed.city.clone();
     fed.write(&city, &DocId::item(&item.code), item.writes())
         .unwrap();
