@@ -1,14 +1,12 @@
 //! Explain a record: every change held for it, who signed it under which certificates, the approvals,
 //! and why each change is or is not effective.
 
-use std::collections::BTreeSet;
-
-use automerge::ChangeHash;
 use serde::Serialize;
 
 use crate::change::envelope::SignedChange;
 use crate::change::ops::root_writes;
-use crate::records::approval::{closure, Approval, Decision};
+use crate::effective::decisions;
+use crate::records::approval::Decision;
 use crate::records::{DocId, DocKind};
 use crate::replica::Replica;
 use crate::trust::state::Standing;
@@ -39,7 +37,7 @@ pub struct AuditChange {
     pub at_ms: i64,
     /// Keys written.
     pub keys: Vec<String>,
-    /// `effective`, `superseded-or-pending`, `approval`, `trust`, or `quarantined`.
+    /// `effective`, `pending`, `rejected`, `approval` (a decision, not content), `trust`, or `quarantined`.
     pub status: String,
     /// Why, in words.
     pub why: String,
@@ -136,33 +134,19 @@ impl Replica {
         let mut changes = Vec::new();
         let mut approvals = Vec::new();
         if let Some(state) = state {
-            let mut approved: Vec<ChangeHash> = Vec::new();
-            for envelope in state.applied_envelopes() {
-                let Ok(v) = envelope.verify() else { continue };
-                for write in root_writes(&v.change).unwrap_or_default() {
-                    let Some(automerge::ScalarValue::Str(text)) = &write.value else {
-                        continue;
-                    };
-                    if let Some(a) =
-                        Approval::parse(text).filter(|_| write.key.starts_with("approval/"))
-                    {
-                        if a.decision == Decision::Approve {
-                            approved.extend(a.head_hashes().unwrap_or_default());
-                        }
-                        approvals.push(AuditApproval {
-                            decision: a.decision,
-                            heads: a.heads.clone(),
-                            reason: a.reason.clone(),
-                            approver: envelope.author.to_string(),
-                        });
-                    }
-                }
+            // Decisions as the views count them: the same governance function as `items` and
+            // `pending`, with the approval policy (M of N, tier) and rejections.
+            let governance = self.governance(doc, &state);
+            for (approver, a) in decisions(&state) {
+                approvals.push(AuditApproval {
+                    decision: a.decision,
+                    heads: a.heads.clone(),
+                    reason: a.reason.clone(),
+                    approver: approver.to_string(),
+                });
             }
-            let effective: BTreeSet<ChangeHash> = closure(&approved, &state.deps);
-            let governed = matches!(doc.kind(), DocKind::Station(..));
-            for envelope in state.applied_envelopes() {
-                let Ok(v) = envelope.verify() else { continue };
-                let hash = v.hash();
+            for (envelope, change) in state.applied_changes() {
+                let hash = change.hash();
                 let (status, why) = if !state.content.contains(&hash) {
                     (
                         "approval",
@@ -174,20 +158,38 @@ impl Replica {
                         "trust",
                         "certificates and revocations are judged by the trust state".to_string(),
                     )
-                } else if !governed || effective.contains(&hash) {
-                    (
-                        "effective",
-                        if governed {
-                            "covered by an approval".into()
-                        } else {
-                            "written by an authorized author; needs no approval".into()
-                        },
-                    )
                 } else {
-                    (
-                        "pending",
-                        "valid, awaiting an approval that covers it".to_string(),
-                    )
+                    match &governance {
+                        None => (
+                            "effective",
+                            "written by an authorized author; this kind of record needs no approval"
+                                .to_string(),
+                        ),
+                        Some((g, policy)) if g.effective.contains(&hash) => (
+                            "effective",
+                            format!(
+                                "approved by {} of the {} tier's administrators, as the policy requires",
+                                policy.approvers_required,
+                                policy.approver_tier.as_str()
+                            ),
+                        ),
+                        Some((g, policy)) if g.undecided.contains(&hash) => (
+                            "pending",
+                            format!(
+                                "valid, awaiting approval: {} of {} required approvals from the {} tier",
+                                g.approved_undecided.len(),
+                                policy.approvers_required,
+                                policy.approver_tier.as_str()
+                            ),
+                        ),
+                        Some((g, _)) => (
+                            "rejected",
+                            format!(
+                                "rejected: {}",
+                                g.rejected_reason.as_deref().unwrap_or("no reason given")
+                            ),
+                        ),
+                    }
                 };
                 changes.push(self.audit_change(envelope, status, why));
             }

@@ -173,14 +173,15 @@ pub(crate) fn decisions(state: &DocState) -> Vec<(DeviceId, Approval)> {
 }
 
 /// What a governed record's decisions add up to.
-pub(crate) struct Governed {
+pub struct Governed {
     /// Content changes approved by enough counted approvers.
-    pub(crate) effective: BTreeSet<ChangeHash>,
+    pub effective: BTreeSet<ChangeHash>,
     /// Content neither effective nor covered by a counted rejection.
-    pub(crate) undecided: Vec<ChangeHash>,
+    pub undecided: Vec<ChangeHash>,
     /// Counted approvers whose approvals cover every undecided change.
-    pub(crate) approved_undecided: BTreeSet<DeviceId>,
-    pub(crate) rejected_reason: Option<String>,
+    pub approved_undecided: BTreeSet<DeviceId>,
+    /// The latest counted rejection's reason.
+    pub rejected_reason: Option<String>,
 }
 
 pub(crate) fn govern(
@@ -326,6 +327,31 @@ impl Replica {
         )
     }
 
+    /// How `doc`'s decisions stand under the policy that governs it — the one governance function
+    /// every view uses (items, pending, audit): stationings and departments under the stationing
+    /// policy, staff filings under the staff policy, the policy record under one city
+    /// administrator. `None` for records no approval governs (catalogue, calendar, trust, cases).
+    pub fn governance(&self, doc: &DocId, state: &DocState) -> Option<(Governed, ApprovalPolicy)> {
+        match doc.kind() {
+            DocKind::Station(hall, _) | DocKind::Department(hall, _) => {
+                Some(self.governed(state, hall, "stationing", RecordKind::Stationing))
+            }
+            DocKind::Staff(hall, _) => Some(self.governed(state, hall, "staff", RecordKind::Staff)),
+            DocKind::Policy => {
+                let city = self.city_hall();
+                let policy = ApprovalPolicy {
+                    approvers_required: 1,
+                    approver_tier: ApproverTier::City,
+                };
+                let g = govern(state, policy, |who| {
+                    self.is_admin_at(who, city.as_ref(), RecordKind::Policy)
+                });
+                Some((g, policy))
+            }
+            _ => None,
+        }
+    }
+
     /// The policy in effect for `action`: the approved policy record, or the default.
     pub fn policy_for(&self, action: &str) -> ApprovalPolicy {
         self.policies().get(action).copied().unwrap_or_default()
@@ -337,15 +363,9 @@ impl Replica {
             return BTreeMap::new();
         };
         let state = &*state;
-        let city = self.city_hall();
-        let g = govern(
-            state,
-            ApprovalPolicy {
-                approvers_required: 1,
-                approver_tier: ApproverTier::City,
-            },
-            |who| self.is_admin_at(who, city.as_ref(), RecordKind::Policy),
-        );
+        let Some((g, _)) = self.governance(&DocId::policy(), state) else {
+            return BTreeMap::new();
+        };
         let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
         if heads.is_empty() {
             return BTreeMap::new();
@@ -446,13 +466,7 @@ impl Replica {
         let state = self.record(&doc)?;
         let state = &*state;
         let city = self.city_hall();
-        let policy = ApprovalPolicy {
-            approvers_required: 1,
-            approver_tier: ApproverTier::City,
-        };
-        let g = govern(state, policy, |who| {
-            self.is_admin_at(who, city.as_ref(), RecordKind::Policy)
-        });
+        let (g, policy) = self.governance(&doc, state)?;
         let actions = ACTIONS.join(",");
         proposal(
             &doc,

@@ -35,6 +35,16 @@ pub enum ApproverTier {
     City,
 }
 
+impl ApproverTier {
+    /// The name in JSON and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApproverTier::Supervisor => "supervisor",
+            ApproverTier::City => "city",
+        }
+    }
+}
+
 /// The rule for one action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

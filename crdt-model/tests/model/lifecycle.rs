@@ -80,7 +80,7 @@ fn policy_change_takes_effect_only_once_another_city_admin_approves() {
 }
 
 #[test]
-fn two_of_n_needs_two_distinct_approvers_of_the_supervising_tier() {
+fn two_of_n_needs_two_distinct_approvers_of_the_supervising_tier_and_audit_agrees() {
     // Goal: with approvers_required = 2, one township approval leaves the proposal pending, a second
     // by another township administrator makes it effective, and every replica agrees.
     let (mut fed, city2, township2) = fed_with_colleagues();
@@ -103,6 +103,21 @@ fn two_of_n_needs_two_distinct_approvers_of_the_supervising_tier() {
     let view = &fed.origin.stations()[0];
     assert_eq!(view.status, "pending");
     assert_eq!(view.pending.as_ref().unwrap().approvals, 1);
+    // `audit` says what `items` and `pending` say (issue #11: it said "covered by an approval").
+    let audit = |fed: &Fed| {
+        let report = fed.origin.audit(&doc).unwrap();
+        let content: Vec<(String, String)> = report
+            .changes
+            .iter()
+            .filter(|c| c.status != "approval")
+            .map(|c| (c.status.clone(), c.why.clone()))
+            .collect();
+        content
+    };
+    let before = audit(&fed);
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(before[0].0, "pending", "{before:?}");
+    assert!(before[0].1.contains("1 of 2"), "{before:?}");
     assert!(
         fed.origin.pending_for(&township.device_id()).is_empty(),
         "it already approved"
@@ -114,6 +129,7 @@ fn two_of_n_needs_two_distinct_approvers_of_the_supervising_tier() {
     fed.decide(&township2, &doc, Decision::Approve, None)
         .unwrap();
     assert_eq!(fed.origin.stations()[0].status, "approved");
+    assert_eq!(audit(&fed)[0].0, "effective");
     let mut other = fresh(&fed);
     other.ingest(fed.log.iter().rev().cloned().collect());
     assert_eq!(other.stations(), fed.origin.stations());
