@@ -351,3 +351,37 @@ fn a_clock_before_1970_is_a_clear_error_not_a_panic() {
     let (ok, _, err) = hallsync_tests::run_cli(&["status", "--data", &data]);
     assert!(ok, "{err}");
 }
+
+#[test]
+fn a_due_date_through_a_year_outside_the_calendar_is_refused_and_2024_is_known() {
+    // Goal (issue #11, W): 2024 is in the built-in calendar (2024-09-30 + 3 working days is
+    // 2024-10-10, after National Day); a count through a year the node does not hold is refused with
+    // the years it holds, not counted as plain weekdays.
+    let dir = tempfile::tempdir().unwrap();
+    let d = hallsync_tests::genesis_city(dir.path(), "city");
+    let (ok, out, err) = hallsync_tests::run_cli(&[
+        "calendar",
+        "due",
+        "--data",
+        &d,
+        "--from",
+        "2024-09-30",
+        "--days",
+        "3",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let due: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(due["due"], "2024-10-10", "{due}");
+    let (ok, _, err) = hallsync_tests::run_cli(&[
+        "calendar",
+        "due",
+        "--data",
+        &d,
+        "--from",
+        "2023-12-20",
+        "--days",
+        "5",
+    ]);
+    assert!(!ok && err.contains("W1") && err.contains("2023"), "{err}");
+}

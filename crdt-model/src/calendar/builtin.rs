@@ -1,11 +1,24 @@
-//! Built-in calendars: the State Council's holiday arrangements for 2025 and 2026, and a provisional
-//! 2027 (weekdays only) until its notice is published and loaded as a signed calendar record (W6).
+//! Built-in calendars: the State Council's holiday arrangements for 2024, 2025 and 2026, and a
+//! provisional 2027 (weekdays only) until its notice is published and loaded as a signed calendar
+//! record (W6).
 //!
-//! The dates are facts from the notices (国务院办公厅关于2025年、2026年部分节假日安排的通知), as
-//! also carried by the `chinese_holiday` crate (v2026.0.1), against which they were checked.
+//! The dates are facts from the notices (国务院办公厅关于2024年、2025年、2026年部分节假日安排的通知).
+//! 2025 and 2026 were checked against the `chinese_holiday` crate (v2026.0.1); 2024 was transcribed
+//! from 国办发明电〔2023〕7号 and is checked by the worked examples in the tests (National Day and
+//! Spring Festival with their make-up days).
 
 /// (year, official days off, make-up working days on weekends, source, published)
-pub(crate) const BUILTIN: [(i32, &str, &str, &str, bool); 3] = [
+pub(crate) const BUILTIN: [(i32, &str, &str, &str, bool); 4] = [
+    (
+        2024,
+        "2024-01-01 2024-02-10 2024-02-11 2024-02-12 2024-02-13 2024-02-14 2024-02-15 2024-02-16 2024-02-17 \
+         2024-04-04 2024-04-05 2024-04-06 2024-05-01 2024-05-02 2024-05-03 2024-05-04 2024-05-05 2024-06-10 \
+         2024-09-15 2024-09-16 2024-09-17 2024-10-01 2024-10-02 2024-10-03 2024-10-04 2024-10-05 2024-10-06 \
+         2024-10-07",
+        "2024-02-04 2024-02-18 2024-04-07 2024-04-28 2024-05-11 2024-09-14 2024-09-29 2024-10-12",
+        "国务院办公厅关于2024年部分节假日安排的通知 (国办发明电〔2023〕7号)",
+        true,
+    ),
     (
         2025,
         "2025-01-01 2025-01-28 2025-01-29 2025-01-30 2025-01-31 2025-02-01 2025-02-02 2025-02-03 2025-02-04 \

@@ -129,6 +129,10 @@ pub struct Deadline {
     pub due: Date,
     /// True when a year in the count had no published notice: recompute when it is loaded.
     pub provisional: bool,
+    /// The first year the count went through that the calendar does not hold at all: its days
+    /// were counted as plain weekdays, which is wrong around every holiday (W1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_year: Option<i32>,
 }
 
 /// The working-day calendar: built-in years, overridden by signed calendar records.
@@ -144,7 +148,8 @@ impl Default for Calendar {
 }
 
 impl Calendar {
-    /// The built-in calendar: 2025 and 2026 from the State Council notices, 2027 provisional.
+    /// The built-in calendar: 2024, 2025 and 2026 from the State Council notices, 2027
+    /// provisional.
     pub fn builtin() -> Calendar {
         let mut years = BTreeMap::new();
         for (year, off, work, source, published) in builtin::BUILTIN {
@@ -180,6 +185,7 @@ impl Calendar {
     pub fn add_working_days(&self, start: Date, days: u32) -> Deadline {
         let mut date = start;
         let mut provisional = false;
+        let mut unknown_year = None;
         let mut counted = 0;
         // Bounded: at most LIMIT_DAYS_MAX working days, each within a few calendar days.
         for _ in 0..(LIMIT_DAYS_MAX * 3) {
@@ -189,6 +195,9 @@ impl Calendar {
             date = date.next();
             let (work, prov) = self.is_workday(&date);
             provisional |= prov;
+            if unknown_year.is_none() && !self.years.contains_key(&date.year()) {
+                unknown_year = Some(date.year());
+            }
             if work {
                 counted += 1;
             }
@@ -196,6 +205,7 @@ impl Calendar {
         Deadline {
             due: date,
             provisional,
+            unknown_year,
         }
     }
 
@@ -230,6 +240,24 @@ mod tests {
     }
 
     #[test]
+    fn w_2024_is_known_and_a_year_outside_the_calendar_is_flagged() {
+        // W (issue #11): 2024-09-30 + 3 working days crosses National Day 2024: due 10-10, not
+        // 10-03 as plain weekdays give; a count through a year the calendar does not hold names it.
+        let cal = Calendar::builtin();
+        let due = cal.add_working_days(d("2024-09-30"), 3);
+        assert_eq!(due.due, d("2024-10-10"));
+        assert!(!due.provisional && due.unknown_year.is_none());
+        // Spring Festival 2024: 02-09 (Fri) + 1 → the 02-18 make-up Sunday.
+        assert_eq!(
+            cal.add_working_days(d("2024-02-09"), 1).due,
+            d("2024-02-18")
+        );
+        let old = cal.add_working_days(d("2023-12-28"), 5);
+        assert_eq!(old.unknown_year, Some(2023));
+        assert!(old.provisional);
+    }
+
+    #[test]
     fn w3a_worked_examples_from_the_2026_calendar() {
         // W3a: accepted Fri 09-18 with 3 WD → Sun 09-20 is a make-up workday → due Tue 09-22.
         let cal = Calendar::builtin();
@@ -237,7 +265,8 @@ mod tests {
             cal.add_working_days(d("2026-09-18"), 3),
             Deadline {
                 due: d("2026-09-22"),
-                provisional: false
+                provisional: false,
+                unknown_year: None,
             }
         );
         // W3a: accepted Wed 09-30 → National Day off → due Sat 10-10, a make-up workday.

@@ -156,6 +156,13 @@ impl Engine {
                 }
                 let calendar = self.replica()?.calendar();
                 let deadline = calendar.add_working_days(start, days);
+                if let Some(year) = deadline.unknown_year {
+                    let known: Vec<String> = calendar.years().keys().map(i32::to_string).collect();
+                    return Err(NodeError::NotAllowed(format!(
+                        "W1: the count runs through {year}, which this node's calendar does not hold (it holds {}); load that year's arrangement with `calendar set`, or count within the years held",
+                        known.join(", ")
+                    )));
+                }
                 let today = Date::from_unix_ms(now_ms());
                 Ok(json!({
                     "from": start,
