@@ -14,7 +14,7 @@ use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
 use crate::hall::{is_short_token, HallId};
 use crate::records::authority::ChangeCtx;
-use crate::records::item_code::uscc_ok;
+use crate::records::item_code::uscc_problem;
 use crate::records::station::DocHistory;
 use crate::trust::cert::{RecordKind, Role};
 
@@ -60,9 +60,12 @@ impl DepartmentFields {
         {
             return Err("a department needs a short id and a name of 1 to 200 characters".into());
         }
-        if !self.uscc.is_empty() && !uscc_ok(&self.uscc) {
+        if let Some(problem) = (!self.uscc.is_empty())
+            .then(|| uscc_problem(&self.uscc))
+            .flatten()
+        {
             return Err(format!(
-                "`{}` is not a unified social credit code (GB 32100 check character)",
+                "`{}` is not a unified social credit code (GB 32100): it {problem}",
                 self.uscc
             ));
         }

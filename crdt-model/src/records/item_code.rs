@@ -13,24 +13,59 @@ const USCC_WEIGHTS: [u32; 17] = [
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
 ];
 
-/// Checks a unified social credit code: 18 characters of the GB 32100 set with a valid check
-/// character.
-pub fn uscc_ok(code: &str) -> bool {
-    if code.len() != 18 || !code.is_ascii() {
-        return false;
+/// The two-digit province codes of GB/T 2260 (and Hong Kong, Macao, Taiwan), which the region part
+/// of a basic item code and characters 3–4 of a credit code's division part carry; `00` is national.
+pub const PROVINCES: [&str; 34] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82",
+];
+
+/// Why `code` is not a unified social credit code (GB 32100), or `None`: 18 characters of its set
+/// (no I, O, S, V, Z), characters 3–8 the issuing body's six-digit division code (GB/T 2260), and
+/// a valid check character. Lower-case letters are named as such, not as a bad check character.
+pub fn uscc_problem(code: &str) -> Option<String> {
+    if !code.is_ascii() || code.chars().count() != 18 {
+        return Some(format!(
+            "has {} characters; a unified social credit code has 18",
+            code.chars().count()
+        ));
     }
-    let values: Option<Vec<u32>> = code
+    if code.chars().any(|c| c.is_ascii_lowercase()) {
+        return Some("has lower-case letters; write the code in capitals".into());
+    }
+    if let Some(c) = code.chars().find(|c| !USCC_CHARS.contains(*c)) {
+        return Some(format!(
+            "has `{c}`, which GB 32100 does not use (no I, O, S, V or Z)"
+        ));
+    }
+    let division = &code[2..8];
+    if !division.chars().all(|c| c.is_ascii_digit()) {
+        return Some(format!(
+            "characters 3–8 `{division}` must be the six-digit division code of the issuing body"
+        ));
+    }
+    if !PROVINCES.contains(&&division[..2]) {
+        return Some(format!(
+            "characters 3–8 `{division}` do not start with a province code of GB/T 2260"
+        ));
+    }
+    let values: Vec<u32> = code
         .chars()
-        .map(|c| USCC_CHARS.find(c).map(|i| i as u32))
+        .filter_map(|c| USCC_CHARS.find(c).map(|i| i as u32))
         .collect();
-    let Some(values) = values else { return false };
     let sum: u32 = values[..17]
         .iter()
         .zip(USCC_WEIGHTS)
         .map(|(v, w)| v * w)
         .sum();
     let check = (31 - sum % 31) % 31;
-    values[17] == check
+    (values[17] != check).then(|| "has a wrong check character: a character was mistyped".into())
+}
+
+/// True when `code` is a unified social credit code (see [`uscc_problem`]).
+pub fn uscc_ok(code: &str) -> bool {
+    uscc_problem(code).is_none()
 }
 
 /// Why a code breaks C1 or C2, or `None` when it is well formed. `type_code` is the two-digit
@@ -39,9 +74,9 @@ pub fn code_problem(code: &str, type_code: &str) -> Option<String> {
     let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     let basic = |b: &str| -> Option<String> {
         let (region, kind, main, sub) = (&b[0..2], &b[2..4], &b[4..9], &b[9..12]);
-        if !digits(region) {
+        if region != "00" && !PROVINCES.contains(&region) {
             return Some(format!(
-                "the region part `{region}` must be two digits or 00 (C1)"
+                "the region part `{region}` must be a province code of GB/T 2260, or 00 for national items (C1)"
             ));
         }
         if kind != type_code {
@@ -67,9 +102,9 @@ pub fn code_problem(code: &str, type_code: &str) -> Option<String> {
     match code.len() {
         12 => basic(code),
         31 | 33 => {
-            if !uscc_ok(&code[..18]) {
+            if let Some(problem) = uscc_problem(&code[..18]) {
                 return Some(format!(
-                    "the first 18 characters `{}` are not a valid unified social credit code (GB 32100 check character; C2)",
+                    "the first 18 characters `{}` are not a unified social credit code: it {problem} (GB 32100; C2)",
                     &code[..18]
                 ));
             }
@@ -134,6 +169,28 @@ mod tests {
         assert!(code_problem("11440300MB2C001", "01")
             .unwrap()
             .contains("legacy"));
+    }
+
+    #[test]
+    fn c1_c2_division_codes_provinces_and_lower_case_are_checked() {
+        // Issue #11: letters in characters 3–8 were accepted (`911H0105GDC2Y2GHC6`), lower case was
+        // called a bad check character, and any two digits passed as a region.
+        let letters = uscc("911H0105GDC2Y2GHC");
+        assert!(
+            uscc_problem(&letters).unwrap().contains("division code"),
+            "{letters}"
+        );
+        let good = uscc("91440300MA5FXXXX0");
+        assert_eq!(uscc_problem(&good), None);
+        assert!(uscc_problem(&good.to_lowercase())
+            .unwrap()
+            .contains("lower-case"));
+        let no_province = uscc("91990300MA5FXXXX0");
+        assert!(uscc_problem(&no_province).unwrap().contains("province"));
+        assert!(code_problem("990100001000", "01")
+            .unwrap()
+            .contains("GB/T 2260"));
+        assert_eq!(code_problem("000100001000", "01"), None);
     }
 
     #[test]
