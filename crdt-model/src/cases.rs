@@ -190,9 +190,14 @@ impl Replica {
             });
         }
         let accepted_on = accepted_at.map(Date::from_unix_ms);
-        let deadline = accepted_on.zip(item_view).map(|(d, i)| {
-            calendar.add_working_days(d, u32::try_from(i.fields.promised_days).unwrap_or(0))
-        });
+        // K6: the limit the case was taken in under; a case from before it was kept with the case
+        // falls back to the item's current limit.
+        let promised = text_at(state.doc(), "promised_days", None)
+            .and_then(|t| t.parse::<i64>().ok())
+            .or_else(|| item_view.map(|i| i.fields.promised_days));
+        let deadline = accepted_on
+            .zip(promised)
+            .map(|(d, days)| calendar.add_working_days(d, u32::try_from(days).unwrap_or(0)));
         let decided = DECIDED_OR_LATER.contains(&current.as_str());
         let left = deadline
             .zip(now_ms)

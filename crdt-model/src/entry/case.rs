@@ -108,6 +108,15 @@ pub fn open(
             "applicant_ref".into(),
             ScalarValue::Str(applicant::reference(lookup_key, &id).into()),
         ),
+        // K6: the case keeps the limits of the item version it was taken in under.
+        (
+            "promised_days".into(),
+            ScalarValue::Int(item.fields.promised_days),
+        ),
+        (
+            "statutory_days".into(),
+            ScalarValue::Int(item.fields.statutory_days),
+        ),
     ];
     Ok(OpenedCase {
         doc,

@@ -138,7 +138,8 @@ impl Transition {
     }
 }
 
-/// The write rule for case records. Header fields (`item`, `applicant_ref`, `case_no`) are written by
+/// The write rule for case records. Header fields (`item`, `applicant_ref`, `case_no`, and the item's
+/// `promised_days` and `statutory_days` when the case was taken in, K6) are written by
 /// the accepting hall; each transition by the side that signs it.
 pub(crate) fn authorize(
     ctx: &ChangeCtx<'_>,
@@ -191,6 +192,10 @@ pub(crate) fn authorize(
             let ok = match (write.key.as_str(), &write.value) {
                 ("item" | "case_no" | "applicant_ref", Some(ScalarValue::Str(s))) => {
                     s.chars().count() <= 200
+                }
+                // K6: the item's limits when the case was taken in, kept with the case.
+                ("promised_days" | "statutory_days", Some(ScalarValue::Int(n))) => {
+                    (0..=i64::from(crate::calendar::LIMIT_DAYS_MAX)).contains(n)
                 }
                 _ => false,
             };

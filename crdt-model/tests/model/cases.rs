@@ -341,3 +341,103 @@ fn k5_a_deferred_acceptance_sets_its_supply_date() {
         .unwrap()
         .contains("supplied"));
 }
+
+#[test]
+fn k6_a_case_keeps_the_limit_of_the_item_it_was_taken_in_under() {
+    // Goal (issue #11, K6): raising an item's promised days from 5 to 20 after a case was taken in
+    // does not move that case's due date; the case carries the limit it was opened under.
+    use hallsync_model::entry::case::{open, CaseOpening};
+    let mut fed = Fed::new();
+    let city = fed.city.clone();
+    let mut item = ItemFields::example(
+        ItemCode::new(CODE).unwrap(),
+        "老年证",
+        "public_service",
+        "民政局",
+        5,
+    );
+    fed.write(&city, &DocId::item(&item.code), item.writes())
+        .unwrap();
+    let village = fed.village.clone();
+    let opened = open(
+        &fed.origin,
+        &village.device_id(),
+        &CaseOpening {
+            accepting: &hall(VILLAGE),
+            handling: &hall(TOWNSHIP_B),
+            item: &item.code,
+            case_no: "C1",
+            applicant_id: "440300199001011238",
+        },
+        &[1; 32],
+    )
+    .unwrap();
+    assert!(
+        opened.unchecked.is_some(),
+        "a village does not hold township B's stationings"
+    );
+    fed.write(&village, &opened.doc, opened.writes).unwrap();
+    step(&mut fed, &village, "received", "accepted", &[]).unwrap();
+    let due_before = fed.origin.cases(None)[0].due.clone().unwrap();
+    item.promised_days = 20;
+    fed.write(&city, &DocId::item(&item.code), item.writes())
+        .unwrap();
+    let due_after = fed.origin.cases(None)[0].due.clone().unwrap();
+    assert_eq!(due_before, due_after, "the due date did not move");
+}
+
+#[test]
+fn k11_a_case_needs_a_hall_of_the_network_and_an_item_with_a_cross_region_scope() {
+    // Goal (issue #11, K11): an unknown handling hall, an item whose scope is `none`, and (where
+    // this node holds the handling hall's stationings) an item not stationed there are refused;
+    // a bad applicant id too.
+    use hallsync_model::entry::case::{open, CaseOpening};
+    use hallsync_model::entry::EntryError;
+    let mut fed = Fed::new();
+    let city = fed.city.clone();
+    let mut item = ItemFields::example(
+        ItemCode::new(CODE).unwrap(),
+        "老年证",
+        "public_service",
+        "民政局",
+        5,
+    );
+    fed.write(&city, &DocId::item(&item.code), item.writes())
+        .unwrap();
+    let township = fed.township.clone();
+    let try_open = |fed: &Fed, me: &DeviceKey, accepting: &str, handling: &str, id: &str| {
+        open(
+            &fed.origin,
+            &me.device_id(),
+            &CaseOpening {
+                accepting: &hall(accepting),
+                handling: &hall(handling),
+                item: &ItemCode::new(CODE).unwrap(),
+                case_no: "C9",
+                applicant_id: id,
+            },
+            &[1; 32],
+        )
+    };
+    let good_id = "440300199001011238";
+    assert!(matches!(
+        try_open(&fed, &township, TOWNSHIP, "999999", good_id),
+        Err(EntryError::UnknownHall { .. })
+    ));
+    // The township holds its villages' stationings: the item is not stationed at the village.
+    assert!(matches!(
+        try_open(&fed, &township, TOWNSHIP, VILLAGE, good_id),
+        Err(EntryError::NotHandledThere { .. })
+    ));
+    assert!(matches!(
+        try_open(&fed, &township, TOWNSHIP, VILLAGE, "123"),
+        Err(EntryError::BadApplicantId { .. })
+    ));
+    item.cross_region = "none".into();
+    fed.write(&city, &DocId::item(&item.code), item.writes())
+        .unwrap();
+    assert!(matches!(
+        try_open(&fed, &township, TOWNSHIP, VILLAGE, good_id),
+        Err(EntryError::OutsideCrossRegionScope { .. })
+    ));
+}
