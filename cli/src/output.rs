@@ -238,9 +238,11 @@ fn items(v: &Value) {
     for st in v["stationed"].as_array().into_iter().flatten() {
         if let Some(w) = st.get("withdrawal").filter(|w| !w.is_null()) {
             let overdue = if w["overdue"] == Value::Bool(true) {
-                "  ⚠ 逾期未公布 OVERDUE (S5)"
+                "  ⚠ 逾期未公布 OVERDUE (S5)".to_string()
+            } else if let Some(late) = w["published_late_working_days"].as_u64() {
+                format!("  ⚠ 逾期公布 published {late} working days late (S5)")
             } else {
-                ""
+                String::new()
             };
             outln!(
                 "  大厅 hall {}  事项 item {}  已撤离 withdrawn on {}: 公布截止 publish by {} (管理部门 management {}, 部门 department {}){overdue}",

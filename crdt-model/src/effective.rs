@@ -100,6 +100,11 @@ pub struct WithdrawalView {
     pub published_by_management: bool,
     /// Published by the department.
     pub published_by_department: bool,
+    /// The day it was published by both (the later side's first publication).
+    pub published_on: Option<String>,
+    /// Working days it was published after the due date, when it was late (S5): kept once it is
+    /// published, when `overdue` clears.
+    pub published_late_working_days: Option<i64>,
     /// Past due and not published by both (only known when asked with a time).
     pub overdue: bool,
 }
@@ -443,6 +448,21 @@ impl Replica {
             .collect();
         let by = |p: Publisher| publications.iter().any(|x| x.by == p);
         let (management, department) = (by(Publisher::Management), by(Publisher::Department));
+        // S5: the day it was published by both — each side's first publication, the later of the
+        // two — and how many working days after the due date that was: lateness stays on record.
+        let first = |p: Publisher| {
+            publications
+                .iter()
+                .filter(|x| x.by == p)
+                .map(|x| x.at_ms)
+                .min()
+        };
+        let published_on = first(Publisher::Management)
+            .zip(first(Publisher::Department))
+            .map(|(a, b)| crate::calendar::Date::from_unix_ms(a.max(b)));
+        let published_late_working_days = published_on
+            .map(|on| calendar.working_days_between(deadline.due, on))
+            .filter(|late| *late > 0);
         let overdue = now_ms.is_some_and(|now| {
             !(management && department) && crate::calendar::Date::from_unix_ms(now) > deadline.due
         });
@@ -456,6 +476,8 @@ impl Replica {
             provisional: deadline.provisional,
             published_by_management: management,
             published_by_department: department,
+            published_on: published_on.map(|d| d.to_string()),
+            published_late_working_days,
             overdue,
         })
     }

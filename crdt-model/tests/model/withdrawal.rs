@@ -131,7 +131,59 @@ fn s5_publication_is_due_in_three_working_days_and_flagged_when_overdue() {
     for r in [&fed.origin, &other] {
         let w = w(r, approved + 30 * day);
         assert!(w.published_by_management && w.published_by_department && !w.overdue);
+        assert_eq!(w.published_late_working_days, None, "published on time");
     }
+}
+
+#[test]
+fn s5_a_withdrawal_published_late_keeps_its_lateness() {
+    // Goal (issue #11, S5): published 7 working days after its due date, the withdrawal is no
+    // longer overdue, but the record says it was published late and by how much.
+    let mut fed = Fed::new();
+    let doc = stationed(&mut fed);
+    let (village, township) = (fed.village.clone(), fed.township.clone());
+    fed.write(
+        &village,
+        &doc,
+        put(&[("action", "withdraw"), ("reason", "r"), ("basis", "b")]),
+    )
+    .unwrap();
+    fed.decide(&township, &doc, Decision::Approve, None)
+        .unwrap();
+    let approved = fed.now_ms();
+    let view = |r: &hallsync_model::Replica, now: i64| {
+        r.stations_at(Some(now))[0].withdrawal.clone().unwrap()
+    };
+    let due: hallsync_model::calendar::Date =
+        view(&fed.origin, approved).publish_due.parse().unwrap();
+    let calendar = fed.origin.calendar();
+    let late = calendar.add_working_days(due, 7).due;
+    // Noon of that day, China Standard Time (UTC+8).
+    let epoch = hallsync_model::calendar::Date::new(1970, 1, 1).unwrap();
+    let at_ms = epoch.days_until(&late) * 86_400_000 + 4 * 3_600_000;
+    for (who, by) in [
+        (&township, Publisher::Management),
+        (&village, Publisher::Department),
+    ] {
+        let p = Publication {
+            by,
+            at_ms,
+            channels: "公告".into(),
+        };
+        fed.write(
+            who,
+            &doc,
+            vec![(
+                p.key(&who.device_id()),
+                ScalarValue::Str(p.to_value().into()),
+            )],
+        )
+        .unwrap();
+    }
+    let w = view(&fed.origin, at_ms + 86_400_000);
+    assert!(!w.overdue);
+    assert_eq!(w.published_on.as_deref(), Some(late.to_string().as_str()));
+    assert_eq!(w.published_late_working_days, Some(7));
 }
 
 #[test]
