@@ -29,6 +29,9 @@ pub struct StaffView {
     pub state: String,
     /// Set when the approved departure is held by first-in-then-out (P4).
     pub held: Option<String>,
+    /// The day the person left, when they have: the day asked for, or the later day a replacement
+    /// went on duty at their window (P4).
+    pub left_effective_on: Option<String>,
     /// Warnings (P3: leaving within a year).
     pub warnings: Vec<String>,
     /// A change awaiting approval.
@@ -90,6 +93,7 @@ impl Replica {
                 filing,
                 state: String::new(),
                 held: None,
+                left_effective_on: None,
                 warnings: Vec::new(),
                 pending,
             });
@@ -119,29 +123,63 @@ fn apply_first_in_then_out(views: &mut [StaffView]) {
         .collect();
     departures.sort();
     let mut gone: BTreeMap<usize, Date> = BTreeMap::new();
+    let mut released: BTreeMap<usize, (Date, Date)> = BTreeMap::new();
     for (hall, window, left, _, i) in &departures {
-        let covered = views.iter().enumerate().any(|(j, v)| {
-            j != *i
-                && v.hall == *hall
-                && v.filing.as_ref().is_some_and(|f| {
-                    f.window == *window
-                        && date(&f.on_duty_from).is_some_and(|d| d <= *left)
-                        && gone.get(&j).is_none_or(|g| g > left)
+        // Covered on the day asked: someone else is on duty at the window by then and has not left
+        // (departures earlier in the order are settled). Else released on the first later day a
+        // replacement goes on duty there — one who has not asked to leave by that day, so the
+        // window is never left empty whatever is settled after.
+        let others = || {
+            views
+                .iter()
+                .enumerate()
+                .filter(|(j, v)| *j != *i && v.hall == *hall)
+                .filter_map(|(j, v)| {
+                    let f = v.filing.as_ref()?;
+                    (f.window == *window).then_some((j, f))
                 })
+        };
+        let on_the_day = others().any(|(j, f)| {
+            date(&f.on_duty_from).is_some_and(|d| d <= *left)
+                && gone.get(&j).is_none_or(|g| g > left)
         });
-        if covered {
-            gone.insert(*i, *left);
+        let cover = if on_the_day {
+            Some(*left)
         } else {
-            views[*i].held = Some(format!(
-                "P4 先进后出 (ST 6.3.3): leaving on {left} would leave window {window} with nobody on duty; held until a replacement is on duty"
-            ));
+            others()
+                .filter_map(|(j, f)| {
+                    let from = date(&f.on_duty_from)?;
+                    let stays = date(&f.left_on).is_none_or(|l| l > from)
+                        && gone.get(&j).is_none_or(|g| *g > from);
+                    (from > *left && stays).then_some(from)
+                })
+                .min()
+        };
+        match cover {
+            Some(on) => {
+                gone.insert(*i, on);
+                if on > *left {
+                    released.insert(*i, (*left, on));
+                }
+            }
+            None => {
+                views[*i].held = Some(format!(
+                    "P4 先进后出 (ST 6.3.3): leaving on {left} would leave window {window} with nobody on duty; held until a replacement is on duty"
+                ));
+            }
         }
+    }
+    for (i, (asked, on)) in released {
+        views[i].warnings.push(format!(
+            "P4 先进后出 (ST 6.3.3): asked to leave on {asked}, held until a replacement went on duty; left on {on}"
+        ));
     }
     for (i, v) in views.iter_mut().enumerate() {
         let Some(f) = &v.filing else {
             v.state = "proposed".into();
             continue;
         };
+        v.left_effective_on = gone.get(&i).map(Date::to_string);
         v.state = if gone.contains_key(&i) {
             "left"
         } else if f.on_duty_from.is_some() {

@@ -163,6 +163,53 @@ fn p4_the_last_person_at_a_window_cannot_leave() {
 }
 
 #[test]
+fn p4_a_held_departure_takes_effect_when_a_replacement_goes_on_duty() {
+    // Goal (issue #11, P4): the last person at a window asks to leave and is held; when a
+    // replacement goes on duty at that window later, the departure takes effect that day, as the
+    // message promised, and the record says so.
+    let (fed, _) = setup();
+    let mut b = branch(&fed, fed.village.clone(), 1);
+    b.write("a", filing("a", "w1"));
+    b.write(
+        "a",
+        vec![
+            ("trained_on".into(), s("2026-11-02")),
+            ("on_duty_from".into(), s("2026-11-03")),
+        ],
+    );
+    b.write(
+        "a",
+        vec![
+            ("left_on".into(), s("2026-11-20")),
+            ("leave_reason".into(), s("appointment")),
+        ],
+    );
+    let held = b.replica.roster(None);
+    assert_eq!(held[0].state, "on_duty");
+    assert!(held[0].held.as_deref().unwrap().starts_with("P4"));
+    b.write("c", filing("c", "w1"));
+    b.write(
+        "c",
+        vec![
+            ("trained_on".into(), s("2026-11-25")),
+            ("on_duty_from".into(), s("2026-11-27")),
+        ],
+    );
+    let roster = b.replica.roster(None);
+    let a = roster
+        .iter()
+        .find(|v| v.filing.as_ref().unwrap().person == "a")
+        .unwrap();
+    assert_eq!(a.state, "left");
+    assert_eq!(a.held, None);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("left on 2026-11-27")),
+        "{:?}",
+        a.warnings
+    );
+}
+
+#[test]
 fn p1_p2_are_enforced_at_entry() {
     // Goal: untrained staff cannot report for duty; a window lead must be a business lead.
     let mut f = StaffFields {
@@ -244,13 +291,15 @@ proptest! {
         let roster = &rosters[0];
         for v in roster.iter().filter(|v| v.state == "left") {
             let f = v.filing.as_ref().unwrap();
-            let left_on = f.left_on.clone().unwrap();
+            // The day the departure took effect: asked for, or later when it was held (P4).
+            let left_on = v.left_effective_on.clone().unwrap();
+            prop_assert!(left_on.as_str() >= f.left_on.as_deref().unwrap());
             let covered = roster.iter().any(|o| {
                 let Some(g) = &o.filing else { return false };
                 g.person != f.person
                     && g.window == f.window
                     && g.on_duty_from.as_deref().is_some_and(|d| d <= left_on.as_str())
-                    && (o.state != "left" || g.left_on.as_deref().is_some_and(|l| l > left_on.as_str()))
+                    && (o.state != "left" || o.left_effective_on.as_deref().is_some_and(|l| l > left_on.as_str()))
             });
             prop_assert!(covered, "{} left window {} empty on {}", f.person, f.window, left_on);
         }
