@@ -3,8 +3,9 @@
 use automerge::ChangeHash;
 use serde::Serialize;
 
-use crate::effective::{proposal, text_at, Proposal};
+use crate::effective::{decisions, proposal, text_at, Proposal};
 use crate::hall::HallId;
+use crate::records::approval::Decision;
 use crate::records::department::DepartmentFields;
 use crate::records::DocKind;
 use crate::replica::Replica;
@@ -19,6 +20,8 @@ pub struct DepartmentView {
     pub filing: Option<DepartmentFields>,
     /// `stationed`, `withdrawn` or `proposed`.
     pub status: String,
+    /// The day its withdrawal was approved, when withdrawn: its window staff leave with it (S8).
+    pub withdrawn_on: Option<String>,
     /// A change awaiting approval.
     pub pending: Option<Proposal>,
 }
@@ -44,6 +47,25 @@ impl Replica {
                 Some(_) => "stationed",
                 None => "proposed",
             };
+            let withdrawn_on = (status == "withdrawn")
+                .then(|| {
+                    decisions(state)
+                        .into_iter()
+                        .filter(|(_, a)| {
+                            a.decision == Decision::Approve
+                                && text_at(
+                                    state.doc(),
+                                    "action",
+                                    Some(&a.head_hashes().unwrap_or_default()),
+                                )
+                                .as_deref()
+                                    == Some("withdraw")
+                        })
+                        .map(|(_, a)| a.at_ms)
+                        .max()
+                })
+                .flatten()
+                .map(|ms| crate::calendar::Date::from_unix_ms(ms).to_string());
             let name = text_at(state.doc(), "name", None).unwrap_or_default();
             let action = text_at(state.doc(), "action", None).unwrap_or_default();
             let pending = proposal(id, state, &g, policy, h.to_string(), name, action);
@@ -51,6 +73,7 @@ impl Replica {
                 hall: h.to_string(),
                 filing,
                 status: status.into(),
+                withdrawn_on,
                 pending,
             });
         }

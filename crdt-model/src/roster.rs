@@ -98,14 +98,24 @@ impl Replica {
                 pending,
             });
         }
-        apply_first_in_then_out(&mut views);
+        // S8 (ST 7): a withdrawn department's window staff leave with it, on the day the
+        // withdrawal was approved; its windows close, so first-in-then-out does not hold them.
+        let withdrawn: BTreeMap<(String, String), Date> = self
+            .departments(hall)
+            .into_iter()
+            .filter_map(|d| {
+                let on: Date = d.withdrawn_on?.parse().ok()?;
+                Some(((d.hall, d.filing?.name), on))
+            })
+            .collect();
+        apply_first_in_then_out(&mut views, &withdrawn);
         views
     }
 }
 
 /// Sets each view's state, holding departures that would leave a window empty (P4) and warning on
 /// departures within a year (P3).
-fn apply_first_in_then_out(views: &mut [StaffView]) {
+fn apply_first_in_then_out(views: &mut [StaffView], withdrawn: &BTreeMap<(String, String), Date>) {
     // Departures per (hall, window), in the fixed order (leave date, person).
     let mut departures: Vec<(String, String, Date, String, usize)> = views
         .iter()
@@ -124,6 +134,16 @@ fn apply_first_in_then_out(views: &mut [StaffView]) {
     departures.sort();
     let mut gone: BTreeMap<usize, Date> = BTreeMap::new();
     let mut released: BTreeMap<usize, (Date, Date)> = BTreeMap::new();
+    let mut with_department: BTreeMap<usize, String> = BTreeMap::new();
+    for (i, v) in views.iter().enumerate() {
+        let Some(f) = &v.filing else { continue };
+        if let Some(on) = withdrawn.get(&(v.hall.clone(), f.department.clone())) {
+            let on = date(&f.left_on).map_or(*on, |asked| asked.min(*on));
+            gone.insert(i, on);
+            with_department.insert(i, f.department.clone());
+        }
+    }
+    departures.retain(|d| !gone.contains_key(&d.4));
     for (hall, window, left, _, i) in &departures {
         // Covered on the day asked: someone else is on duty at the window by then and has not left
         // (departures earlier in the order are settled). Else released on the first later day a
@@ -168,6 +188,11 @@ fn apply_first_in_then_out(views: &mut [StaffView]) {
                 ));
             }
         }
+    }
+    for (i, department) in with_department {
+        views[i].warnings.push(format!(
+            "S8 (ST 7): left with the withdrawal of department {department}"
+        ));
     }
     for (i, (asked, on)) in released {
         views[i].warnings.push(format!(

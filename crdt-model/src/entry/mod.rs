@@ -10,6 +10,7 @@
 
 pub mod applicant;
 pub mod case;
+pub mod staff;
 pub mod station;
 
 /// A proposal that breaks an entry rule. Each variant names its rule (DOMAIN-REFERENCE ids, see
@@ -93,6 +94,14 @@ pub enum EntryError {
     CaseExists {
         /// The case's record id.
         case: String,
+    },
+    /// S8: staff filed or put on duty for a department withdrawn from the hall.
+    #[error("S8 (ST 7): department {department} has withdrawn from hall {hall}: file or put on duty staff of a department stationed there")]
+    DepartmentWithdrawn {
+        /// The department.
+        department: String,
+        /// The hall.
+        hall: String,
     },
     /// The applicant's id is not a valid resident identity number.
     #[error("the applicant's id {reason} (GB 11643: 18 characters, 17 digits and a check character 0–9 or X)")]

@@ -96,3 +96,73 @@ fn s8_a_withdrawal_needs_application_and_archives_handover() {
     .unwrap_err()
     .starts_with("S8"));
 }
+
+#[test]
+fn s8_p4_a_withdrawn_department_takes_its_last_window_staff_with_it_and_files_no_more() {
+    // Goal (issue #11, S8 × P4): the last person at a window of a department could never leave
+    // (先进后出), so the department could never be withdrawn. Once its withdrawal is approved, its
+    // staff leave with it — their windows close — while another department's staff stay.
+    use hallsync_model::records::staff::StaffFields;
+    let mut fed = Fed::new();
+    let (village, township) = (fed.village.clone(), fed.township.clone());
+    let station = DepartmentFields {
+        dept: "civil".into(),
+        name: "民政局".into(),
+        action: "station".into(),
+        plan: "p".into(),
+        authorization_letter: "a".into(),
+        filing: "f".into(),
+        ..DepartmentFields::default()
+    };
+    fed.write(&village, &doc(), station.writes()).unwrap();
+    fed.decide(&township, &doc(), Decision::Approve, None)
+        .unwrap();
+    for (person, department, window) in [("a", "民政局", "w1"), ("b", "人社局", "w2")] {
+        let staff = DocId::staff(&hall(VILLAGE), person);
+        let f = StaffFields {
+            person: person.into(),
+            name: format!("员工{person}"),
+            department: department.into(),
+            window: window.into(),
+            role: "window_staff".into(),
+            trained_on: Some("2026-11-02".into()),
+            on_duty_from: Some("2026-11-03".into()),
+            ..StaffFields::default()
+        };
+        fed.write(&village, &staff, f.writes()).unwrap();
+        fed.decide(&township, &staff, Decision::Approve, None)
+            .unwrap();
+    }
+    let state = |fed: &Fed, person: &str| {
+        fed.origin
+            .roster(None)
+            .into_iter()
+            .find(|v| v.filing.as_ref().unwrap().person == person)
+            .unwrap()
+    };
+    assert_eq!(state(&fed, "a").state, "on_duty");
+    fed.write(
+        &village,
+        &doc(),
+        put(&[
+            ("action", "withdraw"),
+            ("application", "撤离申请"),
+            ("archives_handover", "档案移交"),
+        ]),
+    )
+    .unwrap();
+    fed.decide(&township, &doc(), Decision::Approve, None)
+        .unwrap();
+    let a = state(&fed, "a");
+    assert_eq!(a.state, "left", "{a:?}");
+    assert!(a.warnings.iter().any(|w| w.starts_with("S8")), "{a:?}");
+    assert!(a.left_effective_on.is_some());
+    assert_eq!(
+        state(&fed, "b").state,
+        "on_duty",
+        "another department's staff stay"
+    );
+    let mut other = fresh(&fed);
+    other.ingest(fed.log.iter().rev().cloned().collect());
+    assert_eq!(other.roster(None), fed.origin.roster(None));
+}

@@ -10,7 +10,8 @@ use crate::error::NodeError;
 
 impl Engine {
     /// Proposes a department's stationing or withdrawal, checked for S7 / S8 at entry; a withdrawal
-    /// is refused while the department has stationed items or staff on duty at the hall (ST 7).
+    /// is refused while the department has stationed items at the hall (ST 7), and takes its window
+    /// staff off with it once approved.
     ///
     /// # Errors
     /// The rule broken.
@@ -37,20 +38,13 @@ impl Engine {
                 })
                 .map(|s| s.item)
                 .collect();
-            let staff: Vec<String> = replica
-                .roster(Some(&hall))
-                .into_iter()
-                .filter(|v| v.state == "on_duty")
-                .filter_map(|v| v.filing)
-                .filter(|f| f.department == fields.name)
-                .map(|f| f.person)
-                .collect();
-            if !items.is_empty() || !staff.is_empty() {
+            // Its window staff leave with it when the withdrawal is approved (S8, ST 7): they do
+            // not block it, and first-in-then-out does not hold them, as its windows close.
+            if !items.is_empty() {
                 return Err(NodeError::NotAllowed(format!(
-                    "S8 (ST 7): {} still has stationed items [{}] and staff on duty [{}] at hall {hall}; withdraw them first",
+                    "S8 (ST 7): {} still has stationed items [{}] at hall {hall}; withdraw them first",
                     fields.name,
-                    items.join(", "),
-                    staff.join(", ")
+                    items.join(", ")
                 )));
             }
         }

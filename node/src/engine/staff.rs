@@ -49,6 +49,7 @@ impl Engine {
     ) -> Result<Value, NodeError> {
         let hall = HallId::new(hall.unwrap_or(&self.config.node.hall))?;
         fields.validate().map_err(NodeError::NotAllowed)?;
+        self.refuse_withdrawn_department(&hall, &fields.department)?;
         if let Some(replaced) = &fields.replaces {
             // An adjustment filing (ST 9.1) is filed before the change, for the same window.
             let old = self.staff_current(&hall, replaced).ok_or_else(|| {
@@ -63,6 +64,16 @@ impl Engine {
         }
         let envelope = self.author(&DocId::staff(&hall, &fields.person), &fields.writes())?;
         Ok(changed(&envelope))
+    }
+
+    /// S8 (ST 7): no one is filed or put on duty for a department withdrawn from the hall.
+    fn refuse_withdrawn_department(
+        &self,
+        hall: &HallId,
+        department: &str,
+    ) -> Result<(), NodeError> {
+        hallsync_model::entry::staff::department_present(self.replica()?, hall, department)?;
+        Ok(())
     }
 
     /// Records training, duty or departure; a departure that would leave the window with nobody on
@@ -90,6 +101,7 @@ impl Engine {
                 "trained_on"
             }
             "duty" => {
+                self.refuse_withdrawn_department(&hall, &fields.department)?;
                 fields.on_duty_from = Some(on.to_string());
                 "on_duty_from"
             }
