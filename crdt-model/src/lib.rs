@@ -25,8 +25,9 @@
 //! - [`departments`]: the departments stationed at each hall (S7, S8).
 //! - [`page`]: listings read a bounded page at a time, by cursor.
 //! - [`roster`]: the staff roster of a hall, with first-in-then-out (P4) applied.
-//! - [`sync`]: the wire messages and the protocol's steps.
-//! - [`store`]: the storage trait and an in-memory store.
+//! - [`entry`]: the rules checked when a person proposes something (C4, S4, S8, K11, applicant ids),
+//!   run by the node's commands and the simulator's workload alike.
+//! - [`sync`]: the wire messages, the protocol's steps, admission, and the sessions that run rounds.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -36,6 +37,7 @@ pub mod cases;
 pub mod change;
 pub mod departments;
 pub mod effective;
+pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod hall;
@@ -44,7 +46,6 @@ pub mod page;
 pub mod records;
 pub mod replica;
 pub mod roster;
-pub mod store;
 pub mod sync;
 pub mod trust;
 
@@ -58,7 +59,6 @@ pub use identity::{DeviceId, DeviceKey};
 pub use records::approval::{Approval, Decision};
 pub use records::{DocId, DocKind, ItemCode};
 pub use replica::{IngestReport, QuarantineEntry, Replica};
-pub use store::{MemStore, Store};
 pub use sync::peer_state::PeerState;
 pub use sync::wire::{Message, Step, WireError, WireLimits};
 pub use trust::cert::{CertBody, CertId, Certificate, Role};

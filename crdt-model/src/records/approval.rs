@@ -61,7 +61,7 @@ impl Approval {
     /// The JSON text stored in the document.
     pub fn to_value(&self) -> String {
         // A struct of strings and integers always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+        crate::encoding::json_text(self)
     }
 
     /// Parses a stored value; `None` for anything malformed or over the limits.

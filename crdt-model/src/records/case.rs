@@ -119,7 +119,7 @@ impl Transition {
     /// The stored value.
     pub fn to_value(&self) -> String {
         // Plain data always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+        crate::encoding::json_text(self)
     }
 
     /// Parses a stored value.

@@ -69,7 +69,7 @@ impl ApprovalPolicy {
     /// The value stored under `policy/<action>`.
     pub fn to_value(&self) -> String {
         // Plain data always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+        crate::encoding::json_text(self)
     }
 
     /// Parses a stored value; `None` for anything malformed or out of range.

@@ -62,7 +62,7 @@ impl Publication {
     /// The stored value.
     pub fn to_value(&self) -> String {
         // Plain data always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+        crate::encoding::json_text(self)
     }
 
     /// Parses a stored value.

@@ -54,7 +54,7 @@ impl Admission {
     /// Encodes for the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
         // Plain data: encoding into a Vec cannot fail.
-        postcard::to_stdvec(self).unwrap_or_default()
+        crate::encoding::postcard_bytes(self)
     }
 
     /// Decodes bytes from a peer, enforcing the bounds.

@@ -110,7 +110,7 @@ impl PeerState {
     /// Encodes for storage.
     pub fn to_bytes(&self) -> Vec<u8> {
         // Plain data: encoding into a Vec cannot fail.
-        postcard::to_stdvec(self).unwrap_or_default()
+        crate::encoding::postcard_bytes(self)
     }
 
     /// Decodes a stored state.

@@ -269,7 +269,7 @@ impl Message {
     /// Encodes for the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
         // Messages are plain data (strings, byte arrays, vectors): encoding into a Vec cannot fail.
-        postcard::to_stdvec(self).unwrap_or_default()
+        crate::encoding::postcard_bytes(self)
     }
 
     /// Decodes bytes from a peer, enforcing `limits`.

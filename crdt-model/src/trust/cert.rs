@@ -283,7 +283,7 @@ impl Certificate {
     /// The wire and storage encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         // Encoding a plain struct of fixed-shape fields into a Vec cannot fail.
-        postcard::to_stdvec(self).unwrap_or_default()
+        crate::encoding::postcard_bytes(self)
     }
 
     /// Decodes bytes from the network or the disk.

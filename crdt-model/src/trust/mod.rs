@@ -5,6 +5,3 @@ pub mod genesis;
 pub mod membership;
 pub mod revocation;
 pub mod state;
-
-#[cfg(test)]
-mod tests;

@@ -147,7 +147,7 @@ impl Revocation {
     /// The storage encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         // A struct of plain data always encodes.
-        postcard::to_stdvec(self).unwrap_or_default()
+        crate::encoding::postcard_bytes(self)
     }
 
     /// Decodes bytes from a peer or the disk.

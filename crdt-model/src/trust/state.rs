@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::error::TrustError;
 use crate::hall::{HallId, HallInfo, Level};
 use crate::identity::DeviceId;
-use crate::trust::cert::{CertId, Certificate, RecordKind, Role};
+use crate::trust::cert::{CertId, Certificate, Role};
 use crate::trust::genesis::Genesis;
 use crate::trust::revocation::{Revocation, RevocationTarget};
 
@@ -560,17 +560,6 @@ impl TrustState {
     pub fn supervisor_of(&self, hall: &HallId) -> Option<HallId> {
         let info = self.halls.get(hall)?;
         Some(info.parent.clone().unwrap_or_else(|| hall.clone()))
-    }
-
-    /// True when `device` is an active administrator of the tier that approves `hall`'s stationing.
-    pub fn may_approve(&self, device: &DeviceId, hall: &HallId) -> bool {
-        self.supervisor_of(hall).is_some_and(|sup| {
-            self.active_certs_of(device).any(|c| {
-                c.body.role == Role::Admin
-                    && c.body.hall == sup
-                    && c.body.scope.allows(RecordKind::Stationing)
-            })
-        })
     }
 
     /// Known halls, by id.

@@ -775,16 +775,6 @@ impl Engine {
             .collect();
         Ok(json!({ "effective": effective, "pending": replica.policy_proposal() }))
     }
-
-    /// True when this device holds an administrator certificate.
-    pub fn is_admin(&self) -> bool {
-        let me = self.key.device_id();
-        self.replica.as_ref().is_some_and(|r| {
-            r.trust()
-                .valid_certs_of(&me)
-                .any(|c| c.body.role == Role::Admin)
-        })
-    }
 }
 
 fn find_proposal(replica: &Replica, id: &str) -> Result<hallsync_model::Proposal, NodeError> {
@@ -818,7 +808,7 @@ pub(crate) fn changed(envelope: &SignedChange) -> Value {
 
 /// Encodes envelopes as a bundle (hex of postcard).
 pub fn encode_bundle(changes: &[SignedChange]) -> String {
-    hex::encode(postcard::to_stdvec(changes).unwrap_or_default())
+    hex::encode(hallsync_model::encoding::postcard_bytes(changes))
 }
 
 /// Decodes a bundle.

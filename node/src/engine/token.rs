@@ -67,7 +67,7 @@ pub struct Invitation {
 impl Invitation {
     fn signed_bytes(&self) -> Vec<u8> {
         // Plain data always encodes.
-        [DOMAIN, &postcard::to_stdvec(self).unwrap_or_default()].concat()
+        [DOMAIN, &hallsync_model::encoding::postcard_bytes(self)].concat()
     }
 
     /// The device whose signature the token must carry: the issuer of the invitee's certificate.
@@ -82,7 +82,7 @@ impl Invitation {
             signature: key.sign(&self.signed_bytes()),
         };
         // Plain data always encodes.
-        let bytes = postcard::to_stdvec(&signed).unwrap_or_default();
+        let bytes = hallsync_model::encoding::postcard_bytes(&signed);
         format!("{PREFIX}{}", BASE64URL_NOPAD.encode(&bytes))
     }
 
