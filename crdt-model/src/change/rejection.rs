@@ -27,10 +27,21 @@ pub enum Rejection {
         /// Short id of the author.
         author: String,
     },
-    /// The author's certificates do not allow this write.
+    /// The author's certificates do not allow this write (yet: a certificate that arrives later
+    /// may, so it is retried).
     #[error("out of scope: {reason}")]
     OutOfScope {
         /// Which rule the write breaks.
+        reason: String,
+    },
+    /// The change breaks a rule whoever signs it and whatever arrives later: a field, key or value
+    /// the record does not take, or a domain rule judged on the record's own causal past. Final:
+    /// never retried.
+    #[error("invalid ({}): {reason}", rule.id())]
+    Invalid {
+        /// The rule broken.
+        rule: Rule,
+        /// What is wrong.
         reason: String,
     },
     /// An approval by someone who is not an administrator of the supervising tier.
@@ -91,7 +102,44 @@ pub enum Rejection {
     },
 }
 
+/// A rule whose breach is final (see [`Rejection::Invalid`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The shape of a record: its fields, keys and value kinds, one kind of write per change.
+    Shape,
+    /// A case moves only along its state machine (YC 6).
+    CaseStates,
+    /// S4: a withdrawal is approved only with its written reason and legal basis.
+    S4,
+    /// S7: a department is stationed only with its plan, letter of authorisation and filing.
+    S7,
+    /// S8: a department withdraws only with its application and archives handover.
+    S8,
+}
+
+impl Rule {
+    /// The rule's id, as docs/RULES.md names it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::Shape => "record shape",
+            Rule::CaseStates => "YC 6",
+            Rule::S4 => "S4",
+            Rule::S7 => "S7",
+            Rule::S8 => "S8",
+        }
+    }
+}
+
 impl Rejection {
+    /// A change of a shape the record does not take.
+    pub fn shape(reason: String) -> Rejection {
+        Rejection::Invalid {
+            rule: Rule::Shape,
+            reason,
+        }
+    }
+
     /// True when later arrivals (certificates, dependencies) could make the change valid, so it is
     /// retried; false when nothing can (a bad signature stays bad).
     pub fn is_retryable(&self) -> bool {
@@ -113,6 +161,7 @@ impl Rejection {
             Rejection::ActorMismatch => "actor_mismatch",
             Rejection::UnknownAuthor { .. } => "unknown_author",
             Rejection::OutOfScope { .. } => "out_of_scope",
+            Rejection::Invalid { .. } => "invalid",
             Rejection::NotApprover { .. } => "not_approver",
             Rejection::SelfApproval { .. } => "self_approval",
             Rejection::ApprovalOfUnknown => "approval_of_unknown",

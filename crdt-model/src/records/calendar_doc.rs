@@ -73,12 +73,10 @@ pub(crate) fn authorize(
             _ => false,
         };
         if !ok {
-            return Err(Rejection::OutOfScope {
-                reason: format!(
-                    "calendar field `{}` is not a list of {year} dates or a short source (W3)",
-                    write.key
-                ),
-            });
+            return Err(Rejection::shape(format!(
+                "calendar field `{}` is not a list of {year} dates or a short source (W3)",
+                write.key
+            )));
         }
     }
     Ok(())

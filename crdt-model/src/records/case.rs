@@ -153,19 +153,17 @@ pub(crate) fn authorize(
     for write in writes {
         if let Some(rest) = write.key.strip_prefix(TRANSITION_PREFIX) {
             let Some(ScalarValue::Str(text)) = &write.value else {
-                return Err(Rejection::OutOfScope {
-                    reason: "a transition holds its JSON".into(),
-                });
+                return Err(Rejection::shape("a transition holds its JSON".into()));
             };
-            let t = Transition::parse(text).ok_or_else(|| Rejection::OutOfScope {
-                reason: "not a case transition".into(),
-            })?;
+            let t = Transition::parse(text)
+                .ok_or_else(|| Rejection::shape("not a case transition".into()))?;
             if t.key(ctx.author) != write.key || rest.is_empty() {
-                return Err(Rejection::OutOfScope {
-                    reason: "transitions are written under the signer's own key".into(),
-                });
+                return Err(Rejection::shape(
+                    "transitions are written under the signer's own key".into(),
+                ));
             }
-            let side = side_of(&t.from, &t.to).ok_or_else(|| Rejection::OutOfScope {
+            let side = side_of(&t.from, &t.to).ok_or_else(|| Rejection::Invalid {
+                rule: crate::change::rejection::Rule::CaseStates,
                 reason: format!("{} → {} is not a case transition (YC 6)", t.from, t.to),
             })?;
             let deny = || Rejection::OutOfScope {
@@ -200,9 +198,10 @@ pub(crate) fn authorize(
                 _ => false,
             };
             if !ok {
-                return Err(Rejection::OutOfScope {
-                    reason: format!("case field `{}` is not a case field", write.key),
-                });
+                return Err(Rejection::shape(format!(
+                    "case field `{}` is not a case field",
+                    write.key
+                )));
             }
             ctx.require(of_hall(accepting), || Rejection::OutOfScope {
                 reason: format!("a case is opened by its accepting hall {accepting}"),

@@ -153,12 +153,10 @@ pub(crate) fn authorize_content(
             _ => false,
         };
         if !ok {
-            return Err(Rejection::OutOfScope {
-                reason: format!(
-                    "department field `{}` is not a department field or has the wrong kind",
-                    write.key
-                ),
-            });
+            return Err(Rejection::shape(format!(
+                "department field `{}` is not a department field or has the wrong kind",
+                write.key
+            )));
         }
     }
     Ok(())
@@ -171,9 +169,14 @@ pub(crate) fn check_complete(write: &RootWrite, history: &DocHistory<'_>) -> Res
         return Ok(());
     };
     match DepartmentFields::read(read).validate() {
-        Err(reason) if reason.starts_with("S7") || reason.starts_with("S8") => {
-            Err(Rejection::OutOfScope { reason })
-        }
+        Err(reason) if reason.starts_with("S7") => Err(Rejection::Invalid {
+            rule: crate::change::rejection::Rule::S7,
+            reason,
+        }),
+        Err(reason) if reason.starts_with("S8") => Err(Rejection::Invalid {
+            rule: crate::change::rejection::Rule::S8,
+            reason,
+        }),
         _ => Ok(()),
     }
 }

@@ -573,12 +573,10 @@ pub(crate) fn authorize(
             None => write.key.starts_with("material/"),
         };
         if !ok {
-            return Err(Rejection::OutOfScope {
-                reason: format!(
-                    "item field `{}` has a value of the wrong kind or is not an item field (C3)",
-                    write.key
-                ),
-            });
+            return Err(Rejection::shape(format!(
+                "item field `{}` has a value of the wrong kind or is not an item field (C3)",
+                write.key
+            )));
         }
     }
     Ok(())

@@ -113,9 +113,9 @@ pub(crate) fn authorize(
         return Ok(StationChange::Approval);
     }
     if approvals > 0 {
-        return Err(Rejection::OutOfScope {
-            reason: "a change may not mix a proposal with an approval".into(),
-        });
+        return Err(Rejection::shape(
+            "a change may not mix a proposal with an approval".into(),
+        ));
     }
     ctx.require(
         |c| c.body.role == Role::Admin && c.body.scope.allows(RecordKind::Policy) && at_city(c),
@@ -136,13 +136,11 @@ pub(crate) fn authorize(
             _ => false,
         };
         if !ok {
-            return Err(Rejection::OutOfScope {
-                reason: format!(
+            return Err(Rejection::shape(format!(
                     "`{}` is not a policy entry: use policy/<action> (actions: {}) with {{approvers_required: 1–{APPROVERS_REQUIRED_MAX}, approver_tier}}",
                     write.key,
                     ACTIONS.join(", ")
-                ),
-            });
+                )));
         }
     }
     Ok(StationChange::Content)

@@ -197,12 +197,10 @@ pub(crate) fn authorize_content(
             _ => false,
         };
         if !ok {
-            return Err(Rejection::OutOfScope {
-                reason: format!(
-                    "staff field `{}` has a value of the wrong kind or is not a staff field",
-                    write.key
-                ),
-            });
+            return Err(Rejection::shape(format!(
+                "staff field `{}` has a value of the wrong kind or is not a staff field",
+                write.key
+            )));
         }
     }
     Ok(())

@@ -124,9 +124,9 @@ pub(crate) fn authorize(
         .count();
     if publications > 0 {
         if publications != writes.len() {
-            return Err(Rejection::OutOfScope {
-                reason: "a publication is written on its own".into(),
-            });
+            return Err(Rejection::shape(
+                "a publication is written on its own".into(),
+            ));
         }
         for write in writes {
             authorize_publication(ctx, hall, write)?;
@@ -147,9 +147,9 @@ pub(crate) fn authorize(
         }
         Ok(StationChange::Approval)
     } else {
-        Err(Rejection::OutOfScope {
-            reason: "a change may not mix a proposal with an approval".into(),
-        })
+        Err(Rejection::shape(
+            "a change may not mix a proposal with an approval".into(),
+        ))
     }
 }
 
@@ -193,12 +193,10 @@ fn authorize_content(
             _ => false,
         };
         if !ok {
-            return Err(Rejection::OutOfScope {
-                reason: format!(
-                    "stationing field `{}` has a value of the wrong kind or is not a stationing field",
-                    write.key
-                ),
-            });
+            return Err(Rejection::shape(format!(
+                "stationing field `{}` has a value of the wrong kind or is not a stationing field",
+                write.key
+            )));
         }
     }
     Ok(())
@@ -285,9 +283,7 @@ fn check_withdrawal_complete(write: &RootWrite, history: &DocHistory<'_>) -> Res
     if read("action") == "withdraw"
         && (read("reason").trim().is_empty() || read("basis").trim().is_empty())
     {
-        return Err(Rejection::OutOfScope {
-            reason: "S4 (ST 8.1.1): a withdrawal needs its written reason and legal basis before it is approved".into(),
-        });
+        return Err(Rejection::Invalid { rule: crate::change::rejection::Rule::S4, reason: "S4 (ST 8.1.1): a withdrawal needs its written reason and legal basis before it is approved".into() });
     }
     Ok(())
 }
@@ -300,17 +296,16 @@ fn authorize_publication(
     write: &RootWrite,
 ) -> Result<(), Rejection> {
     let Some(ScalarValue::Str(text)) = &write.value else {
-        return Err(Rejection::OutOfScope {
-            reason: "a publication holds its JSON statement".into(),
-        });
+        return Err(Rejection::shape(
+            "a publication holds its JSON statement".into(),
+        ));
     };
-    let publication = Publication::parse(text).ok_or_else(|| Rejection::OutOfScope {
-        reason: "not a publication statement".into(),
-    })?;
+    let publication = Publication::parse(text)
+        .ok_or_else(|| Rejection::shape("not a publication statement".into()))?;
     if publication.key(ctx.author) != write.key {
-        return Err(Rejection::OutOfScope {
-            reason: "publications are written under the signer's own key".into(),
-        });
+        return Err(Rejection::shape(
+            "publications are written under the signer's own key".into(),
+        ));
     }
     let supervisor = ctx.trust.supervisor_of(hall);
     ctx.require(

@@ -76,12 +76,10 @@ pub(crate) fn authorize(
     let mut entries = TrustEntries::default();
     for write in writes {
         let Some(ScalarValue::Bytes(bytes)) = &write.value else {
-            return Err(Rejection::OutOfScope {
-                reason: format!(
-                    "trust key `{}` must hold a signed certificate or revocation",
-                    write.key
-                ),
-            });
+            return Err(Rejection::shape(format!(
+                "trust key `{}` must hold a signed certificate or revocation",
+                write.key
+            )));
         };
         let malformed = |e: crate::error::TrustError| Rejection::Malformed {
             reason: e.to_string(),
@@ -99,19 +97,21 @@ pub(crate) fn authorize(
             entries.revocations.push(revocation);
             (key, issuer)
         } else {
-            return Err(Rejection::OutOfScope {
-                reason: format!("`{}` is not a trust key (cert/… or revoke/…)", write.key),
-            });
+            return Err(Rejection::shape(format!(
+                "`{}` is not a trust key (cert/… or revoke/…)",
+                write.key
+            )));
         };
         if write.key != key {
-            return Err(Rejection::OutOfScope {
-                reason: format!("trust key `{}` does not match its content", write.key),
-            });
+            return Err(Rejection::shape(format!(
+                "trust key `{}` does not match its content",
+                write.key
+            )));
         }
         if &issuer != author {
-            return Err(Rejection::OutOfScope {
-                reason: "only the issuer of a certificate or revocation may publish it".into(),
-            });
+            return Err(Rejection::shape(
+                "only the issuer of a certificate or revocation may publish it".into(),
+            ));
         }
     }
     Ok(entries)

@@ -59,9 +59,9 @@ fn governed_change(
             .try_for_each(decision)
             .map(|()| Applied::Approval)
     } else {
-        Err(Rejection::OutOfScope {
-            reason: "a change may not mix a filing with an approval".into(),
-        })
+        Err(Rejection::shape(
+            "a change may not mix a filing with an approval".into(),
+        ))
     }
 }
 

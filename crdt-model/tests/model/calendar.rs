@@ -61,5 +61,5 @@ fn only_city_administrators_publish_calendars() {
     let wrong = fed
         .write(&city, &calendar_doc(2028), writes(&year_2027()))
         .unwrap_err();
-    assert!(matches!(wrong, Rejection::OutOfScope { .. }), "{wrong}");
+    assert!(matches!(wrong, Rejection::Invalid { .. }), "{wrong}");
 }

@@ -1,5 +1,6 @@
 //! Departments stationed at a hall: S7 and S8 checked by every receiver.
 
+use hallsync_model::change::rejection::Rule;
 use hallsync_model::records::department::DepartmentFields;
 use hallsync_model::{Decision, DocId, Rejection};
 
@@ -31,7 +32,7 @@ fn s7_a_department_is_stationed_only_with_plan_letter_and_filing() {
         .decide(&township, &doc(), Decision::Approve, None)
         .unwrap_err();
     assert!(
-        matches!(&refused, Rejection::OutOfScope { reason } if reason.starts_with("S7")),
+        matches!(&refused, Rejection::Invalid { rule: Rule::S7, .. }),
         "{refused}"
     );
     fed.write(
@@ -76,7 +77,7 @@ fn s8_a_withdrawal_needs_application_and_archives_handover() {
         .decide(&township, &doc(), Decision::Approve, None)
         .unwrap_err();
     assert!(
-        matches!(&refused, Rejection::OutOfScope { reason } if reason.starts_with("S8")),
+        matches!(&refused, Rejection::Invalid { rule: Rule::S8, .. }),
         "{refused}"
     );
     fed.write(

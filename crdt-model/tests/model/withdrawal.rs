@@ -30,7 +30,13 @@ fn s4_a_withdrawal_is_approved_only_with_its_reason_and_legal_basis() {
         .decide(&township, &doc, Decision::Approve, None)
         .unwrap_err();
     assert!(
-        matches!(&refused, Rejection::OutOfScope { reason } if reason.starts_with("S4")),
+        matches!(
+            &refused,
+            Rejection::Invalid {
+                rule: hallsync_model::change::rejection::Rule::S4,
+                ..
+            }
+        ),
         "{refused}"
     );
     fed.write(
