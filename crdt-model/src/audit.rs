@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use crate::change::envelope::SignedChange;
 use crate::change::ops::root_writes;
+use crate::doc_id::{DocId, DocKind};
 use crate::effective::decisions;
 use crate::records::approval::Decision;
-use crate::records::{DocId, DocKind};
 use crate::replica::Replica;
 use crate::trust::state::Standing;
 

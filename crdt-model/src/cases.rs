@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use crate::calendar::Date;
 use crate::change::ops::root_writes;
+use crate::doc_id::{DocId, DocKind};
 use crate::effective::text_at;
 use crate::records::case::{side_of, Transition, TRANSITION_PREFIX};
-use crate::records::{DocId, DocKind};
 use crate::replica::{DocState, Replica};
 
 /// One transition as replayed.

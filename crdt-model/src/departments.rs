@@ -3,11 +3,11 @@
 use automerge::ChangeHash;
 use serde::Serialize;
 
+use crate::doc_id::DocKind;
 use crate::effective::{decisions, proposal, text_at, Proposal};
 use crate::hall::HallId;
 use crate::records::approval::Decision;
 use crate::records::department::DepartmentFields;
-use crate::records::DocKind;
 use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
 

@@ -14,11 +14,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::change::ops::root_writes;
+use crate::doc_id::{DocId, DocKind};
 use crate::hall::{HallId, Level};
 use crate::identity::DeviceId;
 use crate::records::approval::{closure, proposal_id, Approval, Decision, APPROVAL_PREFIX};
 use crate::records::policy::{ApprovalPolicy, ApproverTier, ACTIONS, POLICY_PREFIX};
-use crate::records::{DocId, DocKind};
 use crate::replica::{DocState, Replica};
 use crate::trust::cert::{RecordKind, Role};
 
@@ -253,12 +253,12 @@ impl Replica {
 
     /// One item, by code.
     pub fn item(&self, code: &str) -> Option<ItemView> {
-        let code = crate::records::ItemCode::new(code).ok()?;
+        let code = crate::doc_id::ItemCode::new(code).ok()?;
         item_view(&*self.record(&DocId::item(&code))?)
     }
 
     /// One stationing record's view, now.
-    pub fn station(&self, hall: &HallId, code: &crate::records::ItemCode) -> Option<StationView> {
+    pub fn station(&self, hall: &HallId, code: &crate::doc_id::ItemCode) -> Option<StationView> {
         let id = DocId::station(hall, code);
         let state = self.record(&id)?;
         self.station_view_of(&id, &state, &self.station_context(None))
@@ -696,4 +696,31 @@ pub(crate) fn proposal(
         approvals_required: usize::from(policy.approvers_required),
         approved_by: g.approved_undecided.iter().map(|d| d.to_string()).collect(),
     })
+}
+
+impl Replica {
+    /// The working-day calendar in effect: built-in years replaced by the signed records held.
+    pub fn calendar(&self) -> crate::calendar::Calendar {
+        let mut calendar = crate::calendar::Calendar::builtin();
+        for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Calendar(_))) {
+            let DocKind::Calendar(year) = id.kind() else {
+                continue;
+            };
+            let read = |key: &str| text_of(state.doc(), key).unwrap_or_default();
+            let parsed =
+                crate::calendar::YearCalendar::parse_dates(&read("off_days")).and_then(|off| {
+                    crate::calendar::YearCalendar::new(
+                        *year,
+                        off,
+                        crate::calendar::YearCalendar::parse_dates(&read("make_up_workdays"))?,
+                        read("source"),
+                    )
+                });
+            // Concurrent edits could leave a day in both lists; such a year keeps the built-in.
+            if let Ok(y) = parsed {
+                calendar.set_year(y);
+            }
+        }
+        calendar
+    }
 }

@@ -1,8 +1,5 @@
 //! Error enums, one per operation family.
 
-use crate::hall::Level;
-use crate::trust::cert::CertId;
-
 /// Parsing device ids and keys.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -28,7 +25,7 @@ pub enum TrustError {
     #[error("certificate {cert} has a bad signature")]
     BadCertSignature {
         /// The certificate.
-        cert: CertId,
+        cert: String,
     },
     /// A self-signed certificate that is not the genesis key's city administrator certificate.
     #[error("only the genesis key's own certificate may be self-signed, for a city hall with no parent, as admin")]
@@ -53,9 +50,9 @@ pub enum TrustError {
         /// The hall.
         hall: String,
         /// Its level.
-        level: Level,
+        level: String,
         /// Its parent's level.
-        parent_level: Level,
+        parent_level: String,
     },
     /// The hall is already known with another level or parent.
     #[error("hall {hall} is already certified with another level or parent: use the same level and parent")]

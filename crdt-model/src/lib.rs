@@ -36,6 +36,7 @@ pub mod calendar;
 pub mod cases;
 pub mod change;
 pub mod departments;
+pub mod doc_id;
 pub mod effective;
 pub mod encoding;
 pub mod entry;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::records::DocId;
+use crate::doc_id::DocId;
 use crate::replica::{DocState, Replica};
 
 /// Entries in a page when the caller names no limit.

@@ -11,10 +11,10 @@ use automerge::ChangeHash;
 use serde::Serialize;
 
 use crate::calendar::Date;
+use crate::doc_id::DocKind;
 use crate::effective::{proposal, text_at, Proposal};
 use crate::hall::HallId;
 use crate::records::staff::StaffFields;
-use crate::records::DocKind;
 use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
 

@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 
 use crate::change::rejection::Rejection;
 use crate::change::signatures::{verify_all, verify_one, SignatureCheck};
+use crate::doc_id::DocId;
 use crate::identity::{signing_bytes, DeviceId, DeviceKey};
-use crate::records::DocId;
 
 const CHANGE_DOMAIN: &str = "hallsync/change/v1";
 

@@ -65,3 +65,12 @@ pub fn root_writes(change: &Change) -> Result<Vec<RootWrite>, Rejection> {
     }
     Ok(writes)
 }
+
+/// A field as text, as views show it: text, or an integer in decimal.
+pub(crate) fn field_text(value: &automerge::ScalarValue) -> Option<String> {
+    match value {
+        automerge::ScalarValue::Str(t) => Some(t.to_string()),
+        automerge::ScalarValue::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

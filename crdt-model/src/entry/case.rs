@@ -1,9 +1,9 @@
 //! Opening a cross-region case (通办件): K11 and the applicant's id.
 
+use crate::doc_id::{DocId, ItemCode};
 use crate::entry::{applicant, EntryError};
 use crate::hall::HallId;
 use crate::identity::DeviceId;
-use crate::records::{DocId, ItemCode};
 use crate::replica::Replica;
 use crate::sync::scope::in_scope;
 use crate::ScalarValue;

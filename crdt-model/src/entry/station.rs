@@ -1,11 +1,11 @@
 //! Proposing a stationing (进驻), adjustment (调整) or withdrawal (撤离): C4, what may be adjusted or
 //! withdrawn, S4.
 
+use crate::doc_id::ItemCode;
 use crate::entry::EntryError;
 use crate::hall::HallId;
 use crate::records::station::StationFields;
 use crate::records::withdrawal::REASON_KINDS;
-use crate::records::ItemCode;
 use crate::replica::Replica;
 
 /// What a stationing proposal does.

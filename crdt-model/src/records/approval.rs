@@ -5,8 +5,6 @@
 //! change. The value names the heads it approves; the effective record is the document as of the
 //! union of approved heads.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -99,22 +97,7 @@ pub fn key_belongs_to(key: &str, approver: &DeviceId) -> bool {
         .is_some_and(|(who, _)| who == approver.short())
 }
 
-/// Every change in the causal past of `heads`, heads included, given each change's dependencies.
-pub fn closure(
-    heads: &[ChangeHash],
-    deps: &BTreeMap<ChangeHash, Vec<ChangeHash>>,
-) -> BTreeSet<ChangeHash> {
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<ChangeHash> = heads.to_vec();
-    while let Some(hash) = stack.pop() {
-        if seen.insert(hash) {
-            if let Some(parents) = deps.get(&hash) {
-                stack.extend(parents.iter().copied());
-            }
-        }
-    }
-    seen
-}
+pub use crate::change::causal::closure;
 
 /// A short id for a pending proposal: a digest of the record and the heads it would approve.
 pub fn proposal_id(doc: &str, heads: &[ChangeHash]) -> String {

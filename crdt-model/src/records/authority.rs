@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use automerge::ChangeHash;
 
 use crate::change::rejection::Rejection;
+use crate::doc_id::DocId;
 use crate::identity::DeviceId;
-use crate::records::DocId;
 use crate::trust::cert::Certificate;
 use crate::trust::state::{Standing, TrustState};
 

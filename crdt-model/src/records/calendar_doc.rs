@@ -4,13 +4,12 @@
 
 use automerge::ScalarValue;
 
-use crate::calendar::{Calendar, YearCalendar};
+use crate::calendar::YearCalendar;
 use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
+use crate::doc_id::DocId;
 use crate::hall::Level;
 use crate::records::authority::ChangeCtx;
-use crate::records::{DocId, DocKind};
-use crate::replica::Replica;
 use crate::trust::cert::{RecordKind, Role};
 
 /// Longest notice source text, in characters.
@@ -80,32 +79,6 @@ pub(crate) fn authorize(
         }
     }
     Ok(())
-}
-
-impl Replica {
-    /// The working-day calendar in effect: built-in years replaced by the signed records held.
-    pub fn calendar(&self) -> Calendar {
-        let mut calendar = Calendar::builtin();
-        for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Calendar(_))) {
-            let DocKind::Calendar(year) = id.kind() else {
-                continue;
-            };
-            let read = |key: &str| crate::effective::text_of(state.doc(), key).unwrap_or_default();
-            let parsed = YearCalendar::parse_dates(&read("off_days")).and_then(|off| {
-                YearCalendar::new(
-                    *year,
-                    off,
-                    YearCalendar::parse_dates(&read("make_up_workdays"))?,
-                    read("source"),
-                )
-            });
-            // Concurrent edits could leave a day in both lists; such a year keeps the built-in.
-            if let Ok(y) = parsed {
-                calendar.set_year(y);
-            }
-        }
-        calendar
-    }
 }
 
 /// The record id of `year`'s calendar.

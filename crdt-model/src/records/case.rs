@@ -6,7 +6,7 @@
 //! correction, accept, reject, transfer, issue and deliver; the handling hall's people review and
 //! decide (K13: an intake site can never record a decision); either may archive. Which transitions
 //! take effect is decided when the case is read, by replaying them in a fixed order (see
-//! [`crate::cases`]), so concurrent conflicting transitions resolve the same way on every node.
+//! the case views in `cases`), so concurrent conflicting transitions resolve the same way on every node.
 
 use automerge::ScalarValue;
 use serde::{Deserialize, Serialize};

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
+use crate::doc_id::ItemCode;
 use crate::error::RecordError;
 use crate::hall::{is_short_token, Level};
 use crate::records::authority::ChangeCtx;
 use crate::records::item_code::code_problem;
-use crate::records::ItemCode;
 use crate::trust::cert::{RecordKind, Role};
 
 /// The item types of DOMAIN.md "Catalogue items": code, label, GB39046 A.1 two-digit code.

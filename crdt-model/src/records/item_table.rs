@@ -23,8 +23,8 @@
 
 use serde::Serialize;
 
+use crate::doc_id::ItemCode;
 use crate::records::item::{ItemFields, Material, CROSS_REGION, ITEM_TYPES, MATERIAL_FORMS};
-use crate::records::ItemCode;
 
 /// The columns: Chinese header, English header, whether required.
 pub const COLUMNS: [(&str, &str, bool); 17] = [

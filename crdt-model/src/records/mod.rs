@@ -9,7 +9,6 @@ pub mod authority;
 pub mod calendar_doc;
 pub mod case;
 pub mod department;
-pub mod doc_id;
 pub mod item;
 pub mod item_code;
 pub mod item_table;
@@ -19,4 +18,4 @@ pub mod station;
 pub mod trust_doc;
 pub mod withdrawal;
 
-pub use doc_id::{DocId, DocKind, ItemCode};
+pub use crate::doc_id::{DocId, DocKind, ItemCode};

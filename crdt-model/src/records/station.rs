@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
+use crate::doc_id::ItemCode;
 use crate::hall::HallId;
 use crate::identity::DeviceId;
 use crate::records::approval::{closure, key_belongs_to, Approval, APPROVAL_PREFIX};
 use crate::records::authority::ChangeCtx;
 use crate::records::withdrawal::{Publication, Publisher, PUBLICATION_PREFIX, REASON_KINDS};
-use crate::records::ItemCode;
 use crate::trust::cert::{RecordKind, Role};
 
 /// The actions a stationing proposal may carry. Issue #4 adds adjustment and withdrawal.
@@ -97,7 +97,15 @@ pub struct DocHistory<'a> {
     pub content: &'a BTreeSet<ChangeHash>,
     /// The record, whose document is opened only when a rule reads what an approval approves (S4):
     /// most changes are judged without opening it.
-    pub(crate) record: Option<&'a crate::replica::DocState>,
+    pub(crate) record: Option<&'a dyn FieldsAt>,
+}
+
+/// Reads a record's flat fields as of some heads, without its document: what the approval rules
+/// (S4, S7, S8) need of a record. The replica's record state implements it; rules sit below the
+/// replica and see only this.
+pub trait FieldsAt {
+    /// Each root key's winning value as of `heads`; `None` when a head is not applied.
+    fn fields_at(&self, heads: &[ChangeHash]) -> Option<BTreeMap<String, automerge::ScalarValue>>;
 }
 
 /// Whether an accepted stationing change wrote content or an approval.
@@ -270,7 +278,7 @@ pub(crate) fn approved_state<'a>(
     Some(move |key: &str| {
         fields
             .get(key)
-            .and_then(crate::replica::field_text)
+            .and_then(crate::change::ops::field_text)
             .unwrap_or_default()
     })
 }

@@ -5,8 +5,8 @@ use automerge::{ActorId, Automerge, ScalarValue, ROOT};
 
 use crate::change::envelope::{Checked, SignedChange};
 use crate::change::rejection::Rejection;
+use crate::doc_id::DocId;
 use crate::identity::DeviceKey;
-use crate::records::DocId;
 use crate::replica::Replica;
 
 /// A change the local device made and signed on a fork of its record, not yet applied: made by

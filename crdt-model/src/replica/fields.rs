@@ -20,6 +20,12 @@ use crate::replica::DocState;
 /// An operation id as automerge orders them: counter, then actor bytes.
 type OpId = (u64, Vec<u8>);
 
+impl crate::records::station::FieldsAt for DocState {
+    fn fields_at(&self, heads: &[ChangeHash]) -> Option<BTreeMap<String, ScalarValue>> {
+        DocState::fields_at(self, heads)
+    }
+}
+
 impl DocState {
     /// The record's root fields as of `heads`, or `None` when one of the heads is not applied here
     /// (as automerge refuses to read at unknown heads).
@@ -75,15 +81,6 @@ impl DocState {
     }
 }
 
-/// A field as text, as views show it: text, or an integer in decimal.
-pub(crate) fn field_text(value: &ScalarValue) -> Option<String> {
-    match value {
-        ScalarValue::Str(t) => Some(t.to_string()),
-        ScalarValue::Int(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use automerge::transaction::Transactable;
@@ -92,8 +89,8 @@ mod tests {
 
     use super::*;
     use crate::change::envelope::SignedChange;
+    use crate::doc_id::DocId;
     use crate::identity::DeviceKey;
-    use crate::records::DocId;
 
     /// One step of a random history: an actor puts, deletes, or merges another actor's document.
     #[derive(Clone, Debug)]

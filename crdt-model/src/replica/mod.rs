@@ -25,7 +25,6 @@ mod rest;
 
 pub use author::Prepared;
 pub use doc_state::{DocState, RestError};
-pub(crate) use fields::field_text;
 pub use rest::{IndexEntry, MemRest, RecordRest, Settling, Unsettled, OPEN_RECORDS_DEFAULT};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,8 +35,8 @@ use serde::Serialize;
 
 use crate::change::envelope::{Checked, SignedChange, VerifiedChange};
 use crate::change::rejection::Rejection;
+use crate::doc_id::DocId;
 use crate::identity::DeviceId;
-use crate::records::DocId;
 use crate::trust::cert::Certificate;
 use crate::trust::genesis::Genesis;
 use crate::trust::state::TrustState;

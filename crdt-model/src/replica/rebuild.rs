@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::change::envelope::{Checked, SignedChange};
+use crate::doc_id::{DocId, DocKind};
 use crate::identity::DeviceId;
-use crate::records::{DocId, DocKind};
 use crate::replica::{IngestReport, QuarantineBounds, Replica, Slot};
 use crate::trust::state::TrustState;
 

@@ -13,8 +13,8 @@ use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 use crate::change::envelope::SignedChange;
+use crate::doc_id::DocId;
 use crate::identity::DeviceId;
-use crate::records::DocId;
 use crate::replica::DocState;
 
 /// Where records rest when they are not open. Implementations read; the replica never writes

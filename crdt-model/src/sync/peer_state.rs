@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::records::DocId;
+use crate::doc_id::DocId;
 use crate::sync::wire::{Fingerprint, WireError};
 
 /// Most records remembered per peer: records first seen beyond this are not remembered, which only

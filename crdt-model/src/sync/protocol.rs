@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::change::envelope::SignedChange;
 use crate::change::rejection::Rejection;
+use crate::doc_id::{DocId, DocKind};
 use crate::identity::DeviceId;
 use crate::records::approval::closure;
-use crate::records::{DocId, DocKind};
 use crate::replica::{DocState, Replica};
 use crate::sync::peer_state::PeerState;
 use crate::sync::ranges::{self, Item, LIST_MAX};

@@ -9,7 +9,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::records::DocId;
+use crate::doc_id::DocId;
 use crate::sync::wire::{Fingerprint, Part, PARTS_MAX};
 
 /// Records a listed part holds on average once the cuts are done.

@@ -13,9 +13,9 @@
 //! and no sibling township ever holds it. Every other record replicates to every member. The parties
 //! are in the case's record id, so a node decides without reading the record.
 
+use crate::doc_id::{DocId, DocKind};
 use crate::hall::HallId;
 use crate::identity::DeviceId;
-use crate::records::{DocId, DocKind};
 use crate::trust::membership::is_member;
 use crate::trust::state::TrustState;
 

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::change::envelope::SignedChange;
-use crate::records::DocId;
+use crate::doc_id::DocId;
 
 /// Default largest message, in bytes: one step never makes a peer buffer more than this.
 pub const MESSAGE_BYTES_MAX: usize = 8 * 1024 * 1024;

@@ -13,9 +13,9 @@ use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::doc_id::DocId;
 use crate::error::TrustError;
 use crate::identity::{signing_bytes, DeviceId, DeviceKey};
-use crate::records::DocId;
 use crate::trust::cert::CertId;
 
 const REVOCATION_DOMAIN: &str = "hallsync/revocation/v1";
@@ -104,7 +104,7 @@ impl RevocationBody {
     ) -> bool {
         self.keep_heads.iter().filter(|k| &k.doc == doc).any(|k| {
             let heads: Vec<ChangeHash> = k.heads.iter().map(|h| ChangeHash(*h)).collect();
-            crate::records::approval::closure(&heads, deps).contains(hash)
+            crate::change::causal::closure(&heads, deps).contains(hash)
         })
     }
 }

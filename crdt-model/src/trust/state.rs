@@ -325,7 +325,9 @@ impl TrustState {
     /// The first rule `cert` breaks, as a [`TrustError`].
     pub fn check_issue(&self, cert: &Certificate) -> Result<(), TrustError> {
         if !cert.signature_ok() {
-            return Err(TrustError::BadCertSignature { cert: cert.id() });
+            return Err(TrustError::BadCertSignature {
+                cert: cert.id().to_string(),
+            });
         }
         self.check_authority_of(&cert.id(), cert)
     }
@@ -474,8 +476,8 @@ impl TrustState {
         if parent_level >= level {
             return Err(TrustError::LevelOrder {
                 hall: hall.to_string(),
-                level,
-                parent_level,
+                level: level.to_string(),
+                parent_level: parent_level.to_string(),
             });
         }
         Ok(())

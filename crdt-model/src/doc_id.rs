@@ -12,7 +12,7 @@ use crate::hall::{is_short_token, HallId};
 pub const ITEM_CODE_CHARS_MAX: usize = 40;
 
 /// A catalogue item's code (事项编码): a short token safe in record ids; the C1/C2 shape checks are
-/// in [`crate::records::item_code`].
+/// in the item-code rules (`records::item_code`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ItemCode(String);
