@@ -19,6 +19,7 @@ use crate::hall::{HallId, Level};
 use crate::identity::DeviceId;
 use crate::records::approval::{closure, proposal_id, Approval, Decision, APPROVAL_PREFIX};
 use crate::records::policy::{ApprovalPolicy, ApproverTier, ACTIONS, POLICY_PREFIX};
+use crate::records::station::StationAction;
 use crate::replica::{DocState, Replica};
 use crate::trust::cert::{RecordKind, Role};
 
@@ -70,7 +71,7 @@ pub struct StationView {
     /// `approved`, `pending`, `rejected`, or `approved+pending` when a change awaits approval.
     pub status: String,
     /// The approved action, if any approval took effect.
-    pub effective_action: Option<String>,
+    pub effective_action: Option<StationAction>,
     /// The pending proposal, if any.
     pub pending: Option<Proposal>,
     /// The reason of the latest rejection, if any.
@@ -412,7 +413,7 @@ impl Replica {
         use crate::records::withdrawal::{
             Publication, Publisher, PUBLICATION_PREFIX, PUBLISH_WORKING_DAYS,
         };
-        if view.effective_action.as_deref() != Some("withdraw") {
+        if view.effective_action != Some(StationAction::Withdraw) {
             return None;
         }
         let hall = HallId::new(&view.hall).ok()?;
@@ -627,6 +628,8 @@ impl Replica {
             None
         } else {
             text_at(state.doc(), "action", Some(&heads))
+                .as_deref()
+                .and_then(StationAction::parse)
         };
         let pending = proposal(
             id,
@@ -640,10 +643,10 @@ impl Replica {
         let current = text_at(state.doc(), "action", None);
         let violation = (current.as_deref() == Some("withdraw")
             && text_at(state.doc(), "executed_at", None).is_some()
-            && effective_action.as_deref() != Some("withdraw"))
+            && effective_action != Some(StationAction::Withdraw))
         .then(|| "S6 (ST 8.2.2): recorded as withdrawn without an approved withdrawal; report it to the same-level government".to_string());
         let status = match (&effective_action, &pending, &g.rejected_reason) {
-            (Some(a), None, _) if a == "withdraw" => "withdrawn",
+            (Some(StationAction::Withdraw), None, _) => "withdrawn",
             (Some(_), Some(_), _) => "approved+pending",
             (Some(_), None, _) => "approved",
             (None, Some(_), _) => "pending",

@@ -151,7 +151,11 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
                     let fields = StationFields {
                         hall: nodes[v].hall.clone(),
                         item: code,
-                        action: if adjust { "adjust" } else { "station" }.into(),
+                        action: if adjust {
+                            hallsync_model::records::station::StationAction::Adjust
+                        } else {
+                            hallsync_model::records::station::StationAction::Station
+                        },
                         proposed_at_ms: at,
                         note: adjust.then(|| format!("调整 {n}")),
                         reason_kind: None,

@@ -715,7 +715,7 @@ impl Sim {
             let fields = StationFields {
                 hall: self.nodes[v].hall.clone(),
                 item: code.clone(),
-                action: "station".into(),
+                action: StationAction::Station,
                 proposed_at_ms: self.now_ms as i64,
                 note: Some(format!("equivocation {note}")),
                 reason_kind: None,
@@ -797,7 +797,7 @@ impl Sim {
         let fields = StationFields {
             hall: self.nodes[v].hall.clone(),
             item: code.clone(),
-            action: "station".into(),
+            action: StationAction::Station,
             proposed_at_ms: self.now_ms as i64,
             note: Some("written after the revocation".into()),
             reason_kind: None,
@@ -841,7 +841,7 @@ impl Sim {
                     .replica
                     .station(&self.nodes[h].hall, code)
                     .and_then(|s| s.effective_action)
-                    .is_some_and(|a| a == "station" || a == "adjust")
+                    .is_some_and(StationAction::offers)
             })
             .collect();
         if stationed.is_empty() {

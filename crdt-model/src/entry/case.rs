@@ -81,7 +81,7 @@ pub fn open(
         let handled = replica
             .station(case.handling, case.item)
             .and_then(|s| s.effective_action)
-            .is_some_and(|a| a == "station" || a == "adjust");
+            .is_some_and(crate::records::station::StationAction::offers);
         if !handled {
             return Err(EntryError::NotHandledThere {
                 item: code.to_string(),

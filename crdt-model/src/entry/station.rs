@@ -8,43 +8,18 @@ use crate::records::station::StationFields;
 use crate::records::withdrawal::REASON_KINDS;
 use crate::replica::Replica;
 
-/// What a stationing proposal does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StationAction {
-    /// 进驻: offer the item at the hall.
-    Station,
-    /// 调整: change how the hall offers it.
-    Adjust,
-    /// 撤离: stop offering it (S4: with reason and legal basis).
-    Withdraw,
-}
+pub use crate::records::station::StationAction;
 
-impl StationAction {
-    /// The name in records, the CLI and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StationAction::Station => "station",
-            StationAction::Adjust => "adjust",
-            StationAction::Withdraw => "withdraw",
-        }
-    }
-}
-
-impl std::str::FromStr for StationAction {
-    type Err = EntryError;
-
-    fn from_str(text: &str) -> Result<Self, EntryError> {
-        match text {
-            "station" => Ok(StationAction::Station),
-            "adjust" => Ok(StationAction::Adjust),
-            "withdraw" => Ok(StationAction::Withdraw),
-            other => Err(EntryError::NotInList {
-                what: "stationing action",
-                value: other.chars().take(40).collect(),
-                allowed: "station, adjust or withdraw".into(),
-            }),
-        }
-    }
+/// Parses a stationing action as a person types it.
+///
+/// # Errors
+/// [`EntryError::NotInList`] naming the actions.
+pub fn parse_action(text: &str) -> Result<StationAction, EntryError> {
+    StationAction::parse(text).ok_or_else(|| EntryError::NotInList {
+        what: "stationing action",
+        value: text.chars().take(40).collect(),
+        allowed: "station, adjust or withdraw".into(),
+    })
 }
 
 /// A stationing proposal as a person makes it.
@@ -85,7 +60,7 @@ pub fn propose(
     let stationed = replica
         .station(&proposal.hall, &proposal.item)
         .and_then(|s| s.effective_action)
-        .is_some_and(|a| a == "station" || a == "adjust");
+        .is_some_and(StationAction::offers);
     match proposal.action {
         StationAction::Station if !item.missing_elements.is_empty() => {
             return Err(EntryError::GuideIncomplete {
@@ -124,7 +99,7 @@ pub fn propose(
     Ok(StationFields {
         hall: proposal.hall,
         item: proposal.item,
-        action: proposal.action.as_str().to_string(),
+        action: proposal.action,
         proposed_at_ms: now_ms,
         note: proposal.note,
         reason_kind: withdraw.then(|| proposal.reason_kind.unwrap_or_else(|| "other".into())),

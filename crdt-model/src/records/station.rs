@@ -20,12 +20,54 @@ use crate::records::authority::ChangeCtx;
 use crate::records::withdrawal::{Publication, Publisher, PUBLICATION_PREFIX, REASON_KINDS};
 use crate::trust::cert::{RecordKind, Role};
 
-/// The actions a stationing proposal may carry. Issue #4 adds adjustment and withdrawal.
-pub const STATION_ACTIONS: [(&str, &str); 3] = [
-    ("station", "进驻"),
-    ("adjust", "调整"),
-    ("withdraw", "撤离"),
+/// The actions a stationing proposal may carry, with their labels.
+pub const STATION_ACTIONS: [(StationAction, &str); 3] = [
+    (StationAction::Station, "进驻"),
+    (StationAction::Adjust, "调整"),
+    (StationAction::Withdraw, "撤离"),
 ];
+
+/// What a stationing proposal does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StationAction {
+    /// 进驻: offer the item at the hall.
+    Station,
+    /// 调整: change how the hall offers it.
+    Adjust,
+    /// 撤离: stop offering it (S4: with reason and legal basis).
+    Withdraw,
+}
+
+impl StationAction {
+    /// The name in records, the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StationAction::Station => "station",
+            StationAction::Adjust => "adjust",
+            StationAction::Withdraw => "withdraw",
+        }
+    }
+
+    /// The action named `text`, if any.
+    pub fn parse(text: &str) -> Option<StationAction> {
+        STATION_ACTIONS
+            .iter()
+            .map(|(a, _)| *a)
+            .find(|a| a.as_str() == text)
+    }
+
+    /// True when the item is offered at the hall after this action (stationed or adjusted).
+    pub fn offers(self) -> bool {
+        matches!(self, StationAction::Station | StationAction::Adjust)
+    }
+}
+
+impl std::fmt::Display for StationAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Longest note, in characters.
 pub const NOTE_CHARS_MAX: usize = 2000;
@@ -37,8 +79,8 @@ pub struct StationFields {
     pub hall: HallId,
     /// The catalogue item.
     pub item: ItemCode,
-    /// One of [`STATION_ACTIONS`].
-    pub action: String,
+    /// What it does.
+    pub action: StationAction,
     /// When the proposer says it proposed, ms since the Unix epoch.
     pub proposed_at_ms: i64,
     /// A note (what is adjusted, which window …).
@@ -185,9 +227,7 @@ fn authorize_content(
         let ok = match (write.key.as_str(), &write.value) {
             ("hall", Some(ScalarValue::Str(s))) => s.as_str() == hall.as_str(),
             ("item", Some(ScalarValue::Str(s))) => s.as_str() == code.as_str(),
-            ("action", Some(ScalarValue::Str(s))) => {
-                STATION_ACTIONS.iter().any(|(a, _)| *a == s.as_str())
-            }
+            ("action", Some(ScalarValue::Str(s))) => StationAction::parse(s.as_str()).is_some(),
             ("note" | "reason" | "basis", Some(ScalarValue::Str(s))) => {
                 s.chars().count() <= NOTE_CHARS_MAX
             }
@@ -288,7 +328,7 @@ fn check_withdrawal_complete(write: &RootWrite, history: &DocHistory<'_>) -> Res
     let Some(read) = approved_state(write, history) else {
         return Ok(());
     };
-    if read("action") == "withdraw"
+    if StationAction::parse(&read("action")) == Some(StationAction::Withdraw)
         && (read("reason").trim().is_empty() || read("basis").trim().is_empty())
     {
         return Err(Rejection::Invalid { rule: crate::change::rejection::Rule::S4, reason: "S4 (ST 8.1.1): a withdrawal needs its written reason and legal basis before it is approved".into() });

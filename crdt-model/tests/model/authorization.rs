@@ -37,7 +37,7 @@ fn township_approval_makes_the_stationing_effective() {
     for r in [&fed.origin, &other] {
         let view = &r.stations()[0];
         assert_eq!(view.status, "approved");
-        assert_eq!(view.effective_action.as_deref(), Some("station"));
+        assert_eq!(view.effective_action.map(|a| a.as_str()), Some("station"));
         assert!(view.pending.is_none());
     }
 }
@@ -169,7 +169,7 @@ fn a_change_after_approval_is_pending_again_while_the_approved_state_stays() {
     .unwrap();
     let view = &fed.origin.stations()[0];
     assert_eq!(view.status, "approved+pending");
-    assert_eq!(view.effective_action.as_deref(), Some("station"));
+    assert_eq!(view.effective_action.map(|a| a.as_str()), Some("station"));
     assert_eq!(fed.origin.pending_for(&township.device_id()).len(), 1);
     assert_eq!(view.hall, hall(VILLAGE).to_string());
 }

@@ -207,7 +207,7 @@ impl Fed {
         let fields = StationFields {
             hall: hall(hall_id),
             item: ItemCode::new(code).unwrap(),
-            action: "station".into(),
+            action: hallsync_model::records::station::StationAction::Station,
             proposed_at_ms: self.now_ms,
             note: None,
             reason_kind: None,

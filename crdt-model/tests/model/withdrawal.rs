@@ -217,7 +217,7 @@ fn s6_an_item_recorded_withdrawn_without_approval_is_flagged() {
         "{view:?}"
     );
     assert_eq!(
-        view.effective_action.as_deref(),
+        view.effective_action.map(|a| a.as_str()),
         Some("station"),
         "the approved stationing still stands"
     );

@@ -446,7 +446,7 @@ impl Engine {
                             s.hall,
                             s.item,
                             s.status,
-                            s.effective_action.unwrap_or_default(),
+                            s.effective_action.map(|a| a.as_str().to_string()).unwrap_or_default(),
                             s.pending.map(|p| p.id).unwrap_or_default(),
                             s.rejected_reason.unwrap_or_default(),
                         ])

@@ -28,8 +28,7 @@ impl Engine {
                 .stations()
                 .into_iter()
                 .filter(|s| {
-                    s.hall == hall.as_str()
-                        && matches!(s.effective_action.as_deref(), Some("station" | "adjust"))
+                    s.hall == hall.as_str() && s.effective_action.is_some_and(|a| a.offers())
                 })
                 .filter(|s| {
                     replica.items().iter().any(|i| {

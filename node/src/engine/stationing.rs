@@ -1,6 +1,6 @@
 //! Stationing commands: propose, adjust, withdraw (with reason and basis, S4) and publish (S5).
 
-use hallsync_model::entry::station::{StationAction, StationProposal};
+use hallsync_model::entry::station::{parse_action, StationAction, StationProposal};
 use hallsync_model::records::withdrawal::{Publication, Publisher};
 use hallsync_model::{DocId, HallId, ItemCode, ScalarValue};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ impl Engine {
     pub fn station(&mut self, request: StationRequest) -> Result<Value, NodeError> {
         let hall = HallId::new(request.hall.as_deref().unwrap_or(&self.config.node.hall))?;
         let code = ItemCode::new(&request.item)?;
-        let action: StationAction = request.action.as_deref().unwrap_or("station").parse()?;
+        let action = parse_action(request.action.as_deref().unwrap_or("station"))?;
         let proposal = StationProposal {
             hall: hall.clone(),
             item: code.clone(),
@@ -113,7 +113,7 @@ impl Engine {
         let withdrawn = self.replica()?.stations().into_iter().any(|s| {
             s.hall == hall.as_str()
                 && s.item == code.as_str()
-                && s.effective_action.as_deref() == Some("withdraw")
+                && s.effective_action == Some(StationAction::Withdraw)
         });
         if !withdrawn {
             return Err(NodeError::NotAllowed(format!(
