@@ -29,6 +29,29 @@ pub struct ChangeCtx<'a> {
 }
 
 impl ChangeCtx<'_> {
+    /// Requires the hall's own people for `kind`: a certificate for `hall` with `kind` in scope,
+    /// or an operator's whose subtree covers it. An administrator's subtree is jurisdiction
+    /// (certify, revoke), not a right to write the filings of the halls under it.
+    ///
+    /// # Errors
+    /// `deny()`, or the standing of the certificate that would allow it (revoked, expired).
+    pub(crate) fn require_hall_people(
+        &self,
+        hall: &crate::hall::HallId,
+        kind: crate::trust::cert::RecordKind,
+        deny: impl FnOnce() -> Rejection,
+    ) -> Result<(), Rejection> {
+        self.require(
+            |c| {
+                c.body.scope.allows(kind)
+                    && (&c.body.hall == hall
+                        || (c.body.role == crate::trust::cert::Role::Operator
+                            && self.trust.covers(c, hall)))
+            },
+            deny,
+        )
+    }
+
     /// Succeeds when a certificate of the author that `allows` authorizes the change: active, or
     /// revoked only by revocations that all keep this change.
     ///

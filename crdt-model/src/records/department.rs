@@ -14,9 +14,10 @@ use crate::change::ops::RootWrite;
 use crate::change::rejection::Rejection;
 use crate::hall::{is_short_token, HallId};
 use crate::records::authority::ChangeCtx;
+use crate::records::fields::{Field, FieldTable};
 use crate::records::item_code::uscc_problem;
 use crate::records::station::DocHistory;
-use crate::trust::cert::{RecordKind, Role};
+use crate::trust::cert::RecordKind;
 
 /// A department's filing at a hall.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,44 +124,33 @@ pub(crate) fn authorize_content(
     dept: &str,
     writes: &[RootWrite],
 ) -> Result<(), Rejection> {
-    ctx.require(
-        |c| {
-            c.body.scope.allows(RecordKind::Stationing)
-                && (&c.body.hall == hall
-                    || (c.body.role == Role::Operator && ctx.trust.covers(c, hall)))
-        },
-        || Rejection::OutOfScope {
-            reason: format!(
-                "{} holds no certificate for hall {hall}",
-                ctx.author.short()
-            ),
-        },
-    )?;
-    for write in writes {
-        let ok = match (write.key.as_str(), &write.value) {
-            ("dept", Some(ScalarValue::Str(s))) => s.as_str() == dept,
-            ("action", Some(ScalarValue::Str(s))) => matches!(s.as_str(), "station" | "withdraw"),
-            (
-                "name"
-                | "uscc"
-                | "plan"
-                | "authorization_letter"
-                | "filing"
-                | "application"
-                | "archives_handover",
-                Some(ScalarValue::Str(s)),
-            ) => s.chars().count() <= 2000,
-            _ => false,
-        };
-        if !ok {
-            return Err(Rejection::shape(format!(
-                "department field `{}` is not a department field or has the wrong kind",
-                write.key
-            )));
-        }
-    }
-    Ok(())
+    ctx.require_hall_people(hall, RecordKind::Stationing, || Rejection::OutOfScope {
+        reason: format!(
+            "{} holds no certificate for hall {hall}",
+            ctx.author.short()
+        ),
+    })?;
+    DEPARTMENT_FIELDS.check_writes(&[("dept", dept)], writes, None)
 }
+
+/// The department record's fields.
+const DEPARTMENT_FIELDS: FieldTable = FieldTable {
+    label: "department",
+    fields: &[
+        ("dept", Field::Id("dept")),
+        (
+            "action",
+            Field::OneOf(&[("station", "进驻"), ("withdraw", "撤离")]),
+        ),
+        ("name", Field::Text(2000)),
+        ("uscc", Field::Text(2000)),
+        ("plan", Field::Text(2000)),
+        ("authorization_letter", Field::Text(2000)),
+        ("filing", Field::Text(2000)),
+        ("application", Field::Text(2000)),
+        ("archives_handover", Field::Text(2000)),
+    ],
+};
 
 /// S7/S8 at every receiver: an approval of a department stationing or withdrawal must approve a
 /// complete one.

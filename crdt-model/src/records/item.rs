@@ -16,6 +16,7 @@ use crate::doc_id::ItemCode;
 use crate::error::RecordError;
 use crate::hall::{is_short_token, Level};
 use crate::records::authority::ChangeCtx;
+use crate::records::fields::{Field, FieldTable};
 use crate::records::item_code::code_problem;
 use crate::trust::cert::{RecordKind, Role};
 
@@ -509,39 +510,58 @@ impl ItemFields {
     }
 }
 
-fn value_ok(key: &str, value: &ScalarValue, code: &ItemCode) -> bool {
-    match (key, value) {
-        ("code", ScalarValue::Str(s)) => s.as_str() == code.as_str(),
-        ("name" | "department", ScalarValue::Str(s)) => check_text("name", s).is_ok(),
-        ("type", ScalarValue::Str(s)) => type_code(s).is_some(),
-        ("cross_region", ScalarValue::Str(s)) => CROSS_REGION.iter().any(|(c, _)| *c == s.as_str()),
+/// The item record's fields; materials (`material/<id>/<field>`) are checked by [`material_ok`].
+const ITEM_FIELDS: FieldTable = FieldTable {
+    label: "item",
+    fields: &[
+        ("code", Field::Id("code")),
+        ("name", Field::Checked(|s| check_text("name", s).is_ok())),
         (
-            "legal_basis_setting"
-            | "legal_basis_implementing"
-            | "conditions"
-            | "process"
-            | "guide"
-            | "fee_standard"
-            | "fee_basis",
-            ScalarValue::Str(s),
-        ) => text_ok(s, TEXT_CHARS_MAX),
-        ("statutory_days" | "promised_days", ScalarValue::Int(n)) => {
-            (0..=PROMISED_DAYS_MAX).contains(n)
-        }
-        ("is_fee" | "legacy_code", ScalarValue::Boolean(_)) => true,
-        (k, v) => match k.strip_prefix("material/").and_then(|r| r.split_once('/')) {
-            Some((id, field)) if is_short_token(id, 40) => match (field, v) {
-                ("name", ScalarValue::Str(s)) => check_text("material name", s).is_ok(),
-                ("form", ScalarValue::Str(s)) => {
-                    MATERIAL_FORMS.iter().any(|(f, _)| *f == s.as_str())
-                }
-                ("count", ScalarValue::Int(n)) => (0..=99).contains(n),
-                ("order", ScalarValue::Int(n)) => (0..MATERIALS_MAX as i64).contains(n),
-                ("required" | "deferrable", ScalarValue::Boolean(_)) => true,
-                _ => false,
-            },
-            _ => false,
-        },
+            "department",
+            Field::Checked(|s| check_text("name", s).is_ok()),
+        ),
+        ("type", Field::Checked(|s| type_code(s).is_some())),
+        ("cross_region", Field::OneOf(&CROSS_REGION)),
+        ("legal_basis_setting", Field::Checked(long_text_ok)),
+        ("legal_basis_implementing", Field::Checked(long_text_ok)),
+        ("conditions", Field::Checked(long_text_ok)),
+        ("process", Field::Checked(long_text_ok)),
+        ("guide", Field::Checked(long_text_ok)),
+        ("fee_standard", Field::Checked(long_text_ok)),
+        ("fee_basis", Field::Checked(long_text_ok)),
+        ("statutory_days", Field::Int(0, PROMISED_DAYS_MAX)),
+        ("promised_days", Field::Int(0, PROMISED_DAYS_MAX)),
+        ("is_fee", Field::Bool),
+        ("legacy_code", Field::Bool),
+    ],
+};
+
+fn long_text_ok(text: &str) -> bool {
+    text_ok(text, TEXT_CHARS_MAX)
+}
+
+/// A material's entry (`material/<id>/<field>`), or its deletion: deleting a material's entries
+/// removes it; core fields are never deleted.
+fn material_ok(key: &str, value: Option<&ScalarValue>) -> bool {
+    let Some((id, field)) = key
+        .strip_prefix("material/")
+        .and_then(|r| r.split_once('/'))
+    else {
+        return false;
+    };
+    if !is_short_token(id, 40) {
+        return false;
+    }
+    let Some(value) = value else {
+        return true;
+    };
+    match (field, value) {
+        ("name", ScalarValue::Str(s)) => check_text("material name", s).is_ok(),
+        ("form", ScalarValue::Str(s)) => MATERIAL_FORMS.iter().any(|(f, _)| *f == s.as_str()),
+        ("count", ScalarValue::Int(n)) => (0..=99).contains(n),
+        ("order", ScalarValue::Int(n)) => (0..MATERIALS_MAX as i64).contains(n),
+        ("required" | "deferrable", ScalarValue::Boolean(_)) => true,
+        _ => false,
     }
 }
 
@@ -566,20 +586,7 @@ pub(crate) fn authorize(
             ),
         },
     )?;
-    for write in writes {
-        let ok = match &write.value {
-            Some(v) => value_ok(&write.key, v, code),
-            // Deleting a material's entries removes it; core fields are never deleted.
-            None => write.key.starts_with("material/"),
-        };
-        if !ok {
-            return Err(Rejection::shape(format!(
-                "item field `{}` has a value of the wrong kind or is not an item field (C3)",
-                write.key
-            )));
-        }
-    }
-    Ok(())
+    ITEM_FIELDS.check_writes(&[("code", code.as_str())], writes, Some(material_ok))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod authority;
 pub mod calendar_doc;
 pub mod case;
 pub mod department;
+pub(crate) mod fields;
 pub mod item;
 pub mod item_code;
 pub mod item_table;

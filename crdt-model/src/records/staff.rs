@@ -17,7 +17,8 @@ use crate::change::rejection::Rejection;
 use crate::hall::is_short_token;
 use crate::hall::HallId;
 use crate::records::authority::ChangeCtx;
-use crate::trust::cert::{RecordKind, Role};
+use crate::records::fields::{Field, FieldTable};
+use crate::trust::cert::RecordKind;
 
 /// Staff roles (DG 5.2.9, 6.3.2 b).
 pub const STAFF_ROLES: [(&str, &str); 3] = [
@@ -164,44 +165,31 @@ pub(crate) fn authorize_content(
     person: &str,
     writes: &[RootWrite],
 ) -> Result<(), Rejection> {
-    ctx.require(
-        |c| {
-            c.body.scope.allows(RecordKind::Staff)
-                && (&c.body.hall == hall
-                    || (c.body.role == Role::Operator && ctx.trust.covers(c, hall)))
-        },
-        || Rejection::OutOfScope {
-            reason: format!(
-                "{} holds no certificate for hall {hall} with staff filings in scope",
-                ctx.author.short()
-            ),
-        },
-    )?;
-    for write in writes {
-        let ok = match (write.key.as_str(), &write.value) {
-            ("person", Some(ScalarValue::Str(s))) => s.as_str() == person,
-            ("name" | "department" | "job_no" | "certificates", Some(ScalarValue::Str(s))) => {
-                s.chars().count() <= 500
-            }
-            ("window" | "replaces", Some(ScalarValue::Str(s))) => is_short_token(s, 40),
-            ("role", Some(ScalarValue::Str(s))) => {
-                STAFF_ROLES.iter().any(|(r, _)| *r == s.as_str())
-            }
-            ("leave_reason", Some(ScalarValue::Str(s))) => {
-                LEAVE_REASONS.iter().any(|(r, _)| *r == s.as_str())
-            }
-            ("trained_on" | "on_duty_from" | "left_on", Some(ScalarValue::Str(s))) => {
-                s.parse::<Date>().is_ok()
-            }
-            ("is_business_lead", Some(ScalarValue::Boolean(_))) => true,
-            _ => false,
-        };
-        if !ok {
-            return Err(Rejection::shape(format!(
-                "staff field `{}` has a value of the wrong kind or is not a staff field",
-                write.key
-            )));
-        }
-    }
-    Ok(())
+    ctx.require_hall_people(hall, RecordKind::Staff, || Rejection::OutOfScope {
+        reason: format!(
+            "{} holds no certificate for hall {hall} with staff filings in scope",
+            ctx.author.short()
+        ),
+    })?;
+    STAFF_FIELDS.check_writes(&[("person", person)], writes, None)
 }
+
+/// The staff filing's fields.
+const STAFF_FIELDS: FieldTable = FieldTable {
+    label: "staff",
+    fields: &[
+        ("person", Field::Id("person")),
+        ("name", Field::Text(500)),
+        ("department", Field::Text(500)),
+        ("job_no", Field::Text(500)),
+        ("certificates", Field::Text(500)),
+        ("window", Field::Token(40)),
+        ("replaces", Field::Token(40)),
+        ("role", Field::OneOf(&STAFF_ROLES)),
+        ("leave_reason", Field::OneOf(&LEAVE_REASONS)),
+        ("trained_on", Field::Date),
+        ("on_duty_from", Field::Date),
+        ("left_on", Field::Date),
+        ("is_business_lead", Field::Bool),
+    ],
+};

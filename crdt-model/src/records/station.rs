@@ -17,6 +17,7 @@ use crate::hall::HallId;
 use crate::identity::DeviceId;
 use crate::records::approval::{closure, key_belongs_to, Approval, APPROVAL_PREFIX};
 use crate::records::authority::ChangeCtx;
+use crate::records::fields::{Field, FieldTable};
 use crate::records::withdrawal::{Publication, Publisher, PUBLICATION_PREFIX, REASON_KINDS};
 use crate::trust::cert::{RecordKind, Role};
 
@@ -209,13 +210,9 @@ fn authorize_content(
     code: &ItemCode,
     writes: &[RootWrite],
 ) -> Result<(), Rejection> {
-    ctx.require(
-        // An administrator's subtree is jurisdiction (certify, revoke), not a right to write the
-        // filings of the halls under it; an operator's subtree scope lets it serve them.
-        |c| {
-            c.body.scope.allows(RecordKind::Stationing)
-                && (&c.body.hall == hall || (c.body.role == Role::Operator && ctx.trust.covers(c, hall)))
-        },
+    ctx.require_hall_people(
+        hall,
+        RecordKind::Stationing,
         || Rejection::OutOfScope {
             reason: format!(
                 "{} holds no certificate for hall {hall} with stationing in scope; a hall's stationing is proposed by its own people",
@@ -223,32 +220,31 @@ fn authorize_content(
             ),
         },
     )?;
-    for write in writes {
-        let ok = match (write.key.as_str(), &write.value) {
-            ("hall", Some(ScalarValue::Str(s))) => s.as_str() == hall.as_str(),
-            ("item", Some(ScalarValue::Str(s))) => s.as_str() == code.as_str(),
-            ("action", Some(ScalarValue::Str(s))) => StationAction::parse(s.as_str()).is_some(),
-            ("note" | "reason" | "basis", Some(ScalarValue::Str(s))) => {
-                s.chars().count() <= NOTE_CHARS_MAX
-            }
-            ("reason_kind", Some(ScalarValue::Str(s))) => {
-                REASON_KINDS.iter().any(|(k, _)| *k == s.as_str())
-            }
-            ("executed_at", Some(ScalarValue::Str(s))) => {
-                s.parse::<crate::calendar::Date>().is_ok()
-            }
-            ("proposed_at_ms", Some(ScalarValue::Int(_))) => true,
-            _ => false,
-        };
-        if !ok {
-            return Err(Rejection::shape(format!(
-                "stationing field `{}` has a value of the wrong kind or is not a stationing field",
-                write.key
-            )));
-        }
-    }
-    Ok(())
+    STATION_FIELDS.check_writes(
+        &[("hall", hall.as_str()), ("item", code.as_str())],
+        writes,
+        None,
+    )
 }
+
+/// The stationing record's content fields (approvals and publications have rules of their own).
+const STATION_FIELDS: FieldTable = FieldTable {
+    label: "stationing",
+    fields: &[
+        ("hall", Field::Id("hall")),
+        ("item", Field::Id("item")),
+        (
+            "action",
+            Field::Checked(|s| StationAction::parse(s).is_some()),
+        ),
+        ("note", Field::Text(NOTE_CHARS_MAX)),
+        ("reason", Field::Text(NOTE_CHARS_MAX)),
+        ("basis", Field::Text(NOTE_CHARS_MAX)),
+        ("reason_kind", Field::OneOf(&REASON_KINDS)),
+        ("executed_at", Field::Date),
+        ("proposed_at_ms", Field::Int(i64::MIN, i64::MAX)),
+    ],
+};
 
 fn authorize_approval(
     ctx: &ChangeCtx<'_>,
