@@ -30,6 +30,8 @@ pub struct Stats {
     /// Proposals the workload made that an entry rule refused (as the node would): none for a legal
     /// workload.
     pub entry_refused: u64,
+    /// Case openings skipped because no village yet stationed an item the accepting village holds.
+    pub cases_skipped: u64,
     /// Valid changes replayed to random nodes.
     pub replayed: u64,
     /// Equivocations (pairs of versions) injected.
@@ -106,6 +108,8 @@ pub struct Report {
     pub refused_garbage: u64,
     /// Workload proposals an entry rule refused, as the node would (0 for a legal workload).
     pub entry_refused: u64,
+    /// Case openings skipped: no village stationed an item the accepting village holds yet.
+    pub cases_skipped: u64,
     /// Valid changes replayed to random nodes (they must change nothing beyond a normal delivery).
     pub replayed: u64,
     /// Pairs of versions signed by an equivocating village key.
@@ -285,6 +289,7 @@ impl Report {
             accepted_invalid,
             refused_garbage: stats.refused_garbage,
             entry_refused: stats.entry_refused,
+            cases_skipped: stats.cases_skipped,
             replayed: stats.replayed,
             equivocations: stats.equivocations,
             revoked_writes: stats.revoked_writes,

@@ -73,6 +73,8 @@ pub struct Sim {
     valid_log: Vec<SignedChange>,
     /// Per node, its children in the hall tree.
     children: Vec<Vec<usize>>,
+    /// Stationings the townships approved, (village, item): where cases may go.
+    stationed_at: Vec<(usize, ItemCode)>,
     /// Per (node, peer), the time of the wake-up scheduled for its session.
     wakes: BTreeMap<(usize, usize), u64>,
     /// How sessions pace their rounds: the node's policy with the simulator's push delay.
@@ -110,6 +112,12 @@ fn next_case_state(state: &str) -> Option<&'static str> {
 }
 
 const APPROVE_EVERY_MS: u64 = 300_000;
+
+/// Tries to find a handling village and item for a case before the attempt is skipped.
+const CASE_TRIES: usize = 16;
+
+/// Most approved stationings remembered as case destinations.
+const STATIONED_AT_MAX: usize = 1_000_000;
 
 /// The applicant of every simulated case: a valid resident identity number (GB 11643).
 const SIM_APPLICANT_ID: &str = "440300199001011238";
@@ -150,6 +158,7 @@ impl Sim {
             revoked: BTreeMap::new(),
             valid_log: Vec::new(),
             children: Vec::new(),
+            stationed_at: Vec::new(),
             wakes: BTreeMap::new(),
             session: SessionConfig {
                 limits: WireLimits::default(),
@@ -519,6 +528,13 @@ impl Sim {
                 let Ok(doc) = p.doc.parse::<DocId>() else {
                     continue;
                 };
+                if let hallsync_model::DocKind::Station(hall, code) = doc.kind() {
+                    if let Some(v) = self.nodes.iter().position(|n| &n.hall == hall) {
+                        if self.stationed_at.len() < STATIONED_AT_MAX {
+                            self.stationed_at.push((v, code.clone()));
+                        }
+                    }
+                }
                 self.author(
                     t,
                     &doc,
@@ -827,27 +843,30 @@ impl Sim {
             return;
         }
         let a = villages[self.rng.below(villages.len() as u64) as usize];
-        let h = villages[self.rng.below(villages.len() as u64) as usize];
-        if a == h {
-            return;
+        // A handling village that stations an item the accepting village holds (as their own
+        // replicas show), so the case is one the node would accept: a few random tries among the
+        // villages known to have had a stationing approved.
+        let mut found = None;
+        for _ in 0..CASE_TRIES {
+            if self.stationed_at.is_empty() {
+                break;
+            }
+            let (h, code) =
+                self.stationed_at[self.rng.below(self.stationed_at.len() as u64) as usize].clone();
+            let handled = self.nodes[h]
+                .replica
+                .station(&self.nodes[h].hall, &code)
+                .and_then(|s| s.effective_action)
+                .is_some_and(StationAction::offers);
+            if h != a && handled && self.nodes[a].replica.holds(&DocId::item(&code)) {
+                found = Some((h, code));
+                break;
+            }
         }
-        // An item the handling village stations (as its own replica shows) and the accepting
-        // village holds, so the case is one the node would accept.
-        let stationed: Vec<ItemCode> = (0..self.items)
-            .filter_map(|n| ItemCode::new(&format!("4420{n:05}000")).ok())
-            .filter(|code| self.nodes[a].replica.holds(&DocId::item(code)))
-            .filter(|code| {
-                self.nodes[h]
-                    .replica
-                    .station(&self.nodes[h].hall, code)
-                    .and_then(|s| s.effective_action)
-                    .is_some_and(StationAction::offers)
-            })
-            .collect();
-        if stationed.is_empty() {
+        let Some((h, code)) = found else {
+            self.stats.cases_skipped += 1;
             return;
-        }
-        let code = stationed[self.rng.below(stationed.len() as u64) as usize].clone();
+        };
         self.cases += 1;
         let case_no = format!("SIM-{}", self.cases);
         let (accepting, handling) = (self.nodes[a].hall.clone(), self.nodes[h].hall.clone());
