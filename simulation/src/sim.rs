@@ -677,7 +677,11 @@ impl Sim {
             ..Default::default()
         };
         let doc = DocId::staff(&self.nodes[v].hall, &person);
-        self.author(v, &doc, &fields.writes());
+        // The same entry rules the node's `staff file` runs (P1, P2, S8, ST 9.1).
+        match entry::staff::file(&self.nodes[v].replica, &self.nodes[v].hall, &fields) {
+            Ok(writes) => self.author(v, &doc, &writes),
+            Err(_) => self.stats.entry_refused += 1,
+        }
     }
 
     /// Replays a valid change to a random node: a duplicate there, or applied as any change would be.

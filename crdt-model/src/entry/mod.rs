@@ -95,6 +95,22 @@ pub enum EntryError {
         /// The case's record id.
         case: String,
     },
+    /// A staff filing that breaks its own rules (P1, P2, shapes, ST 9.1), or that does not exist.
+    #[error("{reason}")]
+    Filing {
+        /// What is wrong, naming the rule.
+        reason: String,
+    },
+    /// P4: the departure would leave the window with nobody on duty.
+    #[error("P4 先进后出 (ST 6.3.3): nobody else is on duty at window {window} on {on}; the replacement must be on duty before {person} leaves")]
+    WindowLeftEmpty {
+        /// The window.
+        window: String,
+        /// Who would leave.
+        person: String,
+        /// The day.
+        on: String,
+    },
     /// S8: staff filed or put on duty for a department withdrawn from the hall.
     #[error("S8 (ST 7): department {department} has withdrawn from hall {hall}: file or put on duty staff of a department stationed there")]
     DepartmentWithdrawn {

@@ -29,16 +29,7 @@ pub struct StaffStep {
 }
 
 impl Engine {
-    fn staff_current(&self, hall: &HallId, person: &str) -> Option<StaffFields> {
-        let replica = self.replica().ok()?;
-        replica
-            .roster(Some(hall))
-            .into_iter()
-            .find(|v| v.filing.as_ref().is_some_and(|f| f.person == person))
-            .and_then(|v| v.filing)
-    }
-
-    /// Files a person at a hall (ST 6.2.1), checked for P1 and P2.
+    /// Files a person at a hall (ST 6.2.1), through the core's entry rules (P1, P2, S8, ST 9.1).
     ///
     /// # Errors
     /// The rule broken.
@@ -48,36 +39,13 @@ impl Engine {
         fields: StaffFields,
     ) -> Result<Value, NodeError> {
         let hall = HallId::new(hall.unwrap_or(&self.config.node.hall))?;
-        fields.validate().map_err(NodeError::NotAllowed)?;
-        self.refuse_withdrawn_department(&hall, &fields.department)?;
-        if let Some(replaced) = &fields.replaces {
-            // An adjustment filing (ST 9.1) is filed before the change, for the same window.
-            let old = self.staff_current(&hall, replaced).ok_or_else(|| {
-                NodeError::NotFound(format!("ST 9.1: {replaced} is not filed at hall {hall}; an adjustment filing names whom it replaces"))
-            })?;
-            if old.window != fields.window {
-                return Err(NodeError::NotAllowed(format!(
-                    "ST 9.1: {} replaces {replaced} at window {}, not {}",
-                    fields.person, old.window, fields.window
-                )));
-            }
-        }
-        let envelope = self.author(&DocId::staff(&hall, &fields.person), &fields.writes())?;
+        let writes = hallsync_model::entry::staff::file(self.replica()?, &hall, &fields)?;
+        let envelope = self.author(&DocId::staff(&hall, &fields.person), &writes)?;
         Ok(changed(&envelope))
     }
 
-    /// S8 (ST 7): no one is filed or put on duty for a department withdrawn from the hall.
-    fn refuse_withdrawn_department(
-        &self,
-        hall: &HallId,
-        department: &str,
-    ) -> Result<(), NodeError> {
-        hallsync_model::entry::staff::department_present(self.replica()?, hall, department)?;
-        Ok(())
-    }
-
-    /// Records training, duty or departure; a departure that would leave the window with nobody on
-    /// duty is refused (P4, 先进后出): file and put the replacement on duty first.
+    /// Records training, duty or departure, through the core's entry rules (S8, P4: a departure
+    /// that would leave the window with nobody on duty is refused).
     ///
     /// # Errors
     /// The rule broken.
@@ -89,57 +57,16 @@ impl Engine {
             .map_err(|e: hallsync_model::calendar::DateError| {
                 NodeError::NotAllowed(e.to_string())
             })?;
-        let mut fields = self.staff_current(&hall, &step.person).ok_or_else(|| {
-            NodeError::NotFound(format!(
-                "no approved filing for {} at hall {hall}: file them and have it approved first",
-                step.person
-            ))
-        })?;
-        let key = match step.step.as_str() {
-            "train" => {
-                fields.trained_on = Some(on.to_string());
-                "trained_on"
-            }
-            "duty" => {
-                self.refuse_withdrawn_department(&hall, &fields.department)?;
-                fields.on_duty_from = Some(on.to_string());
-                "on_duty_from"
-            }
-            "leave" => {
-                fields.left_on = Some(on.to_string());
-                fields.leave_reason = Some(step.reason.clone().unwrap_or_else(|| "other".into()));
-                let roster = self.replica()?.roster(Some(&hall));
-                let covered = roster.iter().any(|v| {
-                    v.state == "on_duty"
-                        && v.filing.as_ref().is_some_and(|g| {
-                            g.person != fields.person
-                                && g.window == fields.window
-                                && g.on_duty_from
-                                    .as_deref()
-                                    .is_some_and(|d| d <= on.to_string().as_str())
-                        })
-                });
-                if !covered {
-                    return Err(NodeError::NotAllowed(format!(
-                        "P4 先进后出 (ST 6.3.3): nobody else is on duty at window {} on {on}; the replacement must be on duty before {} leaves",
-                        fields.window, fields.person
-                    )));
-                }
-                "left_on"
-            }
-            other => {
-                return Err(NodeError::NotAllowed(format!(
-                    "`{other}`: use train, duty or leave"
-                )))
-            }
-        };
-        fields.validate().map_err(NodeError::NotAllowed)?;
-        let puts: Vec<_> = fields
-            .writes()
-            .into_iter()
-            .filter(|(k, _)| k == key || k == "leave_reason")
-            .collect();
-        let envelope = self.author(&DocId::staff(&hall, &fields.person), &puts)?;
+        let kind = hallsync_model::entry::staff::StaffStep::parse(&step.step)?;
+        let writes = hallsync_model::entry::staff::step(
+            self.replica()?,
+            &hall,
+            &step.person,
+            kind,
+            on,
+            step.reason,
+        )?;
+        let envelope = self.author(&DocId::staff(&hall, &step.person), &writes)?;
         Ok(changed(&envelope))
     }
 
