@@ -17,16 +17,16 @@ use crate::calendar::Date;
 use crate::change::ops::root_writes;
 use crate::doc_id::{DocId, DocKind};
 use crate::effective::text_at;
-use crate::records::case::{side_of, Transition, TRANSITION_PREFIX};
+use crate::records::case::{side_of, CaseState, Transition, TRANSITION_PREFIX};
 use crate::replica::{DocState, Replica};
 
 /// One transition as replayed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepView {
     /// Left.
-    pub from: String,
+    pub from: CaseState,
     /// Entered.
-    pub to: String,
+    pub to: CaseState,
     /// The signer's time.
     pub at_ms: i64,
     /// The signer.
@@ -61,7 +61,7 @@ pub struct CaseView {
     /// A hash of the applicant's id: personal data stays out of replicated records (D rules).
     pub applicant_ref: String,
     /// The current state.
-    pub state: String,
+    pub state: CaseState,
     /// Every transition, applied or superseded, in replay order.
     pub history: Vec<StepView>,
     /// The day it was accepted (K6 clock start).
@@ -93,7 +93,12 @@ fn depths(state: &DocState) -> BTreeMap<ChangeHash, usize> {
     depth
 }
 
-const DECIDED_OR_LATER: [&str; 4] = ["decided", "issued", "delivered", "archived"];
+const DECIDED_OR_LATER: [CaseState; 4] = [
+    CaseState::Decided,
+    CaseState::Issued,
+    CaseState::Delivered,
+    CaseState::Archived,
+];
 
 impl Replica {
     /// Every case held, with deadlines as of `now_ms` when given. Opens every case: listings use
@@ -139,20 +144,20 @@ impl Replica {
             }
         }
         steps.sort_by_key(|s| (s.0, s.1, s.2));
-        let mut current = "received".to_string();
+        let mut current = CaseState::Received;
         let mut corrections = 0;
         let mut accepted_at = None;
         let mut history = Vec::new();
         for (_, _, _, by, t) in steps {
             let why_not = if t.from != current {
                 Some(format!("superseded: the case was already {current} (concurrent transitions resolve in causal, then time order)"))
-            } else if side_of(&t.from, &t.to).is_none() {
+            } else if side_of(t.from, t.to).is_none() {
                 Some("not a legal transition (YC 6)".into())
-            } else if t.to == "correction_requested" && corrections > 0 {
+            } else if t.to == CaseState::CorrectionRequested && corrections > 0 {
                 Some("K2 (YC 6.1.3): one correction notice lists every missing material; a second is not allowed".into())
-            } else if t.to == "accepted_with_deferred_materials" && t.supply_by.is_none() {
+            } else if t.to == CaseState::AcceptedWithDeferredMaterials && t.supply_by.is_none() {
                 Some("K5 (DG 5.2.7): a 容缺 acceptance sets the day by which the deferred materials are supplied".into())
-            } else if t.to == "accepted_with_deferred_materials"
+            } else if t.to == CaseState::AcceptedWithDeferredMaterials
                 && !t.materials.iter().all(|m| {
                     item_view.is_some_and(|i| {
                         i.fields
@@ -168,13 +173,16 @@ impl Replica {
             };
             let applied = why_not.is_none();
             if applied {
-                if t.to == "correction_requested" {
+                if t.to == CaseState::CorrectionRequested {
                     corrections += 1;
                 }
-                if t.to.starts_with("accepted") {
+                if matches!(
+                    t.to,
+                    CaseState::Accepted | CaseState::AcceptedWithDeferredMaterials
+                ) {
                     accepted_at = Some(t.at_ms);
                 }
-                current = t.to.clone();
+                current = t.to;
             }
             history.push(StepView {
                 from: t.from,
@@ -198,7 +206,7 @@ impl Replica {
         let deadline = accepted_on
             .zip(promised)
             .map(|(d, days)| calendar.add_working_days(d, u32::try_from(days).unwrap_or(0)));
-        let decided = DECIDED_OR_LATER.contains(&current.as_str());
+        let decided = DECIDED_OR_LATER.contains(&current);
         let left = deadline
             .zip(now_ms)
             .map(|(dl, now)| calendar.working_days_between(Date::from_unix_ms(now), dl.due));

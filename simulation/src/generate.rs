@@ -204,24 +204,25 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
                     ),
                 ];
                 changes.extend(write(&mut origin, &nodes[a].key, &doc, &open, at));
+                use hallsync_model::records::case::CaseState::*;
                 let steps = [
-                    ("received", "accepted", a),
-                    ("accepted", "transferred", a),
-                    ("transferred", "in_review", h),
-                    ("in_review", "decided", h),
-                    ("decided", "issued", a),
-                    ("issued", "delivered", a),
-                    ("delivered", "archived", a),
+                    (Received, Accepted, a),
+                    (Accepted, Transferred, a),
+                    (Transferred, InReview, h),
+                    (InReview, Decided, h),
+                    (Decided, Issued, a),
+                    (Issued, Delivered, a),
+                    (Delivered, Archived, a),
                 ];
                 for (i, (from, to, by)) in steps.into_iter().enumerate() {
                     let t = Transition {
-                        from: from.into(),
-                        to: to.into(),
+                        from,
+                        to,
                         at_ms: at + (i as i64 + 1) * 3_600_000,
                         materials: Vec::new(),
                         note: String::new(),
                         supply_by: None,
-                        mode: (to == "issued").then(|| "window".to_string()),
+                        mode: (to == Issued).then(|| "window".to_string()),
                     };
                     let puts = [(
                         t.key(&nodes[by].key.device_id()),

@@ -9,6 +9,7 @@ use hallsync_model::entry::{
     station::{StationAction, StationProposal},
 };
 use hallsync_model::records::approval::Approval;
+use hallsync_model::records::case::CaseState;
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::station::StationFields;
 use hallsync_model::sync::session::{self, Host, Output, Session, SessionConfig};
@@ -98,15 +99,16 @@ const VALID_LOG_MAX: usize = 100_000;
 
 /// Township administrators look at what is pending for them this often.
 /// The state a case moves to next on its ordinary path (YC 6.1–6.4), if any.
-fn next_case_state(state: &str) -> Option<&'static str> {
+fn next_case_state(state: CaseState) -> Option<CaseState> {
+    use CaseState::*;
     Some(match state {
-        "received" => "accepted",
-        "accepted" => "transferred",
-        "transferred" => "in_review",
-        "in_review" => "decided",
-        "decided" => "issued",
-        "issued" => "delivered",
-        "delivered" => "archived",
+        Received => Accepted,
+        Accepted => Transferred,
+        Transferred => InReview,
+        InReview => Decided,
+        Decided => Issued,
+        Issued => Delivered,
+        Delivered => Archived,
         _ => return None,
     })
 }
@@ -475,13 +477,13 @@ impl Sim {
             let hall = self.nodes[v].hall.to_string();
             let cases = self.nodes[v].replica.cases(Some(self.now_ms as i64));
             for case in cases {
-                let mut state = case.state.clone();
+                let mut state = case.state;
                 // A side may take several steps in a row (accept, then transfer).
                 for _ in 0..3 {
-                    let Some(next) = next_case_state(&state) else {
+                    let Some(next) = next_case_state(state) else {
                         break;
                     };
-                    let ours = match hallsync_model::records::case::side_of(&state, next) {
+                    let ours = match hallsync_model::records::case::side_of(state, next) {
                         Some(hallsync_model::records::case::Side::Handling) => {
                             case.handling == hall
                         }
@@ -495,17 +497,17 @@ impl Sim {
                         break;
                     }
                     let t = hallsync_model::records::case::Transition {
-                        from: state.clone(),
-                        to: next.to_string(),
+                        from: state,
+                        to: next,
                         at_ms: self.now_ms as i64,
                         materials: Vec::new(),
                         note: String::new(),
                         supply_by: None,
-                        mode: (next == "issued").then(|| "window".to_string()),
+                        mode: (next == CaseState::Issued).then(|| "window".to_string()),
                     };
                     let key = t.key(&self.nodes[v].key.device_id());
                     self.author(v, &doc, &[(key, ScalarValue::Str(t.to_value().into()))]);
-                    state = next.to_string();
+                    state = next;
                 }
             }
         }

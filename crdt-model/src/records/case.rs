@@ -19,20 +19,95 @@ use crate::identity::DeviceId;
 use crate::records::authority::ChangeCtx;
 use crate::trust::cert::RecordKind;
 
+/// A case's state (YC 6.1–6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// 收件: received at the accepting hall.
+    Received,
+    /// 补齐补正: the applicant was asked for missing materials (K2).
+    CorrectionRequested,
+    /// 受理: accepted.
+    Accepted,
+    /// 容缺受理: accepted with materials to follow (K5).
+    AcceptedWithDeferredMaterials,
+    /// 不予受理: rejected (K4).
+    Rejected,
+    /// 流转: sent to the handling hall.
+    Transferred,
+    /// 审批: under review at the handling hall.
+    InReview,
+    /// 办结: decided.
+    Decided,
+    /// 出件: the result issued at the accepting hall.
+    Issued,
+    /// 送达: delivered to the applicant.
+    Delivered,
+    /// 归档: archived.
+    Archived,
+}
+
 /// The states, in lifecycle order, with labels.
-pub const CASE_STATES: [(&str, &str); 11] = [
-    ("received", "收件"),
-    ("correction_requested", "补齐补正"),
-    ("accepted", "受理"),
-    ("accepted_with_deferred_materials", "容缺受理"),
-    ("rejected", "不予受理"),
-    ("transferred", "流转"),
-    ("in_review", "审批"),
-    ("decided", "办结"),
-    ("issued", "出件"),
-    ("delivered", "送达"),
-    ("archived", "归档"),
+pub const CASE_STATES: [(CaseState, &str); 11] = [
+    (CaseState::Received, "收件"),
+    (CaseState::CorrectionRequested, "补齐补正"),
+    (CaseState::Accepted, "受理"),
+    (CaseState::AcceptedWithDeferredMaterials, "容缺受理"),
+    (CaseState::Rejected, "不予受理"),
+    (CaseState::Transferred, "流转"),
+    (CaseState::InReview, "审批"),
+    (CaseState::Decided, "办结"),
+    (CaseState::Issued, "出件"),
+    (CaseState::Delivered, "送达"),
+    (CaseState::Archived, "归档"),
 ];
+
+impl CaseState {
+    /// The name in records, the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Received => "received",
+            CaseState::CorrectionRequested => "correction_requested",
+            CaseState::Accepted => "accepted",
+            CaseState::AcceptedWithDeferredMaterials => "accepted_with_deferred_materials",
+            CaseState::Rejected => "rejected",
+            CaseState::Transferred => "transferred",
+            CaseState::InReview => "in_review",
+            CaseState::Decided => "decided",
+            CaseState::Issued => "issued",
+            CaseState::Delivered => "delivered",
+            CaseState::Archived => "archived",
+        }
+    }
+
+    /// The state named `text`, if any.
+    pub fn parse(text: &str) -> Option<CaseState> {
+        CASE_STATES
+            .iter()
+            .map(|(s, _)| *s)
+            .find(|s| s.as_str() == text)
+    }
+
+    /// Its label in Chinese.
+    pub fn label(self) -> &'static str {
+        CASE_STATES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("", |(_, l)| l)
+    }
+}
+
+impl PartialEq<&str> for CaseState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for CaseState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Which side signs a transition into a state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,32 +121,27 @@ pub enum Side {
 }
 
 /// The legal transitions (YC 6.1–6.4) and who signs them.
-pub const TRANSITIONS: [(&str, &str, Side); 13] = [
-    ("received", "correction_requested", Side::Accepting),
-    ("correction_requested", "received", Side::Accepting),
-    ("received", "accepted", Side::Accepting),
-    (
-        "received",
-        "accepted_with_deferred_materials",
-        Side::Accepting,
-    ),
-    ("received", "rejected", Side::Accepting),
-    ("accepted", "transferred", Side::Accepting),
-    (
-        "accepted_with_deferred_materials",
-        "transferred",
-        Side::Accepting,
-    ),
-    ("transferred", "in_review", Side::Handling),
-    ("in_review", "decided", Side::Handling),
-    ("decided", "issued", Side::Accepting),
-    ("issued", "delivered", Side::Accepting),
-    ("delivered", "archived", Side::Either),
-    ("rejected", "archived", Side::Either),
-];
+pub const TRANSITIONS: [(CaseState, CaseState, Side); 13] = {
+    use CaseState::*;
+    [
+        (Received, CorrectionRequested, Side::Accepting),
+        (CorrectionRequested, Received, Side::Accepting),
+        (Received, Accepted, Side::Accepting),
+        (Received, AcceptedWithDeferredMaterials, Side::Accepting),
+        (Received, Rejected, Side::Accepting),
+        (Accepted, Transferred, Side::Accepting),
+        (AcceptedWithDeferredMaterials, Transferred, Side::Accepting),
+        (Transferred, InReview, Side::Handling),
+        (InReview, Decided, Side::Handling),
+        (Decided, Issued, Side::Accepting),
+        (Issued, Delivered, Side::Accepting),
+        (Delivered, Archived, Side::Either),
+        (Rejected, Archived, Side::Either),
+    ]
+};
 
 /// The side that signs the transition `from` → `to`, if it is legal.
-pub fn side_of(from: &str, to: &str) -> Option<Side> {
+pub fn side_of(from: CaseState, to: CaseState) -> Option<Side> {
     TRANSITIONS
         .iter()
         .find(|(f, t, _)| *f == from && *t == to)
@@ -86,9 +156,9 @@ pub const TRANSITION_PREFIX: &str = "t/";
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     /// The state it leaves.
-    pub from: String,
+    pub from: CaseState,
     /// The state it enters.
-    pub to: String,
+    pub to: CaseState,
     /// When the signer says it happened, ms since the Unix epoch (used for the acceptance date).
     pub at_ms: i64,
     /// Missing materials (correction requested, K2), or deferred ones (容缺, K5).
@@ -162,7 +232,7 @@ pub(crate) fn authorize(
                     "transitions are written under the signer's own key".into(),
                 ));
             }
-            let side = side_of(&t.from, &t.to).ok_or_else(|| Rejection::Invalid {
+            let side = side_of(t.from, t.to).ok_or_else(|| Rejection::Invalid {
                 rule: crate::change::rejection::Rule::CaseStates,
                 reason: format!("{} → {} is not a case transition (YC 6)", t.from, t.to),
             })?;

@@ -1,7 +1,7 @@
 //! Cross-region cases: lifecycle, who signs what (K13), one correction notice (K2), deferrable
 //! materials (K5), deadlines (K6), and deterministic resolution of concurrent transitions.
 
-use hallsync_model::records::case::Transition;
+use hallsync_model::records::case::{CaseState, Transition};
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::{
     DeviceKey, DocId, ItemCode, Level, Rejection, Replica, Role, ScalarValue, SignedChange,
@@ -49,8 +49,8 @@ fn step(
     materials: &[&str],
 ) -> Result<SignedChange, Rejection> {
     let t = Transition {
-        from: from.into(),
-        to: to.into(),
+        from: CaseState::parse(from).unwrap(),
+        to: CaseState::parse(to).unwrap(),
         at_ms: fed.now_ms() + 1000,
         materials: materials.iter().map(|m| m.to_string()).collect(),
         note: String::new(),
@@ -197,7 +197,7 @@ proptest! {
             .map(|_| { let mut r = fresh(&fed); r.ingest(fed.log.clone()); (r, Vec::new()) })
             .collect();
         for (i, (b, from, to)) in moves.iter().enumerate() {
-            let t = Transition { from: STATES[*from].into(), to: STATES[*to].into(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new(), supply_by: Some("2026-12-01".into()), mode: None };
+            let t = Transition { from: CaseState::parse(STATES[*from]).unwrap(), to: CaseState::parse(STATES[*to]).unwrap(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new(), supply_by: Some("2026-12-01".into()), mode: None };
             let who = &signers[*b];
             let puts = vec![(t.key(&who.device_id()), ScalarValue::Str(t.to_value().into()))];
             let (replica, log) = &mut branches[*b];
@@ -217,11 +217,11 @@ proptest! {
         prop_assert_eq!(&views[0], &views[1]);
         prop_assert_eq!(&views[0], &views[2]);
         let case = &views[0][0];
-        let mut at = "received".to_string();
+        let mut at = CaseState::Received;
         for s in case.history.iter().filter(|s| s.applied) {
             prop_assert_eq!(&s.from, &at);
-            prop_assert!(hallsync_model::records::case::side_of(&s.from, &s.to).is_some());
-            at = s.to.clone();
+            prop_assert!(hallsync_model::records::case::side_of(s.from, s.to).is_some());
+            at = s.to;
         }
         prop_assert_eq!(&at, &case.state);
     }
@@ -318,8 +318,8 @@ fn k5_a_deferred_acceptance_sets_its_supply_date() {
     let mut fed = setup();
     let village = fed.village.clone();
     let t = Transition {
-        from: "received".into(),
-        to: "accepted_with_deferred_materials".into(),
+        from: CaseState::parse("received").unwrap(),
+        to: CaseState::parse("accepted_with_deferred_materials").unwrap(),
         at_ms: fed.now_ms() + 1000,
         materials: vec!["photo".into()],
         note: String::new(),

@@ -1,6 +1,6 @@
 //! Case commands: open a case, move it, list cases (with deadlines and overdue ones).
 
-use hallsync_model::records::case::{side_of, Side, Transition, CASE_STATES};
+use hallsync_model::records::case::{side_of, CaseState, Side, Transition, CASE_STATES};
 use hallsync_model::{DocId, HallId, ItemCode, ScalarValue};
 use serde_json::{json, Value};
 
@@ -83,15 +83,21 @@ impl Engine {
             .replica()?
             .case(&doc, None)
             .ok_or_else(|| NodeError::NotFound(format!("case {doc} is not held here")))?;
-        let side = side_of(&view.state, to).ok_or_else(|| {
+        let states = || {
+            CASE_STATES
+                .iter()
+                .map(|(s, l)| format!("{s} {l}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let next = CaseState::parse(to).ok_or_else(|| {
+            NodeError::NotAllowed(format!("`{to}` is not a case state; states: {}", states()))
+        })?;
+        let side = side_of(view.state, next).ok_or_else(|| {
             NodeError::NotAllowed(format!(
                 "a case that is {} cannot become {to} (YC 6); states: {}",
                 view.state,
-                CASE_STATES
-                    .iter()
-                    .map(|(s, l)| format!("{s} {l}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                states()
             ))
         })?;
         let mine = match side {
@@ -132,8 +138,8 @@ impl Engine {
             }
         }
         let t = Transition {
-            from: view.state.clone(),
-            to: to.to_string(),
+            from: view.state,
+            to: next,
             at_ms: now_ms(),
             materials,
             note,

@@ -516,7 +516,7 @@ impl Engine {
                     c.accepting,
                     c.handling,
                     c.item,
-                    c.state,
+                    c.state.to_string(),
                     c.accepted_on.unwrap_or_default(),
                     c.due.unwrap_or_default(),
                     if c.overdue { "是".into() } else { "否".into() },
