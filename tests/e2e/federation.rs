@@ -70,3 +70,85 @@ fn village_proposal_approved_by_township_converges_everywhere() {
         );
     }
 }
+
+#[test]
+fn a_device_joined_since_is_admitted_on_its_chain_by_a_node_that_has_not_heard_of_it() {
+    // Goal (issue #10): a township invited by its district while the district is cut off dials the
+    // city, which has never received the township's certificate. The township proves membership
+    // with the chain from its invitation; the city admits it, the two reconnect with sync on, and the
+    // township receives the city's catalogue. Nothing is refused.
+    use hallsync::harness::{Federation, Tier};
+    use std::time::{Duration, Instant};
+    let mut fed = Federation::new(&hallsync_tests::hallsync_bin(), None).unwrap();
+    let city = fed.add_city("city", "4403", "市中心").unwrap();
+    let district = fed
+        .add_member(
+            "district",
+            "440305",
+            Tier::District,
+            "南山区",
+            "4403",
+            "admin",
+            city,
+        )
+        .unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    fed.node(district)
+        .call(Command::Net { online: false })
+        .unwrap();
+    let township = fed
+        .add_member(
+            "township",
+            "440305001",
+            Tier::Township,
+            "南头街道",
+            "440305",
+            "admin",
+            district,
+        )
+        .unwrap();
+    let city_addr = fed.node(city).call(Command::Status).unwrap()["listen_addrs"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fed.node_mut(township).stop(Duration::from_secs(10));
+    let dir = fed.node(township).dir.clone();
+    let mut config = hallsync_config::Config::load(&dir).unwrap();
+    config.network.peers.push(city_addr);
+    config.save(&dir).unwrap();
+    fed.node_mut(township)
+        .start(Duration::from_secs(30))
+        .unwrap();
+    fed.node(city)
+        .call(Command::ItemCreate(sample_item(
+            "442000003000",
+            "社保卡申领",
+            "public_service",
+            "人社局",
+            5,
+        )))
+        .unwrap();
+    let started = Instant::now();
+    let held = loop {
+        let items = fed.node(township).call(Command::items(None)).unwrap();
+        let has = items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["code"] == "442000003000");
+        if has || started.elapsed() > CONVERGE_TIMEOUT {
+            break has;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log =
+        |i: usize| std::fs::read_to_string(fed.node(i).dir.join("node.log")).unwrap_or_default();
+    assert!(
+        held,
+        "the township never received the city's item\n--- township\n{}\n--- city\n{}",
+        log(township),
+        log(city)
+    );
+    let status = fed.node(city).call(Command::Status).unwrap();
+    assert_eq!(status["admission_refusals"], 0, "{status:#}");
+}

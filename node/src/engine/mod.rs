@@ -199,6 +199,26 @@ impl Engine {
         }
     }
 
+    /// Learns certificates a peer presented to prove membership (checked to the genesis key against
+    /// this node's trust state by the admission): they join the trust state now, as the invitation's
+    /// did at `join`, and are kept with them, so the peer is a member here before its certificate
+    /// arrives in the trust record — offered the records its scope gives it, its changes judged.
+    ///
+    /// # Errors
+    /// A store error; the certificates are then not kept.
+    pub fn learn_certificates(&mut self, certs: Vec<Certificate>) -> Result<(), NodeError> {
+        let mut kept = self.bootstrap_certs()?;
+        let new: Vec<Certificate> = certs.into_iter().filter(|c| !kept.contains(c)).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        kept.extend(new.iter().cloned());
+        let bytes = hallsync_model::encoding::postcard_bytes(&kept);
+        self.store.put_meta(META_CERTS, &bytes)?;
+        self.replica_mut()?.add_certificates(new);
+        self.persist()
+    }
+
     /// The replica, or [`NodeError::NotJoined`].
     pub fn replica(&self) -> Result<&Replica, NodeError> {
         self.replica.as_ref().ok_or(NodeError::NotJoined)

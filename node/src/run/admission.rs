@@ -38,6 +38,8 @@ pub struct AdmissionOutcome {
     pub changed: bool,
     /// A peer this node dialled refused it, or answered with no membership: forget its address.
     pub refused_by: Option<PeerId>,
+    /// Certificates a peer presented that admitted it: the loop adds them to the trust state.
+    pub learned: Vec<Certificate>,
 }
 
 /// Admission state of a running node.
@@ -52,6 +54,8 @@ pub struct Admissions {
     trust_mark: Option<(usize, usize)>,
     /// Admission refusals given and received, for `status`.
     pub refused: u64,
+    /// Certificates of admissions since the last event handled, for the loop to learn.
+    learned: Vec<Certificate>,
 }
 
 impl Admissions {
@@ -63,6 +67,7 @@ impl Admissions {
             timeout,
             trust_mark: None,
             refused: 0,
+            learned: Vec::new(),
         }
     }
 
@@ -157,6 +162,7 @@ impl Admissions {
         match membership::admit(trust, &device, chain) {
             Ok(()) => {
                 self.presented.insert(device, chain.to_vec());
+                self.learned.extend(chain.iter().cloned());
                 // The admitted set must be recomputed to include it.
                 self.trust_mark = None;
                 true
@@ -258,6 +264,7 @@ impl Admissions {
                 tracing::debug!(peer = %peer_label(&peer), "inbound admission failed: {error}");
             }
         }
+        outcome.learned = std::mem::take(&mut self.learned);
         outcome
     }
 }

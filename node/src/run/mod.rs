@@ -416,6 +416,11 @@ impl Node {
                 let outcome = self
                     .admissions
                     .handle(&mut self.swarm, replica.trust(), &own, event);
+                if !outcome.learned.is_empty() {
+                    if let Err(e) = self.engine.learn_certificates(outcome.learned) {
+                        tracing::warn!("cannot keep the certificates a peer presented: {e}");
+                    }
+                }
                 if outcome.changed {
                     self.refresh_admission();
                 }
