@@ -404,7 +404,14 @@ impl Sim {
             return;
         }
         self.wakes.remove(&(node, peer));
-        self.drive(node, peer, session::Event::Timer);
+        // A link that is down is a peer that is not connected: the node's session with it ends
+        // (no retries into the void), and the next link check or tick starts it again.
+        let event = if self.link_between(node, peer) {
+            session::Event::Timer
+        } else {
+            session::Event::Disconnected
+        };
+        self.drive(node, peer, event);
     }
 
     fn neighbours(&self, node: usize) -> Vec<usize> {
