@@ -4,9 +4,8 @@ use automerge::ChangeHash;
 use serde::Serialize;
 
 use crate::doc_id::DocKind;
-use crate::effective::{decisions, proposal, text_at, Proposal};
+use crate::effective::{proposal, text_at, Proposal};
 use crate::hall::HallId;
-use crate::records::approval::Decision;
 use crate::records::department::DepartmentFields;
 use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
@@ -48,22 +47,7 @@ impl Replica {
                 None => "proposed",
             };
             let withdrawn_on = (status == "withdrawn")
-                .then(|| {
-                    decisions(state)
-                        .into_iter()
-                        .filter(|(_, a)| {
-                            a.decision == Decision::Approve
-                                && text_at(
-                                    state.doc(),
-                                    "action",
-                                    Some(&a.head_hashes().unwrap_or_default()),
-                                )
-                                .as_deref()
-                                    == Some("withdraw")
-                        })
-                        .map(|(_, a)| a.at_ms)
-                        .max()
-                })
+                .then(|| self.withdrawal_approved_at(state, h, policy))
                 .flatten()
                 .map(|ms| crate::calendar::Date::from_unix_ms(ms).to_string());
             let name = text_at(state.doc(), "name", None).unwrap_or_default();

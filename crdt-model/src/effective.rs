@@ -402,6 +402,36 @@ impl Replica {
             .collect()
     }
 
+    /// When the latest approval of a withdrawal in `state` was signed, counting only the
+    /// administrators of the tier `policy` names for `hall`: the day a stationing's withdrawal (S5)
+    /// or a department's (S8) took effect.
+    pub(crate) fn withdrawal_approved_at(
+        &self,
+        state: &DocState,
+        hall: &HallId,
+        policy: ApprovalPolicy,
+    ) -> Option<i64> {
+        let tier = match policy.approver_tier {
+            ApproverTier::Supervisor => self.trust().supervisor_of(hall),
+            ApproverTier::City => self.city_hall(),
+        };
+        decisions(state)
+            .into_iter()
+            .filter(|(who, a)| {
+                a.decision == Decision::Approve
+                    && self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)
+                    && text_at(
+                        state.doc(),
+                        "action",
+                        Some(&a.head_hashes().unwrap_or_default()),
+                    )
+                    .as_deref()
+                        == Some("withdraw")
+            })
+            .map(|(_, a)| a.at_ms)
+            .max()
+    }
+
     fn withdrawal_view(
         &self,
         state: &DocState,
@@ -417,27 +447,7 @@ impl Replica {
             return None;
         }
         let hall = HallId::new(&view.hall).ok()?;
-        let tier = match policy.approver_tier {
-            ApproverTier::Supervisor => self.trust().supervisor_of(&hall),
-            ApproverTier::City => self.city_hall(),
-        };
-        let approved_at = decisions(state)
-            .into_iter()
-            .filter(|(who, a)| {
-                a.decision == Decision::Approve
-                    && self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)
-            })
-            .filter(|(_, a)| {
-                text_at(
-                    state.doc(),
-                    "action",
-                    Some(&a.head_hashes().unwrap_or_default()),
-                )
-                .as_deref()
-                    == Some("withdraw")
-            })
-            .map(|(_, a)| a.at_ms)
-            .max()?;
+        let approved_at = self.withdrawal_approved_at(state, &hall, policy)?;
         let approved_on = crate::calendar::Date::from_unix_ms(approved_at);
         let deadline = calendar.add_working_days(approved_on, PUBLISH_WORKING_DAYS);
         let publications: Vec<Publication> = state

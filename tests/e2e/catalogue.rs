@@ -326,25 +326,9 @@ fn a_running_node_answers_status_while_it_imports_a_large_table() {
     let mut fed = Federation::new(&hallsync_tests::hallsync_bin(), None).unwrap();
     let city = fed.add_city("city", "4403", "市中心").unwrap();
     let d = fed.node(city).dir.to_str().unwrap().to_string();
-    let header = "事项编码,事项名称,事项类型,实施主体,设定依据,实施依据,办理条件,办理流程,是否收费,收费标准,收费依据,法定时限,承诺时限,通办范围,办事指南,申报材料";
-    let rows: Vec<String> = (1..=3000)
-        .map(|i| format!("4401{i:05}000,事项{i},行政许可,市公安局,法,规,条件,流程,否,,,20,10,全市通办,指南,id|身份证|原件|1|必要"))
-        .collect();
     let table = fed.node(city).dir.join("big.csv");
-    std::fs::write(&table, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
-    let importing = {
-        let (d, table) = (d.clone(), table.clone());
-        std::thread::spawn(move || {
-            run_cli(&[
-                "catalogue",
-                "import",
-                "--data",
-                &d,
-                table.to_str().unwrap(),
-                "--json",
-            ])
-        })
-    };
+    write_licence_table(&table, 3000);
+    let importing = import_in_background(&d, &table);
     let mut answered_meanwhile = 0;
     for _ in 0..1_200 {
         if importing.is_finished() {
@@ -384,12 +368,8 @@ fn a_node_killed_during_an_import_restarts_with_the_import_whole_or_absent() {
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let d = city(dir.path(), "city");
-    let header = "事项编码,事项名称,事项类型,实施主体,设定依据,实施依据,办理条件,办理流程,是否收费,收费标准,收费依据,法定时限,承诺时限,通办范围,办事指南,申报材料";
-    let rows: Vec<String> = (1..=2000)
-        .map(|i| format!("4401{i:05}000,事项{i},行政许可,市公安局,法,规,条件,流程,否,,,20,10,全市通办,指南,id|身份证|原件|1|必要"))
-        .collect();
     let table = dir.path().join("big.csv");
-    std::fs::write(&table, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    write_licence_table(&table, 2000);
     let mut node = NodeProcess::new("city", d.clone().into(), &hallsync_tests::hallsync_bin());
     let started = Instant::now();
     let (mut whole, mut absent) = (0, 0);
@@ -398,19 +378,7 @@ fn a_node_killed_during_an_import_restarts_with_the_import_whole_or_absent() {
             break;
         }
         node.start(Duration::from_secs(30)).unwrap();
-        let importing = {
-            let (d, table) = (d.clone(), table.clone());
-            std::thread::spawn(move || {
-                run(&[
-                    "catalogue",
-                    "import",
-                    "--data",
-                    &d,
-                    table.to_str().unwrap(),
-                    "--json",
-                ])
-            })
-        };
+        let importing = import_in_background(&d, &table);
         // Spread the kills over the import: staging, applying, done.
         std::thread::sleep(Duration::from_millis(40 + cycle * 70));
         node.kill();
@@ -435,4 +403,30 @@ fn a_node_killed_during_an_import_restarts_with_the_import_whole_or_absent() {
         "too few cycles ran: {absent} absent, {whole} whole"
     );
     eprintln!("kill -9 during imports: {absent} absent, {whole} whole");
+}
+
+/// Writes a CSV catalogue of `rows` complete licence items (codes 4401NNNNN000).
+fn write_licence_table(path: &std::path::Path, rows: usize) {
+    let rows: Vec<String> = (1..=rows)
+        .map(|i| format!("4401{i:05}000,事项{i},行政许可,市公安局,法,规,条件,流程,否,,,20,10,全市通办,指南,id|身份证|原件|1|必要"))
+        .collect();
+    std::fs::write(path, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+}
+
+/// `catalogue import TABLE --json` on the node in `d`, on a thread: (ok, stdout, stderr).
+fn import_in_background(
+    d: &str,
+    table: &std::path::Path,
+) -> std::thread::JoinHandle<(bool, String, String)> {
+    let (d, table) = (d.to_string(), table.to_path_buf());
+    std::thread::spawn(move || {
+        run_cli(&[
+            "catalogue",
+            "import",
+            "--data",
+            &d,
+            table.to_str().unwrap(),
+            "--json",
+        ])
+    })
 }

@@ -347,17 +347,8 @@ fn k6_a_case_keeps_the_limit_of_the_item_it_was_taken_in_under() {
     // Goal (issue #11, K6): raising an item's promised days from 5 to 20 after a case was taken in
     // does not move that case's due date; the case carries the limit it was opened under.
     use hallsync_model::entry::case::{open, CaseOpening};
-    let mut fed = Fed::new();
+    let (mut fed, mut item) = with_complete_item();
     let city = fed.city.clone();
-    let mut item = ItemFields::example(
-        ItemCode::new(CODE).unwrap(),
-        "老年证",
-        "public_service",
-        "民政局",
-        5,
-    );
-    fed.write(&city, &DocId::item(&item.code), item.writes())
-        .unwrap();
     let village = fed.village.clone();
     let opened = open(
         &fed.origin,
@@ -393,17 +384,8 @@ fn k11_a_case_needs_a_hall_of_the_network_and_an_item_with_a_cross_region_scope(
     // a bad applicant id too.
     use hallsync_model::entry::case::{open, CaseOpening};
     use hallsync_model::entry::EntryError;
-    let mut fed = Fed::new();
+    let (mut fed, mut item) = with_complete_item();
     let city = fed.city.clone();
-    let mut item = ItemFields::example(
-        ItemCode::new(CODE).unwrap(),
-        "老年证",
-        "public_service",
-        "民政局",
-        5,
-    );
-    fed.write(&city, &DocId::item(&item.code), item.writes())
-        .unwrap();
     let township = fed.township.clone();
     let try_open = |fed: &Fed, me: &DeviceKey, accepting: &str, handling: &str, id: &str| {
         open(
@@ -440,4 +422,20 @@ fn k11_a_case_needs_a_hall_of_the_network_and_an_item_with_a_cross_region_scope(
         try_open(&fed, &township, TOWNSHIP, VILLAGE, good_id),
         Err(EntryError::OutsideCrossRegionScope { .. })
     ));
+}
+
+/// The fixture with a complete, citywide item `CODE` in its catalogue.
+fn with_complete_item() -> (Fed, ItemFields) {
+    let mut fed = Fed::new();
+    let city = fed.city.clone();
+    let item = ItemFields::example(
+        ItemCode::new(CODE).unwrap(),
+        "老年证",
+        "public_service",
+        "民政局",
+        5,
+    );
+    fed.write(&city, &DocId::item(&item.code), item.writes())
+        .unwrap();
+    (fed, item)
 }

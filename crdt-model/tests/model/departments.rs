@@ -53,20 +53,8 @@ fn s7_a_department_is_stationed_only_with_plan_letter_and_filing() {
 #[test]
 fn s8_a_withdrawal_needs_application_and_archives_handover() {
     // Goal: approving a withdrawal without the archives handover is refused; with it, withdrawn.
-    let mut fed = Fed::new();
+    let (mut fed, station) = with_civil_affairs_stationed();
     let (village, township) = (fed.village.clone(), fed.township.clone());
-    let station = DepartmentFields {
-        dept: "civil".into(),
-        name: "民政局".into(),
-        action: "station".into(),
-        plan: "p".into(),
-        authorization_letter: "a".into(),
-        filing: "f".into(),
-        ..DepartmentFields::default()
-    };
-    fed.write(&village, &doc(), station.writes()).unwrap();
-    fed.decide(&township, &doc(), Decision::Approve, None)
-        .unwrap();
     fed.write(
         &village,
         &doc(),
@@ -104,20 +92,8 @@ fn s8_p4_a_withdrawn_department_takes_its_last_window_staff_with_it_and_files_no
     // (先进后出), so the department could never be withdrawn. Once its withdrawal is approved, its
     // staff leave with it — their windows close — while another department's staff stay.
     use hallsync_model::records::staff::StaffFields;
-    let mut fed = Fed::new();
+    let (mut fed, _) = with_civil_affairs_stationed();
     let (village, township) = (fed.village.clone(), fed.township.clone());
-    let station = DepartmentFields {
-        dept: "civil".into(),
-        name: "民政局".into(),
-        action: "station".into(),
-        plan: "p".into(),
-        authorization_letter: "a".into(),
-        filing: "f".into(),
-        ..DepartmentFields::default()
-    };
-    fed.write(&village, &doc(), station.writes()).unwrap();
-    fed.decide(&township, &doc(), Decision::Approve, None)
-        .unwrap();
     for (person, department, window) in [("a", "民政局", "w1"), ("b", "人社局", "w2")] {
         let staff = DocId::staff(&hall(VILLAGE), person);
         let f = StaffFields {
@@ -166,4 +142,23 @@ fn s8_p4_a_withdrawn_department_takes_its_last_window_staff_with_it_and_files_no
     let mut other = fresh(&fed);
     other.ingest(fed.log.iter().rev().cloned().collect());
     assert_eq!(other.roster(None), fed.origin.roster(None));
+}
+
+/// The fixture with 民政局 stationed at the village (approved by its township).
+fn with_civil_affairs_stationed() -> (Fed, DepartmentFields) {
+    let mut fed = Fed::new();
+    let (village, township) = (fed.village.clone(), fed.township.clone());
+    let station = DepartmentFields {
+        dept: "civil".into(),
+        name: "民政局".into(),
+        action: "station".into(),
+        plan: "p".into(),
+        authorization_letter: "a".into(),
+        filing: "f".into(),
+        ..DepartmentFields::default()
+    };
+    fed.write(&village, &doc(), station.writes()).unwrap();
+    fed.decide(&township, &doc(), Decision::Approve, None)
+        .unwrap();
+    (fed, station)
 }
