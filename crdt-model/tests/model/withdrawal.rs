@@ -64,18 +64,8 @@ fn s4_a_withdrawal_is_approved_only_with_its_reason_and_legal_basis() {
 fn s5_publication_is_due_in_three_working_days_and_flagged_when_overdue() {
     // Goal: the withdrawal shows its due date; past it and unpublished it is overdue; once the
     // management department and the department have both published, it is not.
-    let mut fed = Fed::new();
-    let doc = stationed(&mut fed);
+    let (mut fed, doc, approved) = withdrawn();
     let (village, township) = (fed.village.clone(), fed.township.clone());
-    fed.write(
-        &village,
-        &doc,
-        put(&[("action", "withdraw"), ("reason", "r"), ("basis", "b")]),
-    )
-    .unwrap();
-    fed.decide(&township, &doc, Decision::Approve, None)
-        .unwrap();
-    let approved = fed.now_ms();
     let day = 86_400_000;
     let w = |r: &hallsync_model::Replica, now: i64| {
         r.stations_at(Some(now))[0].withdrawal.clone().unwrap()
@@ -145,18 +135,8 @@ fn s5_publication_is_due_in_three_working_days_and_flagged_when_overdue() {
 fn s5_a_withdrawal_published_late_keeps_its_lateness() {
     // Goal (issue #11, S5): published 7 working days after its due date, the withdrawal is no
     // longer overdue, but the record says it was published late and by how much.
-    let mut fed = Fed::new();
-    let doc = stationed(&mut fed);
+    let (mut fed, doc, approved) = withdrawn();
     let (village, township) = (fed.village.clone(), fed.township.clone());
-    fed.write(
-        &village,
-        &doc,
-        put(&[("action", "withdraw"), ("reason", "r"), ("basis", "b")]),
-    )
-    .unwrap();
-    fed.decide(&township, &doc, Decision::Approve, None)
-        .unwrap();
-    let approved = fed.now_ms();
     let view = |r: &hallsync_model::Replica, now: i64| {
         r.stations_at(Some(now))[0].withdrawal.clone().unwrap()
     };
@@ -221,4 +201,21 @@ fn s6_an_item_recorded_withdrawn_without_approval_is_flagged() {
         Some("station"),
         "the approved stationing still stands"
     );
+}
+
+/// A stationing whose withdrawal the township approved, and when it approved it.
+fn withdrawn() -> (Fed, DocId, i64) {
+    let mut fed = Fed::new();
+    let doc = stationed(&mut fed);
+    let (village, township) = (fed.village.clone(), fed.township.clone());
+    fed.write(
+        &village,
+        &doc,
+        put(&[("action", "withdraw"), ("reason", "r"), ("basis", "b")]),
+    )
+    .unwrap();
+    fed.decide(&township, &doc, Decision::Approve, None)
+        .unwrap();
+    let approved = fed.now_ms();
+    (fed, doc, approved)
 }
