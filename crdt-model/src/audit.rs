@@ -6,7 +6,6 @@ use serde::Serialize;
 use crate::change::envelope::SignedChange;
 use crate::change::ops::root_writes;
 use crate::doc_id::{DocId, DocKind};
-use crate::effective::decisions;
 use crate::records::approval::Decision;
 use crate::replica::Replica;
 use crate::trust::state::Standing;
@@ -138,7 +137,7 @@ impl Replica {
             // Decisions as the views count them: the same governance function as `items` and
             // `pending`, with the approval policy (M of N, tier) and rejections.
             let governance = self.governance(doc, &state);
-            for (approver, a) in decisions(&state) {
+            for (approver, a) in state.decisions() {
                 approvals.push(AuditApproval {
                     decision: a.decision,
                     heads: a.heads.clone(),

@@ -13,11 +13,10 @@ use automerge::{ChangeHash, ReadDoc, ScalarValue, Value, ROOT};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::change::ops::root_writes;
 use crate::doc_id::{DocId, DocKind};
 use crate::hall::{HallId, Level};
 use crate::identity::DeviceId;
-use crate::records::approval::{closure, proposal_id, Approval, Decision, APPROVAL_PREFIX};
+use crate::records::approval::{closure, proposal_id, Decision};
 use crate::records::policy::{ApprovalPolicy, ApproverTier, ACTIONS, POLICY_PREFIX};
 use crate::records::station::StationAction;
 use crate::replica::{DocState, Replica};
@@ -159,25 +158,6 @@ pub(crate) fn text_at(
     }
 }
 
-/// Every approval and rejection applied to a record, with its signer.
-pub(crate) fn decisions(state: &DocState) -> Vec<(DeviceId, Approval)> {
-    state
-        .applied_changes()
-        .filter(|(_, change)| !state.content.contains(&change.hash()))
-        .flat_map(|(e, change)| {
-            let author = e.author;
-            root_writes(&change)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
-                .filter_map(move |w| match w.value {
-                    Some(ScalarValue::Str(text)) => Approval::parse(&text).map(|a| (author, a)),
-                    _ => None,
-                })
-        })
-        .collect()
-}
-
 /// What a governed record's decisions add up to.
 pub struct Governed {
     /// Content changes approved by enough counted approvers.
@@ -195,12 +175,11 @@ pub(crate) fn govern(
     policy: ApprovalPolicy,
     counts: impl Fn(&DeviceId) -> bool,
 ) -> Governed {
-    let decided = decisions(state);
     let mut approvers_of: BTreeMap<ChangeHash, BTreeSet<DeviceId>> = BTreeMap::new();
     let mut rejected: BTreeSet<ChangeHash> = BTreeSet::new();
     let mut rejected_reason = None;
     let mut latest_reject = i64::MIN;
-    for (who, approval) in decided.iter().filter(|(who, _)| counts(who)) {
+    for (who, approval) in state.decisions().iter().filter(|(who, _)| counts(who)) {
         let covered = closure(&approval.head_hashes().unwrap_or_default(), &state.deps);
         match approval.decision {
             Decision::Approve => {
@@ -415,8 +394,9 @@ impl Replica {
             ApproverTier::Supervisor => self.trust().supervisor_of(hall),
             ApproverTier::City => self.city_hall(),
         };
-        decisions(state)
-            .into_iter()
+        state
+            .decisions()
+            .iter()
             .filter(|(who, a)| {
                 a.decision == Decision::Approve
                     && self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)

@@ -14,8 +14,11 @@ use automerge::{Automerge, ChangeHash};
 use serde::{Deserialize, Serialize};
 
 use crate::change::envelope::{parse_change, SignedChange};
+use crate::change::ops::root_writes;
 use crate::identity::DeviceId;
+use crate::records::approval::{Approval, APPROVAL_PREFIX};
 use crate::records::station::DocHistory;
+use crate::ScalarValue;
 
 /// (automerge actor bytes, sequence number): two verified changes of one record with the same key
 /// and different hashes are an equivocation.
@@ -41,6 +44,9 @@ pub struct DocState {
     pub(crate) seqs: BTreeMap<SeqOf, BTreeSet<ChangeHash>>,
     /// Devices that signed an applied change: the index entry's, kept as changes apply.
     signers: BTreeSet<DeviceId>,
+    /// Every approval and rejection applied, with its signer, in the order applied: read from the
+    /// change once when it applies, so that views count decisions without parsing changes again.
+    decisions: Vec<(DeviceId, Approval)>,
     doc: OnceLock<Automerge>,
 }
 
@@ -142,6 +148,11 @@ impl DocState {
         &self.deps
     }
 
+    /// Every approval and rejection applied to this record, with its signer, in the order applied.
+    pub(crate) fn decisions(&self) -> &[(DeviceId, Approval)] {
+        &self.decisions
+    }
+
     /// Devices that signed an applied change of this record.
     pub(crate) fn signers(&self) -> &BTreeSet<DeviceId> {
         &self.signers
@@ -196,6 +207,11 @@ impl DocState {
     ) {
         let hash = change.hash();
         let deps = change.deps().to_vec();
+        let decided = if content {
+            Vec::new()
+        } else {
+            decisions_in(&change, envelope.author)
+        };
         match prepared {
             // The author's own fork already holds exactly this record's applied changes and this
             // one: a document is a function of its set of changes, so it is this record's document
@@ -215,7 +231,7 @@ impl DocState {
                 }
             }
         }
-        self.note_applied(hash, deps, envelope.clone(), content);
+        self.note_applied(hash, decided, deps, envelope.clone(), content);
     }
 
     /// The highest sequence number of `actor`'s applied changes to this record (0 when none).
@@ -254,10 +270,12 @@ impl DocState {
     fn note_applied(
         &mut self,
         hash: ChangeHash,
+        decided: Vec<(DeviceId, Approval)>,
         deps: Vec<ChangeHash>,
         envelope: SignedChange,
         content: bool,
     ) {
+        self.decisions.extend(decided);
         self.heads.retain(|h| !deps.contains(h));
         if let Err(at) = self.heads.binary_search(&hash) {
             self.heads.insert(at, hash);
@@ -339,7 +357,12 @@ impl DocState {
             state.pool_deps.insert(hash, deps.clone());
             state.seqs.entry(seq_of).or_default().insert(hash);
             let is_content = u32::try_from(i).is_ok_and(|i| content.contains(&i));
-            state.note_applied(hash, deps, envelope, is_content);
+            let decided = if is_content {
+                Vec::new()
+            } else {
+                decisions_in(&change, envelope.author)
+            };
+            state.note_applied(hash, decided, deps, envelope, is_content);
         }
         for (hash, waiting) in rest.waiting {
             let hash = ChangeHash(hash);
@@ -353,6 +376,19 @@ impl DocState {
         }
         Ok(state)
     }
+}
+
+/// The approvals and rejections a decision change writes, with its signer.
+fn decisions_in(change: &automerge::Change, author: DeviceId) -> Vec<(DeviceId, Approval)> {
+    root_writes(change)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
+        .filter_map(|w| match w.value {
+            Some(ScalarValue::Str(text)) => Approval::parse(&text).map(|a| (author, a)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The sequence rule: an actor's changes to a record are numbered 1, 2, 3 … each after the one
