@@ -156,7 +156,7 @@ pub fn create_item(code: &str) -> hallsync_node::Command {
     hallsync_node::Command::ItemCreate(hallsync::harness::sample_item(
         code,
         &format!("事项 {code}"),
-        "public_service",
+        hallsync_model::records::item::ItemType::PublicService,
         "民政局",
         5,
     ))

@@ -306,7 +306,7 @@ pub struct ItemArgs {
     /// 事项类型: administrative_license, administrative_levy, administrative_payment,
     /// administrative_confirmation, administrative_reward, administrative_ruling, other_power, public_service.
     #[arg(long = "type")]
-    pub item_type: String,
+    pub item_type: hallsync_model::records::item::ItemType,
     /// 实施主体 (responsible department).
     #[arg(long)]
     pub department: String,
@@ -336,7 +336,7 @@ pub struct ItemArgs {
     pub fee_basis: String,
     /// 通办范围: none, citywide, inter_city, in_province, inter_province.
     #[arg(long, default_value = "none")]
-    pub cross_region: String,
+    pub cross_region: hallsync_model::records::item::CrossRegion,
     /// 办事指南.
     #[arg(long, default_value = "")]
     pub guide: String,

@@ -25,10 +25,10 @@ use crate::trust::cert::{RecordKind, Role};
 /// A catalogue item's view, from its record.
 pub fn item_view(state: &DocState) -> Option<ItemView> {
     let fields = crate::records::item::ItemFields::from_doc(state.doc())?;
-    let code_warning = crate::records::item::type_code(&fields.item_type)
-        .and_then(|t| crate::records::item_code::code_problem(fields.code.as_str(), t));
+    let code_warning =
+        crate::records::item_code::code_problem(fields.code.as_str(), fields.item_type.gb_code());
     Some(ItemView {
-        type_label: fields.type_label().to_string(),
+        type_label: fields.item_type.zh().to_string(),
         missing_elements: fields
             .missing_guide_elements()
             .iter()

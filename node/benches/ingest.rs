@@ -49,7 +49,7 @@ fn main() {
             ItemFields::minimal(
                 code.clone(),
                 format!("事项{i}"),
-                "public_service".into(),
+                hallsync_model::records::item::ItemType::PublicService,
                 "民政局".into(),
                 5,
             )

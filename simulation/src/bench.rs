@@ -104,7 +104,7 @@ fn item_doc(n: usize) -> (DocId, Vec<(String, ScalarValue)>) {
     let item = ItemFields::minimal(
         code,
         format!("事项{n}"),
-        "public_service".into(),
+        hallsync_model::records::item::ItemType::PublicService,
         "民政局".into(),
         5,
     );

@@ -126,11 +126,11 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
                 let mut fields = ItemFields::minimal(
                     code.clone(),
                     format!("事项 {}", code.as_str()),
-                    "public_service".into(),
+                    hallsync_model::records::item::ItemType::PublicService,
                     "民政局".into(),
                     5,
                 );
-                fields.cross_region = "citywide".into();
+                fields.cross_region = hallsync_model::records::item::CrossRegion::Citywide;
                 fields.guide = format!("办事指南 {}", code.as_str());
                 changes.extend(write(
                     &mut origin,

@@ -611,7 +611,7 @@ impl Sim {
         // A complete guide and a citywide scope: the workload stations and takes in across
         // regions only what the entry rules accept (C4, K11).
         let days = 1 + self.rng.below(10) as i64;
-        let item = ItemFields::example(code, &format!("事项{n}"), "public_service", "民政局", days);
+        let item = ItemFields::example(code, &format!("事项{n}"), hallsync_model::records::item::ItemType::PublicService, "民政局", days);
         self.author(0, &DocId::item(&item.code), &item.writes());
     }
 
@@ -1058,7 +1058,7 @@ mod tests {
         let bare = ItemFields::minimal(
             code.clone(),
             "缺指南".into(),
-            "public_service".into(),
+            hallsync_model::records::item::ItemType::PublicService,
             "民政局".into(),
             5,
         );

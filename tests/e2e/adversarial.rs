@@ -19,7 +19,7 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
         .call(Command::ItemCreate(sample_item(
             "440700005000",
             "户籍迁移",
-            "administrative_confirmation",
+            hallsync_model::records::item::ItemType::AdministrativeConfirmation,
             "公安局",
             10,
         )))
@@ -96,7 +96,7 @@ fn forged_signature_and_self_approval_are_quarantined_everywhere() {
         .call(Command::ItemCreate(sample_item(
             "440700006000",
             "婚姻登记",
-            "administrative_confirmation",
+            hallsync_model::records::item::ItemType::AdministrativeConfirmation,
             "民政局",
             1,
         )))

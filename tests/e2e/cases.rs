@@ -98,7 +98,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
         .call(Command::ItemCreate(sample_item(
             code,
             "社保转移",
-            "public_service",
+            hallsync_model::records::item::ItemType::PublicService,
             "人社局",
             5,
         )))

@@ -14,7 +14,7 @@ fn village_proposal_approved_by_township_converges_everywhere() {
         .call(Command::ItemCreate(sample_item(
             "440100001000",
             "居民身份证换领",
-            "administrative_license",
+            hallsync_model::records::item::ItemType::AdministrativeLicense,
             "公安局",
             15,
         )))
@@ -123,7 +123,7 @@ fn a_device_joined_since_is_admitted_on_its_chain_by_a_node_that_has_not_heard_o
         .call(Command::ItemCreate(sample_item(
             "442000003000",
             "社保卡申领",
-            "public_service",
+            hallsync_model::records::item::ItemType::PublicService,
             "人社局",
             5,
         )))

@@ -17,7 +17,7 @@ fn rotated_village_keeps_its_rights_and_its_past() {
             .call(Command::ItemCreate(sample_item(
                 code,
                 "社保关系转移",
-                "public_service",
+                hallsync_model::records::item::ItemType::PublicService,
                 "人社局",
                 10,
             )))

@@ -23,7 +23,7 @@ fn withdrawal_is_proposed_with_reason_approved_and_published_everywhere() {
         .call(Command::ItemCreate(sample_item(
             code,
             "老年证办理",
-            "public_service",
+            hallsync_model::records::item::ItemType::PublicService,
             "民政局",
             5,
         )))

@@ -143,7 +143,7 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         fed.node(city).call(Command::ItemCreate(sample_item(
             code,
             name,
-            "administrative_license",
+            hallsync_model::records::item::ItemType::AdministrativeLicense,
             "市政务服务数据管理局",
             days,
         )))?;
@@ -207,7 +207,7 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
     fed.node(city).call(Command::ItemCreate(sample_item(
         "442000003000",
         "社会保障卡申领",
-        "public_service",
+        hallsync_model::records::item::ItemType::PublicService,
         "市人力资源和社会保障局",
         5,
     )))?;

@@ -8,6 +8,7 @@ mod table;
 use anyhow::{Context, Result};
 use hallsync_config::NodeSection;
 use hallsync_model::records::department::DepartmentFields;
+use hallsync_model::records::item::MaterialForm;
 use hallsync_model::records::staff::StaffFields;
 use hallsync_node::engine::{InviteRequest, StaffStep, StationRequest};
 use hallsync_node::{engine, Command, DataDir, Engine};
@@ -66,7 +67,12 @@ fn parse_material(text: &str) -> Result<Material> {
     Ok(Material {
         id: id.to_string(),
         name: name.to_string(),
-        form: form.to_string(),
+        form: MaterialForm::parse(form).with_context(|| {
+            format!(
+                "--material `{text}`: FORM `{form}` is not one of: {}",
+                MaterialForm::codes()
+            )
+        })?,
         count,
         required: flags.contains(&"required"),
         deferrable: flags.contains(&"deferrable"),

@@ -1,7 +1,7 @@
 //! Complete sample catalogue items, for the demo and the tests: every guide element present (C4),
 //! codes of the national 12-character shape (C1).
 
-use hallsync_model::records::item::ItemFields;
+use hallsync_model::records::item::{ItemFields, ItemType};
 use hallsync_model::ItemCode;
 
 /// A complete item with code `code` (12 characters whose type part matches `item_type`).
@@ -11,7 +11,7 @@ use hallsync_model::ItemCode;
 pub fn sample_item(
     code: &str,
     name: &str,
-    item_type: &str,
+    item_type: ItemType,
     department: &str,
     promised_days: i64,
 ) -> ItemFields {

@@ -67,11 +67,11 @@ pub fn open(
             hall: case.handling.to_string(),
         });
     }
-    // One network is one city, so every scope but `none` reaches between two of its halls.
-    if case.accepting != case.handling && item.fields.cross_region == "none" {
+    let scope = item.fields.cross_region;
+    if case.accepting != case.handling && !scope.reaches_another_hall() {
         return Err(EntryError::OutsideCrossRegionScope {
             item: code.to_string(),
-            scope: "none (不通办)".into(),
+            scope: format!("{scope} ({})", scope.zh()),
             accepting: case.accepting.to_string(),
             handling: case.handling.to_string(),
         });

@@ -18,35 +18,84 @@ use crate::hall::{is_short_token, Level};
 use crate::records::authority::ChangeCtx;
 use crate::records::fields::{Field, FieldTable};
 use crate::records::item_code::code_problem;
+use crate::records::vocabulary::vocabulary;
 use crate::trust::cert::{RecordKind, Role};
 
-/// The item types of DOMAIN.md "Catalogue items": code, label, GB39046 A.1 two-digit code.
-pub const ITEM_TYPES: [(&str, &str, &str); 8] = [
-    ("administrative_license", "行政许可", "01"),
-    ("administrative_levy", "行政征收", "04"),
-    ("administrative_payment", "行政给付", "05"),
-    ("administrative_confirmation", "行政确认", "07"),
-    ("administrative_reward", "行政奖励", "08"),
-    ("administrative_ruling", "行政裁决", "09"),
-    ("other_power", "其他行政权力", "10"),
-    ("public_service", "公共服务", "20"),
-];
+vocabulary! {
+    /// 事项类型: the item types of DOMAIN.md "Catalogue items".
+    pub enum ItemType {
+        /// 行政许可.
+        AdministrativeLicense = ("administrative_license", "行政许可"),
+        /// 行政征收.
+        AdministrativeLevy = ("administrative_levy", "行政征收"),
+        /// 行政给付.
+        AdministrativePayment = ("administrative_payment", "行政给付"),
+        /// 行政确认.
+        AdministrativeConfirmation = ("administrative_confirmation", "行政确认"),
+        /// 行政奖励.
+        AdministrativeReward = ("administrative_reward", "行政奖励"),
+        /// 行政裁决.
+        AdministrativeRuling = ("administrative_ruling", "行政裁决"),
+        /// 其他行政权力.
+        OtherPower = ("other_power", "其他行政权力"),
+        /// 公共服务.
+        PublicService = ("public_service", "公共服务"),
+    }
+}
 
-/// Cross-region scopes (通办范围): none, 全市通办 DG 5.3.8, 跨城通办 DG 5.3.9, 省内/跨省通办 SC 5.3.1.
-pub const CROSS_REGION: [(&str, &str); 5] = [
-    ("none", "不通办"),
-    ("citywide", "全市通办"),
-    ("inter_city", "跨城通办"),
-    ("in_province", "省内通办"),
-    ("inter_province", "跨省通办"),
-];
+impl ItemType {
+    /// The two-digit type code of GB39046 A.1, which characters 7–8 of a 12-digit item code carry
+    /// (C1).
+    pub fn gb_code(self) -> &'static str {
+        match self {
+            ItemType::AdministrativeLicense => "01",
+            ItemType::AdministrativeLevy => "04",
+            ItemType::AdministrativePayment => "05",
+            ItemType::AdministrativeConfirmation => "07",
+            ItemType::AdministrativeReward => "08",
+            ItemType::AdministrativeRuling => "09",
+            ItemType::OtherPower => "10",
+            ItemType::PublicService => "20",
+        }
+    }
+}
 
-/// Material forms (原件/复印件/电子).
-pub const MATERIAL_FORMS: [(&str, &str); 3] = [
-    ("original", "原件"),
-    ("copy", "复印件"),
-    ("electronic", "电子"),
-];
+vocabulary! {
+    /// 通办范围: how far from the hall that handles an item a case for it may be accepted
+    /// (K11; DG 5.3.8 全市通办, DG 5.3.9 跨城通办, SC 5.3.1 省内/跨省通办).
+    pub enum CrossRegion {
+        /// 不通办: only at the hall that handles it.
+        None = ("none", "不通办"),
+        /// 全市通办.
+        Citywide = ("citywide", "全市通办"),
+        /// 跨城通办.
+        InterCity = ("inter_city", "跨城通办"),
+        /// 省内通办.
+        InProvince = ("in_province", "省内通办"),
+        /// 跨省通办.
+        InterProvince = ("inter_province", "跨省通办"),
+    }
+}
+
+impl CrossRegion {
+    /// True when a case accepted at one hall may be handled at `other` hall of the same network. One
+    /// network is one city, so every scope but `none` reaches between two of its halls (K11).
+    pub fn reaches_another_hall(self) -> bool {
+        self != CrossRegion::None
+    }
+}
+
+vocabulary! {
+    /// The form a material is handed in (原件/复印件/电子; GB39046 #58).
+    pub enum MaterialForm {
+        /// 原件.
+        Original = ("original", "原件"),
+        /// 复印件.
+        Copy = ("copy", "复印件"),
+        /// 电子.
+        Electronic = ("electronic", "电子"),
+    }
+}
 
 /// Longest name or department, in characters (GB39046 #1: ≤ 200).
 pub const NAME_CHARS_MAX: usize = 200;
@@ -67,8 +116,8 @@ pub struct Material {
     pub id: String,
     /// 材料名称.
     pub name: String,
-    /// original, copy or electronic.
-    pub form: String,
+    /// 原件, 复印件 or 电子.
+    pub form: MaterialForm,
     /// 份数.
     pub count: i64,
     /// 是否必要.
@@ -89,9 +138,9 @@ pub struct ItemFields {
     pub legacy_code: bool,
     /// 事项名称.
     pub name: String,
-    /// 事项类型, one of [`ITEM_TYPES`].
+    /// 事项类型.
     #[serde(rename = "type")]
-    pub item_type: String,
+    pub item_type: ItemType,
     /// 实施主体 / responsible department.
     pub department: String,
     /// 设定依据.
@@ -120,9 +169,9 @@ pub struct ItemFields {
     pub statutory_days: i64,
     /// 承诺时限 in working days.
     pub promised_days: i64,
-    /// 通办范围, one of [`CROSS_REGION`].
+    /// 通办范围 (none when not given).
     #[serde(default = "no_cross_region")]
-    pub cross_region: String,
+    pub cross_region: CrossRegion,
     /// 办事指南.
     #[serde(default)]
     pub guide: String,
@@ -131,8 +180,8 @@ pub struct ItemFields {
     pub materials: Vec<Material>,
 }
 
-fn no_cross_region() -> String {
-    "none".into()
+fn no_cross_region() -> CrossRegion {
+    CrossRegion::None
 }
 
 fn text_ok(text: &str, max: usize) -> bool {
@@ -156,20 +205,12 @@ pub(crate) fn check_text(field: &'static str, text: &str) -> Result<(), RecordEr
     required_text(field, text, NAME_CHARS_MAX)
 }
 
-/// The GB39046 code of an item type.
-pub fn type_code(item_type: &str) -> Option<&'static str> {
-    ITEM_TYPES
-        .iter()
-        .find(|(c, _, _)| *c == item_type)
-        .map(|(_, _, n)| *n)
-}
-
 impl ItemFields {
     /// An item with only the fields `item create` requires; the rest empty.
     pub fn minimal(
         code: ItemCode,
         name: String,
-        item_type: String,
+        item_type: ItemType,
         department: String,
         promised_days: i64,
     ) -> Self {
@@ -188,7 +229,7 @@ impl ItemFields {
             fee_basis: String::new(),
             statutory_days: 0,
             promised_days,
-            cross_region: "none".into(),
+            cross_region: CrossRegion::None,
             guide: String::new(),
             materials: Vec::new(),
         }
@@ -199,14 +240,14 @@ impl ItemFields {
     pub fn example(
         code: ItemCode,
         name: &str,
-        item_type: &str,
+        item_type: ItemType,
         department: &str,
         promised_days: i64,
     ) -> Self {
         let mut item = ItemFields::minimal(
             code,
             name.into(),
-            item_type.into(),
+            item_type,
             department.into(),
             promised_days,
         );
@@ -216,13 +257,13 @@ impl ItemFields {
         item.process =
             "收件 → 受理 → 审查 → 决定 → 送达 receive, accept, review, decide, deliver".into();
         item.statutory_days = promised_days.max(1) * 2;
-        item.cross_region = "citywide".into();
+        item.cross_region = CrossRegion::Citywide;
         item.guide = format!("{name}办事指南 service guide");
         item.materials = vec![
             Material {
                 id: "id-card".into(),
                 name: "居民身份证".into(),
-                form: "original".into(),
+                form: MaterialForm::Original,
                 count: 1,
                 required: true,
                 deferrable: false,
@@ -230,7 +271,7 @@ impl ItemFields {
             Material {
                 id: "photo".into(),
                 name: "近期免冠照片".into(),
-                form: "original".into(),
+                form: MaterialForm::Original,
                 count: 2,
                 required: true,
                 deferrable: true,
@@ -246,14 +287,7 @@ impl ItemFields {
     pub fn validate(&self) -> Result<(), RecordError> {
         required_text("name", &self.name, NAME_CHARS_MAX)?;
         required_text("department", &self.department, NAME_CHARS_MAX)?;
-        let type_code = type_code(&self.item_type).ok_or_else(|| RecordError::BadItemType {
-            text: self.item_type.chars().take(64).collect(),
-            allowed: ITEM_TYPES
-                .iter()
-                .map(|(c, l, _)| format!("{c} ({l})"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+        let type_code = self.item_type.gb_code();
         if !self.legacy_code {
             if let Some(problem) = code_problem(self.code.as_str(), type_code) {
                 return Err(RecordError::Rule {
@@ -308,20 +342,6 @@ impl ItemFields {
                 message: "an item that charges a fee needs its fee standard and its basis (GB39046 #31–32)".into(),
             });
         }
-        if !CROSS_REGION.iter().any(|(c, _)| *c == self.cross_region) {
-            return Err(RecordError::Rule {
-                rule: "cross_region",
-                message: format!(
-                    "`{}` is not a cross-region scope: use {}",
-                    self.cross_region,
-                    CROSS_REGION
-                        .iter()
-                        .map(|(c, l)| format!("{c} ({l})"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
-        }
         self.validate_materials()
     }
 
@@ -343,15 +363,6 @@ impl ItemFields {
                 });
             }
             required_text("material name", &m.name, NAME_CHARS_MAX)?;
-            if !MATERIAL_FORMS.iter().any(|(f, _)| *f == m.form) {
-                return Err(RecordError::Rule {
-                    rule: "materials",
-                    message: format!(
-                        "material form `{}`: use original, copy or electronic",
-                        m.form
-                    ),
-                });
-            }
             if !(0..=99).contains(&m.count) {
                 return Err(RecordError::OutOfRange {
                     field: "material count",
@@ -396,7 +407,7 @@ impl ItemFields {
             ("code".to_string(), s(self.code.as_str())),
             ("legacy_code".into(), ScalarValue::Boolean(self.legacy_code)),
             ("name".into(), s(&self.name)),
-            ("type".into(), s(&self.item_type)),
+            ("type".into(), s(self.item_type.as_str())),
             ("department".into(), s(&self.department)),
             ("legal_basis_setting".into(), s(&self.legal_basis_setting)),
             (
@@ -413,14 +424,14 @@ impl ItemFields {
                 ScalarValue::Int(self.statutory_days),
             ),
             ("promised_days".into(), ScalarValue::Int(self.promised_days)),
-            ("cross_region".into(), s(&self.cross_region)),
+            ("cross_region".into(), s(self.cross_region.as_str())),
             ("guide".into(), s(&self.guide)),
         ];
         for (order, m) in (0_i64..).zip(&self.materials) {
             let k = |f: &str| format!("material/{}/{f}", m.id);
             out.push((k("order"), ScalarValue::Int(order)));
             out.push((k("name"), s(&m.name)));
-            out.push((k("form"), s(&m.form)));
+            out.push((k("form"), s(m.form.as_str())));
             out.push((k("count"), ScalarValue::Int(m.count)));
             out.push((k("required"), ScalarValue::Boolean(m.required)));
             out.push((k("deferrable"), ScalarValue::Boolean(m.deferrable)));
@@ -463,9 +474,14 @@ impl ItemFields {
         let materials = ids
             .into_iter()
             .filter(|id| values.contains_key(&format!("material/{id}/name")))
-            .map(|id| Material {
+            .filter_map(|id| {
+                // Checked on receipt (`material_ok`), so every stored form is a code.
+                let form = MaterialForm::from_code(&text(&format!("material/{id}/form")))?;
+                Some((id, form))
+            })
+            .map(|(id, form)| Material {
                 name: text(&format!("material/{id}/name")),
-                form: text(&format!("material/{id}/form")),
+                form,
                 count: int(&format!("material/{id}/count")),
                 required: flag(&format!("material/{id}/required")),
                 deferrable: flag(&format!("material/{id}/deferrable")),
@@ -476,7 +492,8 @@ impl ItemFields {
             code: ItemCode::new(&text("code")).ok()?,
             legacy_code: flag("legacy_code"),
             name: text("name"),
-            item_type: text("type"),
+            // Checked on receipt (`ITEM_FIELDS`): a record without a known type is not an item.
+            item_type: ItemType::from_code(&text("type"))?,
             department: text("department"),
             legal_basis_setting: text("legal_basis_setting"),
             legal_basis_implementing: text("legal_basis_implementing"),
@@ -487,26 +504,10 @@ impl ItemFields {
             fee_basis: text("fee_basis"),
             statutory_days: int("statutory_days"),
             promised_days: int("promised_days"),
-            cross_region: {
-                let c = text("cross_region");
-                if c.is_empty() {
-                    "none".into()
-                } else {
-                    c
-                }
-            },
+            cross_region: CrossRegion::from_code(&text("cross_region")).unwrap_or(CrossRegion::None),
             guide: text("guide"),
             materials,
         })
-    }
-
-    /// Chinese label of this item's type.
-    pub fn type_label(&self) -> &'static str {
-        ITEM_TYPES
-            .iter()
-            .find(|(c, _, _)| *c == self.item_type)
-            .map(|(_, l, _)| *l)
-            .unwrap_or("未知")
     }
 }
 
@@ -520,8 +521,11 @@ const ITEM_FIELDS: FieldTable = FieldTable {
             "department",
             Field::Checked(|s| check_text("name", s).is_ok()),
         ),
-        ("type", Field::Checked(|s| type_code(s).is_some())),
-        ("cross_region", Field::OneOf(&CROSS_REGION)),
+        ("type", Field::Checked(|s| ItemType::from_code(s).is_some())),
+        (
+            "cross_region",
+            Field::Checked(|s| CrossRegion::from_code(s).is_some()),
+        ),
         ("legal_basis_setting", Field::Checked(long_text_ok)),
         ("legal_basis_implementing", Field::Checked(long_text_ok)),
         ("conditions", Field::Checked(long_text_ok)),
@@ -557,7 +561,7 @@ fn material_ok(key: &str, value: Option<&ScalarValue>) -> bool {
     };
     match (field, value) {
         ("name", ScalarValue::Str(s)) => check_text("material name", s).is_ok(),
-        ("form", ScalarValue::Str(s)) => MATERIAL_FORMS.iter().any(|(f, _)| *f == s.as_str()),
+        ("form", ScalarValue::Str(s)) => MaterialForm::from_code(s).is_some(),
         ("count", ScalarValue::Int(n)) => (0..=99).contains(n),
         ("order", ScalarValue::Int(n)) => (0..MATERIALS_MAX as i64).contains(n),
         ("required" | "deferrable", ScalarValue::Boolean(_)) => true,
@@ -597,7 +601,7 @@ mod tests {
         let mut i = ItemFields::minimal(
             ItemCode::new("440100001000").unwrap(),
             "居民身份证换领".into(),
-            "administrative_license".into(),
+            ItemType::AdministrativeLicense,
             "公安局".into(),
             10,
         );
@@ -609,7 +613,7 @@ mod tests {
     fn c1_code_must_carry_the_items_type() {
         let mut i = item();
         i.validate().unwrap();
-        i.item_type = "public_service".into();
+        i.item_type = ItemType::PublicService;
         assert!(i.validate().unwrap_err().to_string().contains("C1"));
         i.legacy_code = true;
         i.validate().unwrap();
@@ -645,7 +649,7 @@ mod tests {
         i.materials.push(Material {
             id: "m1".into(),
             name: "身份证".into(),
-            form: "original".into(),
+            form: MaterialForm::Original,
             count: 1,
             required: true,
             deferrable: false,
@@ -662,7 +666,7 @@ mod tests {
         i.materials.push(Material {
             id: "photo".into(),
             name: "照片".into(),
-            form: "copy".into(),
+            form: MaterialForm::Copy,
             count: 2,
             required: false,
             deferrable: true,
@@ -685,7 +689,7 @@ mod tests {
             i.materials.push(Material {
                 id: id.into(),
                 name: "材料".into(),
-                form: "original".into(),
+                form: MaterialForm::Original,
                 count: 1,
                 required: true,
                 deferrable: false,

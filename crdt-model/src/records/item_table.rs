@@ -24,7 +24,7 @@
 use serde::Serialize;
 
 use crate::doc_id::ItemCode;
-use crate::records::item::{ItemFields, Material, CROSS_REGION, ITEM_TYPES, MATERIAL_FORMS};
+use crate::records::item::{CrossRegion, ItemFields, ItemType, Material, MaterialForm};
 
 /// The columns: Chinese header, English header, whether required.
 pub const COLUMNS: [(&str, &str, bool); 17] = [
@@ -197,10 +197,7 @@ fn parse_materials(text: &str) -> Result<Vec<Material>, String> {
             let [id, name, form, count, flags @ ..] = parts.as_slice() else {
                 return Err(format!("`{entry}`: use id|名称|原件|份数|必要|容缺"));
             };
-            let form = MATERIAL_FORMS
-                .iter()
-                .find(|(en, zh)| en == form || zh == form)
-                .map(|(en, _)| en.to_string())
+            let form = MaterialForm::parse(form)
                 .ok_or_else(|| format!("`{entry}`: form must be 原件, 复印件 or 电子"))?;
             let count = count
                 .parse()
@@ -270,10 +267,7 @@ pub fn parse_row(
         })
     };
     let code = ItemCode::new(&cell(0)).map_err(|e| e.to_string());
-    let item_type = ITEM_TYPES
-        .iter()
-        .find(|(en, zh, _)| *en == cell(2) || *zh == cell(2))
-        .map(|(en, _, _)| en.to_string());
+    let item_type = ItemType::parse(&cell(2));
     if item_type.is_none() {
         err(2, format!("`{}` is not an item type (行政许可、行政征收、行政给付、行政确认、行政奖励、行政裁决、其他行政权力、公共服务)", cell(2)));
     }
@@ -286,12 +280,9 @@ pub fn parse_row(
     let statutory_days = days(11, &mut err);
     let promised_days = days(12, &mut err);
     let cross_region = if cell(13).is_empty() {
-        Some("none".to_string())
+        Some(CrossRegion::None)
     } else {
-        CROSS_REGION
-            .iter()
-            .find(|(en, zh)| *en == cell(13) || *zh == cell(13))
-            .map(|(en, _)| en.to_string())
+        CrossRegion::parse(&cell(13))
     };
     if cross_region.is_none() {
         err(
@@ -366,13 +357,6 @@ pub fn header_row() -> Vec<String> {
 
 /// An item as a row under [`header_row`].
 pub fn to_row(item: &ItemFields) -> Vec<String> {
-    let label = |table: &[(&str, &str)], code: &str| {
-        table
-            .iter()
-            .find(|(en, _)| *en == code)
-            .map(|(_, zh)| zh.to_string())
-            .unwrap_or_else(|| code.to_string())
-    };
     let yn = |b: bool| if b { "是" } else { "否" }.to_string();
     let materials = item
         .materials
@@ -381,7 +365,7 @@ pub fn to_row(item: &ItemFields) -> Vec<String> {
             let mut parts = vec![
                 m.id.clone(),
                 m.name.clone(),
-                label(&MATERIAL_FORMS, &m.form),
+                m.form.zh().to_string(),
                 m.count.to_string(),
             ];
             if m.required {
@@ -397,7 +381,7 @@ pub fn to_row(item: &ItemFields) -> Vec<String> {
     vec![
         item.code.to_string(),
         item.name.clone(),
-        item.type_label().to_string(),
+        item.item_type.zh().to_string(),
         item.department.clone(),
         item.legal_basis_setting.clone(),
         item.legal_basis_implementing.clone(),
@@ -408,7 +392,7 @@ pub fn to_row(item: &ItemFields) -> Vec<String> {
         item.fee_basis.clone(),
         item.statutory_days.to_string(),
         item.promised_days.to_string(),
-        label(&CROSS_REGION, &item.cross_region),
+        item.cross_region.zh().to_string(),
         item.guide.clone(),
         materials,
         yn(item.legacy_code),

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod staff;
 pub mod station;
 pub mod trust_doc;
+pub(crate) mod vocabulary;
 pub mod withdrawal;
 
 pub use crate::doc_id::{DocId, DocKind, ItemCode};

@@ -184,7 +184,7 @@ fn material_order_travels_with_the_item_and_is_checked_like_its_other_fields() {
     let mut item = ItemFields::minimal(
         ItemCode::new("442000001000").unwrap(),
         "老年证".into(),
-        "public_service".into(),
+        hallsync_model::records::item::ItemType::PublicService,
         "民政局".into(),
         5,
     );
@@ -192,7 +192,7 @@ fn material_order_travels_with_the_item_and_is_checked_like_its_other_fields() {
         item.materials.push(Material {
             id: id.into(),
             name: "材料".into(),
-            form: "original".into(),
+            form: hallsync_model::records::item::MaterialForm::Original,
             count: 1,
             required: true,
             deferrable: false,

@@ -21,7 +21,7 @@ fn setup() -> Fed {
     let item = ItemFields::example(
         ItemCode::new(CODE).unwrap(),
         "老年证",
-        "public_service",
+        hallsync_model::records::item::ItemType::PublicService,
         "民政局",
         5,
     );
@@ -415,7 +415,7 @@ fn k11_a_case_needs_a_hall_of_the_network_and_an_item_with_a_cross_region_scope(
         try_open(&fed, &township, TOWNSHIP, VILLAGE, "123"),
         Err(EntryError::BadApplicantId { .. })
     ));
-    item.cross_region = "none".into();
+    item.cross_region = hallsync_model::records::item::CrossRegion::None;
     fed.write(&city, &DocId::item(&item.code), item.writes())
         .unwrap();
     assert!(matches!(
@@ -431,7 +431,7 @@ fn with_complete_item() -> (Fed, ItemFields) {
     let item = ItemFields::example(
         ItemCode::new(CODE).unwrap(),
         "老年证",
-        "public_service",
+        hallsync_model::records::item::ItemType::PublicService,
         "民政局",
         5,
     );

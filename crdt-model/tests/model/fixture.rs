@@ -185,7 +185,7 @@ impl Fed {
         let fields = ItemFields::minimal(
             ItemCode::new(code).unwrap(),
             format!("事项 {code}"),
-            "public_service".into(),
+            hallsync_model::records::item::ItemType::PublicService,
             "民政局".into(),
             5,
         );
