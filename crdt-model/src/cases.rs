@@ -74,6 +74,9 @@ pub struct CaseView {
     pub working_days_left: Option<i64>,
     /// Past due and not yet decided.
     pub overdue: bool,
+    /// What a rule says about the case that this node could judge and the opener's could not:
+    /// K11, the handling hall does not station the item (seen where its stationings are held).
+    pub warnings: Vec<String>,
 }
 
 fn depths(state: &DocState) -> BTreeMap<ChangeHash, usize> {
@@ -214,6 +217,7 @@ impl Replica {
             && deadline
                 .zip(now_ms)
                 .is_some_and(|(dl, now)| Date::from_unix_ms(now) > dl.due);
+        let warnings = self.handling_warning(handling, &item).into_iter().collect();
         Some(CaseView {
             doc: id.to_string(),
             accepting: accepting.to_string(),
@@ -228,6 +232,23 @@ impl Replica {
             provisional: deadline.is_some_and(|d| d.provisional),
             working_days_left: left,
             overdue,
+            warnings,
+        })
+    }
+
+    /// K11 where the handling hall's stationings are held: the opener's node may not have held
+    /// them, so a case for an item the handling hall does not station is flagged here. Unknown
+    /// (nothing said) where no stationing of that hall is held.
+    fn handling_warning(&self, handling: &crate::hall::HallId, item: &str) -> Option<String> {
+        let code = crate::doc_id::ItemCode::new(item).ok()?;
+        let offered = match self.station(handling, &code) {
+            Some(view) => view.effective_action.is_some_and(|a| a.offers()),
+            None => !self
+                .held_ids()
+                .any(|id| matches!(id.kind(), DocKind::Station(hall, _) if hall == handling)),
+        };
+        (!offered).then(|| {
+            format!("K11 (DG 5.3.8): item {item} is not stationed at handling hall {handling}; send the case back to the accepting hall or station the item")
         })
     }
 

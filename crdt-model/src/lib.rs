@@ -52,7 +52,7 @@ pub mod trust;
 
 pub use automerge::{ChangeHash, ScalarValue};
 pub use change::envelope::{Checked, SignedChange};
-pub use change::rejection::Rejection;
+pub use change::rejection::{Rejection, Rule};
 pub use effective::{ItemView, Proposal, StationView};
 pub use error::{IdentityError, RecordError, TrustError};
 pub use hall::{HallId, HallInfo, Level};

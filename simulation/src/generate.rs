@@ -202,6 +202,7 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
                         "applicant_ref".into(),
                         ScalarValue::Str("0000000000000000".into()),
                     ),
+                    ("cross_region".into(), ScalarValue::Str("citywide".into())),
                 ];
                 changes.extend(write(&mut origin, &nodes[a].key, &doc, &open, at));
                 use hallsync_model::records::case::CaseState::*;

@@ -611,7 +611,13 @@ impl Sim {
         // A complete guide and a citywide scope: the workload stations and takes in across
         // regions only what the entry rules accept (C4, K11).
         let days = 1 + self.rng.below(10) as i64;
-        let item = ItemFields::example(code, &format!("事项{n}"), hallsync_model::records::item::ItemType::PublicService, "民政局", days);
+        let item = ItemFields::example(
+            code,
+            &format!("事项{n}"),
+            hallsync_model::records::item::ItemType::PublicService,
+            "民政局",
+            days,
+        );
         self.author(0, &DocId::item(&item.code), &item.writes());
     }
 

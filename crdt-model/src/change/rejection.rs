@@ -116,6 +116,8 @@ pub enum Rule {
     S7,
     /// S8: a department withdraws only with its application and archives handover.
     S8,
+    /// K11: a case between two halls is for an item whose cross-region scope reaches.
+    K11,
 }
 
 impl Rule {
@@ -127,6 +129,7 @@ impl Rule {
             Rule::S4 => "S4",
             Rule::S7 => "S7",
             Rule::S8 => "S8",
+            Rule::K11 => "K11",
         }
     }
 }

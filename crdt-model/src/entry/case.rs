@@ -117,6 +117,11 @@ pub fn open(
             "statutory_days".into(),
             ScalarValue::Int(item.fields.statutory_days),
         ),
+        // K11: checked again by every receiver, on this value.
+        (
+            "cross_region".into(),
+            ScalarValue::Str(scope.as_str().into()),
+        ),
     ];
     Ok(OpenedCase {
         doc,

@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::change::ops::RootWrite;
-use crate::change::rejection::Rejection;
+use crate::change::rejection::{Rejection, Rule};
 use crate::hall::HallId;
 use crate::identity::DeviceId;
 use crate::records::authority::ChangeCtx;
+use crate::records::item::CrossRegion;
 use crate::trust::cert::RecordKind;
 
 /// A case's state (YC 6.1–6.4).
@@ -265,6 +266,8 @@ pub(crate) fn authorize(
                 ("promised_days" | "statutory_days", Some(ScalarValue::Int(n))) => {
                     (0..=i64::from(crate::calendar::LIMIT_DAYS_MAX)).contains(n)
                 }
+                // K11: the item's cross-region scope when the case was taken in.
+                ("cross_region", Some(ScalarValue::Str(s))) => CrossRegion::from_code(s).is_some(),
                 _ => false,
             };
             if !ok {
@@ -277,6 +280,49 @@ pub(crate) fn authorize(
                 reason: format!("a case is opened by its accepting hall {accepting}"),
             })?;
         }
+    }
+    check_opening(ctx, accepting, handling, writes)
+}
+
+/// K11 at every receiver, on what the opening itself carries: an opening names the item's
+/// cross-region scope as it stood when the case was taken in, a case between two halls needs a
+/// scope that reaches, and the handling hall is a hall of the network (a certificate for it may
+/// arrive later, so that refusal is retried). Whether the handling hall stations the item is
+/// judged where its stationings are held: the opener's node, or the handling hall's on arrival.
+fn check_opening(
+    ctx: &ChangeCtx<'_>,
+    accepting: &HallId,
+    handling: &HallId,
+    writes: &[RootWrite],
+) -> Result<(), Rejection> {
+    if !writes.iter().any(|w| w.key == "item") {
+        return Ok(());
+    }
+    let scope = writes.iter().find_map(|w| match (&*w.key, &w.value) {
+        ("cross_region", Some(ScalarValue::Str(s))) => CrossRegion::from_code(s),
+        _ => None,
+    });
+    let Some(scope) = scope else {
+        return Err(Rejection::Invalid {
+            rule: Rule::K11,
+            reason: "a case's opening carries the item's cross-region scope (K11)".into(),
+        });
+    };
+    if accepting != handling && !scope.reaches_another_hall() {
+        return Err(Rejection::Invalid {
+            rule: Rule::K11,
+            reason: format!(
+                "K11 (DG 5.3.8): the item's cross-region scope is {scope} ({}); a case from hall {accepting} to hall {handling} is outside it",
+                scope.zh()
+            ),
+        });
+    }
+    if !ctx.trust.halls().contains_key(handling) {
+        return Err(Rejection::OutOfScope {
+            reason: format!(
+                "K11: hall {handling} is not a hall of this network (yet); the case waits for its certificate"
+            ),
+        });
     }
     Ok(())
 }

@@ -504,7 +504,8 @@ impl ItemFields {
             fee_basis: text("fee_basis"),
             statutory_days: int("statutory_days"),
             promised_days: int("promised_days"),
-            cross_region: CrossRegion::from_code(&text("cross_region")).unwrap_or(CrossRegion::None),
+            cross_region: CrossRegion::from_code(&text("cross_region"))
+                .unwrap_or(CrossRegion::None),
             guide: text("guide"),
             materials,
         })

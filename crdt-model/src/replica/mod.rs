@@ -445,6 +445,14 @@ impl Replica {
             .filter_map(|(id, _)| self.record(id).map(|s| (id, s)))
     }
 
+    /// The ids of every held record, in id order, without opening any.
+    pub(crate) fn held_ids(&self) -> impl Iterator<Item = &DocId> + '_ {
+        self.slots
+            .iter()
+            .filter(|(_, s)| s.is_held())
+            .map(|(id, _)| id)
+    }
+
     /// A held record's id as the replica holds it, for borrowing beyond a caller's value.
     pub(crate) fn held_id(&self, doc: &DocId) -> Option<&DocId> {
         self.slots

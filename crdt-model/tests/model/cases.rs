@@ -36,6 +36,7 @@ fn setup() -> Fed {
             "applicant_ref".into(),
             ScalarValue::Str("9f86d081884c7d65".into()),
         ),
+        ("cross_region".into(), ScalarValue::Str("citywide".into())),
     ];
     fed.write(&village, &case_doc(), header).unwrap();
     fed
@@ -438,4 +439,75 @@ fn with_complete_item() -> (Fed, ItemFields) {
     fed.write(&city, &DocId::item(&item.code), item.writes())
         .unwrap();
     (fed, item)
+}
+
+#[test]
+fn k11_every_receiver_refuses_an_opening_whose_scope_does_not_reach() {
+    // Goal (issue #11, K11 on receipt): an opening that names scope `none` for a case between two
+    // halls is invalid wherever it arrives, an opening without its scope too, and an opening to a
+    // hall the network does not know waits (it is retried when that hall's certificate arrives).
+    let (mut fed, _) = with_complete_item();
+    let village = fed.village.clone();
+    let header = |scope: Option<&str>| {
+        let mut h = vec![
+            ("item".to_string(), ScalarValue::Str(CODE.into())),
+            ("case_no".into(), ScalarValue::Str("C2".into())),
+            (
+                "applicant_ref".into(),
+                ScalarValue::Str("9f86d081884c7d65".into()),
+            ),
+        ];
+        if let Some(scope) = scope {
+            h.push(("cross_region".into(), ScalarValue::Str(scope.into())));
+        }
+        h
+    };
+    let doc = DocId::case(&hall(VILLAGE), &hall(TOWNSHIP_B), "C2");
+    let none = fed.write(&village, &doc, header(Some("none"))).unwrap_err();
+    assert!(
+        matches!(
+            none,
+            Rejection::Invalid {
+                rule: hallsync_model::Rule::K11,
+                ..
+            }
+        ),
+        "{none}"
+    );
+    assert!(!none.is_retryable());
+    let missing = fed.write(&village, &doc, header(None)).unwrap_err();
+    assert!(
+        matches!(
+            missing,
+            Rejection::Invalid {
+                rule: hallsync_model::Rule::K11,
+                ..
+            }
+        ),
+        "{missing}"
+    );
+    let nowhere = DocId::case(&hall(VILLAGE), &hall("999999"), "C2");
+    let unknown = fed
+        .write(&village, &nowhere, header(Some("citywide")))
+        .unwrap_err();
+    assert!(unknown.is_retryable(), "{unknown}");
+    fed.write(&village, &doc, header(Some("citywide"))).unwrap();
+}
+
+#[test]
+fn k11_a_node_that_holds_the_handling_halls_stationings_flags_a_case_it_does_not_station() {
+    // Goal (issue #11, K11 on receipt): the opener may not hold the handling hall's stationings;
+    // a node that does shows the case with a K11 warning when the item is not stationed there.
+    fn warnings(fed: &Fed) -> Vec<String> {
+        fed.origin.case(&case_doc(), None).unwrap().warnings
+    }
+    let mut fed = setup();
+    // Nothing of township B's stationings is held yet: nothing can be said.
+    assert!(warnings(&fed).is_empty());
+    let township_b = fed.township_b.clone();
+    fed.create_item("440100002000");
+    fed.propose(&township_b, TOWNSHIP_B, "440100002000")
+        .unwrap();
+    let flagged = warnings(&fed);
+    assert!(flagged.iter().any(|w| w.starts_with("K11")), "{flagged:?}");
 }
