@@ -541,7 +541,7 @@ pub enum StaffCmd {
         /// 工号.
         #[arg(long, default_value = "")]
         job_no: String,
-        /// The stationed department.
+        /// The id of a department stationed at the hall (`hallsync dept list` shows them; ST 6.2.1).
         #[arg(long)]
         department: String,
         /// The window.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::doc_id::DocKind;
 use crate::effective::{proposal, text_at, Proposal};
 use crate::hall::HallId;
-use crate::records::department::DepartmentFields;
+use crate::records::department::{DepartmentAction, DepartmentFields, DepartmentStatus};
 use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
 
@@ -15,10 +15,12 @@ use crate::trust::cert::RecordKind;
 pub struct DepartmentView {
     /// The hall.
     pub hall: String,
+    /// The department's id at the hall: what staff filings name (ST 6.2.1).
+    pub dept: String,
     /// The approved filing, or `None` while only proposed.
     pub filing: Option<DepartmentFields>,
-    /// `stationed`, `withdrawn` or `proposed`.
-    pub status: String,
+    /// Stationed, withdrawn or only proposed.
+    pub status: DepartmentStatus,
     /// The day its withdrawal was approved, when withdrawn: its window staff leave with it (S8).
     pub withdrawn_on: Option<String>,
     /// A change awaiting approval.
@@ -31,7 +33,7 @@ impl Replica {
         let mut out = Vec::new();
         for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Department(..))) {
             let state = &*state;
-            let DocKind::Department(h, _) = id.kind() else {
+            let DocKind::Department(h, dept) = id.kind() else {
                 continue;
             };
             if hall.is_some_and(|want| want != h) {
@@ -40,13 +42,17 @@ impl Replica {
             let (g, policy) = self.governed(state, h, "stationing", RecordKind::Stationing);
             let heads: Vec<ChangeHash> = g.effective.iter().copied().collect();
             let read = |k: &str| text_at(state.doc(), k, Some(&heads)).unwrap_or_default();
-            let filing = (!heads.is_empty()).then(|| DepartmentFields::read(read));
-            let status = match filing.as_ref().map(|f| f.action.as_str()) {
-                Some("withdraw") => "withdrawn",
-                Some(_) => "stationed",
-                None => "proposed",
+            let filing = if heads.is_empty() {
+                None
+            } else {
+                DepartmentFields::read(read)
             };
-            let withdrawn_on = (status == "withdrawn")
+            let status = match filing.as_ref().map(|f| f.action) {
+                Some(DepartmentAction::Withdraw) => DepartmentStatus::Withdrawn,
+                Some(DepartmentAction::Station) => DepartmentStatus::Stationed,
+                None => DepartmentStatus::Proposed,
+            };
+            let withdrawn_on = (status == DepartmentStatus::Withdrawn)
                 .then(|| self.withdrawal_approved_at(state, h, policy))
                 .flatten()
                 .map(|ms| crate::calendar::Date::from_unix_ms(ms).to_string());
@@ -55,8 +61,9 @@ impl Replica {
             let pending = proposal(id, state, &g, policy, h.to_string(), name, action);
             out.push(DepartmentView {
                 hall: h.to_string(),
+                dept: dept.clone(),
                 filing,
-                status: status.into(),
+                status,
                 withdrawn_on,
                 pending,
             });

@@ -105,7 +105,7 @@ impl Replica {
             .into_iter()
             .filter_map(|d| {
                 let on: Date = d.withdrawn_on?.parse().ok()?;
-                Some(((d.hall, d.filing?.name), on))
+                Some(((d.hall, d.dept), on))
             })
             .collect();
         apply_first_in_then_out(&mut views, &withdrawn);

@@ -169,7 +169,7 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
                     let fields = StaffFields {
                         person: person.clone(),
                         name: format!("工作人员 {person}"),
-                        department: "民政局".into(),
+                        department: "civil".into(),
                         window: format!("W{}", 1 + rng.below(6)),
                         role: "window_staff".into(),
                         ..Default::default()

@@ -10,6 +10,7 @@ use hallsync_model::entry::{
 };
 use hallsync_model::records::approval::Approval;
 use hallsync_model::records::case::CaseState;
+use hallsync_model::records::department::DepartmentFields;
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::station::StationFields;
 use hallsync_model::sync::session::{self, Host, Output, Session, SessionConfig};
@@ -129,6 +130,9 @@ const SIM_LOOKUP_KEY: [u8; 32] = [0x5a; 32];
 
 /// News is pushed to neighbours this long after it arrives, so a burst goes in one round.
 const PUSH_DELAY_MS: u64 = 1_000;
+
+/// The id of the department every simulated village stations before filing its window staff.
+const SIM_DEPARTMENT: &str = "civil";
 
 fn hourly(rate_per_h: f64, rng: &mut Rng) -> Option<u64> {
     (rate_per_h > 0.0).then(|| {
@@ -677,23 +681,47 @@ impl Sim {
     }
 
     /// A village files a window staff member (or changes the window of one filed before); its
-    /// township approves it like a stationing.
+    /// township approves it like a stationing. Staff belong to a stationed department (ST 6.2.1):
+    /// until the village's civil-affairs department is stationed, it proposes that instead.
     fn staff(&mut self) {
         let Some(v) = self.random_village() else {
             return;
         };
+        let hall = self.nodes[v].hall.clone();
+        let department = DepartmentFields {
+            dept: SIM_DEPARTMENT.into(),
+            name: "民政局".into(),
+            plan: "进驻方案".into(),
+            authorization_letter: "授权委托书".into(),
+            filing: "进驻备案登记表".into(),
+            ..Default::default()
+        };
+        let replica = &self.nodes[v].replica;
+        if entry::staff::department_stationed(replica, &hall, SIM_DEPARTMENT).is_err() {
+            let proposed = replica.holds(&DocId::department(&hall, SIM_DEPARTMENT));
+            if !proposed {
+                // The same entry rules the node's `dept station` runs (S7).
+                match entry::department::file(replica, &hall, &department) {
+                    Ok(writes) => {
+                        self.author(v, &DocId::department(&hall, SIM_DEPARTMENT), &writes)
+                    }
+                    Err(_) => self.stats.entry_refused += 1,
+                }
+            }
+            return;
+        }
         let person = format!("P{}", self.rng.below(20));
         let fields = hallsync_model::records::staff::StaffFields {
             person: person.clone(),
             name: format!("工作人员 {person}"),
-            department: "民政局".into(),
+            department: SIM_DEPARTMENT.into(),
             window: format!("W{}", 1 + self.rng.below(6)),
             role: "window_staff".into(),
             ..Default::default()
         };
-        let doc = DocId::staff(&self.nodes[v].hall, &person);
-        // The same entry rules the node's `staff file` runs (P1, P2, S8, ST 9.1).
-        match entry::staff::file(&self.nodes[v].replica, &self.nodes[v].hall, &fields) {
+        let doc = DocId::staff(&hall, &person);
+        // The same entry rules the node's `staff file` runs (P1, P2, S8, ST 6.2.1, ST 9.1).
+        match entry::staff::file(&self.nodes[v].replica, &hall, &fields) {
             Ok(writes) => self.author(v, &doc, &writes),
             Err(_) => self.stats.entry_refused += 1,
         }

@@ -1,6 +1,7 @@
 //! Window staff across real nodes: filings approved by the township, first-in-then-out at entry.
 
 use hallsync::harness::Federation;
+use hallsync_model::records::department::DepartmentFields;
 use hallsync_model::records::staff::StaffFields;
 use hallsync_node::engine::StaffStep;
 use hallsync_node::Command;
@@ -41,11 +42,41 @@ fn a_window_is_never_left_empty() {
     // one may leave while the other is on duty, the last one may not (P4), and every node shows the
     // same roster.
     let (fed, n) = small_federation().unwrap();
+    // Staff are filed for a stationed department, named by its id (ST 6.2.1).
+    let unstationed = fed.node(n.village).call(Command::StaffFile {
+        hall: None,
+        fields: StaffFields {
+            person: "a".into(),
+            name: "员工a".into(),
+            department: "mzj".into(),
+            window: "w1".into(),
+            role: "window_staff".into(),
+            ..StaffFields::default()
+        },
+    });
+    assert!(
+        unstationed.unwrap_err().to_string().contains("ST 6.2.1"),
+        "a department that is not stationed is refused"
+    );
+    fed.node(n.village)
+        .call(Command::Department {
+            hall: None,
+            fields: DepartmentFields {
+                dept: "mzj".into(),
+                name: "民政局".into(),
+                plan: "进驻方案 2026-01".into(),
+                authorization_letter: "授权委托书 2026-01".into(),
+                filing: "备案登记表 2026-01".into(),
+                ..DepartmentFields::default()
+            },
+        })
+        .unwrap();
+    approve_all(&fed, n.township);
     for person in ["a", "b"] {
         let fields = StaffFields {
             person: person.into(),
             name: format!("员工{person}"),
-            department: "民政局".into(),
+            department: "mzj".into(),
             window: "w1".into(),
             role: "window_staff".into(),
             ..StaffFields::default()

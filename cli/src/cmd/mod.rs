@@ -278,7 +278,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 dept: id,
                 name,
                 uscc,
-                action: "station".into(),
+                action: hallsync_model::records::department::DepartmentAction::Station,
                 plan,
                 authorization_letter: authorization,
                 filing,
@@ -300,7 +300,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             let fields = DepartmentFields {
                 dept: id,
                 name,
-                action: "withdraw".into(),
+                action: hallsync_model::records::department::DepartmentAction::Withdraw,
                 application,
                 archives_handover: archives,
                 ..DepartmentFields::default()

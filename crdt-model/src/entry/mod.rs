@@ -10,6 +10,7 @@
 
 pub mod applicant;
 pub mod case;
+pub mod department;
 pub mod staff;
 pub mod station;
 
@@ -118,6 +119,30 @@ pub enum EntryError {
         department: String,
         /// The hall.
         hall: String,
+    },
+    /// ST 6.2.1: staff filed for a department id with no approved stationing at the hall.
+    #[error("ST 6.2.1: department {department} is not stationed at hall {hall}: give the id of a department whose stationing is approved there (`hallsync dept list`)")]
+    DepartmentNotStationed {
+        /// The department id given.
+        department: String,
+        /// The hall.
+        hall: String,
+    },
+    /// S8: a department withdrawn while items it implements are still stationed at the hall.
+    #[error("S8 (ST 7): department {department} still has stationed items [{items}] at hall {hall}; withdraw them first")]
+    DepartmentHasItems {
+        /// The department's name.
+        department: String,
+        /// The hall.
+        hall: String,
+        /// The items, comma-separated.
+        items: String,
+    },
+    /// A department filing that breaks S7 or S8, or is of the wrong shape.
+    #[error("{reason}")]
+    DepartmentFiling {
+        /// What is wrong, naming the rule.
+        reason: String,
     },
     /// The applicant's id is not a valid resident identity number.
     #[error("the applicant's id {reason} (GB 11643: 18 characters, 17 digits and a check character 0–9 or X)")]

@@ -3,30 +3,38 @@
 use crate::calendar::Date;
 use crate::entry::EntryError;
 use crate::hall::HallId;
+use crate::records::department::DepartmentStatus;
 use crate::records::staff::StaffFields;
 use crate::replica::Replica;
 use crate::ScalarValue;
 
-/// S8 (ST 7): no one is filed or put on duty at `hall` for a department withdrawn from it.
+/// ST 6.2.1 and S8 (ST 7): staff at `hall` are filed and put on duty for a department stationed
+/// there — named by its id (the `dept` of its filing), approved, and not withdrawn.
 ///
 /// # Errors
-/// [`EntryError::DepartmentWithdrawn`].
-pub fn department_present(
+/// [`EntryError::DepartmentWithdrawn`], or [`EntryError::DepartmentNotStationed`] for an id with
+/// no approved stationing at the hall.
+pub fn department_stationed(
     replica: &Replica,
     hall: &HallId,
     department: &str,
 ) -> Result<(), EntryError> {
-    let withdrawn = replica
+    let status = replica
         .departments(Some(hall))
         .into_iter()
-        .any(|d| d.status == "withdrawn" && d.filing.is_some_and(|f| f.name == department));
-    if withdrawn {
-        return Err(EntryError::DepartmentWithdrawn {
+        .find(|d| d.dept == department)
+        .map(|d| d.status);
+    match status {
+        Some(DepartmentStatus::Stationed) => Ok(()),
+        Some(DepartmentStatus::Withdrawn) => Err(EntryError::DepartmentWithdrawn {
             department: department.to_string(),
             hall: hall.to_string(),
-        });
+        }),
+        Some(DepartmentStatus::Proposed) | None => Err(EntryError::DepartmentNotStationed {
+            department: department.chars().take(60).collect(),
+            hall: hall.to_string(),
+        }),
     }
-    Ok(())
 }
 
 /// The approved filing of `person` at `hall`, as the roster shows it.
@@ -52,7 +60,7 @@ pub fn file(
     fields
         .validate()
         .map_err(|reason| EntryError::Filing { reason })?;
-    department_present(replica, hall, &fields.department)?;
+    department_stationed(replica, hall, &fields.department)?;
     if let Some(replaced) = &fields.replaces {
         let old = current(replica, hall, replaced).ok_or_else(|| EntryError::Filing {
             reason: format!(
@@ -126,7 +134,7 @@ pub fn step(
             "trained_on"
         }
         StaffStep::Duty => {
-            department_present(replica, hall, &fields.department)?;
+            department_stationed(replica, hall, &fields.department)?;
             fields.on_duty_from = Some(on.to_string());
             "on_duty_from"
         }

@@ -17,7 +17,37 @@ use crate::records::authority::ChangeCtx;
 use crate::records::fields::{Field, FieldTable};
 use crate::records::item_code::uscc_problem;
 use crate::records::station::DocHistory;
+use crate::records::vocabulary::vocabulary;
 use crate::trust::cert::RecordKind;
+
+vocabulary! {
+    /// What a department filing does at a hall (ST 4, 7).
+    pub enum DepartmentAction ("department action") {
+        /// 进驻: the department comes to the hall (S7).
+        Station = ("station", "进驻"),
+        /// 撤离: it leaves (S8).
+        Withdraw = ("withdraw", "撤离"),
+    }
+}
+
+impl Default for DepartmentAction {
+    /// A new filing stations the department; a withdrawal says so.
+    fn default() -> Self {
+        DepartmentAction::Station
+    }
+}
+
+vocabulary! {
+    /// Where a department stands at a hall, as approved.
+    pub enum DepartmentStatus ("department status") {
+        /// 已进驻: its stationing is approved.
+        Stationed = ("stationed", "已进驻"),
+        /// 已撤离: its withdrawal is approved.
+        Withdrawn = ("withdrawn", "已撤离"),
+        /// 待审批: only proposed.
+        Proposed = ("proposed", "待审批"),
+    }
+}
 
 /// A department's filing at a hall.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,8 +60,8 @@ pub struct DepartmentFields {
     /// Its unified social credit code (GB 32100), if given.
     #[serde(default)]
     pub uscc: String,
-    /// station or withdraw.
-    pub action: String,
+    /// Stationing or withdrawal.
+    pub action: DepartmentAction,
     /// 进驻方案 (ST Annex A): its reference.
     #[serde(default)]
     pub plan: String,
@@ -71,31 +101,31 @@ impl DepartmentFields {
             ));
         }
         let missing = |t: &str| t.trim().is_empty();
-        match self.action.as_str() {
-            "station" if missing(&self.plan) || missing(&self.authorization_letter) || missing(&self.filing) => Err(
+        match self.action {
+            DepartmentAction::Station if missing(&self.plan) || missing(&self.authorization_letter) || missing(&self.filing) => Err(
                 "S7 (ST 4.2.1–4.2.2): stationing a department needs its stationing plan, letter of authorisation and filing form".into(),
             ),
-            "withdraw" if missing(&self.application) || missing(&self.archives_handover) => {
+            DepartmentAction::Withdraw if missing(&self.application) || missing(&self.archives_handover) => {
                 Err("S8 (ST 7.1–7.2): withdrawing a department needs its written application and the archives handover".into())
             }
-            "station" | "withdraw" => Ok(()),
-            other => Err(format!("`{other}`: use station or withdraw")),
+            DepartmentAction::Station | DepartmentAction::Withdraw => Ok(()),
         }
     }
 
-    /// The fields as `read` gives them (a record's text fields, current or as of some heads).
-    pub fn read(read: impl Fn(&str) -> String) -> Self {
-        DepartmentFields {
+    /// The fields as `read` gives them (a record's text fields, current or as of some heads);
+    /// `None` when no action is written there (a change that wrote other fields only).
+    pub fn read(read: impl Fn(&str) -> String) -> Option<Self> {
+        Some(DepartmentFields {
             dept: read("dept"),
             name: read("name"),
             uscc: read("uscc"),
-            action: read("action"),
+            action: DepartmentAction::from_code(&read("action"))?,
             plan: read("plan"),
             authorization_letter: read("authorization_letter"),
             filing: read("filing"),
             application: read("application"),
             archives_handover: read("archives_handover"),
-        }
+        })
     }
 
     /// The root writes.
@@ -104,7 +134,7 @@ impl DepartmentFields {
             ("dept", &self.dept),
             ("name", &self.name),
             ("uscc", &self.uscc),
-            ("action", &self.action),
+            ("action", &self.action.as_str().to_string()),
             ("plan", &self.plan),
             ("authorization_letter", &self.authorization_letter),
             ("filing", &self.filing),
@@ -140,7 +170,7 @@ const DEPARTMENT_FIELDS: FieldTable = FieldTable {
         ("dept", Field::Id("dept")),
         (
             "action",
-            Field::OneOf(&[("station", "进驻"), ("withdraw", "撤离")]),
+            Field::Checked(|s| DepartmentAction::from_code(s).is_some()),
         ),
         ("name", Field::Text(2000)),
         ("uscc", Field::Text(2000)),
@@ -158,7 +188,12 @@ pub(crate) fn check_complete(write: &RootWrite, history: &DocHistory<'_>) -> Res
     let Some(read) = crate::records::station::approved_state(write, history) else {
         return Ok(());
     };
-    match DepartmentFields::read(read).validate() {
+    let Some(fields) = DepartmentFields::read(read) else {
+        return Err(Rejection::shape(
+            "an approval of a department filing approves one that says station or withdraw".into(),
+        ));
+    };
+    match fields.validate() {
         Err(reason) if reason.starts_with("S7") => Err(Rejection::Invalid {
             rule: crate::change::rejection::Rule::S7,
             reason,

@@ -23,7 +23,7 @@ use crate::trust::cert::{RecordKind, Role};
 
 vocabulary! {
     /// 事项类型: the item types of DOMAIN.md "Catalogue items".
-    pub enum ItemType {
+    pub enum ItemType ("item type") {
         /// 行政许可.
         AdministrativeLicense = ("administrative_license", "行政许可"),
         /// 行政征收.
@@ -63,7 +63,7 @@ impl ItemType {
 vocabulary! {
     /// 通办范围: how far from the hall that handles an item a case for it may be accepted
     /// (K11; DG 5.3.8 全市通办, DG 5.3.9 跨城通办, SC 5.3.1 省内/跨省通办).
-    pub enum CrossRegion {
+    pub enum CrossRegion ("cross-region scope") {
         /// 不通办: only at the hall that handles it.
         None = ("none", "不通办"),
         /// 全市通办.
@@ -87,7 +87,7 @@ impl CrossRegion {
 
 vocabulary! {
     /// The form a material is handed in (原件/复印件/电子; GB39046 #58).
-    pub enum MaterialForm {
+    pub enum MaterialForm ("material form") {
         /// 原件.
         Original = ("original", "原件"),
         /// 复印件.

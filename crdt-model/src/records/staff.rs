@@ -46,7 +46,7 @@ pub struct StaffFields {
     /// 工号.
     #[serde(default)]
     pub job_no: String,
-    /// The stationed department.
+    /// The id of the stationed department (the `dept` of its filing at this hall, ST 6.2.1).
     pub department: String,
     /// The window (窗口) the person serves.
     pub window: String,
@@ -81,13 +81,16 @@ impl StaffFields {
     /// # Errors
     /// The rule broken, by id and clause.
     pub fn validate(&self) -> Result<(), String> {
-        if !is_short_token(&self.person, 40) || !is_short_token(&self.window, 40) {
-            return Err("person and window ids are short tokens (letters, digits, '-')".into());
+        if !is_short_token(&self.person, 40)
+            || !is_short_token(&self.window, 40)
+            || !is_short_token(&self.department, 40)
+        {
+            return Err(
+                "person, department and window ids are short tokens (letters, digits, '-')".into(),
+            );
         }
-        for (field, text) in [("name", &self.name), ("department", &self.department)] {
-            if text.trim().is_empty() || text.chars().count() > 200 {
-                return Err(format!("{field} must have 1 to 200 characters"));
-            }
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
+            return Err("name must have 1 to 200 characters".into());
         }
         if !STAFF_ROLES.iter().any(|(r, _)| *r == self.role) {
             return Err(format!(
@@ -180,7 +183,7 @@ const STAFF_FIELDS: FieldTable = FieldTable {
     fields: &[
         ("person", Field::Id("person")),
         ("name", Field::Text(500)),
-        ("department", Field::Text(500)),
+        ("department", Field::Token(40)),
         ("job_no", Field::Text(500)),
         ("certificates", Field::Text(500)),
         ("window", Field::Token(40)),

@@ -3,12 +3,12 @@
 //! printing and the list in error messages cannot drift apart between kinds.
 
 /// Declares a closed vocabulary: an enum whose variants carry a code and a Chinese label, with
-/// `ALL`, `as_str`, `zh`, `from_code` (records), `parse` (code or label, as people type them),
+/// `NOUN` (what a value is called), `ALL`, `as_str`, `zh`, `from_code` (records), `parse` (code or label, as people type them),
 /// `codes` (for messages), `Display` as the code, and serde as the code.
 macro_rules! vocabulary {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
+        $vis:vis enum $name:ident ($noun:literal) {
             $( $(#[$vmeta:meta])* $variant:ident = ($code:literal, $zh:literal), )+
         }
     ) => {
@@ -22,6 +22,9 @@ macro_rules! vocabulary {
         }
 
         impl $name {
+            /// What one value is called, in messages.
+            pub const NOUN: &'static str = $noun;
+
             /// Every value, in the order the standard lists them.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
@@ -67,7 +70,12 @@ macro_rules! vocabulary {
 
             fn from_str(text: &str) -> Result<Self, Self::Err> {
                 $name::parse(text).ok_or_else(|| {
-                    format!("`{}` is not one of: {}", text.chars().take(60).collect::<String>(), $name::codes())
+                    format!(
+                        "`{}` is not a {}: use one of {}",
+                        text.chars().take(60).collect::<String>(),
+                        $name::NOUN,
+                        $name::codes()
+                    )
                 })
             }
         }

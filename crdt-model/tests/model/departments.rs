@@ -46,7 +46,10 @@ fn s7_a_department_is_stationed_only_with_plan_letter_and_filing() {
     let mut other = fresh(&fed);
     other.ingest(fed.log.iter().rev().cloned().collect());
     for r in [&fed.origin, &other] {
-        assert_eq!(r.departments(None)[0].status, "stationed");
+        assert_eq!(
+            r.departments(None)[0].status,
+            hallsync_model::records::department::DepartmentStatus::Stationed
+        );
     }
 }
 
@@ -76,9 +79,12 @@ fn s8_a_withdrawal_needs_application_and_archives_handover() {
     .unwrap();
     fed.decide(&township, &doc(), Decision::Approve, None)
         .unwrap();
-    assert_eq!(fed.origin.departments(None)[0].status, "withdrawn");
+    assert_eq!(
+        fed.origin.departments(None)[0].status,
+        hallsync_model::records::department::DepartmentStatus::Withdrawn
+    );
     assert!(DepartmentFields {
-        action: "withdraw".into(),
+        action: hallsync_model::records::department::DepartmentAction::Withdraw,
         ..station
     }
     .validate()
@@ -94,7 +100,7 @@ fn s8_p4_a_withdrawn_department_takes_its_last_window_staff_with_it_and_files_no
     use hallsync_model::records::staff::StaffFields;
     let (mut fed, _) = with_civil_affairs_stationed();
     let (village, township) = (fed.village.clone(), fed.township.clone());
-    for (person, department, window) in [("a", "民政局", "w1"), ("b", "人社局", "w2")] {
+    for (person, department, window) in [("a", "civil", "w1"), ("b", "labour", "w2")] {
         let staff = DocId::staff(&hall(VILLAGE), person);
         let f = StaffFields {
             person: person.into(),
@@ -151,7 +157,7 @@ fn with_civil_affairs_stationed() -> (Fed, DepartmentFields) {
     let station = DepartmentFields {
         dept: "civil".into(),
         name: "民政局".into(),
-        action: "station".into(),
+        action: hallsync_model::records::department::DepartmentAction::Station,
         plan: "p".into(),
         authorization_letter: "a".into(),
         filing: "f".into(),

@@ -93,7 +93,7 @@ fn filing(person: &str, window: &str) -> Vec<(String, ScalarValue)> {
     let f = StaffFields {
         person: person.into(),
         name: format!("员工{person}"),
-        department: "民政局".into(),
+        department: "civil".into(),
         window: window.into(),
         role: "window_staff".into(),
         ..StaffFields::default()
@@ -215,7 +215,7 @@ fn p1_p2_are_enforced_at_entry() {
     let mut f = StaffFields {
         person: "a".into(),
         name: "张三".into(),
-        department: "民政局".into(),
+        department: "civil".into(),
         window: "w1".into(),
         role: "window_lead".into(),
         ..StaffFields::default()

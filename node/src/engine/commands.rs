@@ -493,7 +493,7 @@ impl Engine {
             )
             .chain(replica.departments(None).into_iter().filter_map(|d| {
                 let f = d.filing?;
-                Some(vec![d.hall, f.dept, f.name, f.uscc, d.status, f.plan, f.authorization_letter, f.filing, f.application, f.archives_handover])
+                Some(vec![d.hall, f.dept, f.name, f.uscc, d.status.to_string(), f.plan, f.authorization_letter, f.filing, f.application, f.archives_handover])
             }))
             .collect(),
             "cases" => {

@@ -21,33 +21,9 @@ impl Engine {
         fields: DepartmentFields,
     ) -> Result<Value, NodeError> {
         let hall = HallId::new(hall.unwrap_or(&self.config.node.hall))?;
-        fields.validate().map_err(NodeError::NotAllowed)?;
-        if fields.action == "withdraw" {
-            let replica = self.replica()?;
-            let items: Vec<String> = replica
-                .stations()
-                .into_iter()
-                .filter(|s| {
-                    s.hall == hall.as_str() && s.effective_action.is_some_and(|a| a.offers())
-                })
-                .filter(|s| {
-                    replica.items().iter().any(|i| {
-                        i.fields.code.as_str() == s.item && i.fields.department == fields.name
-                    })
-                })
-                .map(|s| s.item)
-                .collect();
-            // Its window staff leave with it when the withdrawal is approved (S8, ST 7): they do
-            // not block it, and first-in-then-out does not hold them, as its windows close.
-            if !items.is_empty() {
-                return Err(NodeError::NotAllowed(format!(
-                    "S8 (ST 7): {} still has stationed items [{}] at hall {hall}; withdraw them first",
-                    fields.name,
-                    items.join(", ")
-                )));
-            }
-        }
-        let envelope = self.author(&DocId::department(&hall, &fields.dept), &fields.writes())?;
+        // The same entry rules the simulator's workload runs.
+        let writes = hallsync_model::entry::department::file(self.replica()?, &hall, &fields)?;
+        let envelope = self.author(&DocId::department(&hall, &fields.dept), &writes)?;
         Ok(changed(&envelope))
     }
 
