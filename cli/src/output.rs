@@ -1,381 +1,516 @@
 //! Human-readable output: Chinese labels with English beside them. `--json` prints the raw value.
+//!
+//! Every answer is read into the node's own answer types (`hallsync_node::engine::response` and the
+//! model's views) before it is printed, so a field the node renamed fails with an error that names
+//! it instead of printing "-".
 
+use anyhow::{Context, Result};
+use hallsync_model::audit::AuditReport;
+use hallsync_model::calendar::YearCalendar;
+use hallsync_model::records::case::CaseState;
+use hallsync_node::engine::response::{
+    BundleImported, CasesPage, DepartmentList, DueReport, ImportReport, InviteToken, ItemsPage,
+    PendingPage, PolicyReport, QuarantinePage, Revoked, Rotated, StaffList, StatusReport,
+    StoreCheck, Written,
+};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("-")
+/// Reads the node's answer to `kind` as `T`.
+fn typed<T: DeserializeOwned>(kind: &str, value: &Value) -> Result<T> {
+    serde_json::from_value(value.clone()).with_context(|| {
+        format!(
+            "the node's answer to `{kind}` is not in the form this CLI reads; are the node and the CLI the same version? (`--json` prints it as it came)"
+        )
+    })
 }
 
 /// Prints `value` as JSON or as text for `kind` (the command's name).
-pub fn print(kind: &str, value: &Value, json: bool) {
+///
+/// # Errors
+/// The answer is not of the form `kind` has (a node of another version).
+pub fn print(kind: &str, value: &Value, json: bool) -> Result<()> {
     if json {
         outln!(
             "{}",
             serde_json::to_string_pretty(value).unwrap_or_default()
         );
-        return;
+        return Ok(());
     }
     match kind {
-        "status" => status(value),
-        "items" => items(value),
-        "pending" => pending(value),
-        "quarantine" => quarantine(value),
-        "audit" => audit(value),
-        "store-check" => {
-            let differences = value["differences"].as_array().cloned().unwrap_or_default();
-            if differences.is_empty() && value["unreadable_records"].as_u64() == Some(0) {
-                outln!(
-                    "存储一致 the store equals a rebuild from its signed changes: {} records, {} quarantined ({:.1} s)",
-                    value["records"], value["quarantined"], value["seconds"].as_f64().unwrap_or(0.0)
-                );
-            } else {
-                outln!("存储不一致 the store differs from a rebuild from its signed changes:");
-                for d in differences {
-                    outln!("  {}", s(&d));
-                }
-                if let Some(n) = value["unreadable_records"].as_u64().filter(|n| *n > 0) {
-                    outln!("  {n} stored records are unreadable");
-                }
-            }
+        "status" => status(&typed(kind, value)?),
+        "items" => items(&typed(kind, value)?),
+        "pending" => pending(&typed(kind, value)?),
+        "quarantine" => quarantine(&typed(kind, value)?),
+        "audit" => audit(&typed(kind, value)?),
+        "store-check" => store_check(&typed(kind, value)?),
+        "cases" => cases(&typed(kind, value)?),
+        "dept-list" => departments(&typed(kind, value)?),
+        "staff-list" => staff(&typed(kind, value)?),
+        "catalogue-import" => catalogue_import(&typed(kind, value)?),
+        "calendar-show" => calendar(&typed(kind, value)?),
+        "calendar-due" => due(&typed(kind, value)?),
+        "policy-show" => policy(&typed(kind, value)?),
+        "revoke" => {
+            let r: Revoked = typed(kind, value)?;
+            outln!(
+                "已吊销 revoked {} certificate(s) by revocation {}; kept what it signed in {} record(s)",
+                r.certificates_revoked,
+                r.revocation,
+                r.kept_records
+            );
         }
-        "cases" => {
-            let list = value["cases"].as_array().cloned().unwrap_or_default();
-            if list.is_empty() {
-                outln!("没有案件 no cases");
-            }
-            for c in list {
-                let due = match (c["due"].as_str(), c["working_days_left"].as_i64()) {
-                    (Some(d), Some(left)) => format!("截止 due {d} (剩余 {left} 工作日 working days left)"),
-                    _ => "未受理 not accepted yet".into(),
-                };
-                let overdue = if c["overdue"] == Value::Bool(true) { "  ⚠ 逾期 OVERDUE" } else { "" };
-                outln!("  {}  {} → {}  事项 item {}  {}  {due}{overdue}", s(&c["doc"]), s(&c["accepting"]), s(&c["handling"]), s(&c["item"]), s(&c["state"]));
-                for h in c["history"].as_array().into_iter().flatten().filter(|h| h["applied"] == Value::Bool(false)) {
-                    outln!("      (未生效 not applied) {} → {}: {}", s(&h["from"]), s(&h["to"]), s(&h["why_not"]));
-                }
-            }
-        }
-        "dept-list" => {
-            for d in value["departments"].as_array().into_iter().flatten() {
-                let f = &d["filing"];
-                let name = if f.is_null() { d["pending"]["item"].as_str().unwrap_or("") } else { s(&f["name"]) };
-                let pending = if d["pending"].is_null() { "" } else { "  (另有待审批 pending change)" };
-                outln!("  大厅 hall {}  {}  {}{pending}", s(&d["hall"]), name, s(&d["status"]));
-            }
-        }
-        "staff-list" => {
-            for v in value["staff"].as_array().into_iter().flatten() {
-                let f = &v["filing"];
-                if f.is_null() {
-                    outln!("  (待审批 pending filing) {}", v["pending"]["doc"].as_str().unwrap_or(""));
-                    continue;
-                }
-                outln!(
-                    "  {} {} 窗口 window {} {} — {} (上岗 on duty {}, 离岗 left {})",
-                    s(&f["person"]), s(&f["name"]), s(&f["window"]), s(&f["role"]), s(&v["state"]),
-                    f["on_duty_from"].as_str().unwrap_or("-"), f["left_on"].as_str().unwrap_or("-")
-                );
-                for note in v["held"].as_str().into_iter().chain(v["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str())) {
-                    outln!("      ⚠ {note}");
-                }
-            }
-        }
-        "catalogue-import" => {
-            for e in value["errors"].as_array().into_iter().flatten() {
-                outln!("第 {} 行 row {} 列 column「{}」: {}", e["row"], e["row"], s(&e["column"]), s(&e["message"]));
-            }
-            if value["ok"] == Value::Bool(true) {
-                if value["dry_run"] == Value::Bool(true) {
-                    outln!("检查通过 all {} rows are good (dry run: nothing imported)", value["rows"]);
-                } else {
-                    outln!("已导入 imported {} item(s), {} unchanged", value["imported"], value["unchanged"]);
-                }
-            }
-        }
-        "calendar-show" => {
-            let published = if value["published"] == Value::Bool(true) { "已发布 published" } else { "暂定 provisional (weekdays only)" };
-            outln!("{} 年 year: {published} — {}", value["year"], s(&value["source"]));
-            let list = |k: &str| value[k].as_array().map(|a| a.iter().map(|d| s(d).to_string()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
-            outln!("放假 days off: {}", list("off_days"));
-            outln!("调休上班 make-up working days: {}", list("make_up_workdays"));
-        }
-        "calendar-due" => {
-            let prov = if value["provisional"] == Value::Bool(true) { "  (暂定 provisional: a year's notice is not loaded, W6)" } else { "" };
-            outln!("自 from {} 起 {} 个工作日 working days → 截止 due {}{prov}", s(&value["from"]), value["days"], s(&value["due"]));
-            outln!("剩余 working days left from today: {}", value["working_days_left"]);
-        }
-        "policy-show" => {
-            for (action, p) in value["effective"].as_object().into_iter().flatten() {
-                outln!("规则 policy {action}: {} approver(s), tier {}", p["approvers_required"], s(&p["approver_tier"]));
-            }
-            if let Some(p) = value.get("pending").filter(|p| !p.is_null()) {
-                outln!("待批准的修改 pending change {} ({}/{} approvals)", s(&p["id"]), p["approvals"], p["approvals_required"]);
-            }
-        }
-        "revoke" => outln!(
-            "已吊销 revoked {} certificate(s) by revocation {}; kept what it signed in {} record(s)",
-            value["certificates_revoked"], s(&value["revocation"]), value["kept_records"]
-        ),
         "rotate-key" => {
-            outln!("新设备编号 new device id: {}", s(&value["device_id"]));
-            outln!("旧密钥已停用 old key retired: {} (file {})", s(&value["old_device_id"]), s(&value["retired_key_file"]));
+            let r: Rotated = typed(kind, value)?;
+            outln!("新设备编号 new device id: {}", r.device_id);
+            outln!(
+                "旧密钥已停用 old key retired: {} (file {})",
+                r.old_device_id,
+                r.retired_key_file
+            );
         }
         "invite" => {
+            let t: InviteToken = typed(kind, value)?;
             outln!("邀请令牌 invitation token (give it to the invitee):");
-            outln!("{}", s(&value["token"]));
+            outln!("{}", t.token);
         }
-        _ => changed(value),
+        "import" => {
+            let b: BundleImported = typed(kind, value)?;
+            outln!(
+                "已导入 applied {}, 隔离 quarantined {}, 拒收 refused {}, 已有 already held {}",
+                b.applied,
+                b.quarantined,
+                b.refused,
+                b.duplicates
+            );
+        }
+        _ => match serde_json::from_value::<Written>(value.clone()) {
+            Ok(w) => written(&w),
+            // Answers of one or two values (`stop`, `net`, `export`): each as it came.
+            Err(_) => {
+                for (key, v) in value.as_object().into_iter().flatten() {
+                    outln!("{key}: {v}");
+                }
+            }
+        },
     }
+    Ok(())
 }
 
-fn changed(value: &Value) {
-    if let Some(doc) = value["doc"].as_str() {
-        outln!(
-            "已签名并持久化 signed and stored: {doc} (change {})",
-            s(&value["change"])
-        );
-    }
-    if let Some(p) = value.get("proposal").filter(|p| !p.is_null()) {
-        outln!(
-            "提案 proposal {} — {} {} at hall {}",
-            s(&p["id"]),
-            s(&p["action"]),
-            s(&p["item"]),
-            s(&p["hall"])
-        );
-    }
-    for key in [
-        "applied",
-        "quarantined",
-        "refused",
-        "duplicates",
-        "changes",
-        "online",
-        "stopping",
-    ] {
-        if let Some(v) = value.get(key) {
-            outln!("{key}: {v}");
-        }
-    }
-}
-
-fn status(v: &Value) {
-    outln!("设备 device        {}", s(&v["device_id"]));
+fn written(w: &Written) {
     outln!(
-        "网络 network       {}",
-        v["network_id"].as_str().unwrap_or("(未加入 not joined)")
+        "已签名并持久化 signed and stored: {} (change {})",
+        w.doc,
+        w.change
     );
+    if let Some(p) = &w.proposal {
+        outln!(
+            "提案 proposal {} — {} {} at hall {} ({}/{} 审批 approvals)",
+            p.id,
+            p.action,
+            p.item,
+            p.hall,
+            p.approvals,
+            p.approvals_required
+        );
+    }
+    if let Some(note) = &w.note {
+        outln!("注意 note: {note}");
+    }
+    if let Some(c) = &w.case {
+        outln!("案件 case {}: {}", c.doc, state_label(c.state));
+    }
+}
+
+fn state_label(state: CaseState) -> String {
+    format!("{} {state}", state.label())
+}
+
+fn status(v: &StatusReport) {
+    outln!("设备 device        {}", v.device_id);
+    let network = v
+        .membership
+        .as_ref()
+        .map_or("(未加入 not joined)", |m| m.network_id.as_str());
+    outln!("网络 network       {network}");
     outln!(
         "大厅 hall          {} {} ({})",
-        s(&v["hall"]),
-        s(&v["hall_name"]),
-        s(&v["level"])
+        v.hall,
+        v.hall_name,
+        v.level
     );
-    if let Some(roles) = v["roles"].as_array() {
-        let r: Vec<String> = roles
+    if let Some(m) = &v.membership {
+        let r: Vec<String> = m
+            .roles
             .iter()
-            .map(|r| format!("{}@{}", s(&r["role"]), s(&r["hall"])))
+            .map(|r| format!("{}@{}", r.role, r.hall))
             .collect();
         outln!("角色 roles         {}", r.join(", "));
     }
-    let running = if v["running"] == Value::Bool(true) {
-        if v["online"] == Value::Bool(true) {
-            "运行中 running"
-        } else {
-            "运行中·离线 running, offline"
-        }
-    } else {
-        "未运行 not running"
+    let running = match (v.running, v.online) {
+        (true, true) => "运行中 running",
+        (true, false) => "运行中·离线 running, offline",
+        (false, _) => "未运行 not running",
     };
     outln!("节点 node          {running}");
-    let peers = v["connected_peers"]
-        .as_array()
-        .map(|a| a.len())
-        .unwrap_or(0);
-    outln!("已连接 peers       {peers}");
-    outln!("记录 documents     {}", v["documents"]);
-    outln!(
-        "隔离 quarantined   {} ({} bytes; {} evicted since start)",
-        v["quarantined"],
-        v["quarantine_bytes"],
-        v["quarantine_evicted"]
-    );
-    outln!(
-        "拒收 refused       {} changes (junk, forged or uncertified; not kept)",
-        v["refused_changes"]
-    );
-    outln!("拒绝准入 refused peers {}", v["admission_refusals"]);
-    outln!("状态摘要 digest    {}", s(&v["state_digest"]));
+    outln!("已连接 peers       {}", v.connected_peers.len());
+    if let Some(m) = &v.membership {
+        outln!("记录 documents     {}", m.documents);
+        outln!(
+            "隔离 quarantined   {} ({} bytes; {} evicted since start)",
+            m.quarantined,
+            m.quarantine_bytes,
+            m.quarantine_evicted
+        );
+        outln!(
+            "拒收 refused       {} changes (junk, forged or uncertified; not kept)",
+            m.refused_changes
+        );
+    }
+    outln!("拒绝准入 refused peers {}", v.admission_refusals);
+    if let Some(m) = &v.membership {
+        outln!("状态摘要 digest    {}", m.state_digest);
+    }
 }
 
-fn items(v: &Value) {
+fn items(v: &ItemsPage) {
     outln!("事项目录 catalogue:");
-    for i in v["items"].as_array().into_iter().flatten() {
-        let missing = i["missing_elements"]
-            .as_array()
-            .map(|a| a.iter().map(|m| s(m).to_string()).collect::<Vec<_>>())
-            .unwrap_or_default();
-        if !missing.is_empty() {
+    for i in &v.items {
+        let code = i.fields.code.as_str();
+        if !i.missing_elements.is_empty() {
             outln!(
-                "  ⚠ {} 指南不全 guide incomplete (C4): {}",
-                s(&i["code"]),
-                missing.join(", ")
+                "  ⚠ {code} 指南不全 guide incomplete (C4): {}",
+                i.missing_elements.join(", ")
             );
         }
-        if let Some(w) = i["code_warning"].as_str() {
-            outln!("  ⚠ {} 编码 code: {w}", s(&i["code"]));
+        if let Some(w) = &i.code_warning {
+            outln!("  ⚠ {code} 编码 code: {w}");
         }
         outln!(
-            "  {}  {}  [{}]  {}  承诺 promised {} 工作日 working days",
-            s(&i["code"]),
-            s(&i["name"]),
-            s(&i["type_label"]),
-            s(&i["department"]),
-            i["promised_days"]
+            "  {code}  {}  [{}]  {}  承诺 promised {} 工作日 working days  通办 {}",
+            i.fields.name,
+            i.type_label,
+            i.fields.department,
+            i.fields.promised_days,
+            i.fields.cross_region.zh()
         );
     }
     outln!("已进驻 stationed (effective):");
-    for st in v["stationed"].as_array().into_iter().flatten() {
-        if let Some(w) = st.get("withdrawal").filter(|w| !w.is_null()) {
-            let overdue = if w["overdue"] == Value::Bool(true) {
+    for st in &v.stationed {
+        if let Some(w) = &st.withdrawal {
+            let overdue = if w.overdue {
                 "  ⚠ 逾期未公布 OVERDUE (S5)".to_string()
-            } else if let Some(late) = w["published_late_working_days"].as_u64() {
+            } else if let Some(late) = w.published_late_working_days {
                 format!("  ⚠ 逾期公布 published {late} working days late (S5)")
             } else {
                 String::new()
             };
             outln!(
                 "  大厅 hall {}  事项 item {}  已撤离 withdrawn on {}: 公布截止 publish by {} (管理部门 management {}, 部门 department {}){overdue}",
-                s(&st["hall"]), s(&st["item"]), s(&w["approved_on"]), s(&w["publish_due"]),
-                w["published_by_management"], w["published_by_department"]
+                st.hall, st.item, w.approved_on, w.publish_due,
+                w.published_by_management, w.published_by_department
             );
             continue;
         }
-        if let Some(violation) = st["violation"].as_str() {
+        if let Some(violation) = &st.violation {
             outln!(
                 "  ⚠ 大厅 hall {} 事项 item {}: {violation}",
-                s(&st["hall"]),
-                s(&st["item"])
+                st.hall,
+                st.item
             );
         }
-        let extra = if st["pending"].is_null() {
-            ""
-        } else {
+        let extra = if st.pending.is_some() {
             "  (另有待审批 also pending)"
+        } else {
+            ""
         };
         outln!(
             "  大厅 hall {}  事项 item {}  {}{extra}",
-            s(&st["hall"]),
-            s(&st["item"]),
-            s(&st["status"])
+            st.hall,
+            st.item,
+            st.status
         );
     }
     outln!("未生效 not effective (pending or rejected):");
-    for st in v["not_effective"].as_array().into_iter().flatten() {
-        let why = st["rejected_reason"]
-            .as_str()
+    for st in &v.not_effective {
+        let why = st
+            .rejected_reason
+            .as_ref()
             .map(|r| format!("  驳回 rejected: {r}"))
             .unwrap_or_default();
         outln!(
             "  大厅 hall {}  事项 item {}  {}{why}",
-            s(&st["hall"]),
-            s(&st["item"]),
-            s(&st["status"])
+            st.hall,
+            st.item,
+            st.status
         );
     }
 }
 
-fn pending(v: &Value) {
-    let list = v["pending"].as_array().cloned().unwrap_or_default();
-    if list.is_empty() {
+fn short(id: &str) -> String {
+    id.chars().take(15).collect()
+}
+
+fn pending(v: &PendingPage) {
+    if v.pending.is_empty() {
         outln!("没有待审批 no proposals await your decision");
     }
-    for p in list {
+    for p in &v.pending {
+        let by: Vec<String> = p.proposers.iter().map(|x| short(x)).collect();
         outln!(
             "{}  {} 事项 item {} 大厅 hall {}  ({}/{} 审批 approvals)  by {}",
-            s(&p["id"]),
-            s(&p["action"]),
-            s(&p["item"]),
-            s(&p["hall"]),
-            p["approvals"],
-            p["approvals_required"],
-            p["proposers"]
-                .as_array()
-                .map(|a| a
-                    .iter()
-                    .map(|x| s(x).chars().take(15).collect::<String>())
-                    .collect::<Vec<_>>()
-                    .join(", "))
-                .unwrap_or_default()
+            p.id,
+            p.action,
+            p.item,
+            p.hall,
+            p.approvals,
+            p.approvals_required,
+            by.join(", ")
         );
     }
 }
 
-fn audit(v: &Value) {
-    outln!("记录 record {}", s(&v["doc"]));
-    for c in v["changes"].as_array().into_iter().flatten() {
-        let author: String = s(&c["author"]).chars().take(15).collect();
+fn audit(v: &AuditReport) {
+    outln!("记录 record {}", v.doc);
+    for c in &v.changes {
         outln!(
-            "  {}  {:<11} by {author}  {}",
-            &s(&c["hash"])[..12.min(s(&c["hash"]).len())],
-            s(&c["status"]),
-            s(&c["why"])
+            "  {}  {:<11} by {}  {}",
+            &c.hash[..12.min(c.hash.len())],
+            c.status,
+            short(&c.author),
+            c.why
         );
-        for cert in c["certificates"].as_array().into_iter().flatten() {
+        for cert in &c.certificates {
             outln!(
                 "      证书 cert {} {}@{} {}",
-                s(&cert["id"]),
-                s(&cert["role"]),
-                s(&cert["hall"]),
-                s(&cert["standing"])
+                cert.id,
+                cert.role,
+                cert.hall,
+                cert.standing
             );
         }
     }
-    for a in v["approvals"].as_array().into_iter().flatten() {
-        let approver: String = s(&a["approver"]).chars().take(15).collect();
+    for a in &v.approvals {
         outln!(
-            "  审批 {} by {approver} {}",
-            s(&a["decision"]),
-            a["reason"].as_str().unwrap_or("")
+            "  审批 {:?} by {} {}",
+            a.decision,
+            short(&a.approver),
+            a.reason.as_deref().unwrap_or("")
         );
     }
 }
 
-fn quarantine(v: &Value) {
-    let list = v["quarantined"].as_array().cloned().unwrap_or_default();
-    if list.is_empty() {
+fn quarantine(v: &QuarantinePage) {
+    if v.quarantined.is_empty() {
         outln!("隔离区为空 quarantine is empty");
     }
-    for q in list {
-        outln!(
-            "{}  {}  [{}] {}",
-            s(&q["id"]),
-            s(&q["doc"]),
-            s(&q["reason_code"]),
-            s(&q["reason"])
-        );
+    for q in &v.quarantined {
+        outln!("{}  {}  [{}] {}", q.id, q.doc, q.reason_code, q.reason);
     }
-    if v["evicted"].as_u64().unwrap_or(0) > 0 {
+    if v.evicted > 0 {
         outln!(
             "已淘汰 evicted {} oldest entries to stay within the bounds",
-            v["evicted"]
+            v.evicted
         );
     }
-    let refused = v["refused"].as_array().cloned().unwrap_or_default();
-    if !refused.is_empty() {
+    if !v.refused.is_empty() {
         outln!(
             "拒收未保留 refused and not kept: {} since start; the latest:",
-            v["refused_total"]
+            v.refused_total
         );
-        for r in refused {
+        for r in &v.refused {
             outln!(
                 "  {}  by {}  [{}] {}",
-                s(&r["doc"]),
-                s(&r["author"]),
-                s(&r["reason_code"]),
-                s(&r["reason"])
+                r.doc,
+                r.author,
+                r.reason_code,
+                r.reason
             );
         }
+    }
+}
+
+fn store_check(v: &StoreCheck) {
+    if v.differences.is_empty() && v.unreadable_records == 0 {
+        outln!(
+            "存储一致 the store equals a rebuild from its signed changes: {} records, {} quarantined ({:.1} s)",
+            v.records, v.quarantined, v.seconds
+        );
+        return;
+    }
+    outln!("存储不一致 the store differs from a rebuild from its signed changes:");
+    for d in &v.differences {
+        outln!("  {d}");
+    }
+    if v.unreadable_records > 0 {
+        outln!("  {} stored records are unreadable", v.unreadable_records);
+    }
+}
+
+fn cases(v: &CasesPage) {
+    if v.cases.is_empty() {
+        outln!("没有案件 no cases");
+    }
+    for c in &v.cases {
+        let due = match (&c.due, c.working_days_left) {
+            (Some(d), Some(left)) => {
+                let provisional = if c.provisional {
+                    " 暂定 provisional"
+                } else {
+                    ""
+                };
+                format!("截止 due {d}{provisional} (剩余 {left} 工作日 working days left)")
+            }
+            _ => "未受理 not accepted yet".into(),
+        };
+        let overdue = if c.overdue {
+            "  ⚠ 逾期 OVERDUE"
+        } else {
+            ""
+        };
+        outln!(
+            "  {}  {} → {}  事项 item {}  {}  {due}{overdue}",
+            c.doc,
+            c.accepting,
+            c.handling,
+            c.item,
+            state_label(c.state)
+        );
+        for h in c.history.iter().filter(|h| !h.applied) {
+            outln!(
+                "      (未生效 not applied) {} → {}: {}",
+                h.from,
+                h.to,
+                h.why_not.as_deref().unwrap_or("")
+            );
+        }
+        for w in &c.warnings {
+            outln!("      ⚠ {w}");
+        }
+    }
+}
+
+fn departments(v: &DepartmentList) {
+    for d in &v.departments {
+        let name = match (&d.filing, &d.pending) {
+            (Some(f), _) => f.name.as_str(),
+            (None, Some(p)) => p.item.as_str(),
+            (None, None) => "",
+        };
+        let pending = if d.pending.is_some() {
+            "  (另有待审批 pending change)"
+        } else {
+            ""
+        };
+        outln!(
+            "  大厅 hall {}  {} {}  {} {}{pending}",
+            d.hall,
+            d.dept,
+            name,
+            d.status.zh(),
+            d.status
+        );
+    }
+}
+
+fn staff(v: &StaffList) {
+    for s in &v.staff {
+        let Some(f) = &s.filing else {
+            let doc = s.pending.as_ref().map_or("", |p| p.doc.as_str());
+            outln!("  (待审批 pending filing) {doc}");
+            continue;
+        };
+        outln!(
+            "  {} {} 部门 department {} 窗口 window {} {} — {} (上岗 on duty {}, 离岗 left {})",
+            f.person,
+            f.name,
+            f.department,
+            f.window,
+            f.role,
+            s.state,
+            f.on_duty_from.as_deref().unwrap_or("-"),
+            f.left_on.as_deref().unwrap_or("-")
+        );
+        for note in s.held.iter().chain(&s.warnings) {
+            outln!("      ⚠ {note}");
+        }
+    }
+}
+
+fn catalogue_import(v: &ImportReport) {
+    for e in &v.errors {
+        outln!(
+            "第 {} 行 row {} 列 column「{}」: {}",
+            e.row,
+            e.row,
+            e.column,
+            e.message
+        );
+    }
+    if v.ok && v.dry_run {
+        outln!(
+            "检查通过 all {} rows are good (dry run: nothing imported)",
+            v.rows
+        );
+    } else if v.ok {
+        outln!(
+            "已导入 imported {} item(s), {} unchanged",
+            v.imported,
+            v.unchanged
+        );
+    }
+}
+
+fn calendar(y: &YearCalendar) {
+    let published = if y.published {
+        "已发布 published"
+    } else {
+        "暂定 provisional (weekdays only)"
+    };
+    outln!("{} 年 year: {published} — {}", y.year, y.source);
+    let list = |days: &std::collections::BTreeSet<hallsync_model::calendar::Date>| {
+        days.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    outln!("放假 days off: {}", list(&y.off_days));
+    outln!(
+        "调休上班 make-up working days: {}",
+        list(&y.make_up_workdays)
+    );
+}
+
+fn due(d: &DueReport) {
+    let prov = if d.provisional {
+        "  (暂定 provisional: a year's notice is not loaded, W6)"
+    } else {
+        ""
+    };
+    outln!(
+        "自 from {} 起 {} 个工作日 working days → 截止 due {}{prov}",
+        d.from,
+        d.days,
+        d.due
+    );
+    outln!("剩余 working days left from today: {}", d.working_days_left);
+}
+
+fn policy(p: &PolicyReport) {
+    for (action, rule) in &p.effective {
+        outln!(
+            "规则 policy {action}: {} approver(s), tier {}",
+            rule.approvers_required,
+            rule.approver_tier.as_str()
+        );
+    }
+    if let Some(p) = &p.pending {
+        outln!(
+            "待批准的修改 pending change {} ({}/{} approvals)",
+            p.id,
+            p.approvals,
+            p.approvals_required
+        );
     }
 }
 
@@ -391,4 +526,24 @@ pub fn stdout_failed(error: std::io::Error) -> ! {
     }
     eprintln!("错误 error: cannot write the output: {error}");
     std::process::exit(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_with_a_renamed_field_is_an_error_that_names_it() {
+        // Goal (issue #11): the CLI reads the node's answers typed; a renamed field is an error that
+        // names it, never a silent "-".
+        let good = serde_json::json!({ "pending": [], "next": null });
+        assert!(typed::<PendingPage>("pending", &good).is_ok());
+        let renamed = serde_json::json!({ "proposals": [], "next": null });
+        let err = typed::<PendingPage>("pending", &renamed).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("`pending`") && text.contains("missing field"),
+            "{text}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Explain a record: every change held for it, who signed it under which certificates, the approvals,
 //! and why each change is or is not effective.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::change::envelope::SignedChange;
 use crate::change::ops::root_writes;
@@ -11,7 +11,7 @@ use crate::replica::Replica;
 use crate::trust::state::Standing;
 
 /// One certificate of a change's author, as it stands now.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditCert {
     /// Certificate id.
     pub id: String,
@@ -26,7 +26,7 @@ pub struct AuditCert {
 }
 
 /// One change of the record.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditChange {
     /// Automerge hash (hex), or the envelope digest for one that does not parse.
     pub hash: String,
@@ -45,7 +45,7 @@ pub struct AuditChange {
 }
 
 /// One approval or rejection found in the record.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditApproval {
     /// `approve` or `reject`.
     pub decision: Decision,
@@ -58,7 +58,7 @@ pub struct AuditApproval {
 }
 
 /// The audit of one record.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditReport {
     /// The record.
     pub doc: String,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use automerge::{ChangeHash, ScalarValue};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::Date;
 use crate::change::ops::root_writes;
@@ -21,7 +21,7 @@ use crate::records::case::{side_of, CaseState, Transition, TRANSITION_PREFIX};
 use crate::replica::{DocState, Replica};
 
 /// One transition as replayed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepView {
     /// Left.
     pub from: CaseState,
@@ -46,7 +46,7 @@ pub struct StepView {
 }
 
 /// A case as every party sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseView {
     /// The record id.
     pub doc: String,

@@ -1,7 +1,7 @@
 //! The departments stationed at each hall, as approved.
 
 use automerge::ChangeHash;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::doc_id::DocKind;
 use crate::effective::{proposal, text_at, Proposal};
@@ -11,7 +11,7 @@ use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
 
 /// One department at one hall.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepartmentView {
     /// The hall.
     pub hall: String,

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{ChangeHash, ReadDoc, ScalarValue, Value, ROOT};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::doc_id::{DocId, DocKind};
@@ -60,8 +60,32 @@ pub struct ItemView {
     pub code_warning: Option<String>,
 }
 
+/// Read back from its JSON (the CLI reads the node's answers typed): the item's elements sit beside
+/// the view's own fields, and [`crate::records::item::ItemFields`] refuses fields it does not know,
+/// so the view's are taken out first.
+impl<'de> Deserialize<'de> for ItemView {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let mut take = |key: &str| map.remove(key).unwrap_or(serde_json::Value::Null);
+        let type_label = serde_json::from_value(take("type_label")).map_err(D::Error::custom)?;
+        let missing_elements =
+            serde_json::from_value(take("missing_elements")).map_err(D::Error::custom)?;
+        let code_warning =
+            serde_json::from_value(take("code_warning")).map_err(D::Error::custom)?;
+        let fields =
+            serde_json::from_value(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(ItemView {
+            fields,
+            type_label,
+            missing_elements,
+            code_warning,
+        })
+    }
+}
+
 /// The state of one item's stationing at one hall.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StationView {
     /// The hall.
     pub hall: String,
@@ -82,7 +106,7 @@ pub struct StationView {
 }
 
 /// An approved withdrawal and its publication (ST 8.1.2, 8.2.1; S5).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WithdrawalView {
     /// Reason kind.
     pub reason_kind: String,
@@ -110,7 +134,7 @@ pub struct WithdrawalView {
 }
 
 /// Content awaiting a decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
     /// Short id to pass to `approve` / `reject`.
     pub id: String,

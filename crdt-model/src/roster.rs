@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use automerge::ChangeHash;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::Date;
 use crate::doc_id::DocKind;
@@ -19,7 +19,7 @@ use crate::replica::Replica;
 use crate::trust::cert::RecordKind;
 
 /// One person as the roster shows them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffView {
     /// The hall.
     pub hall: String,

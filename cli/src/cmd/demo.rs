@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use hallsync::harness::{sample_item, wait_until, Federation, Tier};
+use hallsync_node::engine::response::{ItemsPage, PendingPage, StatusReport};
 use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use serde_json::{json, Value};
@@ -47,14 +48,9 @@ fn pending_id(
         timeout,
         Duration::from_millis(100),
         || {
-            let p = node.call(Command::pending())?;
-            if let Some(found) = p["pending"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|p| p["item"] == item)
-            {
-                id = found["id"].as_str().unwrap_or_default().to_string();
+            let p: PendingPage = node.call_as(Command::pending())?;
+            if let Some(found) = p.pending.into_iter().find(|p| p.item == item) {
+                id = found.id;
                 return Ok(true);
             }
             Ok(false)
@@ -123,12 +119,12 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         township,
     )?;
     for node in &fed.nodes {
-        let st = node.call(Command::Status)?;
+        let st: StatusReport = node.call_as(Command::Status)?;
         n.detail(&format!(
             "{:<9} {}  {}",
             node.name,
-            short(st["device_id"].as_str().unwrap_or("")),
-            st["hall_name"].as_str().unwrap_or("")
+            short(&st.device_id),
+            st.hall_name
         ));
     }
 
@@ -165,13 +161,10 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         )))?;
     let id = pending_id(fed.node(township), "440100001000", timeout)?;
     n.detail(&format!("镇街待审批 township sees pending proposal {id}"));
-    let not_theirs = fed.node(district).call(Command::pending())?;
+    let not_theirs: PendingPage = fed.node(district).call_as(Command::pending())?;
     n.detail(&format!(
         "区级待审批 district's pending list: {} (village filings are the township's to approve)",
-        not_theirs["pending"]
-            .as_array()
-            .map(|a| a.len())
-            .unwrap_or(0)
+        not_theirs.pending.len()
     ));
 
     n.say(
@@ -184,12 +177,12 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         "全部一致 converged after {:.2}s, digest {digest}",
         took.as_secs_f64()
     ));
-    let items = fed
+    let items: ItemsPage = fed
         .node(city)
-        .call(Command::items(Some("440305001001".into())))?;
+        .call_as(Command::items(Some("440305001001".into())))?;
     n.detail(&format!(
         "市级看到 city sees village stationing: {}",
-        items["stationed"][0]["status"]
+        items.stationed.first().map_or("-", |s| s.status.as_str())
     ));
 
     n.say(
@@ -255,37 +248,34 @@ pub fn demo(args: DemoArgs, json: bool) -> Result<()> {
         "四个节点的有效记录相同",
         "All four nodes hold the same effective records",
     );
-    let mut views = Vec::new();
+    let mut views: Vec<ItemsPage> = Vec::new();
     for node in &fed.nodes {
-        let v = node.call(Command::items(None))?;
-        views.push(v);
+        views.push(node.call_as(Command::items(None))?);
     }
     if views.windows(2).any(|w| w[0] != w[1]) {
         bail!("effective records differ between nodes");
     }
-    for it in views[0]["items"].as_array().into_iter().flatten() {
+    for it in &views[0].items {
         n.detail(&format!(
             "事项 item {} {}",
-            it["code"].as_str().unwrap_or(""),
-            it["name"].as_str().unwrap_or("")
+            it.fields.code.as_str(),
+            it.fields.name
         ));
     }
-    for st in views[0]["stationed"].as_array().into_iter().flatten() {
+    for st in &views[0].stationed {
         n.detail(&format!(
             "进驻 stationed {} @ {}: {}",
-            st["item"].as_str().unwrap_or(""),
-            st["hall"].as_str().unwrap_or(""),
-            st["status"].as_str().unwrap_or("")
+            st.item, st.hall, st.status
         ));
     }
-    let quarantined: u64 = fed
+    let quarantined: usize = fed
         .nodes
         .iter()
         .map(|x| {
-            x.call(Command::Status)
-                .map(|s| s["quarantined"].as_u64().unwrap_or(0))
+            x.call_as::<StatusReport>(Command::Status)
+                .map(|s| s.membership.map_or(0, |m| m.quarantined))
         })
-        .sum::<Result<u64>>()?;
+        .sum::<Result<usize>>()?;
     n.detail(&format!(
         "隔离变更 quarantined changes on all nodes: {quarantined}"
     ));

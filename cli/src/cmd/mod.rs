@@ -96,7 +96,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 a.genesis,
             )?;
             if json {
-                print("init", &serde_json::to_value(&outcome)?, true);
+                print("init", &serde_json::to_value(&outcome)?, true)?;
             } else {
                 outln!("设备编号 device id: {}", outcome.device_id);
                 if let Some(n) = &outcome.network_id {
@@ -110,7 +110,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 .with_context(|| format!("opening {}", data.data.display()))?;
             let outcome = engine.join(&token)?;
             if json {
-                print("join", &serde_json::to_value(&outcome)?, true);
+                print("join", &serde_json::to_value(&outcome)?, true)?;
             } else {
                 outln!(
                     "已加入 joined network {} as {} of hall {}",
@@ -481,21 +481,23 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         } => {
             out_path::check(&file, &data.data, force)?;
             let out = execute(&data.data, Command::BundleExport)?;
-            let bundle = out["bundle"].as_str().unwrap_or_default();
-            std::fs::write(&file, bundle).with_context(|| format!("writing {}", file.display()))?;
+            let out: hallsync_node::engine::response::BundleExported = serde_json::from_value(out)?;
+            std::fs::write(&file, &out.bundle)
+                .with_context(|| format!("writing {}", file.display()))?;
             print(
                 "export",
-                &json!({ "changes": out["changes"], "file": file }),
+                &json!({ "changes": out.changes, "file": file }),
                 json,
-            );
+            )?;
             return Ok(());
         }
         Cmd::Store {
             action: StoreCmd::Check { data },
         } => {
             let value = execute(&data.data, Command::StoreCheck)?;
-            print("store-check", &value, json);
-            if value["ok"] != serde_json::Value::Bool(true) {
+            print("store-check", &value, json)?;
+            let check: hallsync_node::engine::response::StoreCheck = serde_json::from_value(value)?;
+            if !check.ok {
                 anyhow::bail!("the store differs from a rebuild from its signed changes (above)");
             }
             return Ok(());
@@ -520,7 +522,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         }
     };
     let value = execute(&dir, command)?;
-    print(kind, &value, json);
+    print(kind, &value, json)?;
     Ok(())
 }
 
@@ -533,7 +535,7 @@ fn listing(
     json: bool,
 ) -> Result<()> {
     let value = hallsync::client::execute_pages(dir, command, page.one_page())?;
-    print(kind, &value, json);
+    print(kind, &value, json)?;
     if !json {
         if let Some(next) = value["next"].as_str() {
             outln!("下一页 next page: --after {next}");

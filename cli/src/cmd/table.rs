@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use hallsync::client::execute;
 use hallsync_model::records::item_table;
+use hallsync_node::engine::response::ImportReport;
 use hallsync_node::table_io::{read_table, write_table, TableFormat};
 use hallsync_node::Command;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,7 +33,8 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
             part: None,
         },
     )?;
-    if !dry_run && value["ok"] == Value::Bool(true) {
+    let checked: ImportReport = serde_json::from_value(value.clone())?;
+    if !dry_run && checked.ok {
         value = import_slices(dir, &table.rows, json)?;
     }
     if !json {
@@ -41,8 +43,9 @@ pub fn import(dir: &Path, file: &Path, dry_run: bool, json: bool) -> Result<()> 
         }
     }
     value["notes"] = json!(notes);
-    print("catalogue-import", &value, json);
-    if value["ok"] != Value::Bool(true) {
+    print("catalogue-import", &value, json)?;
+    let report: ImportReport = serde_json::from_value(value)?;
+    if !report.ok {
         anyhow::bail!("the table has errors; nothing was imported");
     }
     Ok(())
@@ -76,7 +79,7 @@ fn import_slices(dir: &Path, rows: &[Vec<String>], json: bool) -> Result<Value> 
         None
     };
     let mut session = hallsync::client::Session::new(dir)?;
-    let (mut imported, mut unchanged) = (0u64, 0u64);
+    let (mut imported, mut unchanged) = (0_usize, 0_usize);
     let import = hex::encode(
         hallsync_node::control::proof::challenge()
             .map_err(|e| anyhow::anyhow!("no randomness for an import id: {e}"))?,
@@ -100,14 +103,15 @@ fn import_slices(dir: &Path, rows: &[Vec<String>], json: bool) -> Result<Value> 
                 last: index + 1 == parts,
             }),
         })?;
-        if answer["ok"] != Value::Bool(true) {
+        let report: ImportReport = serde_json::from_value(answer.clone())?;
+        if !report.ok {
             if let Some(bar) = &bar {
                 bar.abandon();
             }
             return Ok(answer);
         }
-        imported += answer["imported"].as_u64().unwrap_or(0);
-        unchanged += answer["unchanged"].as_u64().unwrap_or(0);
+        imported += report.imported;
+        unchanged += report.unchanged;
         if let Some(bar) = &bar {
             bar.inc(slice.len() as u64);
         }
@@ -115,13 +119,14 @@ fn import_slices(dir: &Path, rows: &[Vec<String>], json: bool) -> Result<Value> 
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    Ok(json!({
-        "ok": true,
-        "dry_run": false,
-        "imported": imported,
-        "unchanged": unchanged,
-        "rows": data.len(),
-        "errors": [],
+    Ok(hallsync_node::engine::response::encode(&ImportReport {
+        ok: true,
+        dry_run: false,
+        staged: None,
+        imported,
+        unchanged,
+        rows: data.len(),
+        errors: Vec::new(),
     }))
 }
 
@@ -158,6 +163,6 @@ pub fn export(
         "export",
         &json!({ "rows": rows.len().saturating_sub(1), "file": out }),
         json,
-    );
+    )?;
     Ok(())
 }

@@ -113,6 +113,17 @@ impl NodeProcess {
         })
     }
 
+    /// Calls the running node and reads its answer as `T` (the node's answer types, see
+    /// `hallsync_node::engine::response`).
+    ///
+    /// # Errors
+    /// As [`NodeProcess::call`], or an answer not of the form `T`.
+    pub fn call_as<T: serde::de::DeserializeOwned>(&self, command: Command) -> Result<T> {
+        let value = self.call(command)?;
+        serde_json::from_value(value)
+            .map_err(|e| anyhow!("{}: the answer is not of the expected form: {e}", self.name))
+    }
+
     /// Runs a command through the API when running, else on the store directly.
     ///
     /// # Errors

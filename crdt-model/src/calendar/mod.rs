@@ -14,13 +14,13 @@ pub use date::{Date, DateError, CST_OFFSET_MINUTES};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Longest limit counted, in working days: a bound on the loop, far above any statutory limit.
 pub const LIMIT_DAYS_MAX: u32 = 3650;
 
 /// One year's arrangement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct YearCalendar {
     /// The year.
     pub year: i32,

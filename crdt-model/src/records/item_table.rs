@@ -21,7 +21,7 @@
 //!
 //! Required headers: 事项编码, 事项名称, 事项类型, 实施主体, 承诺时限.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::doc_id::ItemCode;
 use crate::records::item::{CrossRegion, ItemFields, ItemType, Material, MaterialForm};
@@ -61,7 +61,7 @@ pub const HEADER_ROWS_MAX: usize = 10;
 const NOTE_CHARS_MAX: usize = 40;
 
 /// One problem with one cell (or with the header row).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellError {
     /// 1-based row number as the spreadsheet shows it.
     pub row: usize,

@@ -1,10 +1,10 @@
 //! Case commands: open a case, move it, list cases (with deadlines and overdue ones).
 
+use super::response::*;
 use hallsync_model::records::case::{side_of, CaseState, Side, Transition, CASE_STATES};
 use hallsync_model::{DocId, HallId, ItemCode, ScalarValue};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::commands::changed;
 use super::{now_ms, Engine};
 
 /// Store key of this node's applicant-reference key.
@@ -42,11 +42,9 @@ impl Engine {
             &key,
         )?;
         let envelope = self.author(&opened.doc, &opened.writes)?;
-        let mut out = changed(&envelope);
-        if let Some(note) = opened.unchecked {
-            out["note"] = json!(note);
-        }
-        Ok(out)
+        let mut out = Written::of(&envelope);
+        out.note = opened.unchecked;
+        Ok(encode(&out))
     }
 
     /// This node's key for applicants' id references (see
@@ -149,9 +147,9 @@ impl Engine {
         let key = t.key(&self.key.device_id());
         let envelope = self.author(&doc, &[(key, ScalarValue::Str(t.to_value().into()))])?;
         let after = self.replica()?.case(&doc, Some(now_ms()));
-        let mut out = changed(&envelope);
-        out["case"] = json!(after);
-        Ok(out)
+        let mut out = Written::of(&envelope);
+        out.case = after;
+        Ok(encode(&out))
     }
 
     /// K5: deferred materials are due on a given day within the item's promised limit.
@@ -210,6 +208,9 @@ impl Engine {
                     .filter(|c| state.is_none_or(|want| c.state == want))
             },
         );
-        Ok(json!({ "cases": page.entries, "next": page.next }))
+        Ok(encode(&CasesPage {
+            cases: page.entries,
+            next: page.next,
+        }))
     }
 }

@@ -1,5 +1,6 @@
 //! Executing user commands against the engine.
 
+use super::response::*;
 use hallsync_model::calendar::{Date, YearCalendar, LIMIT_DAYS_MAX};
 use hallsync_model::effective::{item_view, ItemView, StationView};
 use hallsync_model::page::PageRequest;
@@ -50,13 +51,13 @@ fn bad_cursor(cursor: &str) -> NodeError {
 pub fn store_check(replica: &Replica) -> Value {
     let started = std::time::Instant::now();
     let differences = replica.differences(&replica.rebuilt());
-    json!({
-        "ok": differences.is_empty() && replica.unreadable_records() == 0,
-        "records": replica.record_count(),
-        "quarantined": replica.quarantine().len(),
-        "unreadable_records": replica.unreadable_records(),
-        "differences": differences,
-        "seconds": started.elapsed().as_secs_f64(),
+    encode(&StoreCheck {
+        ok: differences.is_empty() && replica.unreadable_records() == 0,
+        records: replica.record_count(),
+        quarantined: replica.quarantine().len(),
+        unreadable_records: replica.unreadable_records(),
+        differences,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -96,7 +97,7 @@ impl Engine {
             Command::Pending { after, limit } => {
                 let me = self.key.device_id();
                 let page = self.replica()?.pending_page(&me, &record_page(after, limit)?);
-                Ok(json!({ "pending": page.entries, "next": page.next }))
+                Ok(encode(&PendingPage { pending: page.entries, next: page.next }))
             }
             Command::Quarantine { after, limit } => self.quarantine_page(&quarantine_page(after, limit)?),
             Command::ItemCreate(fields) => {
@@ -128,7 +129,7 @@ impl Engine {
             Command::Invite(request) => {
                 let addrs = self.invite_addrs(net);
                 let token = self.invite(&request, addrs)?;
-                Ok(json!({ "token": token }))
+                Ok(encode(&InviteToken { token }))
             }
             Command::PolicySet { action, approvers_required, approver_tier } => {
                 self.policy_set(&action, approvers_required, &approver_tier)
@@ -164,12 +165,12 @@ impl Engine {
                     )));
                 }
                 let today = Date::from_unix_ms(now_ms());
-                Ok(json!({
-                    "from": start,
-                    "days": days,
-                    "due": deadline.due,
-                    "provisional": deadline.provisional,
-                    "working_days_left": calendar.working_days_between(today, deadline.due),
+                Ok(encode(&DueReport {
+                    from: start.to_string(),
+                    days,
+                    due: deadline.due.to_string(),
+                    provisional: deadline.provisional,
+                    working_days_left: calendar.working_days_between(today, deadline.due),
                 }))
             }
             Command::CatalogueImport { rows, dry_run, part } => {
@@ -197,11 +198,11 @@ impl Engine {
             Command::BundleImport { bundle } => {
                 let changes = decode_bundle(&bundle)?;
                 let report = self.ingest(changes)?;
-                Ok(json!({
-                    "applied": report.applied.len(),
-                    "quarantined": report.quarantined.len(),
-                    "refused": report.refused.len(),
-                    "duplicates": report.duplicates,
+                Ok(encode(&BundleImported {
+                    applied: report.applied.len(),
+                    quarantined: report.quarantined.len(),
+                    refused: report.refused.len(),
+                    duplicates: report.duplicates,
                 }))
             }
             Command::StoreCheck => Ok(store_check(self.replica()?)),
@@ -211,7 +212,7 @@ impl Engine {
                     .records_where(|_| true)
                     .flat_map(|(_, d)| d.applied_envelopes().cloned().collect::<Vec<_>>())
                     .collect();
-                Ok(json!({ "changes": all.len(), "bundle": encode_bundle(&all) }))
+                Ok(encode(&BundleExported { changes: all.len(), bundle: encode_bundle(&all) }))
             }
         }
     }
@@ -243,9 +244,15 @@ impl Engine {
         let items = match item_table::parse_table(rows) {
             Ok(items) => items,
             Err(errors) => {
-                return Ok(
-                    json!({ "ok": false, "imported": 0, "rows": rows.len().saturating_sub(1), "errors": errors }),
-                );
+                return Ok(encode(&ImportReport {
+                    ok: false,
+                    dry_run,
+                    staged: None,
+                    imported: 0,
+                    unchanged: 0,
+                    rows: rows.len().saturating_sub(1),
+                    errors,
+                }));
             }
         };
         let replica = self.replica()?;
@@ -265,9 +272,15 @@ impl Engine {
             ));
         }
         if dry_run {
-            return Ok(
-                json!({ "ok": true, "dry_run": true, "imported": 0, "rows": items.len(), "errors": [] }),
-            );
+            return Ok(encode(&ImportReport {
+                ok: true,
+                dry_run: true,
+                staged: None,
+                imported: 0,
+                unchanged: 0,
+                rows: items.len(),
+                errors: Vec::new(),
+            }));
         }
         let items = match part {
             None => items,
@@ -275,9 +288,15 @@ impl Engine {
                 Some(all) => all,
                 None => {
                     let staged = self.staged.as_ref().map_or(0, |s| s.items.len());
-                    return Ok(
-                        json!({ "ok": true, "dry_run": false, "staged": staged, "imported": 0, "unchanged": 0, "rows": staged, "errors": [] }),
-                    );
+                    return Ok(encode(&ImportReport {
+                        ok: true,
+                        dry_run: false,
+                        staged: Some(staged),
+                        imported: 0,
+                        unchanged: 0,
+                        rows: staged,
+                        errors: Vec::new(),
+                    }));
                 }
             },
         };
@@ -297,9 +316,15 @@ impl Engine {
                 return Err(e);
             }
         };
-        Ok(
-            json!({ "ok": true, "dry_run": false, "imported": written, "unchanged": unchanged, "rows": items.len(), "errors": [] }),
-        )
+        Ok(encode(&ImportReport {
+            ok: true,
+            dry_run: false,
+            staged: None,
+            imported: written,
+            unchanged,
+            rows: items.len(),
+            errors: Vec::new(),
+        }))
     }
 
     /// Stages one part of an import; returns every staged item once the last part arrived.
@@ -535,48 +560,44 @@ impl Engine {
 
     fn status(&self, net: &NetView) -> Result<Value, NodeError> {
         let me = self.key.device_id();
-        let mut out = json!({
-            "device_id": me.to_string(),
-            "hall": self.config.node.hall,
-            "hall_name": self.config.node.name,
-            "level": self.config.node.level,
-            "epoch": self.epoch,
-            "running": net.running,
-            "online": net.online,
-            "connected_peers": net.connected_peers,
-            "listen_addrs": net.listen_addrs,
-            "admission_refusals": net.admission_refusals,
-            "stored_records": self.store.record_count()?,
-            "unreadable_rows": self.store.unreadable_rows(),
+        let membership = self.replica.as_ref().map(|replica| Membership {
+            network_id: replica.trust().genesis().network_id().to_string(),
+            roles: replica
+                .trust()
+                .valid_certs_of(&me)
+                .map(|c| RoleAt {
+                    hall: c.body.hall.to_string(),
+                    role: c.body.role.as_str().into(),
+                })
+                .collect(),
+            documents: replica.record_count(),
+            quarantined: replica.quarantine().len(),
+            quarantine_bytes: replica.quarantine_bytes(),
+            quarantine_evicted: replica.quarantine_evicted(),
+            refused_changes: replica.refusals().total(),
+            equivocations: replica.equivocations().count(),
+            revoked_certificates: replica.trust().revoked().len(),
+            state_digest: replica.state_digest(),
+            open_records: replica.open_records(),
+            open_records_max: self.config.limits.open_records_max,
+            unreadable_records: replica.unreadable_records(),
         });
-        match &self.replica {
-            None => {
-                out["network_id"] = Value::Null;
-                out["joined"] = json!(false);
-            }
-            Some(replica) => {
-                let roles: Vec<Value> = replica
-                    .trust()
-                    .valid_certs_of(&me)
-                    .map(|c| json!({ "hall": c.body.hall.to_string(), "role": c.body.role.as_str() }))
-                    .collect();
-                out["joined"] = json!(true);
-                out["network_id"] = json!(replica.trust().genesis().network_id().to_string());
-                out["roles"] = json!(roles);
-                out["documents"] = json!(replica.record_count());
-                out["quarantined"] = json!(replica.quarantine().len());
-                out["quarantine_bytes"] = json!(replica.quarantine_bytes());
-                out["quarantine_evicted"] = json!(replica.quarantine_evicted());
-                out["refused_changes"] = json!(replica.refusals().total());
-                out["equivocations"] = json!(replica.equivocations().count());
-                out["revoked_certificates"] = json!(replica.trust().revoked().len());
-                out["state_digest"] = json!(replica.state_digest());
-                out["open_records"] = json!(replica.open_records());
-                out["open_records_max"] = json!(self.config.limits.open_records_max);
-                out["unreadable_records"] = json!(replica.unreadable_records());
-            }
-        }
-        Ok(out)
+        Ok(encode(&StatusReport {
+            device_id: me.to_string(),
+            hall: self.config.node.hall.clone(),
+            hall_name: self.config.node.name.clone(),
+            level: self.config.node.level.clone(),
+            epoch: self.epoch,
+            running: net.running,
+            online: net.online,
+            connected_peers: net.connected_peers.clone(),
+            listen_addrs: net.listen_addrs.clone(),
+            admission_refusals: net.admission_refusals,
+            stored_records: self.store.record_count()?,
+            unreadable_rows: self.store.unreadable_rows(),
+            joined: membership.is_some(),
+            membership,
+        }))
     }
 
     /// A page of the catalogue (items matching `search`), then of the stationings (of `hall`).
@@ -619,11 +640,11 @@ impl Engine {
                 Listed::Station(s) => pending.push(s),
             }
         }
-        Ok(json!({
-            "items": items,
-            "stationed": effective,
-            "not_effective": pending,
-            "next": page.next,
+        Ok(encode(&ItemsPage {
+            items,
+            stationed: effective,
+            not_effective: pending,
+            next: page.next,
         }))
     }
 
@@ -646,13 +667,13 @@ impl Engine {
         let mut entries = Vec::new();
         let mut next = None;
         for (digest, e) in rows.by_ref() {
-            entries.push(json!({
-                "id": hex::encode(&digest[..8]),
-                "doc": e.doc,
-                "author": e.author,
-                "reason_code": e.reason.code(),
-                "reason": e.reason.to_string(),
-            }));
+            entries.push(QuarantineRow {
+                id: hex::encode(&digest[..8]),
+                doc: e.doc.to_string(),
+                author: e.author.to_string(),
+                reason_code: e.reason.code().into(),
+                reason: e.reason.to_string(),
+            });
             if entries.len() == limit {
                 next = Some(hex::encode(digest));
                 break;
@@ -662,28 +683,30 @@ impl Engine {
             next = None;
         }
         let refusals = replica.refusals();
-        let refused: Vec<Value> = refusals
+        let refused = refusals
             .recent
             .iter()
             .rev()
-            .map(|r| {
-                json!({
-                    "doc": r.doc,
-                    "author": r.author,
-                    "reason_code": r.reason.code(),
-                    "reason": r.reason.to_string(),
-                })
+            .map(|r| RefusedRow {
+                doc: r.doc.to_string(),
+                author: r.author.to_string(),
+                reason_code: r.reason.code().into(),
+                reason: r.reason.to_string(),
             })
             .collect();
-        Ok(json!({
-            "quarantined": entries,
-            "total": replica.quarantine().len(),
-            "bytes": replica.quarantine_bytes(),
-            "evicted": replica.quarantine_evicted(),
-            "next": next,
-            "refused": refused,
-            "refused_counts": refusals.counts,
-            "refused_total": refusals.total(),
+        Ok(encode(&QuarantinePage {
+            quarantined: entries,
+            total: replica.quarantine().len(),
+            bytes: replica.quarantine_bytes(),
+            evicted: replica.quarantine_evicted(),
+            next,
+            refused,
+            refused_counts: refusals
+                .counts
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), *v))
+                .collect(),
+            refused_total: refusals.total(),
         }))
     }
 
@@ -719,10 +742,10 @@ impl Engine {
         let doc: DocId = proposal.doc.parse()?;
         let key = approval.key(&me);
         let envelope = self.author(&doc, &[(key, ScalarValue::Str(approval.to_value().into()))])?;
-        let mut out = changed(&envelope);
-        out["proposal"] = json!(proposal);
-        out["decision"] = json!(decision);
-        Ok(out)
+        let mut out = Written::of(&envelope);
+        out.proposal = Some(proposal);
+        out.decision = Some(decision);
+        Ok(encode(&out))
     }
 
     fn policy_set(
@@ -762,18 +785,21 @@ impl Engine {
                 ScalarValue::Str(policy.to_value().into()),
             )],
         )?;
-        let mut out = changed(&envelope);
-        out["proposal"] = json!(self.replica()?.policy_proposal());
-        Ok(out)
+        let mut out = Written::of(&envelope);
+        out.proposal = self.replica()?.policy_proposal();
+        Ok(encode(&out))
     }
 
     fn policy_show(&self) -> Result<Value, NodeError> {
         let replica = self.replica()?;
-        let effective: serde_json::Map<String, Value> = ACTIONS
+        let effective = ACTIONS
             .iter()
-            .map(|a| (a.to_string(), json!(replica.policy_for(a))))
+            .map(|a| (a.to_string(), replica.policy_for(a)))
             .collect();
-        Ok(json!({ "effective": effective, "pending": replica.policy_proposal() }))
+        Ok(encode(&PolicyReport {
+            effective,
+            pending: replica.policy_proposal(),
+        }))
     }
 }
 
@@ -799,11 +825,7 @@ fn find_proposal(replica: &Replica, id: &str) -> Result<hallsync_model::Proposal
 }
 
 pub(crate) fn changed(envelope: &SignedChange) -> Value {
-    json!({
-        "doc": envelope.doc.to_string(),
-        "change": envelope.digest().iter().take(8).map(|b| format!("{b:02x}")).collect::<String>(),
-        "durable": true,
-    })
+    encode(&Written::of(envelope))
 }
 
 /// Encodes envelopes as a bundle (hex of postcard).

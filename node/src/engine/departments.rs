@@ -1,8 +1,9 @@
 //! Department commands: station or withdraw a department (S7, S8), list them.
 
+use super::response::*;
 use hallsync_model::records::department::DepartmentFields;
 use hallsync_model::{DocId, HallId};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::commands::changed;
 use super::Engine;
@@ -33,6 +34,8 @@ impl Engine {
     /// A bad hall id, or not joined.
     pub fn department_list(&self, hall: Option<&str>) -> Result<Value, NodeError> {
         let hall = hall.map(HallId::new).transpose()?;
-        Ok(json!({ "departments": self.replica()?.departments(hall.as_ref()) }))
+        Ok(encode(&DepartmentList {
+            departments: self.replica()?.departments(hall.as_ref()),
+        }))
     }
 }

@@ -11,6 +11,7 @@ mod departments;
 mod membership;
 mod net_view;
 pub mod pipeline;
+pub mod response;
 mod staff;
 mod stationing;
 mod token;

@@ -1,10 +1,11 @@
 //! Window-staff commands: file, record training / duty / departure, list the roster.
 
+use super::response::*;
 use hallsync_model::calendar::Date;
 use hallsync_model::records::staff::StaffFields;
 use hallsync_model::{DocId, HallId};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::commands::changed;
 use super::Engine;
@@ -76,6 +77,8 @@ impl Engine {
     /// A bad hall id, or not joined.
     pub fn staff_list(&self, hall: Option<&str>) -> Result<Value, NodeError> {
         let hall = hall.map(HallId::new).transpose()?;
-        Ok(json!({ "staff": self.replica()?.roster(hall.as_ref()) }))
+        Ok(encode(&StaffList {
+            staff: self.replica()?.roster(hall.as_ref()),
+        }))
     }
 }

@@ -1,10 +1,11 @@
 //! Stationing commands: propose, adjust, withdraw (with reason and basis, S4) and publish (S5).
 
+use super::response::*;
 use hallsync_model::entry::station::{parse_action, StationAction, StationProposal};
 use hallsync_model::records::withdrawal::{Publication, Publisher};
 use hallsync_model::{DocId, HallId, ItemCode, ScalarValue};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::commands::changed;
 use super::{now_ms, Engine};
@@ -83,9 +84,9 @@ impl Engine {
             .into_iter()
             .find(|s| s.hall == hall.as_str() && s.item == code.as_str())
             .and_then(|s| s.pending);
-        let mut out = changed(&envelope);
-        out["proposal"] = json!(pending);
-        Ok(out)
+        let mut out = Written::of(&envelope);
+        out.proposal = pending;
+        Ok(encode(&out))
     }
 
     /// Records that an approved withdrawal was published (and, by management, the list updated).

@@ -1,9 +1,10 @@
 //! Revoking certificates and rotating this device's key.
 
+use super::response::*;
 use hallsync_model::records::trust_doc::{cert_key, revocation_key};
 use hallsync_model::trust::revocation::{KeptHeads, Revocation, RevocationBody, RevocationTarget};
 use hallsync_model::{CertId, Certificate, DeviceId, DeviceKey, DocId, ScalarValue, TrustState};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{now_ms, Engine};
 use crate::error::NodeError;
@@ -79,13 +80,13 @@ impl Engine {
                 ScalarValue::Bytes(revocation.to_bytes()),
             )],
         )?;
-        Ok(json!({
-            "revocation": revocation.id().to_string(),
-            "certificates_revoked": revoked,
-            "kept_records": revocation.body.keep_heads.len(),
-            "kept_certificates": revocation.body.keep_certs.len(),
-            "doc": envelope.doc.to_string(),
-            "durable": true,
+        Ok(encode(&Revoked {
+            revocation: revocation.id().to_string(),
+            certificates_revoked: revoked,
+            kept_records: revocation.body.keep_heads.len(),
+            kept_certificates: revocation.body.keep_certs.len(),
+            doc: envelope.doc.to_string(),
+            durable: true,
         }))
     }
 
@@ -156,11 +157,11 @@ impl Engine {
             source,
         })?;
         self.key = new_key;
-        Ok(json!({
-            "old_device_id": old.to_string(),
-            "device_id": self.key.device_id().to_string(),
-            "certificates": successors.iter().map(|c| c.id().to_string()).collect::<Vec<_>>(),
-            "retired_key_file": retired,
+        Ok(encode(&Rotated {
+            old_device_id: old.to_string(),
+            device_id: self.key.device_id().to_string(),
+            certificates: successors.iter().map(|c| c.id().to_string()).collect(),
+            retired_key_file: retired.display().to_string(),
         }))
     }
 }
