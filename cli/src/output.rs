@@ -153,6 +153,9 @@ fn status(v: &StatusReport) {
         (false, _) => "未运行 not running",
     };
     outln!("节点 node          {running}");
+    for addr in &v.listen_addrs {
+        outln!("地址 address       {addr}");
+    }
     outln!("已连接 peers       {}", v.connected_peers.len());
     if let Some(m) = &v.membership {
         outln!("记录 documents     {}", m.documents);

@@ -8,6 +8,7 @@ mod catalogue;
 mod cli_errors;
 mod control;
 mod federation;
+mod operators;
 mod restart;
 mod revocation;
 mod rotation;

@@ -22,21 +22,32 @@ pub fn run(dir: &Path) -> Result<()> {
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let shutdown = async {
-            // Ctrl-C in a terminal, SIGTERM from a service manager: both shut down cleanly.
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        };
-        hallsync_node::run::run(DataDir::new(dir), shutdown).await
+        hallsync_node::run::run(DataDir::new(dir), shutdown_requested()).await
     })?;
     Ok(())
+}
+
+/// Resolves when the node is asked to stop: Ctrl-C in a terminal, or SIGTERM from a service manager
+/// (systemd's `stop`) where there are Unix signals. Both shut down cleanly.
+#[cfg(unix)]
+async fn shutdown_requested() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Resolves when the node is asked to stop: Ctrl-C (and the console's close event) where there are
+/// no Unix signals.
+#[cfg(not(unix))]
+async fn shutdown_requested() {
+    let _ = tokio::signal::ctrl_c().await;
 }
