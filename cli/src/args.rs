@@ -179,6 +179,11 @@ pub enum Cmd {
         #[arg(value_parser = ["online", "offline"])]
         mode: String,
     },
+    /// Peers (对端节点): list what this node knows of each, add or remove an address to dial.
+    Peer {
+        #[command(subcommand)]
+        action: PeerCmd,
+    },
     /// The store (存储): check what is persisted against a full rebuild from the signed changes.
     Store {
         #[command(subcommand)]
@@ -604,6 +609,32 @@ pub enum CatalogueCmd {
         /// Only check the table and report.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+/// `hallsync peer …`.
+#[derive(Subcommand, Debug)]
+pub enum PeerCmd {
+    /// Every peer this running node knows: device, hall, path, last seen, last sync, what each
+    /// side lacked in the last round, bytes, the last error; and the addresses in config.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Dial ADDR from now on (kept in config): the full address, `/ip4/…/tcp/…/p2p/12D3KooW…` as
+    /// the other node's `status` prints it.
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        /// The address.
+        addr: String,
+    },
+    /// Stop dialling an address from config, or every address of a peer (its `12D3KooW…` id).
+    Remove {
+        #[command(flatten)]
+        data: DataArg,
+        /// The address or the peer id.
+        target: String,
     },
 }
 

@@ -10,8 +10,8 @@ use hallsync_model::calendar::YearCalendar;
 use hallsync_model::records::case::CaseState;
 use hallsync_node::engine::response::{
     BundleImported, CasesPage, DepartmentList, DueReport, ImportReport, InviteToken, ItemsPage,
-    PendingPage, PolicyReport, QuarantinePage, Revoked, Rotated, StaffList, StatusReport,
-    StoreCheck, Written,
+    PeerStatus, PendingPage, PolicyReport, QuarantinePage, Revoked, Rotated, StaffList,
+    StatusReport, StoreCheck, Written,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -39,6 +39,7 @@ pub fn print(kind: &str, value: &Value, json: bool) -> Result<()> {
     }
     match kind {
         "status" => status(&typed(kind, value)?),
+        "peer-list" => peer_list(&typed(kind, value)?),
         "items" => items(&typed(kind, value)?),
         "pending" => pending(&typed(kind, value)?),
         "quarantine" => quarantine(&typed(kind, value)?),
@@ -157,6 +158,9 @@ fn status(v: &StatusReport) {
         outln!("地址 address       {addr}");
     }
     outln!("已连接 peers       {}", v.connected_peers.len());
+    for p in v.peers.iter().filter(|p| p.connected) {
+        outln!("  {}", peer_line(p));
+    }
     if let Some(m) = &v.membership {
         outln!("记录 documents     {}", m.documents);
         outln!(
@@ -173,6 +177,87 @@ fn status(v: &StatusReport) {
     outln!("拒绝准入 refused peers {}", v.admission_refusals);
     if let Some(m) = &v.membership {
         outln!("状态摘要 digest    {}", m.state_digest);
+    }
+}
+
+/// How long ago `ms` (since the Unix epoch) was, in words.
+fn ago(ms: Option<i64>) -> String {
+    let Some(ms) = ms else {
+        return "从未 never".into();
+    };
+    let now = hallsync_node::engine::now_ms();
+    let s = (now - ms).max(0) / 1000;
+    match s {
+        0..=59 => format!("{s} 秒前 s ago"),
+        60..=3599 => format!("{} 分钟前 min ago", s / 60),
+        3600..=172_799 => format!("{} 小时前 h ago", s / 3600),
+        _ => format!("{} 天前 days ago", s / 86_400),
+    }
+}
+
+/// One peer in a line: who, where, how it is doing.
+fn peer_line(p: &PeerStatus) -> String {
+    let halls = if p.halls.is_empty() {
+        "(未知大厅 hall unknown)".to_string()
+    } else {
+        p.halls.join(",")
+    };
+    let sync = match p.in_sync {
+        Some(true) => "已同步 in sync".to_string(),
+        Some(false) => format!(
+            "未同步 not in sync (它缺 it lacked {}, 我缺 we lacked {})",
+            p.it_lacked, p.we_lacked
+        ),
+        None => "尚未同步 no round yet".into(),
+    };
+    format!(
+        "{} 大厅 hall {halls}  {sync}  上次同步 last sync {}",
+        short(&p.device_id),
+        ago(p.last_sync_ms)
+    )
+}
+
+fn peer_list(v: &StatusReport) {
+    if !v.running {
+        outln!("节点未运行 the node is not running: only the configured addresses are known");
+    }
+    if v.running && v.peers.is_empty() {
+        outln!("没有对端 no peer seen since the node started");
+    }
+    for p in &v.peers {
+        let state = if p.connected {
+            "已连接 connected"
+        } else {
+            "未连接 not connected"
+        };
+        outln!("{}  {state}", peer_line(p));
+        outln!("    设备 device {}", p.device_id);
+        outln!("    地址 address /p2p/{}", p.peer_id);
+        if let Some(path) = &p.path {
+            outln!("    路径 path {path}");
+        }
+        outln!(
+            "    最近联系 last seen {}  轮次 rounds {} ok / {} failed  字节 bytes in {} / out {}",
+            ago(p.last_seen_ms),
+            p.rounds_completed,
+            p.rounds_failed,
+            p.bytes_in,
+            p.bytes_out
+        );
+        if let Some(d) = &p.shared_digest {
+            outln!(
+                "    共同记录摘要 shared digest {d} (the peer prints the same for us when in sync)"
+            );
+        }
+        if let Some(e) = &p.last_error {
+            outln!("    最近错误 last error: {e}");
+        }
+    }
+    if !v.configured_peers.is_empty() {
+        outln!("配置的地址 configured addresses (network.peers):");
+        for a in &v.configured_peers {
+            outln!("  {a}");
+        }
     }
 }
 

@@ -15,8 +15,8 @@ use hallsync_node::{engine, Command, DataDir, Engine};
 use serde_json::json;
 
 use crate::args::{
-    BundleCmd, CalendarCmd, CaseCmd, CatalogueCmd, Cli, Cmd, DeptCmd, ItemArgs, ItemCmd, PolicyCmd,
-    StaffCmd, StationCmd, StoreCmd,
+    BundleCmd, CalendarCmd, CaseCmd, CatalogueCmd, Cli, Cmd, DeptCmd, ItemArgs, ItemCmd, PeerCmd,
+    PolicyCmd, StaffCmd, StationCmd, StoreCmd,
 };
 use crate::output::print;
 use hallsync::client::execute;
@@ -462,6 +462,15 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         ),
         Cmd::RotateKey { data } => ("rotate-key", data.data, Command::RotateKey),
         Cmd::Audit { data, record } => ("audit", data.data, Command::Audit { record }),
+        Cmd::Peer {
+            action: PeerCmd::List { data },
+        } => ("peer-list", data.data, Command::Status),
+        Cmd::Peer {
+            action: PeerCmd::Add { data, addr },
+        } => ("peer-add", data.data, Command::PeerAdd { addr }),
+        Cmd::Peer {
+            action: PeerCmd::Remove { data, target },
+        } => ("peer-remove", data.data, Command::PeerRemove { target }),
         Cmd::Net { data, mode } => (
             "net",
             data.data,

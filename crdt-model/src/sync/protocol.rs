@@ -227,6 +227,14 @@ impl Replica {
     }
 
     /// The records both this node and `peer` should hold, in key order.
+    /// A digest of what this node holds that `peer` should hold too (the root of the first step's
+    /// range): two nodes whose records in their shared scope agree print the same value for each
+    /// other, whatever else each holds (`state_digest` covers everything held, so it never matches
+    /// between levels).
+    pub fn shared_digest(&self, peer: &DeviceId) -> String {
+        hex::encode(&ranges::fingerprint(&self.sync_items(peer))[..8])
+    }
+
     fn sync_items(&self, peer: &DeviceId) -> Vec<Item<'_>> {
         let mut items: Vec<Item<'_>> = self
             .records()

@@ -98,6 +98,28 @@ pub trait Host {
     fn ingest(&mut self, changes: Vec<SignedChange>) -> bool;
 }
 
+/// What a session knows of its exchanges with the peer, for operators (`peer list`, metrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Rounds this session opened that ended with the peer's last answer.
+    pub rounds_completed: u64,
+    /// Rounds that failed (no answer in time, the request lost) or were refused.
+    pub rounds_failed: u64,
+    /// When the last round ended, on the session's clock.
+    pub last_completed_ms: Option<u64>,
+    /// Changes sent to the peer in the last completed round: what it lacked from this node.
+    pub last_round_sent: usize,
+    /// Changes taken from the peer in the last completed round: what this node lacked.
+    pub last_round_received: usize,
+    /// The last completed round ended with nothing sent either way and nothing cut short: the two
+    /// nodes held the same records of their shared scope then.
+    pub in_sync: bool,
+    /// Changes sent to the peer since the session began.
+    pub changes_sent: u64,
+    /// Changes received from the peer since the session began.
+    pub changes_received: u64,
+}
+
 /// What one handled event amounted to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handled {
@@ -117,6 +139,10 @@ struct Round {
     again: bool,
     /// When it has failed if no answer came.
     deadline: u64,
+    /// Changes sent in this round's steps.
+    sent: usize,
+    /// Changes taken from the peer's answers.
+    received: usize,
 }
 
 /// The session with one peer.
@@ -135,6 +161,7 @@ pub struct Session {
     outputs: VecDeque<Output>,
     /// Rounds opened, for counters.
     rounds_opened: u64,
+    stats: SessionStats,
 }
 
 impl Session {
@@ -150,7 +177,13 @@ impl Session {
             presented: false,
             outputs: VecDeque::new(),
             rounds_opened: 0,
+            stats: SessionStats::default(),
         }
+    }
+
+    /// What the session knows of its exchanges with the peer.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
     }
 
     /// The peer's device.
@@ -254,6 +287,7 @@ impl Session {
     /// wait (or the next tick, past the chain bound).
     fn fail(&mut self, now_ms: u64) {
         self.round = None;
+        self.stats.rounds_failed += 1;
         if self.chained < self.config.chained_rounds_max {
             self.chained += 1;
             let at = now_ms + self.config.retry_ms;
@@ -269,11 +303,14 @@ impl Session {
         }
         let step = replica.sync_open(&self.peer, &mut self.state, &self.config.limits);
         self.rounds_opened += 1;
+        self.stats.changes_sent += step.changes.len() as u64;
         self.round = Some(Round {
             steps: 1,
             more: false,
             again: false,
             deadline: now_ms + self.config.round_timeout_ms,
+            sent: step.changes.len(),
+            received: 0,
         });
         self.outputs
             .push_back(Output::Send(Message::Step(step).to_bytes()));
@@ -342,10 +379,14 @@ impl Session {
         if let Some(refusal) = self.check(host.replica(), step) {
             return Err(Box::new(refusal));
         }
+        self.stats.changes_received += step.changes.len() as u64;
         let applied = !step.changes.is_empty() && host.ingest(step.changes.clone());
         let answer =
             host.replica()
                 .sync_answer(step, &self.peer, &mut self.state, &self.config.limits);
+        if let Message::Step(out) = &answer {
+            self.stats.changes_sent += out.changes.len() as u64;
+        }
         Ok((applied, answer))
     }
 
@@ -365,6 +406,7 @@ impl Session {
                 // Refused, or unreadable: this round is over, and so are chained ones.
                 handled.refused = true;
                 self.round = None;
+                self.stats.rounds_failed += 1;
                 self.outputs.push_back(Output::SaveState);
                 return handled;
             }
@@ -377,6 +419,7 @@ impl Session {
             Err(_) => {
                 handled.refused = true;
                 self.round = None;
+                self.stats.rounds_failed += 1;
                 return handled;
             }
         };
@@ -384,10 +427,12 @@ impl Session {
             return handled;
         };
         round.more |= step.more;
+        round.received += step.changes.len();
         match answer {
             Message::Step(next) if !next.is_empty() && round.steps < STEPS_MAX => {
                 round.steps += 1;
                 round.more |= next.more;
+                round.sent += next.changes.len();
                 round.deadline = now_ms + self.config.round_timeout_ms;
                 self.outputs
                     .push_back(Output::Send(Message::Step(next).to_bytes()));
@@ -406,6 +451,11 @@ impl Session {
         let Some(round) = self.round.take() else {
             return;
         };
+        self.stats.rounds_completed += 1;
+        self.stats.last_completed_ms = Some(now_ms);
+        self.stats.last_round_sent = round.sent;
+        self.stats.last_round_received = round.received;
+        self.stats.in_sync = round.sent == 0 && round.received == 0 && !round.more;
         self.outputs.push_back(Output::SaveState);
         if round.more || round.again || self.open_at.is_some_and(|t| t <= now_ms) {
             if self.chained < self.config.chained_rounds_max {

@@ -206,4 +206,27 @@ fn two_sessions_bring_two_replicas_to_the_same_state() {
     }
     assert_eq!(b.replica.state_digest(), a.replica.state_digest());
     assert_eq!(b.ingested, 30);
+    // Goal (issue #12): the session says what the last round moved, and a round that moves nothing
+    // says the two are in sync; the shared digests then agree.
+    let stats = sb.stats();
+    assert_eq!(stats.changes_received, 30);
+    assert!(stats.rounds_completed >= 1 && !stats.in_sync, "{stats:?}");
+    sb.handle(&mut b, 100, Event::Tick);
+    for out in outputs(&mut sb) {
+        if let Output::Send(request) = out {
+            sa.handle(&mut a, 100, Event::Request(&request));
+            for answer in outputs(&mut sa) {
+                if let Output::Respond(bytes) = answer {
+                    sb.handle(&mut b, 100, Event::Response(&bytes));
+                }
+            }
+        }
+    }
+    let stats = sb.stats();
+    assert!(stats.in_sync, "{stats:?}");
+    assert_eq!(stats.last_completed_ms, Some(100));
+    assert_eq!(
+        b.replica.shared_digest(&city),
+        a.replica.shared_digest(&city)
+    );
 }

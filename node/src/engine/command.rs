@@ -194,6 +194,17 @@ pub enum Command {
         /// The record id: trust, item/CODE or station/HALL/CODE.
         record: String,
     },
+    /// Adds an address to dial to the config (`network.peers`); a running node dials it at once.
+    PeerAdd {
+        /// The full address, with `/p2p/`.
+        addr: String,
+    },
+    /// Removes an address, or every address of a peer id, from the config; a running node stops
+    /// dialling it and closes its connections.
+    PeerRemove {
+        /// The address or the peer id.
+        target: String,
+    },
     /// Takes the node off the network or back (a running node only).
     Net {
         /// True to go online.

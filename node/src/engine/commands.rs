@@ -192,6 +192,8 @@ impl Engine {
                     .ok_or_else(|| NodeError::NotFound(format!("record {doc} is not held here")))?;
                 Ok(serde_json::to_value(report).unwrap_or_default())
             }
+            Command::PeerAdd { addr } => self.peer_add(&addr),
+            Command::PeerRemove { target } => self.peer_remove(&target),
             Command::Net { .. } | Command::Shutdown => Err(NodeError::NotAllowed(
                 "no node is running on this data directory; start it with `hallsync run`".into(),
             )),
@@ -593,6 +595,8 @@ impl Engine {
             connected_peers: net.connected_peers.clone(),
             listen_addrs: net.listen_addrs.clone(),
             admission_refusals: net.admission_refusals,
+            peers: net.peers.clone(),
+            configured_peers: self.config.network.peers.clone(),
             stored_records: self.store.record_count()?,
             unreadable_rows: self.store.unreadable_rows(),
             joined: membership.is_some(),

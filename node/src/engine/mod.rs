@@ -10,6 +10,7 @@ mod commands;
 mod departments;
 mod membership;
 mod net_view;
+pub mod peers;
 pub mod pipeline;
 pub mod response;
 mod staff;

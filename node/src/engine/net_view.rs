@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::engine::response::PeerStatus;
+
 /// The node's network as seen at one moment; all empty when no node runs.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NetView {
@@ -15,4 +17,6 @@ pub struct NetView {
     pub listen_addrs: Vec<String>,
     /// Connections refused admission since start (strangers, devices that are not members).
     pub admission_refusals: u64,
+    /// Every peer this node knows of since it started.
+    pub peers: Vec<PeerStatus>,
 }

@@ -57,6 +57,45 @@ impl Written {
     }
 }
 
+/// One peer as this node knows it (`peer list`, `status`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// Its device id.
+    pub device_id: String,
+    /// Its libp2p peer id (the `/p2p/…` part of its address).
+    pub peer_id: String,
+    /// The halls its certificates name (empty while this node has not heard of it).
+    pub halls: Vec<String>,
+    /// Connected now.
+    pub connected: bool,
+    /// How: `direct` and the address, while connected.
+    pub path: Option<String>,
+    /// When anything was last heard from it, ms since the Unix epoch.
+    pub last_seen_ms: Option<i64>,
+    /// When its last sync round completed, ms since the Unix epoch.
+    pub last_sync_ms: Option<i64>,
+    /// The last completed round moved nothing either way: the two held the same records of their
+    /// shared scope then. `None` before any round completed.
+    pub in_sync: Option<bool>,
+    /// Changes it lacked from this node in the last completed round (sent to it).
+    pub it_lacked: usize,
+    /// Changes this node lacked from it in the last completed round (received).
+    pub we_lacked: usize,
+    /// Sync rounds completed with it.
+    pub rounds_completed: u64,
+    /// Sync rounds that failed or were refused.
+    pub rounds_failed: u64,
+    /// Bytes of sync frames received from it.
+    pub bytes_in: u64,
+    /// Bytes of sync frames sent to it.
+    pub bytes_out: u64,
+    /// A digest of what this node holds that it should hold too; the peer prints the same value
+    /// for this node when their shared records agree.
+    pub shared_digest: Option<String>,
+    /// The last thing that went wrong with it, in words.
+    pub last_error: Option<String>,
+}
+
 /// A certificate this device holds, as `status` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleAt {
@@ -120,6 +159,12 @@ pub struct StatusReport {
     pub listen_addrs: Vec<String>,
     /// Peers refused admission since start.
     pub admission_refusals: u64,
+    /// Every peer known since start (empty when no node runs).
+    #[serde(default)]
+    pub peers: Vec<PeerStatus>,
+    /// The addresses in config (`network.peers`, `peer add`), dialled whatever happens.
+    #[serde(default)]
+    pub configured_peers: Vec<String>,
     /// Rows in the store.
     pub stored_records: u64,
     /// Rows that could not be read.

@@ -5,6 +5,7 @@
 
 mod admission;
 mod peer_book;
+mod peer_status;
 mod sync_driver;
 
 use std::future::Future;
@@ -27,6 +28,8 @@ use admission::Admissions;
 use hallsync_model::sync::session::SessionConfig;
 use peer_book::PeerBook;
 use sync_driver::SyncDriver;
+
+pub use peer_book::peer_of;
 
 const META_PEERS: &str = "peers";
 const META_LISTEN: &str = "listen";
@@ -235,7 +238,55 @@ impl Node {
             connected_peers: self.swarm.connected_peers().map(peer_label).collect(),
             listen_addrs: self.listen_addrs.clone(),
             admission_refusals: self.admissions.refused,
+            peers: self.peer_statuses(),
         }
+    }
+
+    /// Every peer known, with its halls from the trust record and, while connected, the digest of
+    /// what both should hold.
+    fn peer_statuses(&self) -> Vec<crate::engine::response::PeerStatus> {
+        let replica = self.engine.replica().ok();
+        self.sync
+            .peers
+            .iter()
+            .map(|(peer, r)| {
+                let device = crate::network::peer::device_of(peer);
+                let halls = match (replica, device) {
+                    (Some(replica), Some(d)) => {
+                        let mut halls: Vec<String> = replica
+                            .trust()
+                            .valid_certs_of(&d)
+                            .map(|c| c.body.hall.to_string())
+                            .collect();
+                        halls.dedup();
+                        halls
+                    }
+                    _ => Vec::new(),
+                };
+                let shared_digest = match (replica, device) {
+                    (Some(replica), Some(d)) if r.connected => Some(replica.shared_digest(&d)),
+                    _ => None,
+                };
+                crate::engine::response::PeerStatus {
+                    device_id: peer_label(peer),
+                    peer_id: peer.to_string(),
+                    halls,
+                    connected: r.connected,
+                    path: r.remote.as_ref().map(|a| format!("direct {a}")),
+                    last_seen_ms: r.last_seen_ms,
+                    last_sync_ms: r.last_sync_ms,
+                    in_sync: (r.stats.rounds_completed > 0).then_some(r.stats.in_sync),
+                    it_lacked: r.stats.last_round_sent,
+                    we_lacked: r.stats.last_round_received,
+                    rounds_completed: r.stats.rounds_completed,
+                    rounds_failed: r.stats.rounds_failed,
+                    bytes_in: r.bytes_in,
+                    bytes_out: r.bytes_out,
+                    shared_digest,
+                    last_error: r.last_error.clone(),
+                }
+            })
+            .collect()
     }
 
     /// Re-applies the admitted devices to the gate when the trust record changed, and closes the
@@ -305,6 +356,24 @@ impl Node {
                 self.stop = true;
                 Ok(json!({ "stopping": true }))
             }
+            Command::PeerAdd { addr } => {
+                let answer = self.engine.peer_add(&addr)?;
+                let parsed = crate::engine::peers::checked_peer_addr(&addr)?;
+                self.book.add_configured(parsed, Instant::now());
+                if self.online {
+                    self.on_tick();
+                }
+                Ok(answer)
+            }
+            Command::PeerRemove { target } => {
+                let answer = self.engine.peer_remove(&target)?;
+                let gone = self.book.remove(&target);
+                for peer in gone {
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                    self.sync.forget(&mut self.swarm, &mut self.engine, &peer);
+                }
+                Ok(answer)
+            }
             other => {
                 let changes = !matches!(
                     other,
@@ -366,6 +435,9 @@ impl Node {
                 }
                 tracing::info!(peer = %peer_label(&peer_id), "connected");
                 self.book.connected(&peer_id, Instant::now());
+                self.sync
+                    .peers
+                    .connected(peer_id, endpoint.get_remote_address().clone());
                 let hello = match self.engine.replica() {
                     Ok(replica) if endpoint.is_dialer() => {
                         Some(hallsync_model::trust::membership::presentation(
@@ -392,7 +464,9 @@ impl Node {
                 error,
                 ..
             } => {
-                tracing::info!(peer = %peer_label(&peer), "dial failed: {error}");
+                self.sync
+                    .peers
+                    .dial_failed(peer, &error.to_string(), Instant::now());
                 self.book.failed(&peer);
             }
             SwarmEvent::ConnectionClosed {
@@ -404,6 +478,7 @@ impl Node {
                 self.admissions.on_closed(&connection_id);
                 if num_established == 0 {
                     tracing::info!(peer = %peer_label(&peer_id), "disconnected");
+                    self.sync.peers.disconnected(&peer_id);
                     self.sync
                         .forget(&mut self.swarm, &mut self.engine, &peer_id);
                 }

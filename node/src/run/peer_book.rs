@@ -124,6 +124,23 @@ impl PeerBook {
         });
     }
 
+    /// Removes `target` — an address, or every address of a peer id — configured or not (`peer
+    /// remove`); returns the peers whose addresses went.
+    pub fn remove(&mut self, target: &str) -> Vec<PeerId> {
+        let mut gone = Vec::new();
+        self.entries.retain(|key, entry| {
+            let peer = peer_of(&entry.addr);
+            let hit = key == target || peer.is_some_and(|p| p.to_string() == target);
+            if hit {
+                gone.extend(peer);
+            }
+            !hit
+        });
+        gone.sort();
+        gone.dedup();
+        gone
+    }
+
     /// `peer` is not a member (it refused this node or was refused): its learned addresses go.
     pub fn forget(&mut self, peer: &PeerId) {
         self.entries

@@ -14,6 +14,7 @@ use libp2p::{PeerId, Swarm};
 use crate::engine::Engine;
 use crate::network::behaviour::Behaviour;
 use crate::network::budget::Frame;
+use crate::run::peer_status::PeerTable;
 
 /// The device behind a peer; a peer without an ed25519 identity maps to a key no certificate names,
 /// so its session refuses it.
@@ -50,6 +51,8 @@ impl Host for EngineHost<'_> {
 
 /// Sessions with the connected peers.
 pub struct SyncDriver {
+    /// What is known of each peer, for operators.
+    pub peers: PeerTable,
     sessions: BTreeMap<PeerId, Session>,
     outbound: BTreeMap<OutboundRequestId, PeerId>,
     config: SessionConfig,
@@ -67,6 +70,7 @@ impl SyncDriver {
     /// No sessions yet; rounds paced by `config`.
     pub fn new(config: SessionConfig) -> Self {
         SyncDriver {
+            peers: PeerTable::default(),
             sessions: BTreeMap::new(),
             outbound: BTreeMap::new(),
             config,
@@ -101,6 +105,7 @@ impl SyncDriver {
         while let Some(output) = session.poll_output() {
             match output {
                 Output::Send(bytes) => {
+                    self.peers.sent(peer, bytes.len());
                     let id = swarm
                         .behaviour_mut()
                         .sync()
@@ -111,6 +116,7 @@ impl SyncDriver {
                     let Some(channel) = channel.take() else {
                         continue;
                     };
+                    self.peers.sent(peer, bytes.len());
                     if swarm
                         .behaviour_mut()
                         .sync()
@@ -127,8 +133,13 @@ impl SyncDriver {
                 }
             }
         }
+        self.peers.session(peer, session.stats());
         if handled.refused {
             tracing::warn!(peer = %peer, "refused a sync step from the peer, or the peer refused ours");
+            self.peers.error(
+                peer,
+                "a sync step was refused (another network, not a member, or malformed)".into(),
+            );
         }
         Outcome {
             applied: handled.applied,
@@ -218,13 +229,16 @@ impl SyncDriver {
                     request, channel, ..
                 },
                 ..
-            } => self.drive(
-                swarm,
-                engine,
-                peer,
-                Event::Request(&request.bytes),
-                Some(channel),
-            ),
+            } => {
+                self.peers.received(peer, request.bytes.len());
+                self.drive(
+                    swarm,
+                    engine,
+                    peer,
+                    Event::Request(&request.bytes),
+                    Some(channel),
+                )
+            }
             Rr::Message {
                 peer,
                 message:
@@ -237,6 +251,7 @@ impl SyncDriver {
                 if self.outbound.remove(&request_id).is_none() {
                     return Outcome::default();
                 }
+                self.peers.received(peer, response.bytes.len());
                 self.drive(swarm, engine, peer, Event::Response(&response.bytes), None)
             }
             Rr::OutboundFailure {
@@ -246,6 +261,8 @@ impl SyncDriver {
                 ..
             } => {
                 tracing::debug!(peer = %peer, "sync request failed: {error}");
+                self.peers
+                    .error(peer, format!("sync request failed: {error}"));
                 if self.outbound.remove(&request_id).is_none() {
                     return Outcome::default();
                 }
