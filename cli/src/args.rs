@@ -237,9 +237,14 @@ pub struct InitArgs {
     /// The parent hall's id (every level but the city).
     #[arg(long)]
     pub parent: Option<String>,
-    /// The libp2p listen address, e.g. /ip4/127.0.0.1/tcp/4001.
+    /// The libp2p listen address, e.g. /ip4/127.0.0.1/tcp/4001 (/ip4/0.0.0.0/tcp/4001 for every
+    /// interface).
     #[arg(long)]
     pub listen: Option<String>,
+    /// An address other nodes should dial this one at, without /p2p/ (repeatable): a public or
+    /// extranet address, or a router's forwarded port. Invitation tokens carry it.
+    #[arg(long = "announce")]
+    pub announce: Vec<String>,
     /// Found a new network with this city node as its root of trust.
     #[arg(long)]
     pub genesis: bool,

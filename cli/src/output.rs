@@ -154,6 +154,9 @@ fn status(v: &StatusReport) {
         (false, _) => "未运行 not running",
     };
     outln!("节点 node          {running}");
+    for addr in &v.announced {
+        outln!("公布地址 announced {addr}");
+    }
     for addr in &v.listen_addrs {
         outln!("地址 address       {addr}");
     }

@@ -13,6 +13,7 @@ parent = "4403"            # 上级大厅 parent hall id; omit for the city
 [network]
 listen = ["/ip4/127.0.0.1/tcp/0"]   # libp2p listen addresses (监听地址)
 peers = []                          # peers to keep connected to, /ip4/…/tcp/…/p2p/PEER_ID (对等节点)
+announce = []                       # addresses others should dial this node at, without /p2p/ (公布地址)
 sync_interval_ms = 2000             # start a sync round with each peer this often (同步间隔)
 reconnect_backoff_min_ms = 500      # first redial wait, doubling up to the max (重连退避)
 reconnect_backoff_max_ms = 30000
@@ -35,6 +36,14 @@ streams_per_connection_max = 8      # most concurrent sync streams per connectio
 inbound_bytes_max = 134217728       # most bytes of received messages buffered, all peers together (接收缓冲上限)
 open_records_max = 2048             # records kept open in memory; the rest stay on disk (内存中打开的记录上限)
 store_cache_mb = 64                 # the store's page cache in MiB (存储缓存)
+
+[metrics]
+listen = ""                         # Prometheus text at http://ADDR/metrics, e.g. "127.0.0.1:9464"; empty: off (监控指标)
+
+[log]
+format = "text"                     # text or json (one object a line); `run --log-format` overrides (日志格式)
+dir = ""                            # also log to daily files here (hallsync.log.YYYY-MM-DD); empty: stderr only (日志目录)
+files_max = 14                      # daily files kept (保留天数)
 "#
 }
 

@@ -21,7 +21,9 @@ mod validate;
 
 pub use error::ConfigError;
 pub use example::default_config_toml_example;
-pub use types::{Config, ControlSection, LimitsSection, NetworkSection, NodeSection};
+pub use types::{
+    Config, ControlSection, LimitsSection, LogSection, MetricsSection, NetworkSection, NodeSection,
+};
 
 /// The config file's name inside a data directory.
 pub const CONFIG_FILE_NAME: &str = "config.toml";

@@ -17,6 +17,45 @@ pub struct Config {
     /// Bounds that protect the node from peers and from itself.
     #[serde(default)]
     pub limits: LimitsSection,
+    /// The Prometheus endpoint (off unless given).
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    /// Where and how `run` logs.
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `[metrics]`: Prometheus text at `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Where to serve `/metrics` (`127.0.0.1:9464`, or an address a monitoring host reaches); empty:
+    /// off. It shows counts only, no records, and needs no token.
+    pub listen: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// `text` for people, `json` (one object a line) for log collectors; `run --log-format`
+    /// overrides it.
+    pub format: String,
+    /// A directory to log into as well as stderr, one file a day (`hallsync.log.YYYY-MM-DD`);
+    /// empty: stderr only. Relative paths are under the data directory.
+    pub dir: String,
+    /// Daily files kept in `dir`; older ones are deleted.
+    pub files_max: u32,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            format: "text".into(),
+            dir: String::new(),
+            files_max: 14,
+        }
+    }
 }
 
 /// `[node]`: the hall this node serves.
@@ -42,6 +81,10 @@ pub struct NetworkSection {
     pub listen: Vec<String>,
     /// Peers to keep connected to (multiaddrs ending in `/p2p/PEER_ID`).
     pub peers: Vec<String>,
+    /// Addresses other nodes should dial this one at (a public or extranet address, a router's
+    /// forwarded port): announced to peers and put in invitation tokens, before the listen
+    /// addresses.
+    pub announce: Vec<String>,
     /// How often to start a sync round with each connected peer.
     pub sync_interval_ms: u64,
     /// First wait before redialling a lost peer; doubles up to the max.
@@ -68,6 +111,7 @@ impl Default for NetworkSection {
         NetworkSection {
             listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
             peers: Vec::new(),
+            announce: Vec::new(),
             sync_interval_ms: 2000,
             reconnect_backoff_min_ms: 500,
             reconnect_backoff_max_ms: 30_000,
@@ -143,6 +187,8 @@ impl Config {
         Config {
             node,
             network: NetworkSection::default(),
+            metrics: MetricsSection::default(),
+            log: LogSection::default(),
             control: ControlSection::default(),
             limits: LimitsSection::default(),
         }

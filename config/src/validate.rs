@@ -121,6 +121,40 @@ impl Config {
         for addr in &self.network.listen {
             check_multiaddr("network.listen", addr, false)?;
         }
+        if self.network.announce.len() > 16 {
+            return Err(invalid(
+                "network.announce",
+                format!("{} addresses", self.network.announce.len()),
+                "announce at most 16 addresses",
+            ));
+        }
+        for addr in &self.network.announce {
+            check_multiaddr("network.announce", addr, false)?;
+            if addr.contains("/p2p/") {
+                return Err(invalid(
+                    "network.announce",
+                    format!("{addr:?}"),
+                    "give the address without /p2p/: the node adds its own peer id",
+                ));
+            }
+        }
+        if !self.metrics.listen.is_empty() {
+            self.metrics.listen.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "metrics.listen",
+                    format!("{:?}", self.metrics.listen),
+                    "give an address and port such as 127.0.0.1:9464, or leave it empty (off)",
+                )
+            })?;
+        }
+        if !["text", "json"].contains(&self.log.format.as_str()) {
+            return Err(invalid(
+                "log.format",
+                format!("{:?}", self.log.format),
+                "use text or json",
+            ));
+        }
+        check_range("log.files_max", u64::from(self.log.files_max), 1, 3650)?;
         for addr in &self.network.peers {
             check_multiaddr("network.peers", addr, true)?;
         }

@@ -96,3 +96,79 @@ fn peer_list_says_per_peer_whether_two_nodes_are_in_sync_and_peer_add_keeps_an_a
     let (ok, _, err) = hallsync_tests::run_cli(&["peer", "remove", "--data", &data, &extra]);
     assert!(!ok && err.contains("peer list"), "{err}");
 }
+
+#[test]
+fn an_announced_address_goes_first_into_invitation_tokens() {
+    // Goal (issue #12): a node behind a router or on the extranet is dialled at the address it
+    // announces, not at its loopback or LAN one: `init --announce` keeps it in config, tokens carry
+    // it first, and an announce with /p2p/ is refused with what to give.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("city").display().to_string();
+    let init = |extra: &[&str], data: &str| {
+        let mut args = vec![
+            "init",
+            "--data",
+            data,
+            "--hall",
+            "4403",
+            "--level",
+            "city",
+            "--name",
+            "市中心",
+            "--genesis",
+        ];
+        args.extend_from_slice(extra);
+        hallsync_tests::run_cli(&args)
+    };
+    let bad = dir.path().join("bad").display().to_string();
+    let (ok, _, err) = init(&["--announce", "/ip4/10.1.2.3/tcp/4001/p2p/x"], &bad);
+    assert!(!ok && err.contains("network.announce"), "{err}");
+    let (ok, _, err) = init(
+        &[
+            "--listen",
+            "/ip4/127.0.0.1/tcp/4901",
+            "--announce",
+            "/ip4/10.1.2.3/tcp/4001",
+        ],
+        &data,
+    );
+    assert!(ok, "{err}");
+    let invitee = hallsync_model::DeviceKey::from_seed([7; 32])
+        .device_id()
+        .to_string();
+    let (ok, out, err) = hallsync_tests::run_cli(&[
+        "invite",
+        "--data",
+        &data,
+        "--device",
+        &invitee,
+        "--hall",
+        "440305",
+        "--level",
+        "district",
+        "--role",
+        "admin",
+        "--parent",
+        "4403",
+        "--hall-name",
+        "南山区",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let token: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let invitation =
+        hallsync_node::engine::Invitation::decode(token["token"].as_str().unwrap()).unwrap();
+    assert!(
+        invitation.addrs[0].starts_with("/ip4/10.1.2.3/tcp/4001/p2p/12D3KooW"),
+        "{:?}",
+        invitation.addrs
+    );
+    assert!(
+        invitation
+            .addrs
+            .iter()
+            .any(|a| a.starts_with("/ip4/127.0.0.1/tcp/4901/p2p/")),
+        "{:?}",
+        invitation.addrs
+    );
+}

@@ -93,6 +93,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     parent: a.parent,
                 },
                 a.listen,
+                a.announce,
                 a.genesis,
             )?;
             if json {

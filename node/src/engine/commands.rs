@@ -221,20 +221,38 @@ impl Engine {
 
     /// Where invitees should dial: the running node's addresses, or, when none runs, the configured
     /// listen addresses that name a fixed port (port 0 is only known once the node runs).
+    /// The addresses an invitation token carries: the announced ones first (what peers should
+    /// dial), then those the node listens on (or would, when it is not running).
     fn invite_addrs(&self, net: &NetView) -> Vec<String> {
-        if !net.listen_addrs.is_empty() {
-            return net.listen_addrs.clone();
-        }
         let peer = crate::network::peer::keypair(&self.key)
             .map(|k| libp2p::PeerId::from_public_key(&k.public()).to_string());
         let Ok(peer) = peer else { return Vec::new() };
-        self.config
+        let announced = self
+            .config
             .network
-            .listen
+            .announce
             .iter()
-            .filter(|a| !a.ends_with("/tcp/0") && !a.contains("/0.0.0.0/") && !a.contains("/::/"))
-            .map(|a| format!("{a}/p2p/{peer}"))
-            .collect()
+            .map(|a| format!("{a}/p2p/{peer}"));
+        let listening: Vec<String> = if net.listen_addrs.is_empty() {
+            self.config
+                .network
+                .listen
+                .iter()
+                .filter(|a| {
+                    !a.ends_with("/tcp/0") && !a.contains("/0.0.0.0/") && !a.contains("/::/")
+                })
+                .map(|a| format!("{a}/p2p/{peer}"))
+                .collect()
+        } else {
+            net.listen_addrs
+                .iter()
+                .filter(|a| !a.contains("/0.0.0.0/") && !a.contains("/::/"))
+                .cloned()
+                .collect()
+        };
+        let mut out: Vec<String> = announced.chain(listening).collect();
+        out.dedup();
+        out
     }
 
     fn catalogue_import(
@@ -597,6 +615,11 @@ impl Engine {
             admission_refusals: net.admission_refusals,
             peers: net.peers.clone(),
             configured_peers: self.config.network.peers.clone(),
+            announced: self
+                .invite_addrs(&NetView::default())
+                .into_iter()
+                .take(self.config.network.announce.len())
+                .collect(),
             stored_records: self.store.record_count()?,
             unreadable_rows: self.store.unreadable_rows(),
             joined: membership.is_some(),

@@ -33,6 +33,7 @@ pub fn init(
     dir: &DataDir,
     node: NodeSection,
     listen: Option<String>,
+    announce: Vec<String>,
     genesis: bool,
 ) -> Result<InitOutcome, NodeError> {
     if dir.key_file().exists() || dir.store_file().exists() {
@@ -44,6 +45,7 @@ pub fn init(
     if let Some(listen) = listen {
         config.network.listen = vec![listen];
     }
+    config.network.announce = announce;
     config.validate()?;
     if genesis && config.node.level != "city" {
         return Err(NodeError::NotAllowed(

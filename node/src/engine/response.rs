@@ -162,6 +162,9 @@ pub struct StatusReport {
     /// Every peer known since start (empty when no node runs).
     #[serde(default)]
     pub peers: Vec<PeerStatus>,
+    /// The addresses peers should dial this node at (`network.announce`), with its peer id.
+    #[serde(default)]
+    pub announced: Vec<String>,
     /// The addresses in config (`network.peers`, `peer add`), dialled whatever happens.
     #[serde(default)]
     pub configured_peers: Vec<String>,

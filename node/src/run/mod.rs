@@ -93,6 +93,13 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     let config = engine.config().clone();
     let mut swarm = build_swarm(engine.key(), &config)?;
     listen(&mut swarm, &engine, &config.network.listen)?;
+    for text in &config.network.announce {
+        let addr: Multiaddr = text
+            .parse()
+            .map_err(|e| NodeError::Network(format!("network.announce `{text}`: {e}")))?;
+        // Identify tells peers these besides the listen addresses.
+        swarm.add_external_address(addr);
+    }
     let now = Instant::now();
     let mut book = PeerBook::new(
         Duration::from_millis(config.network.reconnect_backoff_min_ms),
