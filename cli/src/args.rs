@@ -39,9 +39,16 @@ pub enum Cmd {
         token: String,
     },
     /// Run the node in the foreground until Ctrl-C (运行节点).
+    ///
+    /// Logs go to stderr (and to daily files when `log.dir` is set). `RUST_LOG` picks what is
+    /// logged: `info` by default; `RUST_LOG=debug` for every dial and sync step;
+    /// `RUST_LOG=hallsync_node=debug,libp2p=warn` per crate.
     Run {
         #[command(flatten)]
         data: DataArg,
+        /// text for people, json (one object a line) for log collectors; overrides `log.format`.
+        #[arg(long, value_parser = ["text", "json"])]
+        log_format: Option<String>,
     },
     /// Stop a running node (停止节点).
     Stop {

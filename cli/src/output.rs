@@ -178,6 +178,9 @@ fn status(v: &StatusReport) {
         );
     }
     outln!("拒绝准入 refused peers {}", v.admission_refusals);
+    if let Some(addr) = &v.metrics_addr {
+        outln!("监控指标 metrics   http://{addr}/metrics");
+    }
     if let Some(m) = &v.membership {
         outln!("状态摘要 digest    {}", m.state_digest);
     }

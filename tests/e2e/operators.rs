@@ -172,3 +172,150 @@ fn an_announced_address_goes_first_into_invitation_tokens() {
         invitation.addrs
     );
 }
+
+/// Scrapes `/metrics` at `addr` and parses it as Prometheus text.
+fn scrape(addr: &str) -> prometheus_parse::Scrape {
+    let body = ureq::get(&format!("http://{addr}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap()
+}
+
+/// The sum of the samples of `name`.
+fn total(scrape: &prometheus_parse::Scrape, name: &str) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text_and_move_with_traffic() {
+    // Goal (issue #12): with `metrics.listen` set, `/metrics` serves Prometheus text a parser
+    // reads, with the counts an operator alerts on, and they move when changes arrive.
+    use hallsync_node::engine::response::StatusReport;
+    use hallsync_node::Command;
+    use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
+    let (mut fed, n) = small_federation().unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let township = fed.node_mut(n.township);
+    township.stop(Duration::from_secs(20));
+    let config = township.dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let on = text.replace(
+        "[metrics]\nlisten = \"\"",
+        "[metrics]\nlisten = \"127.0.0.1:0\"",
+    );
+    assert_ne!(on, text, "init writes the [metrics] section: {text}");
+    std::fs::write(&config, on).unwrap();
+    township.start(Duration::from_secs(30)).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let status: StatusReport = fed.node(n.township).call_as(Command::Status).unwrap();
+    let addr = status
+        .metrics_addr
+        .expect("status names the metrics address");
+    // Rendered every sync interval: wait (bounded) for one with the peers in it.
+    let started = std::time::Instant::now();
+    let mut before = scrape(&addr);
+    while total(&before, "hallsync_peers_connected") < 1.0
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(300));
+        before = scrape(&addr);
+    }
+    for name in [
+        "hallsync_peers_connected",
+        "hallsync_changes_applied_total",
+        "hallsync_changes_waiting",
+        "hallsync_store_bytes",
+        "hallsync_records",
+        "hallsync_sync_received_bytes_total",
+    ] {
+        assert!(
+            before.samples.iter().any(|s| s.metric == name),
+            "{name} is served"
+        );
+    }
+    assert!(total(&before, "hallsync_store_bytes") > 0.0);
+    // The city writes a catalogue item; the township applies it, and its counters move.
+    fed.node(n.city)
+        .call(Command::ItemCreate(hallsync::harness::sample_item(
+            &hallsync::harness::public_service_code(7),
+            "测试事项",
+            hallsync_model::records::item::ItemType::PublicService,
+            "市民政局",
+            5,
+        )))
+        .unwrap();
+    let applied_before = total(&before, "hallsync_changes_applied_total");
+    let started = std::time::Instant::now();
+    let mut after = scrape(&addr);
+    while total(&after, "hallsync_changes_applied_total") <= applied_before
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(500));
+        after = scrape(&addr);
+    }
+    assert!(
+        total(&after, "hallsync_changes_applied_total") > applied_before,
+        "changes applied moved"
+    );
+    assert!(
+        total(&after, "hallsync_sync_received_bytes_total")
+            > total(&before, "hallsync_sync_received_bytes_total"),
+        "bytes received moved"
+    );
+    assert!(total(&after, "hallsync_peers_connected") >= 1.0);
+}
+
+#[test]
+fn logs_go_to_daily_files_as_json_lines_when_config_says_so() {
+    // Goal (issue #12): `log.dir` adds a daily log file beside stderr and `log.format = "json"`
+    // writes one JSON object a line, for log collectors; a bad format is refused by name.
+    let dir = tempfile::tempdir().unwrap();
+    let data = hallsync_tests::genesis_city(dir.path(), "city");
+    let config = std::path::Path::new(&data).join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let bad = text.replace("format = \"text\"", "format = \"xml\"");
+    std::fs::write(&config, &bad).unwrap();
+    let (ok, _, err) = hallsync_tests::run_cli(&["status", "--data", &data]);
+    assert!(!ok && err.contains("log.format"), "{err}");
+    let on = text
+        .replace("format = \"text\"", "format = \"json\"")
+        .replace("dir = \"\"", "dir = \"logs\"");
+    assert_ne!(on, text);
+    std::fs::write(&config, on).unwrap();
+    let mut node = NodeProcess::new(
+        "city",
+        std::path::PathBuf::from(&data),
+        &hallsync_tests::hallsync_bin(),
+    );
+    node.start(Duration::from_secs(30)).unwrap();
+    node.stop(Duration::from_secs(20));
+    let logs = std::path::Path::new(&data).join("logs");
+    let files: Vec<_> = std::fs::read_dir(&logs).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "one file for today");
+    let name = files[0].file_name().to_string_lossy().to_string();
+    assert!(name.starts_with("hallsync.log."), "{name}");
+    let lines = std::fs::read_to_string(files[0].path()).unwrap();
+    let parsed: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        parsed.iter().any(|v| v["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("node running"))),
+        "{lines}"
+    );
+}

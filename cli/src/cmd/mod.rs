@@ -126,7 +126,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             }
             return Ok(());
         }
-        Cmd::Run { data } => return run::run(&data.data),
+        Cmd::Run { data, log_format } => return run::run(&data.data, log_format.as_deref()),
         Cmd::Demo(a) => return demo::demo(a, json),
         Cmd::Stop { data } => ("stop", data.data, Command::Shutdown),
         Cmd::Invite(a) => (

@@ -3,19 +3,77 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use hallsync_config::LogSection;
 use hallsync_node::DataDir;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-/// Runs the node in `dir`.
-pub fn run(dir: &Path) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+/// A boxed logging layer, text or JSON, to stderr or a file.
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// One output's layer in `format`, writing with `writer`.
+fn layer<W>(format: &str, writer: W, ansi: bool) -> BoxedLayer
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(writer);
+    if format == "json" {
+        fmt.json().boxed()
+    } else {
+        fmt.with_ansi(ansi).boxed()
+    }
+}
+
+/// Starts logging as `log` says (the format overridden by `--log-format`): stderr always, and
+/// daily files in `log.dir` (relative to the data directory) when set. The guard flushes the file
+/// writer; keep it until the node stops.
+fn start_logging(
+    dir: &Path,
+    log: &LogSection,
+    format: Option<&str>,
+) -> Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
+    let format = format.unwrap_or(&log.format);
+    let mut layers: Vec<BoxedLayer> = vec![layer(
+        format,
+        std::io::stderr,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    )];
+    let guard = if log.dir.is_empty() {
+        None
+    } else {
+        let logs = dir.join(&log.dir);
+        std::fs::create_dir_all(&logs)
+            .with_context(|| format!("log.dir: creating {}", logs.display()))?;
+        let appender = tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("hallsync.log")
+            .max_log_files(usize::try_from(log.files_max).unwrap_or(usize::MAX))
+            .build(&logs)
+            .with_context(|| format!("log.dir: cannot log into {}", logs.display()))?;
+        let (writer, guard) = tracing_appender::non_blocking(appender);
+        layers.push(layer(format, writer, false));
+        Some(guard)
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(layers)
+        .with(filter)
+        .try_init()
+        .context("starting the logs")?;
+    Ok(guard)
+}
+
+/// Runs the node in `dir`, logging in `log_format` when given (else as config says).
+pub fn run(dir: &Path, log_format: Option<&str>) -> Result<()> {
+    // A config that does not load is reported by the node itself when it opens; logs start with
+    // the defaults meanwhile.
+    let log = hallsync_config::Config::load(dir)
+        .map(|c| c.log)
+        .unwrap_or_default();
+    let _guard = start_logging(dir, &log, log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod file;
+pub mod metrics;
 pub mod outcomes;
 pub mod proof;
 pub mod server;

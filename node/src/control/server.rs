@@ -108,8 +108,13 @@ impl ControlServer {
     }
 }
 
-/// Accepts connections within the bounds until `stopped`.
-async fn serve(listener: tokio::net::TcpListener, app: Router, mut stopped: oneshot::Receiver<()>) {
+/// Accepts connections within the bounds ([`CONNECTIONS_MAX`], [`HEADER_TIMEOUT`]) until
+/// `stopped`: the control API's and the metrics endpoint's loop.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     loop {
         let accepted = tokio::select! {

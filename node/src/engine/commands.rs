@@ -615,6 +615,7 @@ impl Engine {
             admission_refusals: net.admission_refusals,
             peers: net.peers.clone(),
             configured_peers: self.config.network.peers.clone(),
+            metrics_addr: net.metrics_addr.clone(),
             announced: self
                 .invite_addrs(&NetView::default())
                 .into_iter()

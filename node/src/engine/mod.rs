@@ -81,6 +81,10 @@ pub struct Engine {
     /// The parts received so far of a catalogue import sent in parts (see
     /// [`command::ImportPart`]); in memory only, so a crash leaves the import absent.
     pub(crate) staged: Option<commands::StagedImport>,
+    /// Changes from peers applied since start (for the metrics).
+    pub(crate) applied_from_peers: u64,
+    /// Changes this node signed since start (for the metrics).
+    pub(crate) authored: u64,
 }
 
 impl Engine {
@@ -122,6 +126,8 @@ impl Engine {
             epoch,
             settling: None,
             staged: None,
+            applied_from_peers: 0,
+            authored: 0,
         };
         engine.load_replica()?;
         Ok(engine)
@@ -308,6 +314,7 @@ impl Engine {
         let evicted = replica.quarantine_evicted();
         let refused = replica.refusals().total();
         let report = pipeline::ingest_pipelined(replica, changes);
+        self.applied_from_peers += report.applied.len() as u64;
         let now_evicted = replica.quarantine_evicted();
         if now_evicted > evicted {
             tracing::warn!(
@@ -361,6 +368,7 @@ impl Engine {
         doc: &hallsync_model::DocId,
         puts: &[(String, hallsync_model::ScalarValue)],
     ) -> Result<SignedChange, NodeError> {
+        self.authored += 1;
         let key = self.key.clone();
         let epoch = self.epoch;
         let envelope = self

@@ -19,4 +19,6 @@ pub struct NetView {
     pub admission_refusals: u64,
     /// Every peer this node knows of since it started.
     pub peers: Vec<PeerStatus>,
+    /// Where `/metrics` is served, when it is on.
+    pub metrics_addr: Option<String>,
 }

@@ -162,6 +162,9 @@ pub struct StatusReport {
     /// Every peer known since start (empty when no node runs).
     #[serde(default)]
     pub peers: Vec<PeerStatus>,
+    /// Where `/metrics` is served (`metrics.listen`), while the node runs with it on.
+    #[serde(default)]
+    pub metrics_addr: Option<String>,
     /// The addresses peers should dial this node at (`network.announce`), with its peer id.
     #[serde(default)]
     pub announced: Vec<String>,

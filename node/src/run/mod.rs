@@ -4,6 +4,7 @@
 //! timer, and shutdown. Nothing else touches the store, so there are no locks.
 
 mod admission;
+mod metrics;
 mod peer_book;
 mod peer_status;
 mod sync_driver;
@@ -48,6 +49,10 @@ struct Node {
     stop: bool,
     /// Why the node stopped on its own, if it did: `run` returns it.
     fatal: Option<NodeError>,
+    /// Where the metrics text goes, when `metrics.listen` is set.
+    metrics: Option<(tokio::sync::watch::Sender<String>, metrics::WaitingSince)>,
+    /// Where the metrics endpoint listens.
+    metrics_addr: Option<String>,
 }
 
 /// How long `run` waits for another command that holds the store (an export, a check) to finish.
@@ -142,6 +147,15 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         pid: std::process::id(),
     };
     info.write(&dir.control_file())?;
+    let (metrics, metrics_server) = if config.metrics.listen.is_empty() {
+        (None, None)
+    } else {
+        let (tx, rx) = tokio::sync::watch::channel(String::new());
+        let server =
+            crate::control::metrics::MetricsServer::start(&config.metrics.listen, rx).await?;
+        tracing::info!("metrics at http://{}/metrics", server.addr);
+        (Some((tx, metrics::WaitingSince::default())), Some(server))
+    };
     tracing::info!(
         device = %engine.key().device_id(),
         control = %control.addr,
@@ -164,7 +178,10 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         listen_addrs: Vec::new(),
         stop: false,
         fatal: None,
+        metrics,
+        metrics_addr: metrics_server.as_ref().map(|s| s.addr.to_string()),
     };
+    node.publish_metrics();
     node.refresh_admission();
     let mut tick = tokio::time::interval(Duration::from_millis(config.network.sync_interval_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -191,6 +208,9 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     tracing::info!("shutting down");
     let _ = std::fs::remove_file(dir.control_file());
     let _ = control.stop.send(());
+    if let Some(server) = metrics_server {
+        let _ = server.stop.send(());
+    }
     let gate = &node.swarm.behaviour().members;
     let addrs = serde_json::to_vec(&node.book.addrs(&|p| gate.is_admitted(p))).unwrap_or_default();
     let _ = node.engine.store.put_meta(META_PEERS, &addrs);
@@ -246,6 +266,7 @@ impl Node {
             listen_addrs: self.listen_addrs.clone(),
             admission_refusals: self.admissions.refused,
             peers: self.peer_statuses(),
+            metrics_addr: self.metrics_addr.clone(),
         }
     }
 
@@ -319,7 +340,44 @@ impl Node {
         }
     }
 
+    /// Renders the metrics for the endpoint to serve, when it is on.
+    fn publish_metrics(&mut self) {
+        if self.metrics.is_none() {
+            return;
+        }
+        let peers = self.peer_statuses();
+        let Ok(replica) = self.engine.replica() else {
+            return;
+        };
+        let Some((tx, waiting_since)) = self.metrics.as_mut() else {
+            return;
+        };
+        let oldest = waiting_since.update(replica.quarantine().keys(), Instant::now());
+        let refusals = replica.refusals();
+        let snapshot = metrics::Snapshot {
+            peers: &peers,
+            applied_from_peers: self.engine.applied_from_peers,
+            authored: self.engine.authored,
+            waiting: replica.quarantine().len(),
+            waiting_bytes: replica.quarantine_bytes(),
+            refused: refusals
+                .counts
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), *v))
+                .collect(),
+            evicted: replica.quarantine_evicted(),
+            records: replica.record_count(),
+            equivocations: replica.equivocations().count(),
+            store_bytes: std::fs::metadata(self.engine.dir.store_file()).map_or(0, |m| m.len()),
+            oldest_waiting_seconds: oldest,
+            admission_refusals: self.admissions.refused,
+            online: self.online,
+        };
+        tx.send_replace(metrics::render(&snapshot, crate::engine::now_ms()));
+    }
+
     fn on_tick(&mut self) {
+        self.publish_metrics();
         if let Err(e) = crate::engine::check_clock() {
             // The control API cannot answer with such a clock: stop rather than hold the store
             // unreachable.
