@@ -90,3 +90,69 @@ fn rotated_village_keeps_its_rights_and_its_past() {
         );
     }
 }
+
+#[test]
+fn a_village_that_cannot_be_dialled_reconnects_to_its_rotated_township() {
+    // Goal (issue #12): a village behind NAT (here: listening nowhere) only dials out. Its township
+    // rotates its key while the village cannot hear of it; the village's dial then meets another
+    // key at the township's address, follows it, learns the successor certificate on admission,
+    // reconnects with nobody editing config (its config follows), and changes flow again.
+    let (mut fed, n) = small_federation().unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let village_dir = fed.node(n.village).dir.clone();
+    fed.node_mut(n.village).stop(Duration::from_secs(10));
+    let config = village_dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let nat: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("listen = [") {
+                "listen = []".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(nat, text);
+    std::fs::write(&config, nat).unwrap();
+    fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    fed.node_mut(n.township).stop(Duration::from_secs(10));
+    let dir = fed.node(n.township).dir.to_string_lossy().to_string();
+    let rotated = fed
+        .node(n.township)
+        .cli(&["rotate-key", "--data", &dir])
+        .unwrap();
+    let new_peer = rotated["device_id"].as_str().unwrap().to_string();
+    fed.node_mut(n.township).start(CONVERGE_TIMEOUT).unwrap();
+    fed.node(n.city)
+        .call(Command::ItemCreate(sample_item(
+            "442000011000",
+            "新事项",
+            hallsync_model::records::item::ItemType::PublicService,
+            "人社局",
+            10,
+        )))
+        .unwrap();
+    fed.wait_converged(Duration::from_secs(60)).unwrap();
+    let status: hallsync_node::engine::response::StatusReport =
+        fed.node(n.village).call_as(Command::Status).unwrap();
+    assert!(
+        status
+            .peers
+            .iter()
+            .any(|p| p.connected && p.device_id == new_peer),
+        "{:?}",
+        status.peers
+    );
+    let after = std::fs::read_to_string(&config).unwrap();
+    let township_peer = hallsync_node::network::peer::peer_of_device(&new_peer.parse().unwrap())
+        .unwrap()
+        .to_string();
+    assert!(
+        after.contains(&township_peer),
+        "the config follows: {after}"
+    );
+}

@@ -551,6 +551,31 @@ impl TrustState {
             .any(|c| c.body.role == role && &c.body.hall == hall)
     }
 
+    /// The device that took over from `device` by `rotate-key` (following repeated rotations to
+    /// the latest): the holder of a valid successor certificate `device` issued. Peers use it to
+    /// reconnect to a rotated node at its new peer id.
+    pub fn successor_of_device(&self, device: &DeviceId) -> Option<DeviceId> {
+        let mut current = *device;
+        let mut found = None;
+        // Each step follows a valid successor certificate the current device issued; a chain of
+        // rotations is at most as long as the certificates held.
+        for _ in 0..=self.valid().len() {
+            let next = self.valid().values().find(|c| {
+                c.body.successor_of.is_some()
+                    && c.body.issuer == current
+                    && c.body.holder != current
+            });
+            match next {
+                Some(c) => {
+                    current = c.body.holder;
+                    found = Some(current);
+                }
+                None => break,
+            }
+        }
+        found
+    }
+
     /// True when `device` holds a certificate that would stand were there no revocations: a member of
     /// the network, even if what it signs may no longer count. Grows only.
     pub fn is_known(&self, device: &DeviceId) -> bool {

@@ -27,6 +27,13 @@ pub fn device_of(peer: &PeerId) -> Option<DeviceId> {
     Some(DeviceId(ed.to_bytes()))
 }
 
+/// The peer id of a device: its ed25519 key as libp2p names it. `None` for bytes that are no
+/// ed25519 point (no certificate names such a device).
+pub fn peer_of_device(device: &DeviceId) -> Option<PeerId> {
+    let public = libp2p::identity::ed25519::PublicKey::try_from_bytes(&device.0).ok()?;
+    Some(PublicKey::from(public).to_peer_id())
+}
+
 /// A peer's name for people: its device id, or the libp2p id if it has none.
 pub fn peer_label(peer: &PeerId) -> String {
     device_of(peer)

@@ -326,10 +326,43 @@ impl Node {
         let Some(admitted) = self.admissions.admitted(replica.trust()) else {
             return;
         };
+        self.follow_rotations();
         for peer in self.swarm.behaviour_mut().members.admit(admitted) {
             tracing::warn!(peer = %peer_label(&peer), "disconnecting a device whose membership no longer stands");
             let _ = self.swarm.disconnect_peer_id(peer);
             self.sync.forget(&mut self.swarm, &mut self.engine, &peer);
+        }
+    }
+
+    /// Dials peers that rotated their key (`rotate-key`) at their new peer id, as the trust record
+    /// names it, and keeps the config's addresses following them.
+    fn follow_rotations(&mut self) {
+        let Ok(replica) = self.engine.replica() else {
+            return;
+        };
+        let trust = replica.trust();
+        let successor = |peer: &libp2p::PeerId| {
+            let device = crate::network::peer::device_of(peer)?;
+            let next = trust.successor_of_device(&device)?;
+            crate::network::peer::peer_of_device(&next)
+        };
+        let moved = self.book.follow_rotations(&successor, Instant::now());
+        if moved.is_empty() {
+            return;
+        }
+        for (old, new) in &moved {
+            tracing::info!(
+                "a peer rotated its key: dialling {new} instead of {old} (对端已更换密钥)"
+            );
+        }
+        let peers = &mut self.engine.config.network.peers;
+        for (old, new) in moved {
+            for a in peers.iter_mut().filter(|a| **a == old) {
+                a.clone_from(&new);
+            }
+        }
+        if let Err(e) = self.engine.config.save(self.engine.dir.root()) {
+            tracing::warn!("cannot save the rotated peer addresses in config.toml: {e}");
         }
     }
 
@@ -523,6 +556,31 @@ impl Node {
                     .is_some_and(|d| self.admissions.is_presented(&d));
                 self.sync
                     .connected(&mut self.swarm, &mut self.engine, peer_id, presented);
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                error: libp2p::swarm::DialError::WrongPeerId { obtained, address },
+                ..
+            } => {
+                // The address answers under another key: the peer may have rotated its key while
+                // this node could not hear of it. Dial it as the key it presents; admission then
+                // checks that one's certificate chain (its successor certificate comes with it),
+                // and an address that does not prove membership is forgotten like any learned one.
+                self.sync.peers.dial_failed(
+                    peer,
+                    &format!(
+                        "the address answers as another device ({}); trying that one",
+                        peer_label(&obtained)
+                    ),
+                    Instant::now(),
+                );
+                self.book.failed(&peer);
+                let retry = address
+                    .iter()
+                    .filter(|p| !matches!(p, Protocol::P2p(_)))
+                    .chain(std::iter::once(Protocol::P2p(obtained)))
+                    .collect::<Multiaddr>();
+                self.book.add(retry, Instant::now());
             }
             SwarmEvent::OutgoingConnectionError {
                 peer_id: Some(peer),

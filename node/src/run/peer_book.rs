@@ -141,6 +141,46 @@ impl PeerBook {
         gone
     }
 
+    /// Moves every address of a peer that rotated its key to the peer that took over
+    /// (`successor` says who, if anyone), keeping whether it came from config; returns each
+    /// configured address changed, as (old, new), for the config to follow.
+    pub fn follow_rotations(
+        &mut self,
+        successor: &dyn Fn(&PeerId) -> Option<PeerId>,
+        now: Instant,
+    ) -> Vec<(String, String)> {
+        let mut moved = Vec::new();
+        let keys: Vec<String> = self.entries.keys().cloned().collect();
+        for key in keys {
+            let Some(new) = self
+                .entries
+                .get(&key)
+                .and_then(|e| peer_of(&e.addr))
+                .and_then(|p| successor(&p))
+            else {
+                continue;
+            };
+            let Some(mut entry) = self.entries.remove(&key) else {
+                continue;
+            };
+            let addr: Multiaddr = entry
+                .addr
+                .iter()
+                .filter(|p| !matches!(p, Protocol::P2p(_)))
+                .chain(std::iter::once(Protocol::P2p(new)))
+                .collect();
+            if entry.configured {
+                moved.push((key, addr.to_string()));
+            }
+            entry.addr = addr.clone();
+            entry.failures = 0;
+            entry.next_attempt = now;
+            entry.backoff = self.backoff_min;
+            self.entries.insert(addr.to_string(), entry);
+        }
+        moved
+    }
+
     /// `peer` is not a member (it refused this node or was refused): its learned addresses go.
     pub fn forget(&mut self, peer: &PeerId) {
         self.entries
