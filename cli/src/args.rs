@@ -186,6 +186,33 @@ pub enum Cmd {
         #[arg(value_parser = ["online", "offline"])]
         mode: String,
     },
+    /// Back up this node (备份): its config, device key and a consistent copy of its store, in one
+    /// file, while it runs. The file holds the device key: keep it as safe as the key.
+    Backup {
+        #[command(flatten)]
+        data: DataArg,
+        /// The backup file (outside the data directory).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Overwrite `--out` if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a node from a backup (恢复) into a new data directory; start it with `run`. It gets a
+    /// new control token and boot epoch and takes what it lacks from its peers. Stop the node the
+    /// backup was taken from first: two processes must never run one device.
+    Restore {
+        #[command(flatten)]
+        data: DataArg,
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
+    /// Run the node unattended (系统服务): write a systemd unit for a data directory.
+    Service {
+        #[command(subcommand)]
+        action: ServiceCmd,
+    },
     /// Peers (对端节点): list what this node knows of each, add or remove an address to dial.
     Peer {
         #[command(subcommand)]
@@ -621,6 +648,26 @@ pub enum CatalogueCmd {
         /// Only check the table and report.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+/// `hallsync service …`.
+#[derive(Subcommand, Debug)]
+pub enum ServiceCmd {
+    /// Write a systemd unit that runs `hallsync run` for this data directory as its own user,
+    /// restarts it on failure and stops it with SIGTERM; prints what to run as root next.
+    Install {
+        #[command(flatten)]
+        data: DataArg,
+        /// The system user the node runs as.
+        #[arg(long, default_value = "hallsync")]
+        user: String,
+        /// Where to write the unit (default /etc/systemd/system/hallsync-HALL.service).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Overwrite an existing unit.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -75,6 +75,24 @@ pub fn print(kind: &str, value: &Value, json: bool) -> Result<()> {
             outln!("邀请令牌 invitation token (give it to the invitee):");
             outln!("{}", t.token);
         }
+        "backup" => {
+            let b: hallsync_node::engine::response::BackupWritten = typed(kind, value)?;
+            outln!(
+                "已备份 backed up to {} ({} bytes of store); it holds the device key: keep it as safe as the key",
+                b.file,
+                b.store_bytes
+            );
+        }
+        "restore" => {
+            let r: hallsync_node::engine::response::Restored = typed(kind, value)?;
+            outln!(
+                "已恢复 restored into {}: hall {}, device {}; start it with `hallsync run --data {}` (stop the original first)",
+                r.restored,
+                r.hall,
+                r.device_id,
+                r.restored
+            );
+        }
         "import" => {
             let b: BundleImported = typed(kind, value)?;
             outln!(

@@ -319,3 +319,161 @@ fn logs_go_to_daily_files_as_json_lines_when_config_says_so() {
         "{lines}"
     );
 }
+
+#[test]
+fn a_backup_taken_while_the_node_writes_restores_and_syncs_the_rest() {
+    // Goal (issue #12): `backup` while the node is busy gives a file `restore` turns into a node
+    // that opens, holds every change the backup had, and takes the rest from its peers; a damaged
+    // backup restores nothing.
+    use hallsync::harness::{public_service_code, sample_item};
+    use hallsync_node::engine::response::StatusReport;
+    use hallsync_node::Command;
+    use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
+    let (mut fed, n) = small_federation().unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let backup = out.path().join("township.hsbk");
+    let township_dir = fed.node(n.township).dir.display().to_string();
+    // The city writes items while the township (which receives them) is backed up.
+    let city_dir = fed.node(n.city).dir.clone();
+    let writer = std::thread::spawn(move || {
+        let city = NodeProcess::new("city", city_dir, &hallsync_tests::hallsync_bin());
+        for i in 0..20 {
+            city.call(Command::ItemCreate(sample_item(
+                &public_service_code(100 + i),
+                "备份期间",
+                hallsync_model::records::item::ItemType::PublicService,
+                "市民政局",
+                5,
+            )))
+            .unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let (ok, _, err) = hallsync_tests::run_cli(&[
+        "backup",
+        "--data",
+        &township_dir,
+        "--out",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    writer.join().unwrap();
+    // And after it: changes the backup cannot hold, which the restored node must sync.
+    for i in 0..3 {
+        fed.node(n.city)
+            .call(Command::ItemCreate(sample_item(
+                &public_service_code(200 + i),
+                "备份之后",
+                hallsync_model::records::item::ItemType::PublicService,
+                "市民政局",
+                5,
+            )))
+            .unwrap();
+    }
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let final_township: StatusReport = fed.node(n.township).call_as(Command::Status).unwrap();
+    let final_digest = final_township.membership.clone().unwrap().state_digest;
+    fed.node_mut(n.township).stop(Duration::from_secs(20));
+
+    // A damaged copy restores nothing.
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0xff;
+    let damaged = out.path().join("damaged.hsbk");
+    std::fs::write(&damaged, bytes).unwrap();
+    let bad_dir = out.path().join("bad");
+    let (ok, _, err) = hallsync_tests::run_cli(&[
+        "restore",
+        "--data",
+        bad_dir.to_str().unwrap(),
+        "--from",
+        damaged.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("not a whole hallsync backup"), "{err}");
+    assert!(!bad_dir.join("store.redb").exists());
+
+    let restored_dir = out.path().join("restored");
+    let (ok, _, err) = hallsync_tests::run_cli(&[
+        "restore",
+        "--data",
+        restored_dir.to_str().unwrap(),
+        "--from",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    // It opens as the same device, with what the backup had.
+    let (ok, status, err) =
+        hallsync_tests::run_cli(&["status", "--data", restored_dir.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let status: StatusReport = serde_json::from_str(&status).unwrap();
+    assert_eq!(status.device_id, final_township.device_id);
+    let held = status.membership.unwrap();
+    assert!(
+        held.documents < final_township.membership.as_ref().unwrap().documents,
+        "the backup lacks what came after it"
+    );
+    // Started in the township's place, it takes the rest from its peers.
+    let mut restored = NodeProcess::new(
+        "restored",
+        restored_dir.clone(),
+        &hallsync_tests::hallsync_bin(),
+    );
+    restored.start(Duration::from_secs(30)).unwrap();
+    let started = std::time::Instant::now();
+    let digest = || {
+        restored
+            .call_as::<StatusReport>(Command::Status)
+            .unwrap()
+            .membership
+            .unwrap()
+            .state_digest
+    };
+    while digest() != final_digest && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(digest(), final_digest, "the restored node caught up");
+    restored.stop(Duration::from_secs(20));
+}
+
+#[test]
+fn service_install_writes_a_unit_for_the_data_directory_and_keeps_an_existing_one() {
+    // Goal (issue #12): `service install` writes a systemd unit that runs this data directory's
+    // node as its own user, restarts it on failure and stops it with SIGTERM; an existing unit is
+    // kept unless --force.
+    let dir = tempfile::tempdir().unwrap();
+    let data = hallsync_tests::genesis_city(dir.path(), "city");
+    let out = dir.path().join("hallsync-4403.service");
+    let args = [
+        "service",
+        "install",
+        "--data",
+        &data,
+        "--user",
+        "hallsync",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (ok, stdout, err) = hallsync_tests::run_cli(&args);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("systemctl daemon-reload"), "{stdout}");
+    let unit = std::fs::read_to_string(&out).unwrap();
+    let data = std::path::Path::new(&data).canonicalize().unwrap();
+    for line in [
+        format!(
+            "ExecStart={} run --data {}",
+            hallsync_tests::hallsync_bin()
+                .canonicalize()
+                .unwrap()
+                .display(),
+            data.display()
+        ),
+        "User=hallsync".into(),
+        "Restart=on-failure".into(),
+        "KillSignal=SIGTERM".into(),
+    ] {
+        assert!(unit.lines().any(|l| l == line), "{line} in\n{unit}");
+    }
+    let (ok, _, err) = hallsync_tests::run_cli(&args);
+    assert!(!ok && err.contains("--force"), "{err}");
+}

@@ -3,6 +3,7 @@
 mod demo;
 mod out_path;
 mod run;
+mod service;
 mod table;
 
 use anyhow::{Context, Result};
@@ -16,7 +17,7 @@ use serde_json::json;
 
 use crate::args::{
     BundleCmd, CalendarCmd, CaseCmd, CatalogueCmd, Cli, Cmd, DeptCmd, ItemArgs, ItemCmd, PeerCmd,
-    PolicyCmd, StaffCmd, StationCmd, StoreCmd,
+    PolicyCmd, ServiceCmd, StaffCmd, StationCmd, StoreCmd,
 };
 use crate::output::print;
 use hallsync::client::execute;
@@ -463,6 +464,46 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         ),
         Cmd::RotateKey { data } => ("rotate-key", data.data, Command::RotateKey),
         Cmd::Audit { data, record } => ("audit", data.data, Command::Audit { record }),
+        Cmd::Service {
+            action:
+                ServiceCmd::Install {
+                    data,
+                    user,
+                    out,
+                    force,
+                },
+        } => return service::install(&data.data, &user, out, force, json),
+        Cmd::Backup { data, out, force } => {
+            out_path::check(&out, &data.data, force)?;
+            if force && out.exists() {
+                std::fs::remove_file(&out)
+                    .with_context(|| format!("removing {} to overwrite it", out.display()))?;
+            }
+            let absolute = std::path::absolute(&out)
+                .with_context(|| format!("resolving {}", out.display()))?;
+            (
+                "backup",
+                data.data,
+                Command::Backup {
+                    out: absolute.display().to_string(),
+                },
+            )
+        }
+        Cmd::Restore { data, from } => {
+            let header = hallsync_node::backup::restore(&from, &DataDir::new(&data.data))?;
+            let restored = hallsync_node::engine::response::Restored {
+                restored: data.data.display().to_string(),
+                hall: header.hall,
+                device_id: header.device_id,
+                backup_taken_ms: header.created_ms,
+            };
+            print(
+                "restore",
+                &hallsync_node::engine::response::encode(&restored),
+                json,
+            )?;
+            return Ok(());
+        }
         Cmd::Peer {
             action: PeerCmd::List { data },
         } => ("peer-list", data.data, Command::Status),

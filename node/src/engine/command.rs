@@ -194,6 +194,12 @@ pub enum Command {
         /// The record id: trust, item/CODE or station/HALL/CODE.
         record: String,
     },
+    /// Writes a backup of this node (config, key, a consistent copy of the store) to `out`, an
+    /// absolute path that must not exist (see [`crate::backup`]).
+    Backup {
+        /// Where.
+        out: String,
+    },
     /// Adds an address to dial to the config (`network.peers`); a running node dials it at once.
     PeerAdd {
         /// The full address, with `/p2p/`.

@@ -192,6 +192,22 @@ impl Engine {
                     .ok_or_else(|| NodeError::NotFound(format!("record {doc} is not held here")))?;
                 Ok(serde_json::to_value(report).unwrap_or_default())
             }
+            Command::Backup { out } => {
+                // The store is quiescent once the write behind is done: this loop is its only
+                // writer and is busy here until the copy ends.
+                self.finish_writing()?;
+                let header = crate::backup::write(
+                    &self.dir,
+                    &self.config.node.hall,
+                    &self.key.device_id().to_string(),
+                    std::path::Path::new(&out),
+                )?;
+                Ok(encode(&BackupWritten {
+                    file: out,
+                    store_bytes: header.store_bytes,
+                    created_ms: header.created_ms,
+                }))
+            }
             Command::PeerAdd { addr } => self.peer_add(&addr),
             Command::PeerRemove { target } => self.peer_remove(&target),
             Command::Net { .. } | Command::Shutdown => Err(NodeError::NotAllowed(

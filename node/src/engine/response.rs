@@ -389,6 +389,30 @@ pub struct BundleImported {
     pub duplicates: usize,
 }
 
+/// `backup`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupWritten {
+    /// The backup file.
+    pub file: String,
+    /// Bytes of the store it holds.
+    pub store_bytes: u64,
+    /// When it was taken, ms since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// `restore`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    /// The data directory restored into.
+    pub restored: String,
+    /// The node's hall.
+    pub hall: String,
+    /// Its device id.
+    pub device_id: String,
+    /// When the backup was taken, ms since the Unix epoch.
+    pub backup_taken_ms: i64,
+}
+
 /// `bundle export`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleExported {

@@ -487,6 +487,7 @@ impl Node {
                         | Command::DepartmentList { .. }
                         | Command::Cases { .. }
                         | Command::StoreCheck
+                        | Command::Backup { .. }
                 );
                 let net = self.net_view();
                 let result = self.engine.execute(other, &net)?;
