@@ -227,6 +227,10 @@ fn peer_line(p: &PeerStatus) -> String {
         p.halls.join(",")
     };
     let sync = match p.in_sync {
+        _ if p.catching_up => format!(
+            "追赶中 catching up ({} changes received so far, more to come)",
+            p.changes_received
+        ),
         Some(true) => "已同步 in sync".to_string(),
         Some(false) => format!(
             "未同步 not in sync (它缺 it lacked {}, 我缺 we lacked {})",

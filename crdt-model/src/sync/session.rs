@@ -114,6 +114,9 @@ pub struct SessionStats {
     /// The last completed round ended with nothing sent either way and nothing cut short: the two
     /// nodes held the same records of their shared scope then.
     pub in_sync: bool,
+    /// A bound cut the last completed round short: another follows (a first sync or a long
+    /// catch-up in progress).
+    pub catching_up: bool,
     /// Changes sent to the peer since the session began.
     pub changes_sent: u64,
     /// Changes received from the peer since the session began.
@@ -456,6 +459,7 @@ impl Session {
         self.stats.last_round_sent = round.sent;
         self.stats.last_round_received = round.received;
         self.stats.in_sync = round.sent == 0 && round.received == 0 && !round.more;
+        self.stats.catching_up = round.more;
         self.outputs.push_back(Output::SaveState);
         if round.more || round.again || self.open_at.is_some_and(|t| t <= now_ms) {
             if self.chained < self.config.chained_rounds_max {

@@ -230,3 +230,53 @@ fn two_sessions_bring_two_replicas_to_the_same_state() {
         a.replica.shared_digest(&city)
     );
 }
+
+#[test]
+fn a_round_cut_short_by_a_bound_says_the_session_is_catching_up() {
+    // Goal (issue #12): during a first sync that does not fit one round, the session says it is
+    // catching up (the node prints a progress line for each such round) until a round ends whole.
+    let mut fed = Fed::new();
+    for i in 0..30 {
+        fed.create_item(&format!("ITEM-{i}"));
+    }
+    let mut a = host(&fed);
+    let mut b = TestHost {
+        replica: fresh(&fed),
+        ingested: 0,
+    };
+    let city = fed.city.device_id();
+    let small = SessionConfig {
+        limits: hallsync_model::sync::wire::WireLimits {
+            changes_per_message_max: 4,
+            ..Default::default()
+        },
+        chained_rounds_max: 0,
+        ..config()
+    };
+    let mut sa = Session::new(city, PeerState::default(), small);
+    let mut sb = Session::new(city, PeerState::default(), small);
+    let mut seen_catching_up = false;
+    for t in 0..200 {
+        sb.handle(&mut b, t * 10, Event::Tick);
+        for out in outputs(&mut sb) {
+            if let Output::Send(request) = out {
+                sa.handle(&mut a, t * 10, Event::Request(&request));
+                for answer in outputs(&mut sa) {
+                    if let Output::Respond(bytes) = answer {
+                        sb.handle(&mut b, t * 10, Event::Response(&bytes));
+                    }
+                }
+            }
+        }
+        seen_catching_up |= sb.stats().catching_up;
+        if sb.stats().in_sync {
+            break;
+        }
+    }
+    assert!(
+        seen_catching_up,
+        "a bounded first sync catches up over rounds"
+    );
+    assert!(sb.stats().in_sync && !sb.stats().catching_up);
+    assert_eq!(b.replica.state_digest(), a.replica.state_digest());
+}

@@ -77,6 +77,12 @@ pub struct PeerStatus {
     /// The last completed round moved nothing either way: the two held the same records of their
     /// shared scope then. `None` before any round completed.
     pub in_sync: Option<bool>,
+    /// A bound cut the last round short and another follows: a first sync or a long catch-up.
+    #[serde(default)]
+    pub catching_up: bool,
+    /// Changes received from it since the node started.
+    #[serde(default)]
+    pub changes_received: u64,
     /// Changes it lacked from this node in the last completed round (sent to it).
     pub it_lacked: usize,
     /// Changes this node lacked from it in the last completed round (received).

@@ -304,6 +304,8 @@ impl Node {
                     last_seen_ms: r.last_seen_ms,
                     last_sync_ms: r.last_sync_ms,
                     in_sync: (r.stats.rounds_completed > 0).then_some(r.stats.in_sync),
+                    catching_up: r.stats.catching_up,
+                    changes_received: r.stats.changes_received,
                     it_lacked: r.stats.last_round_sent,
                     we_lacked: r.stats.last_round_received,
                     rounds_completed: r.stats.rounds_completed,

@@ -96,11 +96,24 @@ impl PeerTable {
         let r = self.entry(peer);
         if stats.rounds_completed > r.stats.rounds_completed {
             r.last_sync_ms = Some(now_ms());
-            if r.stats.rounds_completed == 0 || stats.last_round_received > 0 {
+            if stats.catching_up {
+                // The progress line of a first sync or a long catch-up: one a round.
+                tracing::info!(
+                    peer = %peer_label(&peer),
+                    received = stats.last_round_received,
+                    received_total = stats.changes_received,
+                    sent = stats.last_round_sent,
+                    "catching up, more to come (追赶同步中)"
+                );
+            } else if r.stats.rounds_completed == 0
+                || stats.last_round_received > 0
+                || r.stats.catching_up
+            {
                 tracing::info!(
                     peer = %peer_label(&peer),
                     sent = stats.last_round_sent,
                     received = stats.last_round_received,
+                    received_total = stats.changes_received,
                     in_sync = stats.in_sync,
                     "sync round done (同步完成)"
                 );
