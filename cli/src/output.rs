@@ -172,6 +172,9 @@ fn status(v: &StatusReport) {
         (false, _) => "未运行 not running",
     };
     outln!("节点 node          {running}");
+    if let Some(reach) = &v.reach {
+        outln!("可达性 reach       {reach}");
+    }
     for addr in &v.announced {
         outln!("公布地址 announced {addr}");
     }

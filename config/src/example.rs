@@ -11,7 +11,7 @@ name = "南山区政务服务中心"   # 大厅名称 hall name
 parent = "4403"            # 上级大厅 parent hall id; omit for the city
 
 [network]
-listen = ["/ip4/127.0.0.1/tcp/0"]   # libp2p listen addresses (监听地址)
+listen = ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"]   # libp2p listen addresses, TCP and QUIC (监听地址)
 peers = []                          # peers to keep connected to, /ip4/…/tcp/…/p2p/PEER_ID (对等节点)
 announce = []                       # addresses others should dial this node at, without /p2p/ (公布地址)
 sync_interval_ms = 2000             # start a sync round with each peer this often (同步间隔)
@@ -23,6 +23,12 @@ connections_pending_max = 16        # most incoming connections still in their h
 connections_per_peer_max = 2        # most connections to one peer
 strangers_max = 8                   # most connections from devices not admitted yet (未准入连接上限)
 admission_timeout_ms = 10000        # a connection must prove membership within this (准入时限)
+mdns = true                         # find nodes on the local network; only members are dialled (局域网发现)
+relay_serve = false                 # relay for member nodes behind NAT; init turns it on above villages (中继服务)
+reachable = "auto"                  # auto (AutoNAT asks peers) | no (behind NAT: reserve a relay slot at the parent) | yes (可达性)
+relay_reservations_max = 128        # relay slots held for others, when serving (中继预约上限)
+relay_circuit_seconds_max = 3600    # a relayed connection is made again after this long
+relay_circuit_bytes_max = 268435456 # ... or after this many bytes
 
 [control]
 listen = "127.0.0.1:0"              # control API, loopback only (本机控制接口)

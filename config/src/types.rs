@@ -104,12 +104,31 @@ pub struct NetworkSection {
     pub strangers_max: u32,
     /// How long a connection may take to prove membership before it is closed.
     pub admission_timeout_ms: u64,
+    /// Find other nodes on the local network with mDNS (two nodes in one hall find each other).
+    /// Only nodes the trust record names are dialled.
+    pub mdns: bool,
+    /// Serve as a relay (circuit relay v2) for member nodes that cannot be dialled: on for the
+    /// city, district and township nodes `init` makes, which have reachable addresses.
+    pub relay_serve: bool,
+    /// `auto`: ask peers whether this node can be dialled (AutoNAT) and, when not, reserve a
+    /// relay slot at the supervising hall's node; `no`: reserve one at once (a 4G router's NAT);
+    /// `yes`: never.
+    pub reachable: String,
+    /// Most relay reservations this node holds for others, when it serves as a relay.
+    pub relay_reservations_max: u32,
+    /// Longest a relayed connection lasts before it is closed (and made again), in seconds.
+    pub relay_circuit_seconds_max: u64,
+    /// Most bytes one relayed connection carries before it is closed (and made again).
+    pub relay_circuit_bytes_max: u64,
 }
 
 impl Default for NetworkSection {
     fn default() -> Self {
         NetworkSection {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            listen: vec![
+                "/ip4/127.0.0.1/tcp/0".into(),
+                "/ip4/127.0.0.1/udp/0/quic-v1".into(),
+            ],
             peers: Vec::new(),
             announce: Vec::new(),
             sync_interval_ms: 2000,
@@ -121,6 +140,12 @@ impl Default for NetworkSection {
             connections_per_peer_max: 2,
             strangers_max: 8,
             admission_timeout_ms: 10_000,
+            mdns: true,
+            relay_serve: false,
+            reachable: "auto".into(),
+            relay_reservations_max: 128,
+            relay_circuit_seconds_max: 3600,
+            relay_circuit_bytes_max: 256 * 1024 * 1024,
         }
     }
 }

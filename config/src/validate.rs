@@ -147,6 +147,31 @@ impl Config {
                 )
             })?;
         }
+        if !["auto", "yes", "no"].contains(&self.network.reachable.as_str()) {
+            return Err(invalid(
+                "network.reachable",
+                format!("{:?}", self.network.reachable),
+                "use auto (ask peers), no (behind NAT: reserve a relay slot) or yes",
+            ));
+        }
+        check_range(
+            "network.relay_reservations_max",
+            u64::from(self.network.relay_reservations_max),
+            1,
+            100_000,
+        )?;
+        check_range(
+            "network.relay_circuit_seconds_max",
+            self.network.relay_circuit_seconds_max,
+            10,
+            86_400,
+        )?;
+        check_range(
+            "network.relay_circuit_bytes_max",
+            self.network.relay_circuit_bytes_max,
+            1024 * 1024,
+            1 << 40,
+        )?;
         if !["text", "json"].contains(&self.log.format.as_str()) {
             return Err(invalid(
                 "log.format",

@@ -61,6 +61,14 @@ impl NodeProcess {
     /// When the process exits or does not come up within `timeout`.
     pub fn start(&mut self, timeout: Duration) -> Result<()> {
         let data = DataDir::new(&self.dir);
+        // The harness runs nodes on 127.0.0.1 only: mDNS would multicast on every interface, so it
+        // is off for the nodes it starts (the lab tries it inside network namespaces).
+        if let Ok(mut config) = hallsync_config::Config::load(&self.dir) {
+            if config.network.mdns {
+                config.network.mdns = false;
+                config.save(&self.dir)?;
+            }
+        }
         let _ = std::fs::remove_file(data.control_file());
         let log = std::fs::File::create(self.dir.join("node.log"))?;
         let child = Process::new(&self.bin)

@@ -632,6 +632,7 @@ impl Engine {
             peers: net.peers.clone(),
             configured_peers: self.config.network.peers.clone(),
             metrics_addr: net.metrics_addr.clone(),
+            reach: net.reach.clone(),
             announced: self
                 .invite_addrs(&NetView::default())
                 .into_iter()

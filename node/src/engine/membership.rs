@@ -46,6 +46,8 @@ pub fn init(
         config.network.listen = vec![listen];
     }
     config.network.announce = announce;
+    // Halls above villages have reachable addresses: they relay for those behind NAT.
+    config.network.relay_serve = config.node.level != "village";
     config.validate()?;
     if genesis && config.node.level != "city" {
         return Err(NodeError::NotAllowed(

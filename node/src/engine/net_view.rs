@@ -21,4 +21,6 @@ pub struct NetView {
     pub peers: Vec<PeerStatus>,
     /// Where `/metrics` is served, when it is on.
     pub metrics_addr: Option<String>,
+    /// Whether other members can dial this node, and through which relay, in words.
+    pub reach: Option<String>,
 }

@@ -168,6 +168,9 @@ pub struct StatusReport {
     /// Every peer known since start (empty when no node runs).
     #[serde(default)]
     pub peers: Vec<PeerStatus>,
+    /// Whether other members can dial this node, and through which relay, in words.
+    #[serde(default)]
+    pub reach: Option<String>,
     /// Where `/metrics` is served (`metrics.listen`), while the node runs with it on.
     #[serde(default)]
     pub metrics_addr: Option<String>,

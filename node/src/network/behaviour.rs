@@ -1,5 +1,8 @@
-//! The swarm: TCP + Noise + Yamux; connection limits; the admission protocol for everyone; and,
-//! behind the membership gate, sync request-response, identify and ping.
+//! The swarm: TCP + Noise + Yamux and QUIC, and relayed connections (circuit relay v2); connection
+//! limits; mDNS discovery on the local network; the admission protocol for everyone; and, behind
+//! the membership gate, sync request-response, identify, ping, AutoNAT, the relay (client, and
+//! server where configured) and DCUtR hole punching — so only admitted devices may probe, reserve a
+//! relay slot or punch a hole.
 // The derive below generates `BehaviourEvent` and `MembersEvent`, enums with one variant per field,
 // without docs.
 #![allow(missing_docs)]
@@ -10,8 +13,12 @@ use hallsync_config::Config;
 use hallsync_model::sync::admission::ADMISSION_BYTES_MAX;
 use hallsync_model::DeviceKey;
 use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{connection_limits, identify, noise, ping, tcp, yamux, Swarm, SwarmBuilder};
+use libp2p::{
+    autonat, connection_limits, dcutr, identify, mdns, noise, ping, relay, tcp, yamux, Swarm,
+    SwarmBuilder,
+};
 
 use crate::error::NodeError;
 use crate::network::codec::{FrameCodec, ADMISSION_PROTOCOL, SYNC_PROTOCOL};
@@ -28,6 +35,8 @@ pub struct Behaviour {
     pub limits: connection_limits::Behaviour,
     /// Membership proofs: the only protocol on a connection to a device not admitted yet.
     pub admission: request_response::Behaviour<FrameCodec>,
+    /// Nodes on the local network (`network.mdns`); the loop dials only members.
+    pub mdns: Toggle<mdns::tokio::Behaviour>,
     /// Everything else, on admitted connections only.
     pub members: Gate<Members>,
 }
@@ -41,6 +50,14 @@ pub struct Members {
     pub identify: identify::Behaviour,
     /// Keeps connections alive and measures them.
     pub ping: ping::Behaviour,
+    /// Asks members whether this node can be dialled, and answers their asking.
+    pub autonat: autonat::Behaviour,
+    /// Reserves a slot at a relay and takes relayed connections.
+    pub relay_client: relay::client::Behaviour,
+    /// Relays for members behind NAT (`network.relay_serve`).
+    pub relay: Toggle<relay::Behaviour>,
+    /// Turns relayed connections into direct ones where the NATs allow (hole punching).
+    pub dcutr: dcutr::Behaviour,
 }
 
 impl Behaviour {
@@ -76,6 +93,22 @@ pub fn build_swarm(key: &DeviceKey, config: &Config) -> Result<Swarm<Behaviour>,
         .with_max_established_per_peer(Some(net.connections_per_peer_max));
     let strangers_max = net.strangers_max as usize;
     let streams = lim.streams_per_connection_max as usize;
+    let relay_config = relay::Config {
+        max_reservations: net.relay_reservations_max as usize,
+        max_circuits: net.relay_reservations_max as usize,
+        max_circuit_duration: Duration::from_secs(net.relay_circuit_seconds_max),
+        max_circuit_bytes: net.relay_circuit_bytes_max,
+        ..relay::Config::default()
+    };
+    let relay_serve = net.relay_serve;
+    let mdns_on = net.mdns;
+    let autonat_config = autonat::Config {
+        // Government extranet and hall LAN addresses are private: probe them too.
+        only_global_ips: false,
+        boot_delay: Duration::from_secs(5),
+        retry_interval: Duration::from_secs(30),
+        ..autonat::Config::default()
+    };
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -84,8 +117,31 @@ pub fn build_swarm(key: &DeviceKey, config: &Config) -> Result<Swarm<Behaviour>,
             yamux::Config::default,
         )
         .map_err(|e| NodeError::Network(e.to_string()))?
-        .with_behaviour(|key| Behaviour {
+        .with_quic()
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| NodeError::Network(e.to_string()))?
+        .with_behaviour(|key, relay_client| Behaviour {
             limits: connection_limits::Behaviour::new(limits),
+            mdns: Toggle::from(
+                mdns_on
+                    .then(|| {
+                        mdns::tokio::Behaviour::new(
+                            mdns::Config {
+                                query_interval: Duration::from_secs(20),
+                                ..mdns::Config::default()
+                            },
+                            key.public().to_peer_id(),
+                        )
+                    })
+                    .and_then(|made| match made {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            // A host without multicast still runs; it finds no one locally.
+                            tracing::warn!("mDNS is off: {e}");
+                            None
+                        }
+                    }),
+            ),
             admission: request_response::Behaviour::with_codec(
                 admission_codec,
                 [(ADMISSION_PROTOCOL, ProtocolSupport::Full)],
@@ -107,6 +163,14 @@ pub fn build_swarm(key: &DeviceKey, config: &Config) -> Result<Swarm<Behaviour>,
                             .with_agent_version(format!("hallsync/{}", env!("CARGO_PKG_VERSION"))),
                     ),
                     ping: ping::Behaviour::new(ping::Config::new()),
+                    autonat: autonat::Behaviour::new(key.public().to_peer_id(), autonat_config),
+                    relay_client,
+                    relay: Toggle::from(
+                        relay_serve.then(|| {
+                            relay::Behaviour::new(key.public().to_peer_id(), relay_config)
+                        }),
+                    ),
+                    dcutr: dcutr::Behaviour::new(key.public().to_peer_id()),
                 },
                 strangers_max,
             ),

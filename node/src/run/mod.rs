@@ -7,6 +7,7 @@ mod admission;
 mod metrics;
 mod peer_book;
 mod peer_status;
+mod reach;
 mod sync_driver;
 
 use std::future::Future;
@@ -35,6 +36,9 @@ pub use peer_book::peer_of;
 const META_PEERS: &str = "peers";
 const META_LISTEN: &str = "listen";
 
+/// Most nodes found on the local network kept while the trust record does not name them.
+const LAN_PENDING_MAX: usize = 64;
+
 /// Commands waiting for the loop; the control server waits when it is full.
 const COMMAND_QUEUE_MAX: usize = 64;
 
@@ -53,6 +57,11 @@ struct Node {
     metrics: Option<(tokio::sync::watch::Sender<String>, metrics::WaitingSince)>,
     /// Where the metrics endpoint listens.
     metrics_addr: Option<String>,
+    /// Reachability behind NAT: relay reservations.
+    reach: reach::Reach,
+    /// Nodes found on the local network that the trust record did not name yet (bounded): dialled
+    /// once it does.
+    lan: std::collections::BTreeMap<libp2p::PeerId, Multiaddr>,
 }
 
 /// How long `run` waits for another command that holds the store (an export, a check) to finish.
@@ -180,6 +189,8 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         fatal: None,
         metrics,
         metrics_addr: metrics_server.as_ref().map(|s| s.addr.to_string()),
+        reach: reach::Reach::new(&config.network.reachable),
+        lan: std::collections::BTreeMap::new(),
     };
     node.publish_metrics();
     node.refresh_admission();
@@ -239,11 +250,18 @@ fn listen(
         let addr: Multiaddr = text
             .parse()
             .map_err(|e| NodeError::Network(format!("network.listen `{text}`: {e}")))?;
-        let ephemeral = addr.iter().any(|p| matches!(p, Protocol::Tcp(0)));
+        let port_zero = |a: &Multiaddr| {
+            a.iter()
+                .any(|p| matches!(p, Protocol::Tcp(0) | Protocol::Udp(0)))
+        };
+        // The same host and the same stack (tcp, or udp/quic-v1), whatever the port.
+        let tags = |a: &Multiaddr| a.iter().map(|p| p.tag()).collect::<Vec<_>>();
+        let ephemeral = port_zero(&addr);
         let reuse = previous.iter().find(|old| {
             ephemeral
                 && old.iter().next() == addr.iter().next()
-                && !old.iter().any(|p| matches!(p, Protocol::Tcp(0)))
+                && tags(old) == tags(&addr)
+                && !port_zero(old)
         });
         if let Some(old) = reuse {
             if swarm.listen_on(old.clone()).is_ok() {
@@ -267,6 +285,11 @@ impl Node {
             admission_refusals: self.admissions.refused,
             peers: self.peer_statuses(),
             metrics_addr: self.metrics_addr.clone(),
+            reach: Some(match (self.reach.is_private(), self.reach.relay()) {
+                (false, _) => "直接可达 dialled directly (or not known to be behind NAT)".into(),
+                (true, Some(relay)) => format!("经中继可达 behind NAT, reachable through relay {}", peer_label(&relay)),
+                (true, None) => "不可直接访问 behind NAT, no relay slot yet (reserved at the supervising hall's node once connected)".into(),
+            }),
         }
     }
 
@@ -295,12 +318,16 @@ impl Node {
                     (Some(replica), Some(d)) if r.connected => Some(replica.shared_digest(&d)),
                     _ => None,
                 };
+                let path = r.remote.as_ref().map(|a| match reach::relay_of(a) {
+                    Some(relay) => format!("relayed via {} ({a})", peer_label(&relay)),
+                    None => format!("direct {a}"),
+                });
                 crate::engine::response::PeerStatus {
                     device_id: peer_label(peer),
                     peer_id: peer.to_string(),
                     halls,
                     connected: r.connected,
-                    path: r.remote.as_ref().map(|a| format!("direct {a}")),
+                    path,
                     last_seen_ms: r.last_seen_ms,
                     last_sync_ms: r.last_sync_ms,
                     in_sync: (r.stats.rounds_completed > 0).then_some(r.stats.in_sync),
@@ -329,6 +356,7 @@ impl Node {
             return;
         };
         self.follow_rotations();
+        self.dial_lan_members();
         for peer in self.swarm.behaviour_mut().members.admit(admitted) {
             tracing::warn!(peer = %peer_label(&peer), "disconnecting a device whose membership no longer stands");
             let _ = self.swarm.disconnect_peer_id(peer);
@@ -365,6 +393,66 @@ impl Node {
         }
         if let Err(e) = self.engine.config.save(self.engine.dir.root()) {
             tracing::warn!("cannot save the rotated peer addresses in config.toml: {e}");
+        }
+    }
+
+    /// Dials a member found on the local network.
+    fn dial_lan(&mut self, peer: libp2p::PeerId, addr: Multiaddr) {
+        let addr = addr.with(Protocol::P2p(peer));
+        if self.book.add(addr.clone(), Instant::now()) {
+            tracing::info!("found a member on the local network: {addr} (局域网发现)");
+        }
+    }
+
+    /// Dials the nodes found on the local network that the trust record now names.
+    fn dial_lan_members(&mut self) {
+        let Ok(replica) = self.engine.replica() else {
+            return;
+        };
+        let known: Vec<libp2p::PeerId> = self
+            .lan
+            .keys()
+            .filter(|p| {
+                crate::network::peer::device_of(p).is_some_and(|d| replica.trust().is_known(&d))
+            })
+            .copied()
+            .collect();
+        for peer in known {
+            if let Some(addr) = self.lan.remove(&peer) {
+                self.dial_lan(peer, addr);
+            }
+        }
+    }
+
+    /// A connected member of the supervising hall, reached directly: where to reserve a relay slot.
+    fn relay_candidate(&self) -> Option<(libp2p::PeerId, Multiaddr)> {
+        let parent = self.engine.config.node.parent.as_deref()?;
+        let trust = self.engine.replica().ok()?.trust();
+        self.sync.peers.iter().find_map(|(peer, r)| {
+            let remote = r.remote.as_ref().filter(|a| reach::relay_of(a).is_none())?;
+            let device = crate::network::peer::device_of(peer)?;
+            let of_parent = trust
+                .valid_certs_of(&device)
+                .any(|c| c.body.hall.as_str() == parent);
+            (r.connected && of_parent && self.swarm.behaviour().members.is_open(peer))
+                .then(|| (*peer, remote.clone()))
+        })
+    }
+
+    /// Reserves a relay slot when this node cannot be dialled and none is held.
+    fn maybe_reserve(&mut self) {
+        if !self.online {
+            return;
+        }
+        let candidate = self.relay_candidate();
+        let relay = candidate.as_ref().map(|(p, _)| *p);
+        let Some(addr) = self.reach.due(candidate, Instant::now()) else {
+            return;
+        };
+        match (self.swarm.listen_on(addr.clone()), relay) {
+            (Ok(listener), Some(relay)) => self.reach.reserving(listener, relay),
+            (Err(e), _) => tracing::warn!("cannot reserve a relay slot at {addr}: {e}"),
+            (Ok(_), None) => {}
         }
     }
 
@@ -426,6 +514,7 @@ impl Node {
         }
         let now = Instant::now();
         self.admissions.on_tick(&mut self.swarm, now);
+        self.maybe_reserve();
         let swarm = &self.swarm;
         let due = self.book.due(now, &|p| swarm.is_connected(p));
         for addr in due {
@@ -503,6 +592,35 @@ impl Node {
 
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
+            SwarmEvent::NewListenAddr {
+                address,
+                listener_id,
+            } if reach::relay_of(&address).is_some() => {
+                // A relay slot: peers reach this node through it; it is not saved for reuse.
+                let full = address
+                    .clone()
+                    .with(Protocol::P2p(*self.swarm.local_peer_id()));
+                self.reach.listening(listener_id, &full);
+                self.listen_addrs.push(full.to_string());
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let full = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
+                self.listen_addrs.retain(|a| *a != full.to_string());
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                let why = match reason {
+                    Ok(()) => "closed".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                self.reach.closed(listener_id, &why);
+            }
+            SwarmEvent::ListenerError { listener_id, error } => {
+                self.reach.closed(listener_id, &error.to_string());
+            }
             SwarmEvent::NewListenAddr { address, .. } => {
                 let bare: Vec<String> = vec![address.to_string()];
                 let full = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
@@ -650,9 +768,67 @@ impl Node {
             ))) => {
                 let now = Instant::now();
                 for addr in info.listen_addrs {
-                    let addr = addr.with(Protocol::P2p(peer_id));
+                    // A relayed address already ends with the peer's id.
+                    let addr = if peer_book::peer_of_last(&addr) == Some(peer_id) {
+                        addr
+                    } else {
+                        addr.with(Protocol::P2p(peer_id))
+                    };
                     if self.book.add(addr.clone(), now) {
                         tracing::debug!("learned peer address {addr}");
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Autonat(
+                libp2p::autonat::Event::StatusChanged { new, .. },
+            ))) => {
+                use libp2p::autonat::NatStatus;
+                tracing::debug!("AutoNAT: {new:?}");
+                self.reach.nat_status(match new {
+                    NatStatus::Public(_) => Some(true),
+                    NatStatus::Private => Some(false),
+                    NatStatus::Unknown => None,
+                });
+                self.maybe_reserve();
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Dcutr(event))) => {
+                match event.result {
+                    Ok(_) => tracing::info!(
+                        peer = %peer_label(&event.remote_peer_id),
+                        "hole punched: a direct connection replaces the relayed one (打洞成功)"
+                    ),
+                    Err(e) => {
+                        tracing::info!(
+                            peer = %peer_label(&event.remote_peer_id),
+                            "hole punching failed; staying on the relay (打洞失败，继续中继): {e}"
+                        );
+                        self.sync
+                            .peers
+                            .error(event.remote_peer_id, format!("hole punching failed: {e}"));
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::RelayClient(event))) => {
+                tracing::debug!("relay client: {event:?}");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Members(MembersEvent::Relay(event))) => {
+                tracing::debug!("relay: {event:?}");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(found))) => {
+                // Only members are dialled: a stranger on the LAN learns nothing from this node.
+                let me = *self.swarm.local_peer_id();
+                for (peer, addr) in found {
+                    if peer == me {
+                        continue;
+                    }
+                    let member = crate::network::peer::device_of(&peer).is_some_and(|d| {
+                        self.engine.replica().is_ok_and(|r| r.trust().is_known(&d))
+                    });
+                    if member {
+                        self.dial_lan(peer, addr);
+                    } else if self.lan.len() < LAN_PENDING_MAX {
+                        // Perhaps a member whose certificate has not arrived yet.
+                        self.lan.insert(peer, addr);
                     }
                 }
             }

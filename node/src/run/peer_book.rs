@@ -35,12 +35,22 @@ pub struct PeerBook {
     backoff_max: Duration,
 }
 
-/// The peer id at the end of an address (`/p2p/...`).
-pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
-    addr.iter().find_map(|p| match p {
-        Protocol::P2p(id) => Some(id),
+/// The peer id the address ends with, if its last part is `/p2p/…`.
+pub fn peer_of_last(addr: &Multiaddr) -> Option<PeerId> {
+    match addr.iter().last() {
+        Some(Protocol::P2p(id)) => Some(id),
         _ => None,
-    })
+    }
+}
+
+/// The peer an address reaches: its last `/p2p/…` (a relayed address names the relay first).
+pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter()
+        .filter_map(|p| match p {
+            Protocol::P2p(id) => Some(id),
+            _ => None,
+        })
+        .last()
 }
 
 impl PeerBook {
