@@ -111,8 +111,9 @@ pub struct NetworkSection {
     /// city, district and township nodes `init` makes, which have reachable addresses.
     pub relay_serve: bool,
     /// `auto`: ask peers whether this node can be dialled (AutoNAT) and, when not, reserve a
-    /// relay slot at the supervising hall's node; `no`: reserve one at once (a 4G router's NAT);
-    /// `yes`: never.
+    /// relay slot at the supervising hall's node — unless it serves as a relay or announces an
+    /// address, which count as reachable; `no`: reserve one at once (a 4G router's NAT); `yes`:
+    /// never.
     pub reachable: String,
     /// Most relay reservations this node holds for others, when it serves as a relay.
     pub relay_reservations_max: u32,
@@ -137,7 +138,7 @@ impl Default for NetworkSection {
             idle_timeout_ms: 60_000,
             connections_max: 64,
             connections_pending_max: 16,
-            connections_per_peer_max: 2,
+            connections_per_peer_max: 4,
             strangers_max: 8,
             admission_timeout_ms: 10_000,
             mdns: true,

@@ -32,6 +32,47 @@ pub struct Scenario {
     /// How often each online node starts a sync round with each online neighbour, in seconds.
     #[serde(default = "default_sync_interval_s")]
     pub sync_interval_s: u64,
+    /// How `hallsync-lab` runs this scenario with real nodes (the simulator ignores it).
+    #[serde(default)]
+    pub lab: LabSection,
+}
+
+/// `[lab]`: real nodes in network namespaces run in real time, so the lab scales the scenario's
+/// time down and says which halls sit behind NAT.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LabSection {
+    /// Simulated seconds per real second: a partition from 3600 s to 18000 s at 3600 runs from
+    /// the 1st to the 5th real second.
+    pub time_scale: u64,
+    /// Real seconds the workload runs.
+    pub work_s: u64,
+    /// `none`, or `villages`: each village behind its own NAT (nftables masquerade), dialling out
+    /// only, as a 4G router would.
+    pub nat: String,
+    /// Real seconds to wait for convergence after the work and every cut ended.
+    pub settle_timeout_s: u64,
+    /// The nodes' sync interval, in milliseconds (real nodes; the scenario's is simulated).
+    pub sync_interval_ms: u64,
+}
+
+impl Default for LabSection {
+    fn default() -> Self {
+        LabSection {
+            time_scale: 3600,
+            work_s: 10,
+            nat: "none".into(),
+            settle_timeout_s: 120,
+            sync_interval_ms: 1000,
+        }
+    }
+}
+
+impl LabSection {
+    /// Real seconds for `sim_s` simulated ones.
+    pub fn real_s(&self, sim_s: u64) -> f64 {
+        sim_s as f64 / self.time_scale.max(1) as f64
+    }
 }
 
 fn default_sync_interval_s() -> u64 {

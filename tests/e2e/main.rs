@@ -8,6 +8,7 @@ mod catalogue;
 mod cli_errors;
 mod control;
 mod federation;
+mod lab;
 mod operators;
 mod restart;
 mod revocation;

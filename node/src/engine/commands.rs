@@ -268,6 +268,12 @@ impl Engine {
         };
         let mut out: Vec<String> = announced.chain(listening).collect();
         out.dedup();
+        // Loopback addresses reach the invitee's own host: worth carrying only when the inviter
+        // has no other (a test or a demo on one machine).
+        let loopback = |a: &String| a.starts_with("/ip4/127.") || a.starts_with("/ip6/::1/");
+        if out.iter().any(|a| !loopback(a)) {
+            out.retain(|a| !loopback(a));
+        }
         out
     }
 

@@ -36,6 +36,24 @@ pub use peer_book::peer_of;
 const META_PEERS: &str = "peers";
 const META_LISTEN: &str = "listen";
 
+/// `addr` ending with `/p2p/me` once.
+fn with_own_id(addr: &Multiaddr, me: libp2p::PeerId) -> Multiaddr {
+    if peer_book::peer_of_last(addr) == Some(me) {
+        addr.clone()
+    } else {
+        addr.clone().with(Protocol::P2p(me))
+    }
+}
+
+/// True for an address on the loopback interface (127.0.0.0/8, ::1).
+fn is_loopback(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_loopback(),
+        Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
+}
+
 /// Most nodes found on the local network kept while the trust record does not name them.
 const LAN_PENDING_MAX: usize = 64;
 
@@ -189,7 +207,10 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
         fatal: None,
         metrics,
         metrics_addr: metrics_server.as_ref().map(|s| s.addr.to_string()),
-        reach: reach::Reach::new(&config.network.reachable),
+        reach: reach::Reach::new(
+            &config.network.reachable,
+            config.network.relay_serve || !config.network.announce.is_empty(),
+        ),
         lan: std::collections::BTreeMap::new(),
     };
     node.publish_metrics();
@@ -596,15 +617,14 @@ impl Node {
                 address,
                 listener_id,
             } if reach::relay_of(&address).is_some() => {
-                // A relay slot: peers reach this node through it; it is not saved for reuse.
-                let full = address
-                    .clone()
-                    .with(Protocol::P2p(*self.swarm.local_peer_id()));
+                // A relay slot: peers reach this node through it; it is not saved for reuse. The
+                // relay client's address names this node at its end already.
+                let full = with_own_id(&address, *self.swarm.local_peer_id());
                 self.reach.listening(listener_id, &full);
                 self.listen_addrs.push(full.to_string());
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
-                let full = address.with(Protocol::P2p(*self.swarm.local_peer_id()));
+                let full = with_own_id(&address, *self.swarm.local_peer_id());
                 self.listen_addrs.retain(|a| *a != full.to_string());
             }
             SwarmEvent::ListenerClosed {
@@ -767,7 +787,20 @@ impl Node {
                 libp2p::identify::Event::Received { peer_id, info, .. },
             ))) => {
                 let now = Instant::now();
-                for addr in info.listen_addrs {
+                // A peer's loopback addresses are this host's own unless it is reached on
+                // loopback (nodes on one machine).
+                let on_loopback = self
+                    .sync
+                    .peers
+                    .iter()
+                    .find(|(p, _)| **p == peer_id)
+                    .and_then(|(_, r)| r.remote.as_ref())
+                    .is_some_and(is_loopback);
+                for addr in info
+                    .listen_addrs
+                    .into_iter()
+                    .filter(|a| on_loopback || !is_loopback(a))
+                {
                     // A relayed address already ends with the peer's id.
                     let addr = if peer_book::peer_of_last(&addr) == Some(peer_id) {
                         addr

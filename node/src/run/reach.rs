@@ -29,8 +29,15 @@ pub struct Reach {
 }
 
 impl Reach {
-    /// As `network.reachable` says.
-    pub fn new(mode: &str) -> Self {
+    /// As `network.reachable` says. `reachable_by_config` when the node announces an address or
+    /// serves as a relay: `auto` then means `yes` (a relay behind NAT would hand out relayed
+    /// addresses, and an announced address is there to be dialled).
+    pub fn new(mode: &str, reachable_by_config: bool) -> Self {
+        let mode = if mode == "auto" && reachable_by_config {
+            "yes"
+        } else {
+            mode
+        };
         Reach {
             mode: mode.to_string(),
             private: mode == "no",
@@ -151,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_private_node_reserves_once_at_a_time_and_retries_after_a_loss() {
-        let mut r = Reach::new("auto");
+        let mut r = Reach::new("auto", false);
         let now = Instant::now();
         let relay = (peer(1), "/ip4/10.0.0.1/tcp/4001".parse().unwrap());
         assert!(
@@ -178,11 +185,17 @@ mod tests {
     fn config_no_reserves_without_asking_and_yes_never() {
         let now = Instant::now();
         let relay = (peer(1), "/ip4/10.0.0.1/tcp/4001".parse().unwrap());
-        let mut no = Reach::new("no");
+        let mut no = Reach::new("no", true);
         no.nat_status(Some(true));
         assert!(no.due(Some(relay.clone()), now).is_some());
-        let mut yes = Reach::new("yes");
+        let mut yes = Reach::new("yes", false);
         yes.nat_status(Some(false));
-        assert!(yes.due(Some(relay), now).is_none());
+        assert!(yes.due(Some(relay.clone()), now).is_none());
+        let mut relay_node = Reach::new("auto", true);
+        relay_node.nat_status(Some(false));
+        assert!(
+            relay_node.due(Some(relay), now).is_none(),
+            "a relay or an announced node never reserves on AutoNAT's word"
+        );
     }
 }
