@@ -114,22 +114,9 @@ impl LabNode {
     /// # Errors
     /// When it exits or does not answer in time.
     pub fn start(&mut self, bin: &Path, timeout: Duration) -> Result<()> {
-        let _ = std::fs::remove_file(DataDir::new(&self.dir).control_file());
-        let log = std::fs::File::create(self.dir.join("node.log"))?;
-        let child = Process::new("ip")
-            .args(["netns", "exec", &self.ns])
-            .arg(bin)
-            .args(["run", "--data"])
-            .arg(&self.dir)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting hallsync run")?;
+        let mut program = Process::new("ip");
+        program.args(["netns", "exec", &self.ns]).arg(bin);
+        let child = hallsync::harness::spawn_run(program, &self.dir)?;
         self.child = Some(child);
         let started = Instant::now();
         loop {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use hallsync_model::Level;
 use hallsync_node::engine::response::{ItemsPage, PendingPage, StatusReport};
-use hallsync_node::engine::{InviteRequest, StationRequest};
+use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
 use hallsync_sim::Scenario;
 use serde::Serialize;
@@ -273,18 +273,14 @@ fn start_nodes(
             } else {
                 "admin"
             };
-            let invited = lab.nodes[p].call(Command::Invite(InviteRequest {
+            let invited = lab.nodes[p].call(hallsync::harness::NodeProcess::invitation(
                 device,
-                hall: h.id.clone(),
-                level: level.into(),
-                role: role.into(),
-                parent: parent_id.clone(),
-                hall_name: Some(name.clone()),
-                kinds: None,
-                subtree: None,
-                may_certify: None,
-                valid_days: None,
-            }))?;
+                &h.id,
+                level,
+                role,
+                parent_id.as_deref(),
+                &name,
+            ))?;
             let token = invited["token"]
                 .as_str()
                 .context("invite printed no token")?;

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use hallsync_config::Config;
-use hallsync_node::engine::InviteRequest;
-use hallsync_node::Command;
 
 use super::node::NodeProcess;
 use super::wait_until;
@@ -160,18 +158,14 @@ impl Federation {
         inviter: usize,
     ) -> Result<usize> {
         let (mut node, device) = self.init(name, hall, tier, hall_name, Some(parent), false)?;
-        let invited = self.nodes[inviter].call(Command::Invite(InviteRequest {
+        let invited = self.nodes[inviter].call(NodeProcess::invitation(
             device,
-            hall: hall.into(),
-            level: tier.as_str().into(),
-            role: role.into(),
-            parent: Some(parent.into()),
-            hall_name: Some(hall_name.into()),
-            kinds: None,
-            subtree: None,
-            may_certify: None,
-            valid_days: None,
-        }))?;
+            hall,
+            tier.as_str(),
+            role,
+            Some(parent),
+            hall_name,
+        ))?;
         let token = invited["token"]
             .as_str()
             .context("invite printed no token")?;

@@ -8,7 +8,7 @@ mod node;
 mod sample;
 
 pub use federation::{Federation, Tier};
-pub use node::NodeProcess;
+pub use node::{spawn_run, NodeProcess};
 pub use sample::{public_service_code, sample_item};
 
 use std::time::{Duration, Instant};

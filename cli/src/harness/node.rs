@@ -54,13 +54,36 @@ impl NodeProcess {
         serde_json::from_slice(&out.stdout).context("hallsync printed no JSON")
     }
 
+    /// A fresh invitation request for `device` as `role` of hall `hall` (level `level`) under
+    /// `parent`, with every optional part at its default.
+    pub fn invitation(
+        device: String,
+        hall: &str,
+        level: &str,
+        role: &str,
+        parent: Option<&str>,
+        hall_name: &str,
+    ) -> Command {
+        Command::Invite(hallsync_node::engine::InviteRequest {
+            device,
+            hall: hall.into(),
+            level: level.into(),
+            role: role.into(),
+            parent: parent.map(String::from),
+            hall_name: Some(hall_name.into()),
+            kinds: None,
+            subtree: None,
+            may_certify: None,
+            valid_days: None,
+        })
+    }
+
     /// Starts `hallsync run` and waits until its control API answers and it listens (if its
     /// config gives it addresses to listen on).
     ///
     /// # Errors
     /// When the process exits or does not come up within `timeout`.
     pub fn start(&mut self, timeout: Duration) -> Result<()> {
-        let data = DataDir::new(&self.dir);
         // The harness runs nodes on 127.0.0.1 only: mDNS would multicast on every interface, so it
         // is off for the nodes it starts (the lab tries it inside network namespaces).
         if let Ok(mut config) = hallsync_config::Config::load(&self.dir) {
@@ -69,20 +92,7 @@ impl NodeProcess {
                 config.save(&self.dir)?;
             }
         }
-        let _ = std::fs::remove_file(data.control_file());
-        let log = std::fs::File::create(self.dir.join("node.log"))?;
-        let child = Process::new(&self.bin)
-            .args(["run", "--data"])
-            .arg(&self.dir)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", self.bin.display()))?;
+        let child = spawn_run(Process::new(&self.bin), &self.dir)?;
         self.child = Some(child);
         let name = self.name.clone();
         // A node that listens nowhere (one behind NAT that only dials out) is up once it answers.
@@ -192,4 +202,27 @@ impl Drop for NodeProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Starts `program` (`hallsync`, or a wrapper that runs it, such as `ip netns exec NS hallsync`)
+/// as `run --data DIR`, logging to `DIR/node.log` at `RUST_LOG` (info when unset). Any
+/// `control.json` left from before is removed first, so a caller waiting for it waits for this run.
+///
+/// # Errors
+/// When the log cannot be created or the process not started.
+pub fn spawn_run(mut program: Process, dir: &Path) -> Result<std::process::Child> {
+    let _ = std::fs::remove_file(DataDir::new(dir).control_file());
+    let log = std::fs::File::create(dir.join("node.log"))?;
+    program
+        .args(["run", "--data"])
+        .arg(dir)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting hallsync run")
 }
