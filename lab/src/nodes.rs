@@ -114,8 +114,19 @@ impl LabNode {
     /// # Errors
     /// When it exits or does not answer in time.
     pub fn start(&mut self, bin: &Path, timeout: Duration) -> Result<()> {
+        self.start_wrapped(bin, &[], timeout)
+    }
+
+    /// Starts the node as [`LabNode::start`] does, under `wrapper` (e.g. `faketime -f +2h`).
+    ///
+    /// # Errors
+    /// When it exits or does not answer in time.
+    pub fn start_wrapped(&mut self, bin: &Path, wrapper: &[&str], timeout: Duration) -> Result<()> {
         let mut program = Process::new("ip");
-        program.args(["netns", "exec", &self.ns]).arg(bin);
+        program
+            .args(["netns", "exec", &self.ns])
+            .args(wrapper)
+            .arg(bin);
         let child = hallsync::harness::spawn_run(program, &self.dir)?;
         self.child = Some(child);
         let started = Instant::now();

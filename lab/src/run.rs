@@ -14,6 +14,7 @@ use hallsync_model::Level;
 use hallsync_node::engine::response::{ItemsPage, PendingPage, StatusReport};
 use hallsync_node::engine::StationRequest;
 use hallsync_node::Command;
+use hallsync_sim::scenario::{Fault, FaultKind};
 use hallsync_sim::Scenario;
 use serde::Serialize;
 
@@ -62,6 +63,8 @@ pub struct LabReport {
     pub paths: BTreeMap<String, String>,
     /// When not converged: the pairs that disagree.
     pub lagging: Vec<String>,
+    /// Per `[[fault]]` (and the partition), when it ran and how long convergence took after.
+    pub faults: Vec<LabFault>,
 }
 
 /// Everything a run made, taken down in reverse when dropped: nodes, links, namespaces.
@@ -128,7 +131,7 @@ pub fn run(
         "lab: every node runs; working for {} s",
         scenario.lab.work_s
     );
-    let authored = work(&lab, scenario, stop)?;
+    let (authored, fault_reports) = work(&mut lab, scenario, bin, stop)?;
     let settle_from = Instant::now();
     let probe = probe_delays(&lab, stop)?;
     let converged_in = wait_converged(
@@ -158,6 +161,7 @@ pub fn run(
             .sum(),
         paths: paths(&lab)?,
         lagging,
+        faults: fault_reports,
     })
 }
 
@@ -293,77 +297,263 @@ fn start_nodes(
     Ok(())
 }
 
-/// The workload in real time: the city adds catalogue items, villages propose stationings,
-/// townships approve; the scenario's cut (a district's uplink) happens at its scaled times.
-fn work(lab: &Lab, scenario: &Scenario, stop: &AtomicBool) -> Result<u64> {
+/// What the lab says of one `[[fault]]` (or the scenario's partition), in real seconds.
+#[derive(Debug, Serialize)]
+pub struct LabFault {
+    /// Kind and hall.
+    pub name: String,
+    /// When it began, in real seconds from the start of the work.
+    pub start_s: f64,
+    /// When it ended.
+    pub end_s: f64,
+    /// Seconds from its end until its hall agreed with its parent and children on what they
+    /// share; `None` if not by the end of the run.
+    pub converged_after_s: Option<f64>,
+    /// Why the lab did not run it, when it did not.
+    pub skipped: Option<String>,
+}
+
+/// A fault as the lab runs it: which hall, when (real time), in what state.
+struct Running {
+    fault: Fault,
+    hall: usize,
+    start: Duration,
+    end: Duration,
+    /// The fault's process change (crash, clock) is in force.
+    applied: bool,
+    report: LabFault,
+}
+
+/// The scenario's faults, and its partition as a cut of the district's uplink.
+fn faults(lab: &Lab, scenario: &Scenario) -> Result<Vec<Running>> {
     let plan = &lab.plan;
-    let started = Instant::now();
-    let work = Duration::from_secs(scenario.lab.work_s);
-    let cut = scenario.availability.partition.as_ref().and_then(|p| {
-        let district = plan
+    let mut all: Vec<Fault> = scenario.fault.clone();
+    if let Some(p) = &scenario.availability.partition {
+        if let Some(h) = plan
             .halls
             .iter()
-            .position(|h| h.level == Level::District && h.district == Some(p.district))?;
-        let link = plan.uplink_of(district)?;
-        Some((
-            link,
-            Duration::from_secs_f64(scenario.lab.real_s(p.start_s)),
-            Duration::from_secs_f64(scenario.lab.real_s(p.end_s)),
-        ))
-    });
+            .find(|h| h.level == Level::District && h.district == Some(p.district))
+        {
+            all.push(Fault {
+                kind: FaultKind::Cut,
+                hall: h.id.clone(),
+                start_s: p.start_s,
+                end_s: p.end_s,
+                direction: None,
+                period_s: None,
+                offset_s: None,
+            });
+        }
+    }
+    let faketime = netns::run("faketime", &["--version"]).is_ok()
+        || std::process::Command::new("faketime")
+            .arg("-h")
+            .output()
+            .is_ok();
+    all.into_iter()
+        .map(|fault| {
+            let hall = plan
+                .halls
+                .iter()
+                .position(|h| h.id == fault.hall)
+                .with_context(|| {
+                    format!("fault {}: no hall {} in the lab", fault.name(), fault.hall)
+                })?;
+            let start = Duration::from_secs_f64(scenario.lab.real_s(fault.start_s));
+            let end = Duration::from_secs_f64(scenario.lab.real_s(fault.end_s));
+            let skipped = match fault.kind {
+                FaultKind::DiskFull => Some(
+                    "a full disk needs a filesystem of its own per node; the simulator runs it"
+                        .into(),
+                ),
+                FaultKind::Clock if !faketime => Some("faketime is not installed".into()),
+                FaultKind::Crash | FaultKind::Clock if hall == 0 => {
+                    Some("the city's node drives the workload; strike another hall".into())
+                }
+                _ => None,
+            };
+            Ok(Running {
+                report: LabFault {
+                    name: fault.name(),
+                    start_s: start.as_secs_f64(),
+                    end_s: end.as_secs_f64(),
+                    converged_after_s: None,
+                    skipped,
+                },
+                fault,
+                hall,
+                start,
+                end,
+                applied: false,
+            })
+        })
+        .collect()
+}
+
+/// Sets every link as the faults say at simulated second `t_sim`: down while a cut, flap or
+/// crash holds it, one direction closed while a one-way cut does.
+fn shape_links(lab: &Lab, faults: &[Running], t_sim: u64) {
+    for (k, wire) in lab.wires.iter().enumerate() {
+        let link = &lab.plan.links[k];
+        if link.behind_nat {
+            continue;
+        }
+        let on: Vec<&Running> = faults
+            .iter()
+            .filter(|f| f.report.skipped.is_none() && f.hall == link.child)
+            .collect();
+        let parent_down = faults.iter().any(|f| {
+            f.report.skipped.is_none()
+                && f.fault.kind == FaultKind::Crash
+                && f.fault.active(t_sim)
+                && lab.plan.halls[f.hall].ns == link.upper
+        });
+        wire.set_up(!parent_down && !on.iter().any(|f| f.fault.link_down(t_sim)));
+        wire.set_direction(1, !on.iter().any(|f| f.fault.blocks(t_sim, true)));
+        wire.set_direction(0, !on.iter().any(|f| f.fault.blocks(t_sim, false)));
+    }
+}
+
+/// True when hall `i` agrees with its parent and its children on what they share.
+fn settled(lab: &Lab, i: usize) -> bool {
+    let status = |n: usize| lab.nodes[n].call_as::<StatusReport>(Command::Status).ok();
+    let digest = |a: &StatusReport, b: &StatusReport| {
+        a.peers
+            .iter()
+            .find(|p| p.device_id == b.device_id)
+            .and_then(|p| p.shared_digest.clone())
+    };
+    let mut pairs: Vec<(usize, usize)> = lab.plan.halls[i]
+        .parent
+        .map(|p| (i, p))
+        .into_iter()
+        .collect();
+    pairs.extend(
+        lab.plan
+            .halls
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.parent == Some(i))
+            .map(|(c, _)| (c, i)),
+    );
+    pairs.iter().all(|(a, b)| match (status(*a), status(*b)) {
+        (Some(sa), Some(sb)) => {
+            let (x, y) = (digest(&sa, &sb), digest(&sb, &sa));
+            x.is_some() && x == y
+        }
+        _ => false,
+    })
+}
+
+/// The workload in real time — the city adds catalogue items, villages propose stationings,
+/// townships approve — with the scenario's faults at their scaled times: links cut, flapping or
+/// one-way, nodes killed and restarted, clocks run ahead (under faketime). Runs until the work and
+/// every fault are over and each fault's hall has caught up (or the settle time ran out).
+fn work(
+    lab: &mut Lab,
+    scenario: &Scenario,
+    bin: &Path,
+    stop: &AtomicBool,
+) -> Result<(u64, Vec<LabFault>)> {
+    let mut running = faults(lab, scenario)?;
+    let started = Instant::now();
+    let work = Duration::from_secs(scenario.lab.work_s);
+    let settle = Duration::from_secs(scenario.lab.settle_timeout_s);
+    let last_end = running.iter().map(|f| f.end).max().unwrap_or_default();
     let mut authored = 0u64;
     let mut n = 0u32;
-    let mut cut_state = false;
-    let end = cut.map_or(work, |(_, _, until)| work.max(until));
-    while started.elapsed() < end {
+    let mut next_work = Duration::ZERO;
+    loop {
         if stop.load(Ordering::Relaxed) {
             bail!("interrupted");
         }
         let t = started.elapsed();
-        if let Some((link, from, until)) = cut {
-            let want = t >= from && t < until;
-            if want != cut_state {
-                lab.wires[link].set_up(!want);
-                cut_state = want;
-                eprintln!(
-                    "lab: {} the uplink of {}",
-                    if want { "cut" } else { "healed" },
-                    plan.halls[plan.links[link].child].id
-                );
+        let t_sim = (t.as_secs_f64() * scenario.lab.time_scale as f64) as u64;
+        shape_links(lab, &running, t_sim);
+        for f in running.iter_mut().filter(|f| f.report.skipped.is_none()) {
+            let active = t >= f.start && t < f.end;
+            match f.fault.kind {
+                FaultKind::Crash if active && !f.applied => {
+                    eprintln!("lab: kill -9 {}", lab.plan.halls[f.hall].id);
+                    lab.nodes[f.hall].kill();
+                    f.applied = true;
+                }
+                FaultKind::Clock if active && !f.applied => {
+                    let offset = f.fault.offset_s.unwrap_or(0);
+                    lab.nodes[f.hall].stop(Duration::from_secs(10));
+                    lab.nodes[f.hall].start_wrapped(
+                        bin,
+                        &["faketime", "-f", &format!("{offset:+}s")],
+                        START_TIMEOUT,
+                    )?;
+                    f.applied = true;
+                }
+                FaultKind::Crash | FaultKind::Clock if !active && f.applied => {
+                    eprintln!("lab: restart {}", lab.plan.halls[f.hall].id);
+                    lab.nodes[f.hall].stop(Duration::from_secs(10));
+                    lab.nodes[f.hall].start(bin, START_TIMEOUT)?;
+                    f.applied = false;
+                }
+                _ => {}
             }
         }
-        if t < work {
-            lab.nodes[0].call(Command::ItemCreate(item(1000 + n)))?;
-            authored += 1;
-            for (i, h) in plan.halls.iter().enumerate() {
-                if h.level == Level::Village && n > 0 {
-                    // Last round's item, which has had a second to arrive.
-                    let proposed =
-                        lab.nodes[i].call(Command::StationPropose(StationRequest::station(
-                            &hallsync::harness::public_service_code(1000 + n - 1),
-                            None,
-                        )));
-                    // The item may not have reached the village yet: a real operator would wait.
-                    if proposed.is_ok() {
-                        authored += 1;
-                    }
-                }
-                if h.level == Level::Township {
-                    let pending: PendingPage = lab.nodes[i].call_as(Command::pending())?;
-                    for p in pending.pending {
-                        if lab.nodes[i].call(Command::Approve { id: p.id }).is_ok() {
-                            authored += 1;
-                        }
-                    }
-                }
+        for f in running.iter_mut() {
+            if f.report.skipped.is_none()
+                && t >= f.end
+                && f.report.converged_after_s.is_none()
+                && !f.applied
+                && settled(lab, f.hall)
+            {
+                f.report.converged_after_s = Some((t - f.end).as_secs_f64());
             }
+        }
+        if t < work && t >= next_work {
+            next_work = t + Duration::from_secs(1);
+            authored += work_step(lab, n)?;
             n += 1;
         }
-        std::thread::sleep(Duration::from_millis(1000));
+        let faults_done = running
+            .iter()
+            .all(|f| f.report.skipped.is_some() || f.report.converged_after_s.is_some());
+        if t >= work.max(last_end) && (faults_done || t >= last_end.max(work) + settle) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
-    if cut_state {
-        if let Some((link, _, _)) = cut {
-            lab.wires[link].set_up(true);
+    shape_links(lab, &[], 0);
+    Ok((authored, running.into_iter().map(|f| f.report).collect()))
+}
+
+/// One second of work: an item at the city, a proposal at each village, approvals.
+fn work_step(lab: &Lab, n: u32) -> Result<u64> {
+    let mut authored = 0;
+    if lab.nodes[0]
+        .call(Command::ItemCreate(item(1000 + n)))
+        .is_ok()
+    {
+        authored += 1;
+    }
+    for (i, h) in lab.plan.halls.iter().enumerate() {
+        if h.level == Level::Village && n > 0 {
+            // Last round's item, which has had a second to arrive; a node that is down or
+            // struck refuses, as a person would find it.
+            let proposed = lab.nodes[i].call(Command::StationPropose(StationRequest::station(
+                &hallsync::harness::public_service_code(1000 + n - 1),
+                None,
+            )));
+            if proposed.is_ok() {
+                authored += 1;
+            }
+        }
+        if h.level == Level::Township {
+            let Ok(pending) = lab.nodes[i].call_as::<PendingPage>(Command::pending()) else {
+                continue;
+            };
+            for p in pending.pending {
+                if lab.nodes[i].call(Command::Approve { id: p.id }).is_ok() {
+                    authored += 1;
+                }
+            }
         }
     }
     Ok(authored)

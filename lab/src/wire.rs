@@ -42,6 +42,8 @@ pub struct Direction {
 pub struct Wire {
     /// False while the link is cut.
     pub up: Arc<AtomicBool>,
+    /// Per direction (a→b, b→a): false while a one-way cut drops what goes that way.
+    pub open: [Arc<AtomicBool>; 2],
     /// Each direction: a→b, b→a.
     pub counters: [Arc<Direction>; 2],
     stop: Arc<AtomicBool>,
@@ -53,6 +55,10 @@ impl Wire {
     /// losses.
     pub fn start(a: File, b: File, shape: Shape, seed: u64) -> std::io::Result<Wire> {
         let up = Arc::new(AtomicBool::new(true));
+        let open = [
+            Arc::new(AtomicBool::new(true)),
+            Arc::new(AtomicBool::new(true)),
+        ];
         let stop = Arc::new(AtomicBool::new(false));
         let counters = [
             Arc::new(Direction::default()),
@@ -63,15 +69,17 @@ impl Wire {
         let mut threads = Vec::new();
         for (i, (from, to)) in [(a, b2), (b, a2)].into_iter().enumerate() {
             let up = up.clone();
+            let dir_open = open[i].clone();
             let stop = stop.clone();
             let c = counters[i].clone();
             let seed = seed.wrapping_mul(2).wrapping_add(i as u64) | 1;
             threads.push(std::thread::spawn(move || {
-                carry(from, to, shape, &up, &stop, &c, seed);
+                carry(from, to, shape, [&up, &dir_open], &stop, &c, seed);
             }));
         }
         Ok(Wire {
             up,
+            open,
             counters,
             stop,
             threads,
@@ -81,6 +89,11 @@ impl Wire {
     /// Cuts or heals the link.
     pub fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::SeqCst);
+    }
+
+    /// Opens or closes one direction: 0 is upper→lower (down the tree), 1 lower→upper (up).
+    pub fn set_direction(&self, direction: usize, open: bool) {
+        self.open[direction % 2].store(open, Ordering::SeqCst);
     }
 
     /// Bytes carried both ways.
@@ -113,7 +126,7 @@ fn carry(
     mut from: File,
     mut to: File,
     shape: Shape,
-    up: &AtomicBool,
+    switches: [&AtomicBool; 2],
     stop: &AtomicBool,
     c: &Direction,
     mut rng: u64,
@@ -141,7 +154,8 @@ fn carry(
         if ready > 0 && fds.revents & libc::POLLIN != 0 {
             if let Ok(n) = from.read(&mut buf) {
                 let now = Instant::now();
-                let lost = !up.load(Ordering::Relaxed)
+                let passing = |s: [&AtomicBool; 2]| s.iter().all(|x| x.load(Ordering::Relaxed));
+                let lost = !passing(switches)
                     || next(&mut rng) < shape.loss
                     || queued + n > QUEUE_BYTES_MAX;
                 if lost {
@@ -162,7 +176,7 @@ fn carry(
                 break;
             };
             queued -= packet.len();
-            if !up.load(Ordering::Relaxed) {
+            if !switches.iter().all(|x| x.load(Ordering::Relaxed)) {
                 c.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             }

@@ -83,7 +83,14 @@ fn run(
     let seed = seed.unwrap_or(scenario.seed);
     let started = Instant::now();
     let duration_s = scenario.duration_s;
-    let report = Sim::new(scenario, seed).run();
+    let sim = match Sim::try_new(scenario, seed) {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("hallsync-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = sim.run();
     let wall_s = started.elapsed().as_secs_f64();
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     if let Some(p) = report_path {

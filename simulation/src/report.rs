@@ -71,6 +71,35 @@ pub struct Percentiles {
     pub samples: usize,
 }
 
+/// What a run says of one `[[fault]]`.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultReport {
+    /// Kind and hall.
+    pub name: String,
+    /// When it began, in seconds.
+    pub start_s: u64,
+    /// When it ended, in seconds.
+    pub end_s: u64,
+    /// Seconds from its end until its hall agreed with its parent and children on what they
+    /// share (looked for every simulated minute); `None` if not by the end of the run.
+    pub converged_after_s: Option<f64>,
+    /// Invariants found broken when it ended: must be empty.
+    pub invariant_violations: Vec<String>,
+}
+
+impl FaultReport {
+    /// A fault's report before the run.
+    pub fn of(f: &crate::scenario::Fault) -> FaultReport {
+        FaultReport {
+            name: f.name(),
+            start_s: f.start_s,
+            end_s: f.end_s,
+            converged_after_s: None,
+            invariant_violations: Vec::new(),
+        }
+    }
+}
+
 /// The report. Fields are documented in docs/SIMULATION.md.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -120,6 +149,8 @@ pub struct Report {
     pub invariant_violations: Vec<String>,
     /// When not converged: up to five records and the halls where they lag.
     pub lagging: Vec<String>,
+    /// Per `[[fault]]`: when it ended and how long its hall took to catch up after.
+    pub faults: Vec<FaultReport>,
     /// Time series for the charts (`--plot`); not part of the JSON report.
     #[serde(skip)]
     pub series: Series,
@@ -295,6 +326,7 @@ impl Report {
             revoked_writes: stats.revoked_writes,
             invariant_violations,
             lagging,
+            faults: Vec::new(),
             series: Series {
                 delays_ms: std::mem::take(&mut stats.delays),
                 bytes_per_hour: std::mem::take(&mut stats.bytes_per_hour),

@@ -35,6 +35,96 @@ pub struct Scenario {
     /// How `hallsync-lab` runs this scenario with real nodes (the simulator ignores it).
     #[serde(default)]
     pub lab: LabSection,
+    /// Faults a tester scripts (`[[fault]]`), any number, overlapping as they like; the simulator
+    /// and the lab both run them and report, per fault, how long convergence took after it ended.
+    #[serde(default)]
+    pub fault: Vec<Fault>,
+}
+
+/// What a fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The hall's uplink is down (the hall and everything below it cut off), both ways.
+    Cut,
+    /// Only one direction of the hall's uplink carries nothing (`direction`: up or down).
+    OneWay,
+    /// The hall's uplink goes down and up every `period_s` (down for the first half).
+    Flap,
+    /// The hall's clock runs `offset_s` ahead (negative: behind).
+    Clock,
+    /// The hall's node is killed (kill -9 in the lab) and restarted at `end_s`.
+    Crash,
+    /// The hall's disk is full: it stores nothing new (it neither takes in nor writes changes).
+    DiskFull,
+}
+
+/// One `[[fault]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// What it does.
+    pub kind: FaultKind,
+    /// The hall it strikes, by id (as the simulator names halls: `C`, `D0`, `D0T1`, `D0T1V2`).
+    pub hall: String,
+    /// From, in (simulated) seconds.
+    pub start_s: u64,
+    /// To, in (simulated) seconds.
+    pub end_s: u64,
+    /// For `one_way`: `up` (nothing from the hall to its parent) or `down`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// For `flap`: the period in seconds.
+    #[serde(default)]
+    pub period_s: Option<u64>,
+    /// For `clock`: how far ahead the hall's clock runs, in seconds (negative: behind).
+    #[serde(default)]
+    pub offset_s: Option<i64>,
+}
+
+impl Fault {
+    /// A name for reports: kind and hall.
+    pub fn name(&self) -> String {
+        let kind = match self.kind {
+            FaultKind::Cut => "cut",
+            FaultKind::OneWay => "one_way",
+            FaultKind::Flap => "flap",
+            FaultKind::Clock => "clock",
+            FaultKind::Crash => "crash",
+            FaultKind::DiskFull => "disk_full",
+        };
+        format!("{kind} {}", self.hall)
+    }
+
+    /// True while it is in force at `t_s`.
+    pub fn active(&self, t_s: u64) -> bool {
+        t_s >= self.start_s && t_s < self.end_s
+    }
+
+    /// True while a flap (or cut) keeps the link down at `t_s`.
+    pub fn link_down(&self, t_s: u64) -> bool {
+        match self.kind {
+            FaultKind::Cut | FaultKind::Crash => self.active(t_s),
+            FaultKind::Flap => {
+                let period = self.period_s.unwrap_or(60).max(2);
+                self.active(t_s) && (t_s - self.start_s) % period < period / 2
+            }
+            _ => false,
+        }
+    }
+
+    /// True when it drops what goes `up` (from the hall to its parent) or down, at `t_s`.
+    pub fn blocks(&self, t_s: u64, up: bool) -> bool {
+        if self.link_down(t_s) {
+            return true;
+        }
+        self.kind == FaultKind::OneWay
+            && self.active(t_s)
+            && match self.direction.as_deref() {
+                Some("down") => !up,
+                _ => up,
+            }
+    }
 }
 
 /// `[lab]`: real nodes in network namespaces run in real time, so the lab scales the scenario's
@@ -266,6 +356,30 @@ impl Scenario {
         }
         if s.duration_s == 0 || s.duration_s > 30 * 86_400 || s.sync_interval_s == 0 {
             return bad("duration_s is 1 s to 30 days, sync_interval_s at least 1");
+        }
+        if s.fault.len() > 64 {
+            return bad("at most 64 [[fault]] entries");
+        }
+        for (i, f) in s.fault.iter().enumerate() {
+            if f.end_s <= f.start_s {
+                return bad(&format!(
+                    "fault {i} ({}): end_s must come after start_s",
+                    f.name()
+                ));
+            }
+            if f.kind == FaultKind::OneWay
+                && !matches!(f.direction.as_deref(), Some("up") | Some("down"))
+            {
+                return bad(&format!(
+                    "fault {i}: a one_way fault needs direction = \"up\" or \"down\""
+                ));
+            }
+            if f.kind == FaultKind::Flap && f.period_s.is_none_or(|p| p < 2) {
+                return bad(&format!("fault {i}: a flap needs period_s of at least 2"));
+            }
+            if f.kind == FaultKind::Clock && f.offset_s.is_none() {
+                return bad(&format!("fault {i}: a clock fault needs offset_s"));
+            }
         }
         Ok(s)
     }

@@ -219,3 +219,34 @@ fn five_percent_loss_and_300_ms_latency_still_converge() {
     })
     .unwrap();
 }
+
+#[test]
+fn three_overlapping_faults_converge_in_the_lab_and_the_report_names_each() {
+    // Goal (issue #12): the faults scenario (a flapping village link, a one-way cut, a township
+    // killed and restarted, a clock ahead) runs with real nodes, converges, and the report says per
+    // fault how long its hall took to catch up after it ended. (The simulator runs the same file:
+    // `hallsync-sim` test `the_faults_scenario_converges_and_reports_each_fault`.)
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../simulation/scenarios/faults.toml"
+    ))
+    .unwrap();
+    let mut s = Scenario::from_toml(&text, "faults").unwrap();
+    // Twice as fast as the file says, to keep CI short.
+    s.lab.time_scale *= 2;
+    s.lab.work_s = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let report =
+        hallsync_lab::run::run(&s, &hallsync_tests::hallsync_bin(), dir.path(), &stop).unwrap();
+    assert!(report.converged, "{:?}", report.lagging);
+    let names: Vec<&str> = report.faults.iter().map(|f| f.name.as_str()).collect();
+    for name in ["flap D0T0V0", "one_way D1", "crash D0T1"] {
+        let f = report
+            .faults
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name} in {names:?}"));
+        assert!(f.converged_after_s.is_some(), "{f:?}");
+    }
+}
