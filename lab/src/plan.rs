@@ -22,6 +22,9 @@ pub struct Hall {
     pub ns: String,
     /// Behind its own NAT.
     pub natted: bool,
+    /// For villages: when its daily online window opens, in seconds after midnight (as the
+    /// simulator draws it).
+    pub online_from_s: u64,
 }
 
 /// One link: an upper and a lower namespace, a /30 between them.
@@ -93,6 +96,7 @@ impl Plan {
                 district: n.district,
                 ns: format!("{}{run}-{i}", crate::netns::PREFIX),
                 natted: nat && n.level == Level::Village,
+                online_from_s: n.online_from_s,
             })
             .collect();
         let mut links = Vec::new();

@@ -67,11 +67,13 @@ pub struct LabReport {
     pub faults: Vec<LabFault>,
 }
 
-/// Everything a run made, taken down in reverse when dropped: nodes, links, namespaces.
+/// Everything a run made, taken down in reverse when dropped: nodes, links, namespaces, and the
+/// small filesystems of halls whose disk a fault fills.
 struct Lab {
     nodes: Vec<LabNode>,
     wires: Vec<Wire>,
     namespaces: Vec<Netns>,
+    mounts: Vec<PathBuf>,
     plan: Plan,
 }
 
@@ -82,7 +84,28 @@ impl Drop for Lab {
         }
         self.wires.clear();
         self.namespaces.clear();
+        for m in &self.mounts {
+            // The node's log lives on the filesystem about to go: keep it beside.
+            let _ = std::fs::copy(m.join("node.log"), m.with_extension("node.log"));
+            let _ = netns::run("umount", &["-l", &m.display().to_string()]);
+        }
     }
+}
+
+/// The size of the filesystem a `disk_full` fault fills, in MiB.
+const DISK_MB: u64 = 256;
+
+/// Fills the filesystem at `dir` (a tmpfs of its own) with a file, as a disk that fills does.
+fn fill_disk(dir: &Path) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(dir.join(".lab-fill"))?;
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..DISK_MB + 1 {
+        if f.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The sample catalogue item number `n` (a public-service code, complete for stationing).
@@ -113,6 +136,7 @@ pub fn run(
         nodes: Vec::new(),
         wires: Vec::new(),
         namespaces: Vec::new(),
+        mounts: Vec::new(),
         plan: plan.clone(),
     };
     build_network(&mut lab, scenario)?;
@@ -231,6 +255,26 @@ fn start_nodes(
         }
         let dir: PathBuf = root.join(format!("{i}-{}", h.id));
         let dir_s = dir.display().to_string();
+        if scenario
+            .fault
+            .iter()
+            .any(|f| f.kind == FaultKind::DiskFull && f.hall == h.id)
+        {
+            // A filesystem of its own, for the fault to fill.
+            std::fs::create_dir_all(&dir)?;
+            netns::run(
+                "mount",
+                &[
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={DISK_MB}m,mode=0700"),
+                    "tmpfs",
+                    &dir_s,
+                ],
+            )?;
+            lab.mounts.push(dir.clone());
+        }
         let level = h.level.as_str();
         let name = format!("{level} {}", h.id);
         let mut args = vec![
@@ -362,10 +406,6 @@ fn faults(lab: &Lab, scenario: &Scenario) -> Result<Vec<Running>> {
             let start = Duration::from_secs_f64(scenario.lab.real_s(fault.start_s));
             let end = Duration::from_secs_f64(scenario.lab.real_s(fault.end_s));
             let skipped = match fault.kind {
-                FaultKind::DiskFull => Some(
-                    "a full disk needs a filesystem of its own per node; the simulator runs it"
-                        .into(),
-                ),
                 FaultKind::Clock if !faketime => Some("faketime is not installed".into()),
                 FaultKind::Crash | FaultKind::Clock if hall == 0 => {
                     Some("the city's node drives the workload; strike another hall".into())
@@ -463,6 +503,7 @@ fn work(
     let mut authored = 0u64;
     let mut n = 0u32;
     let mut next_work = Duration::ZERO;
+    let mut online = vec![true; lab.nodes.len()];
     loop {
         if stop.load(Ordering::Relaxed) {
             bail!("interrupted");
@@ -488,6 +529,19 @@ fn work(
                     )?;
                     f.applied = true;
                 }
+                FaultKind::DiskFull if active && !f.applied => {
+                    eprintln!("lab: the disk of {} fills", lab.plan.halls[f.hall].id);
+                    fill_disk(&lab.nodes[f.hall].dir)?;
+                    f.applied = true;
+                }
+                FaultKind::DiskFull if !active && f.applied => {
+                    eprintln!(
+                        "lab: the disk of {} has room again",
+                        lab.plan.halls[f.hall].id
+                    );
+                    std::fs::remove_file(lab.nodes[f.hall].dir.join(".lab-fill"))?;
+                    f.applied = false;
+                }
                 FaultKind::Crash | FaultKind::Clock if !active && f.applied => {
                     eprintln!("lab: restart {}", lab.plan.halls[f.hall].id);
                     lab.nodes[f.hall].stop(Duration::from_secs(10));
@@ -507,6 +561,7 @@ fn work(
                 f.report.converged_after_s = Some((t - f.end).as_secs_f64());
             }
         }
+        set_availability(lab, scenario, &mut online, t_sim, &running);
         if t < work && t >= next_work {
             next_work = t + Duration::from_secs(1);
             authored += work_step(lab, n)?;
@@ -521,7 +576,43 @@ fn work(
         std::thread::sleep(Duration::from_millis(200));
     }
     shape_links(lab, &[], 0);
+    for (i, on) in online.iter().enumerate() {
+        if !on {
+            let _ = lab.nodes[i].call(Command::Net { online: true });
+        }
+    }
     Ok((authored, running.into_iter().map(|f| f.report).collect()))
+}
+
+/// Villages are online `availability.village_online_h` hours a (scaled) day from their window's
+/// start, as in the simulator: outside it the node is taken off the network (`net offline`).
+fn set_availability(
+    lab: &Lab,
+    scenario: &Scenario,
+    online: &mut [bool],
+    t_sim: u64,
+    running: &[Running],
+) {
+    let window_s = (scenario.availability.village_online_h * 3600.0) as u64;
+    if window_s >= 86_400 {
+        return;
+    }
+    for (i, h) in lab.plan.halls.iter().enumerate() {
+        if h.level != Level::Village {
+            continue;
+        }
+        // A node a crash or clock fault took down is not there to be told.
+        if running
+            .iter()
+            .any(|f| f.hall == i && f.applied && f.fault.kind != FaultKind::DiskFull)
+        {
+            continue;
+        }
+        let want = (t_sim + 86_400 - h.online_from_s) % 86_400 < window_s;
+        if want != online[i] && lab.nodes[i].call(Command::Net { online: want }).is_ok() {
+            online[i] = want;
+        }
+    }
 }
 
 /// One second of work: an item at the city, a proposal at each village, approvals.
@@ -686,6 +777,7 @@ pub fn with_lab<T>(
         nodes: Vec::new(),
         wires: Vec::new(),
         namespaces: Vec::new(),
+        mounts: Vec::new(),
         plan,
     };
     build_network(&mut lab, scenario)?;

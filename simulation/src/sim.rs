@@ -1534,7 +1534,7 @@ mod tests {
             "{:?}",
             report.invariant_violations
         );
-        assert_eq!(report.faults.len(), 4);
+        assert_eq!(report.faults.len(), 5);
         for f in &report.faults {
             assert!(f.converged_after_s.is_some(), "{f:?}");
         }
