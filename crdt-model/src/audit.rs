@@ -137,12 +137,12 @@ impl Replica {
             // Decisions as the views count them: the same governance function as `items` and
             // `pending`, with the approval policy (M of N, tier) and rejections.
             let governance = self.governance(doc, &state);
-            for (approver, a) in state.decisions() {
+            for d in state.decisions() {
                 approvals.push(AuditApproval {
-                    decision: a.decision,
-                    heads: a.heads.clone(),
-                    reason: a.reason.clone(),
-                    approver: approver.to_string(),
+                    decision: d.decision,
+                    heads: d.heads.iter().map(ToString::to_string).collect(),
+                    reason: d.reason.clone(),
+                    approver: d.by.to_string(),
                 });
             }
             for (envelope, change) in state.applied_changes() {

@@ -203,19 +203,19 @@ pub(crate) fn govern(
     let mut rejected: BTreeSet<ChangeHash> = BTreeSet::new();
     let mut rejected_reason = None;
     let mut latest_reject = i64::MIN;
-    for (who, approval) in state.decisions().iter().filter(|(who, _)| counts(who)) {
-        let covered = closure(&approval.head_hashes().unwrap_or_default(), &state.deps);
-        match approval.decision {
+    for d in state.decisions().iter().filter(|d| counts(&d.by)) {
+        let covered = closure(&d.heads, &state.deps);
+        match d.decision {
             Decision::Approve => {
                 for h in covered {
-                    approvers_of.entry(h).or_default().insert(*who);
+                    approvers_of.entry(h).or_default().insert(d.by);
                 }
             }
             Decision::Reject => {
                 rejected.extend(covered);
-                if approval.at_ms >= latest_reject {
-                    latest_reject = approval.at_ms;
-                    rejected_reason = approval.reason.clone();
+                if d.at_ms >= latest_reject {
+                    latest_reject = d.at_ms;
+                    rejected_reason = d.reason.clone();
                 }
             }
         }
@@ -421,18 +421,12 @@ impl Replica {
         state
             .decisions()
             .iter()
-            .filter(|(who, a)| {
-                a.decision == Decision::Approve
-                    && self.is_admin_at(who, tier.as_ref(), RecordKind::Stationing)
-                    && text_at(
-                        state.doc(),
-                        "action",
-                        Some(&a.head_hashes().unwrap_or_default()),
-                    )
-                    .as_deref()
-                        == Some("withdraw")
+            .filter(|d| {
+                d.decision == Decision::Approve
+                    && self.is_admin_at(&d.by, tier.as_ref(), RecordKind::Stationing)
+                    && text_at(state.doc(), "action", Some(&d.heads)).as_deref() == Some("withdraw")
             })
-            .map(|(_, a)| a.at_ms)
+            .map(|d| d.at_ms)
             .max()
     }
 

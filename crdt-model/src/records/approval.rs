@@ -90,6 +90,35 @@ impl Approval {
     }
 }
 
+/// An applied approval or rejection as a record keeps it: read from its change once, heads parsed,
+/// so that views count decisions without parsing text again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decided {
+    /// Who signed it.
+    pub by: DeviceId,
+    /// Approve or reject.
+    pub decision: Decision,
+    /// The heads decided on (a decision whose heads do not parse covers nothing).
+    pub heads: Vec<ChangeHash>,
+    /// Why, for a rejection.
+    pub reason: Option<String>,
+    /// When the signer says it decided.
+    pub at_ms: i64,
+}
+
+impl Decided {
+    /// `approval`, signed by `by`.
+    pub fn new(by: DeviceId, approval: Approval) -> Decided {
+        Decided {
+            by,
+            decision: approval.decision,
+            heads: approval.head_hashes().unwrap_or_default(),
+            reason: approval.reason,
+            at_ms: approval.at_ms,
+        }
+    }
+}
+
 /// True when `key` is written by `approver` (approvers may only write under their own prefix).
 pub fn key_belongs_to(key: &str, approver: &DeviceId) -> bool {
     key.strip_prefix(APPROVAL_PREFIX)

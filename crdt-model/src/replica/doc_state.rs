@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::change::envelope::{parse_change, SignedChange};
 use crate::change::ops::root_writes;
 use crate::identity::DeviceId;
-use crate::records::approval::{Approval, APPROVAL_PREFIX};
+use crate::records::approval::{Approval, Decided, APPROVAL_PREFIX};
 use crate::records::station::DocHistory;
 use crate::ScalarValue;
 
@@ -46,7 +46,7 @@ pub struct DocState {
     signers: BTreeSet<DeviceId>,
     /// Every approval and rejection applied, with its signer, in the order applied: read from the
     /// change once when it applies, so that views count decisions without parsing changes again.
-    decisions: Vec<(DeviceId, Approval)>,
+    decisions: Vec<Decided>,
     doc: OnceLock<Automerge>,
 }
 
@@ -149,7 +149,7 @@ impl DocState {
     }
 
     /// Every approval and rejection applied to this record, with its signer, in the order applied.
-    pub(crate) fn decisions(&self) -> &[(DeviceId, Approval)] {
+    pub(crate) fn decisions(&self) -> &[Decided] {
         &self.decisions
     }
 
@@ -270,7 +270,7 @@ impl DocState {
     fn note_applied(
         &mut self,
         hash: ChangeHash,
-        decided: Vec<(DeviceId, Approval)>,
+        decided: Vec<Decided>,
         deps: Vec<ChangeHash>,
         envelope: SignedChange,
         content: bool,
@@ -379,13 +379,13 @@ impl DocState {
 }
 
 /// The approvals and rejections a decision change writes, with its signer.
-fn decisions_in(change: &automerge::Change, author: DeviceId) -> Vec<(DeviceId, Approval)> {
+fn decisions_in(change: &automerge::Change, author: DeviceId) -> Vec<Decided> {
     root_writes(change)
         .unwrap_or_default()
         .into_iter()
         .filter(|w| w.key.starts_with(APPROVAL_PREFIX))
         .filter_map(|w| match w.value {
-            Some(ScalarValue::Str(text)) => Approval::parse(&text).map(|a| (author, a)),
+            Some(ScalarValue::Str(text)) => Approval::parse(&text).map(|a| Decided::new(author, a)),
             _ => None,
         })
         .collect()
