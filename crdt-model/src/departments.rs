@@ -31,7 +31,12 @@ impl Replica {
     /// The departments of `hall` (or of every hall held).
     pub fn departments(&self, hall: Option<&HallId>) -> Vec<DepartmentView> {
         let mut out = Vec::new();
-        for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Department(..))) {
+        // Only the hall's records are opened (opening one builds its document).
+        let wanted = |id: &crate::doc_id::DocId| match id.kind() {
+            DocKind::Department(h, _) => hall.is_none_or(|want| want == h),
+            _ => false,
+        };
+        for (id, state) in self.records_where(wanted) {
             let state = &*state;
             let DocKind::Department(h, dept) = id.kind() else {
                 continue;

@@ -11,7 +11,7 @@ use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Date;
-use crate::doc_id::DocKind;
+use crate::doc_id::{DocId, DocKind};
 use crate::effective::{proposal, text_at, Proposal};
 use crate::hall::HallId;
 use crate::records::staff::StaffFields;
@@ -71,7 +71,12 @@ impl Replica {
     /// The roster of `hall` (or of every hall held), with first-in-then-out applied.
     pub fn roster(&self, hall: Option<&HallId>) -> Vec<StaffView> {
         let mut views: Vec<StaffView> = Vec::new();
-        for (id, state) in self.records_where(|id| matches!(id.kind(), DocKind::Staff(..))) {
+        // Only the hall's records are opened (opening one builds its document).
+        let wanted = |id: &DocId| match id.kind() {
+            DocKind::Staff(h, _) => hall.is_none_or(|want| want == h),
+            _ => false,
+        };
+        for (id, state) in self.records_where(wanted) {
             let state = &*state;
             let DocKind::Staff(h, _) = id.kind() else {
                 continue;
