@@ -92,6 +92,21 @@ impl Drop for Lab {
     }
 }
 
+impl Lab {
+    /// Nothing built yet, for `scenario`; namespaces are named after this process (and `salt`), so
+    /// two runs at once do not collide.
+    fn new(scenario: &Scenario, salt: u32) -> Lab {
+        let tag = format!("{:x}", (std::process::id() ^ salt) % 0xfff);
+        Lab {
+            nodes: Vec::new(),
+            wires: Vec::new(),
+            namespaces: Vec::new(),
+            mounts: Vec::new(),
+            plan: Plan::new(scenario, &tag),
+        }
+    }
+}
+
 /// The size of the filesystem a `disk_full` fault fills, in MiB.
 const DISK_MB: u64 = 256;
 
@@ -130,15 +145,8 @@ pub fn run(
     root: &Path,
     stop: &Arc<AtomicBool>,
 ) -> Result<LabReport> {
-    let tag = format!("{:x}", std::process::id() % 0xfff);
-    let plan = Plan::new(scenario, &tag);
-    let mut lab = Lab {
-        nodes: Vec::new(),
-        wires: Vec::new(),
-        namespaces: Vec::new(),
-        mounts: Vec::new(),
-        plan: plan.clone(),
-    };
+    let mut lab = Lab::new(scenario, 0);
+    let plan = lab.plan.clone();
     build_network(&mut lab, scenario)?;
     eprintln!(
         "lab: {} halls, {} links{} — starting nodes",
@@ -771,15 +779,7 @@ pub fn with_lab<T>(
     root: &Path,
     f: impl FnOnce(&RunningLab<'_>) -> Result<T>,
 ) -> Result<T> {
-    let tag = format!("{:x}", (std::process::id() ^ 0x5a5) % 0xfff);
-    let plan = Plan::new(scenario, &tag);
-    let mut lab = Lab {
-        nodes: Vec::new(),
-        wires: Vec::new(),
-        namespaces: Vec::new(),
-        mounts: Vec::new(),
-        plan,
-    };
+    let mut lab = Lab::new(scenario, 0x5a5);
     build_network(&mut lab, scenario)?;
     let stop = AtomicBool::new(false);
     start_nodes(&mut lab, scenario, bin, root, &stop)?;
