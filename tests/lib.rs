@@ -187,10 +187,18 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String) {
 pub fn genesis_city(dir: &std::path::Path, name: &str) -> String {
     let data = dir.join(name);
     let d = data.to_str().unwrap_or_default().to_string();
-    let (ok, _, err) = run_cli(&[
+    let (ok, _, err) = init_city(&d, &[]);
+    assert!(ok, "init: {err}");
+    d
+}
+
+/// Runs `hallsync init` for a genesis city node (hall 4403) in `data`, with `extra` arguments;
+/// returns (success, stdout, stderr).
+pub fn init_city(data: &str, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
         "init",
         "--data",
-        &d,
+        data,
         "--hall",
         "4403",
         "--level",
@@ -198,7 +206,7 @@ pub fn genesis_city(dir: &std::path::Path, name: &str) -> String {
         "--name",
         "市中心",
         "--genesis",
-    ]);
-    assert!(ok, "init: {err}");
-    d
+    ];
+    args.extend_from_slice(extra);
+    run_cli(&args)
 }

@@ -128,14 +128,17 @@ pub fn write(
     Ok(header)
 }
 
-/// Restores the backup `from` into `dir`, which must not hold a node: the config, the key (0600)
-/// and the store, checked against the backup's digest before anything is kept. Returns the header.
+/// Restores the backup `from` into `dir`, which must not hold a node (a key): the store, checked
+/// against the backup's digest before it is kept, then the config, then the key (0600). Returns the
+/// header.
 ///
 /// # Errors
 /// [`NodeError::NotAllowed`] for a file that is not a whole backup (bad magic, a header out of
 /// bounds, a digest that differs) or a directory that holds a node; [`NodeError::Io`].
 pub fn restore(from: &Path, dir: &DataDir) -> Result<BackupHeader, NodeError> {
-    if dir.key_file().exists() || dir.store_file().exists() {
+    // A directory holds a node once it holds a key, which restore writes last: a restore killed
+    // halfway leaves no key, and running it again finishes it.
+    if dir.key_file().exists() {
         return Err(NodeError::AlreadyInitialised {
             path: dir.root().to_path_buf(),
         });
@@ -192,13 +195,14 @@ pub fn restore(from: &Path, dir: &DataDir) -> Result<BackupHeader, NodeError> {
         return Err(bad("its store's digest differs (damaged or cut short)"));
     }
     out.sync_all().map_err(io("write", &partial))?;
-    crate::keyfile::write_private(&dir.key_file(), &key)?;
+    std::fs::rename(&partial, &store_path).map_err(io("rename", &store_path))?;
     std::fs::write(
         dir.root().join(hallsync_config::CONFIG_FILE_NAME),
         &header.config,
     )
     .map_err(io("write", dir.root()))?;
-    std::fs::rename(&partial, &store_path).map_err(io("rename", &store_path))?;
+    // Last: the key makes the directory a node (see above).
+    crate::keyfile::write_private(&dir.key_file(), &key)?;
     let _ = dir.secure();
     Ok(header)
 }

@@ -104,22 +104,7 @@ fn an_announced_address_goes_first_into_invitation_tokens() {
     // it first, and an announce with /p2p/ is refused with what to give.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("city").display().to_string();
-    let init = |extra: &[&str], data: &str| {
-        let mut args = vec![
-            "init",
-            "--data",
-            data,
-            "--hall",
-            "4403",
-            "--level",
-            "city",
-            "--name",
-            "市中心",
-            "--genesis",
-        ];
-        args.extend_from_slice(extra);
-        hallsync_tests::run_cli(&args)
-    };
+    let init = |extra: &[&str], data: &str| hallsync_tests::init_city(data, extra);
     let bad = dir.path().join("bad").display().to_string();
     let (ok, _, err) = init(&["--announce", "/ip4/10.1.2.3/tcp/4001/p2p/x"], &bad);
     assert!(!ok && err.contains("network.announce"), "{err}");
@@ -398,6 +383,23 @@ fn a_backup_taken_while_the_node_writes_restores_and_syncs_the_rest() {
         "--from",
         backup.to_str().unwrap(),
     ]);
+    assert!(ok, "{err}");
+    let restore_again = || {
+        hallsync_tests::run_cli(&[
+            "restore",
+            "--data",
+            restored_dir.to_str().unwrap(),
+            "--from",
+            backup.to_str().unwrap(),
+        ])
+    };
+    // A directory that holds a node is not restored over …
+    let (ok, _, err) = restore_again();
+    assert!(!ok && err.contains("already"), "{err}");
+    // … but a restore killed before it wrote the key (which it writes last) is finished by running
+    // it again.
+    std::fs::remove_file(restored_dir.join("device.key")).unwrap();
+    let (ok, _, err) = restore_again();
     assert!(ok, "{err}");
     // It opens as the same device, with what the backup had.
     let (ok, status, err) =

@@ -48,6 +48,30 @@ fn outputs(session: &mut Session) -> Vec<Output> {
     std::iter::from_fn(|| session.poll_output()).collect()
 }
 
+/// Carries every step `opener` has to send to `answerer` and every answer back, at `now`;
+/// true when anything moved.
+fn deliver(
+    opener: &mut Session,
+    ho: &mut TestHost,
+    answerer: &mut Session,
+    ha: &mut TestHost,
+    now: u64,
+) -> bool {
+    let mut moved = false;
+    for out in outputs(opener) {
+        if let Output::Send(request) = out {
+            answerer.handle(ha, now, Event::Request(&request));
+            for answer in outputs(answerer) {
+                if let Output::Respond(bytes) = answer {
+                    opener.handle(ho, now, Event::Response(&bytes));
+                    moved = true;
+                }
+            }
+        }
+    }
+    moved
+}
+
 fn sends(outputs: &[Output]) -> usize {
     outputs
         .iter()
@@ -188,19 +212,7 @@ fn two_sessions_bring_two_replicas_to_the_same_state() {
     let mut sb = Session::new(city, PeerState::default(), config());
     sb.handle(&mut b, 0, Event::Tick);
     for t in 1..50 {
-        let mut moved = false;
-        for out in outputs(&mut sb) {
-            if let Output::Send(request) = out {
-                sa.handle(&mut a, t, Event::Request(&request));
-                for answer in outputs(&mut sa) {
-                    if let Output::Respond(bytes) = answer {
-                        sb.handle(&mut b, t, Event::Response(&bytes));
-                        moved = true;
-                    }
-                }
-            }
-        }
-        if !moved {
+        if !deliver(&mut sb, &mut b, &mut sa, &mut a, t) {
             break;
         }
     }
@@ -212,16 +224,7 @@ fn two_sessions_bring_two_replicas_to_the_same_state() {
     assert_eq!(stats.changes_received, 30);
     assert!(stats.rounds_completed >= 1 && !stats.in_sync, "{stats:?}");
     sb.handle(&mut b, 100, Event::Tick);
-    for out in outputs(&mut sb) {
-        if let Output::Send(request) = out {
-            sa.handle(&mut a, 100, Event::Request(&request));
-            for answer in outputs(&mut sa) {
-                if let Output::Respond(bytes) = answer {
-                    sb.handle(&mut b, 100, Event::Response(&bytes));
-                }
-            }
-        }
-    }
+    deliver(&mut sb, &mut b, &mut sa, &mut a, 100);
     let stats = sb.stats();
     assert!(stats.in_sync, "{stats:?}");
     assert_eq!(stats.last_completed_ms, Some(100));
@@ -258,16 +261,7 @@ fn a_round_cut_short_by_a_bound_says_the_session_is_catching_up() {
     let mut seen_catching_up = false;
     for t in 0..200 {
         sb.handle(&mut b, t * 10, Event::Tick);
-        for out in outputs(&mut sb) {
-            if let Output::Send(request) = out {
-                sa.handle(&mut a, t * 10, Event::Request(&request));
-                for answer in outputs(&mut sa) {
-                    if let Output::Respond(bytes) = answer {
-                        sb.handle(&mut b, t * 10, Event::Response(&bytes));
-                    }
-                }
-            }
-        }
+        deliver(&mut sb, &mut b, &mut sa, &mut a, t * 10);
         seen_catching_up |= sb.stats().catching_up;
         if sb.stats().in_sync {
             break;
