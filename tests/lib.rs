@@ -210,3 +210,45 @@ pub fn init_city(data: &str, extra: &[&str]) -> (bool, String, String) {
     args.extend_from_slice(extra);
     run_cli(&args)
 }
+
+/// Has `approver` approve every proposal it may decide, round after round (a decision may make
+/// the next proposal decidable), until none is left; converges after each round.
+///
+/// # Panics
+/// When a node does not answer or the federation does not converge: a test failure.
+pub fn approve_all(fed: &Federation, approver: usize) {
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    for _ in 0..10 {
+        let pending = fed
+            .node(approver)
+            .call(hallsync_node::Command::pending())
+            .unwrap();
+        let list = pending["pending"].as_array().cloned().unwrap_or_default();
+        if list.is_empty() {
+            return;
+        }
+        for p in list {
+            let id = p["id"].as_str().unwrap_or_default().to_string();
+            fed.node(approver)
+                .call(hallsync_node::Command::Approve { id })
+                .unwrap();
+        }
+        fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    }
+}
+
+/// A village's filing that stations the civil-affairs bureau (民政局, `mzj`) under `plan`, complete
+/// as S7 wants it (plan, letter of authorisation, filing form).
+pub fn civil_affairs_filing(plan: &str) -> hallsync_node::Command {
+    hallsync_node::Command::Department {
+        hall: None,
+        fields: hallsync_model::records::department::DepartmentFields {
+            dept: "mzj".into(),
+            name: "民政局".into(),
+            plan: plan.into(),
+            authorization_letter: "授权委托书 2026-01".into(),
+            filing: "备案登记表 2026-01".into(),
+            ..Default::default()
+        },
+    }
+}

@@ -178,6 +178,18 @@ pub enum Cmd {
         /// The record: trust, item/CODE or station/HALL/CODE.
         record: String,
     },
+    /// Print a one-time sign-in link to the administrators' web console of the running node
+    /// (管理控制台); open it in a browser on this machine, or on the hall's network when
+    /// `[console] listen` serves it there.
+    Console {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// The halls at and below this node's hall (大厅).
+    Halls {
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// Take a running node off the network or back on (断网/联网).
     Net {
         #[command(flatten)]

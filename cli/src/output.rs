@@ -44,6 +44,21 @@ pub fn print(kind: &str, value: &Value, json: bool) -> Result<()> {
         "pending" => pending(&typed(kind, value)?),
         "quarantine" => quarantine(&typed(kind, value)?),
         "audit" => audit(&typed(kind, value)?),
+        "console" => {
+            let link: hallsync_node::console::ConsoleLink = typed(kind, value)?;
+            outln!(
+                "在浏览器中打开（{} 秒内有效，只能用一次） open in a browser (good once, for {} s):",
+                link.expires_in_s,
+                link.expires_in_s
+            );
+            outln!("{}", link.url);
+        }
+        "halls" => {
+            let tree: hallsync_node::engine::response::HallTree = typed(kind, value)?;
+            for h in &tree.halls {
+                outln!("{}{} ({})  {}", "  ".repeat(h.depth), h.name, h.id, h.level);
+            }
+        }
         "store-check" => store_check(&typed(kind, value)?),
         "cases" => cases(&typed(kind, value)?),
         "dept-list" => departments(&typed(kind, value)?),
@@ -371,21 +386,38 @@ fn short(id: &str) -> String {
 }
 
 fn pending(v: &PendingPage) {
+    use hallsync_node::console::labels;
     if v.pending.is_empty() {
         outln!("没有待审批 no proposals await your decision");
     }
     for p in &v.pending {
         let by: Vec<String> = p.proposers.iter().map(|x| short(x)).collect();
+        let subject = match p.doc.split('/').next().unwrap_or("") {
+            "station" => format!("事项 item {} 大厅 hall {}", p.item, p.hall),
+            "staff" => format!("人员 person {} 大厅 hall {}", p.item, p.hall),
+            "dept" => format!("部门 department {} 大厅 hall {}", p.item, p.hall),
+            _ => p.item.clone(),
+        };
+        let (kind_zh, kind_en) = labels::kind(&p.doc);
+        let (action_zh, action_en) = labels::action(&p.action);
         outln!(
-            "{}  {} 事项 item {} 大厅 hall {}  ({}/{} 审批 approvals)  by {}",
+            "{}  {kind_zh} {kind_en}: {action_zh} {action_en}  {subject}  ({}/{} 审批 approvals)  by {}",
             p.id,
-            p.action,
-            p.item,
-            p.hall,
             p.approvals,
             p.approvals_required,
             by.join(", ")
         );
+        for c in &p.changes {
+            let (zh, en) = labels::field(&c.field);
+            outln!(
+                "    {zh} {en}: {} → {}",
+                c.before.as_deref().unwrap_or("（无 none）"),
+                c.after.as_deref().unwrap_or("（无 none）")
+            );
+        }
+        for w in &p.warnings {
+            outln!("    ! {w}");
+        }
     }
 }
 

@@ -46,6 +46,12 @@ store_cache_mb = 64                 # the store's page cache in MiB (存储缓�
 [metrics]
 listen = ""                         # Prometheus text at http://ADDR/metrics, e.g. "127.0.0.1:9464"; empty: off (监控指标)
 
+[console]
+listen = ""                         # the administrators' console; empty: beside the control API on loopback (管理控制台)
+link_minutes = 5                    # a sign-in link from `hallsync console` is good this long (登录链接有效期)
+session_minutes = 600               # a session lasts this long from sign-in (会话时长)
+sessions_max = 32                   # most sessions at once; the oldest is signed out past it
+
 [log]
 format = "text"                     # text or json (one object a line); `run --log-format` overrides (日志格式)
 dir = ""                            # also log to daily files here (hallsync.log.YYYY-MM-DD); empty: stderr only (日志目录)

@@ -22,7 +22,8 @@ mod validate;
 pub use error::ConfigError;
 pub use example::default_config_toml_example;
 pub use types::{
-    Config, ControlSection, LimitsSection, LogSection, MetricsSection, NetworkSection, NodeSection,
+    Config, ConsoleSection, ControlSection, LimitsSection, LogSection, MetricsSection,
+    NetworkSection, NodeSection,
 };
 
 /// The config file's name inside a data directory.

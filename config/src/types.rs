@@ -23,6 +23,36 @@ pub struct Config {
     /// Where and how `run` logs.
     #[serde(default)]
     pub log: LogSection,
+    /// The administrators' web console.
+    #[serde(default)]
+    pub console: ConsoleSection,
+}
+
+/// `[console]`: the administrators' web console (see `hallsync console`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSection {
+    /// Where to serve the console; empty: beside the control API, on loopback. An address the hall's
+    /// LAN reaches (`192.168.1.10:8080`) lets an administrator's PC sign in with a link; the
+    /// console speaks plain HTTP, so keep it to a network the hall trusts.
+    pub listen: String,
+    /// How long a sign-in link stays good, in minutes.
+    pub link_minutes: u32,
+    /// How long a session lasts from sign-in, in minutes (a working day by default).
+    pub session_minutes: u32,
+    /// Most sessions at once; past it the oldest is signed out.
+    pub sessions_max: u32,
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        ConsoleSection {
+            listen: String::new(),
+            link_minutes: 5,
+            session_minutes: 600,
+            sessions_max: 32,
+        }
+    }
 }
 
 /// `[metrics]`: Prometheus text at `/metrics`.
@@ -215,6 +245,7 @@ impl Config {
             network: NetworkSection::default(),
             metrics: MetricsSection::default(),
             log: LogSection::default(),
+            console: ConsoleSection::default(),
             control: ControlSection::default(),
             limits: LimitsSection::default(),
         }

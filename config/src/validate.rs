@@ -147,6 +147,33 @@ impl Config {
                 )
             })?;
         }
+        if !self.console.listen.is_empty() {
+            self.console.listen.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "console.listen",
+                    format!("{:?}", self.console.listen),
+                    "give an address and port such as 127.0.0.1:8080, or leave it empty (beside the control API)",
+                )
+            })?;
+        }
+        check_range(
+            "console.link_minutes",
+            u64::from(self.console.link_minutes),
+            1,
+            60,
+        )?;
+        check_range(
+            "console.session_minutes",
+            u64::from(self.console.session_minutes),
+            1,
+            24 * 60,
+        )?;
+        check_range(
+            "console.sessions_max",
+            u64::from(self.console.sessions_max),
+            1,
+            1024,
+        )?;
         if !["auto", "yes", "no"].contains(&self.network.reachable.as_str()) {
             return Err(invalid(
                 "network.reachable",

@@ -156,6 +156,72 @@ pub struct Proposal {
     pub approvals_required: usize,
     /// Who has approved so far (device ids).
     pub approved_by: Vec<String>,
+    /// When it was proposed: the latest undecided change's timestamp (its signer's claim), ms
+    /// since the Unix epoch.
+    #[serde(default)]
+    pub proposed_at_ms: i64,
+    /// What approving it would change, field by field: the record as effective now against the
+    /// record with the proposal, so an approver reads what it approves.
+    #[serde(default)]
+    pub changes: Vec<FieldChange>,
+    /// Rules the proposal touches that an approver should weigh (C4, S4, S5, P3…), in words.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// One field a proposal changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The record's key (`reason`, `person`, `window`…).
+    pub field: String,
+    /// Its effective value now; `None` when absent (a new record, or a field it never had).
+    pub before: Option<String>,
+    /// Its value once approved; `None` when the proposal removes it.
+    pub after: Option<String>,
+}
+
+/// Keys of decisions and publications, which are not content a proposal changes.
+fn is_content_key(key: &str) -> bool {
+    !key.starts_with(crate::records::approval::APPROVAL_PREFIX)
+        && !key.starts_with(crate::records::withdrawal::PUBLICATION_PREFIX)
+}
+
+/// What approving would change: every content key whose value with the undecided changes differs
+/// from its value as of the effective ones (an empty text counts as absent: forms write the fields
+/// a person left blank).
+fn field_changes(state: &DocState, effective: &BTreeSet<ChangeHash>) -> Vec<FieldChange> {
+    let doc = state.doc();
+    let heads: Vec<ChangeHash> = effective.iter().copied().collect();
+    let mut keys: BTreeSet<String> = doc.keys(ROOT).filter(|k| is_content_key(k)).collect();
+    if !heads.is_empty() {
+        keys.extend(doc.keys_at(ROOT, &heads).filter(|k| is_content_key(k)));
+    }
+    keys.into_iter()
+        .filter_map(|field| {
+            let before = if heads.is_empty() {
+                None
+            } else {
+                text_at(doc, &field, Some(&heads)).filter(|v| !v.is_empty())
+            };
+            let after = text_at(doc, &field, None).filter(|v| !v.is_empty());
+            (before != after).then_some(FieldChange {
+                field,
+                before,
+                after,
+            })
+        })
+        .collect()
+}
+
+/// When the latest of `changes` says it was made, ms since the Unix epoch (0 when none says).
+fn latest_timestamp(state: &DocState, changes: &[ChangeHash]) -> i64 {
+    changes
+        .iter()
+        .filter_map(|h| state.envelopes.get(h))
+        .filter_map(|e| crate::change::envelope::parse_change(&e.change).ok())
+        .map(|c| c.timestamp())
+        .max()
+        .unwrap_or(0)
 }
 
 /// The current text (or integer, as text) at a root key.
@@ -595,10 +661,67 @@ impl Replica {
                     }
                     _ => None,
                 }?;
-                (!proposal.proposers.contains(&me) && !proposal.approved_by.contains(&me))
-                    .then_some(proposal)
+                if proposal.proposers.contains(&me) || proposal.approved_by.contains(&me) {
+                    return None;
+                }
+                let mut proposal = proposal;
+                proposal.warnings = self.proposal_warnings(id, state, &proposal);
+                Some(proposal)
             },
         )
+    }
+
+    /// The rules an approver should weigh before deciding `proposal` of record `id`: what the
+    /// records held say of it, in words naming the rule (the same checks the views apply).
+    fn proposal_warnings(&self, id: &DocId, state: &DocState, proposal: &Proposal) -> Vec<String> {
+        let mut out = Vec::new();
+        match id.kind() {
+            DocKind::Station(_, code) => {
+                if StationAction::parse(&proposal.action) == Some(StationAction::Withdraw) {
+                    let missing: Vec<&str> = [
+                        ("reason", "撤离理由 reason"),
+                        ("basis", "法律依据 legal basis"),
+                    ]
+                    .into_iter()
+                    .filter(|(k, _)| {
+                        text_at(state.doc(), k, None).is_none_or(|v| v.trim().is_empty())
+                    })
+                    .map(|(_, label)| label)
+                    .collect();
+                    if !missing.is_empty() {
+                        out.push(format!(
+                            "S4 (ST 8.1.1): a withdrawal needs a written reason and its legal basis; this one lacks {}",
+                            missing.join(", ")
+                        ));
+                    }
+                    out.push(format!(
+                        "S5 (ST 8.1.2): once approved, the hall's management and the department each publish the withdrawal within {} working days",
+                        crate::records::withdrawal::PUBLISH_WORKING_DAYS
+                    ));
+                } else {
+                    match self.item(code.as_str()) {
+                        None => out.push(format!(
+                            "C4 (ST 5.2.2): item {code} is not in the catalogue held here, so its guide cannot be checked"
+                        )),
+                        Some(item) if !item.missing_elements.is_empty() => out.push(format!(
+                            "C4 (ST 5.2.2): the item's guide lacks {}; it may not be stationed until the city completes it",
+                            item.missing_elements.join(", ")
+                        )),
+                        Some(_) => {}
+                    }
+                }
+            }
+            DocKind::Staff(hall, _) => {
+                out.extend(
+                    self.roster(Some(hall))
+                        .into_iter()
+                        .filter(|v| v.pending.as_ref().is_some_and(|p| p.id == proposal.id))
+                        .flat_map(|v| v.warnings),
+                );
+            }
+            _ => {}
+        }
+        out
     }
 
     /// One hash over the heads of every record held: equal digests mean equal data.
@@ -706,6 +829,9 @@ pub(crate) fn proposal(
         approvals: g.approved_undecided.len(),
         approvals_required: usize::from(policy.approvers_required),
         approved_by: g.approved_undecided.iter().map(|d| d.to_string()).collect(),
+        proposed_at_ms: latest_timestamp(state, &g.undecided),
+        changes: field_changes(state, &g.effective),
+        warnings: Vec::new(),
     })
 }
 

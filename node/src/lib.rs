@@ -11,12 +11,14 @@
 //! - [`engine`]: the replica + store + key of one node and every user command on them.
 //! - [`network`]: the libp2p behaviour and the sync codec.
 //! - [`control`]: the loopback control API (HTTP + JSON, bearer token).
+//! - [`console`]: the administrators' web console, served beside it.
 //! - [`run`]: the event loop of a running node.
 //! - [`table_io`]: CSV, XLSX and JSON tables for catalogue import and record export.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod backup;
+pub mod console;
 pub mod control;
 pub mod engine;
 pub mod error;

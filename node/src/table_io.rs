@@ -90,18 +90,29 @@ pub fn read_table(path: &Path) -> Result<Table, NodeError> {
             path.display()
         )));
     }
+    let format = TableFormat::of(path)?;
+    let bytes = std::fs::read(path).map_err(io("read", path))?;
+    read_table_bytes(&path.display().to_string(), format, &bytes)
+}
+
+/// Reads every row of a CSV or XLSX file held in memory (an upload), as [`read_table`] reads a
+/// file; `name` is what errors call it.
+///
+/// # Errors
+/// As [`read_table`].
+pub fn read_table_bytes(name: &str, format: TableFormat, bytes: &[u8]) -> Result<Table, NodeError> {
+    if bytes.len() as u64 > TABLE_BYTES_MAX {
+        return Err(NodeError::NotAllowed(format!(
+            "{name} is {} bytes; at most {TABLE_BYTES_MAX}",
+            bytes.len()
+        )));
+    }
     let bad = |reason: String| {
-        NodeError::NotAllowed(format!(
-            "{} cannot be read as a table: {reason}",
-            path.display()
-        ))
+        NodeError::NotAllowed(format!("{name} cannot be read as a table: {reason}"))
     };
-    let table = match TableFormat::of(path)? {
-        TableFormat::Csv => {
-            let bytes = std::fs::read(path).map_err(io("read", path))?;
-            read_csv(&bytes)
-        }
-        TableFormat::Xlsx => read_xlsx(path),
+    let table = match format {
+        TableFormat::Csv => read_csv(bytes),
+        TableFormat::Xlsx => read_xlsx(bytes),
         TableFormat::Json => Err("import reads CSV or XLSX".into()),
     };
     table.map_err(bad)
@@ -204,9 +215,10 @@ fn blank_lines_before(text: &str) -> Vec<usize> {
     counts
 }
 
-fn read_xlsx(path: &Path) -> Result<Table, String> {
+fn read_xlsx(bytes: &[u8]) -> Result<Table, String> {
     use calamine::Reader;
-    let mut book = calamine::open_workbook_auto(path).map_err(|e| e.to_string())?;
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| e.to_string())?;
     let range = book
         .worksheet_range_at(0)
         .ok_or_else(|| "the workbook has no sheet".to_string())?
@@ -320,29 +332,40 @@ pub fn write_table(
     format: TableFormat,
     number_columns: &[&str],
 ) -> Result<(), NodeError> {
-    let tmp = path.with_extension("tmp-export");
-    let bad = |reason: String| {
+    let bytes = table_bytes(rows, format, number_columns).map_err(|reason| {
         NodeError::NotAllowed(format!("cannot write {}: {reason}", path.display()))
-    };
+    })?;
+    let tmp = path.with_extension("tmp-export");
+    std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io("replace", path))
+}
+
+/// The bytes of `rows` (header first) in `format`, as [`write_table`] writes them: what the
+/// console sends as a download.
+///
+/// # Errors
+/// The encoder's, in words.
+pub fn table_bytes(
+    rows: &[Vec<String>],
+    format: TableFormat,
+    number_columns: &[&str],
+) -> Result<Vec<u8>, String> {
     match format {
         TableFormat::Csv => {
             let mut out = Vec::from("\u{feff}".as_bytes());
             {
                 let mut writer = csv::Writer::from_writer(&mut out);
                 for row in rows {
-                    writer.write_record(row).map_err(|e| bad(e.to_string()))?;
+                    writer.write_record(row).map_err(|e| e.to_string())?;
                 }
-                writer.flush().map_err(|e| bad(e.to_string()))?;
+                writer.flush().map_err(|e| e.to_string())?;
             }
-            std::fs::write(&tmp, out).map_err(io("write", &tmp))?;
+            Ok(out)
         }
-        TableFormat::Xlsx => {
-            write_xlsx(&tmp, rows, number_columns).map_err(bad)?;
-        }
+        TableFormat::Xlsx => write_xlsx(rows, number_columns),
         TableFormat::Json => {
-            let Some((header, data)) = rows.split_first() else {
-                return write_table(path, &[Vec::new()], TableFormat::Json, number_columns);
-            };
+            let empty = Vec::new();
+            let (header, data) = rows.split_first().unwrap_or((&empty, &[]));
             let objects: Vec<serde_json::Map<String, serde_json::Value>> = data
                 .iter()
                 .map(|row| {
@@ -353,14 +376,12 @@ pub fn write_table(
                         .collect()
                 })
                 .collect();
-            let text = serde_json::to_string_pretty(&objects).map_err(|e| bad(e.to_string()))?;
-            std::fs::write(&tmp, text).map_err(io("write", &tmp))?;
+            serde_json::to_vec_pretty(&objects).map_err(|e| e.to_string())
         }
     }
-    std::fs::rename(&tmp, path).map_err(io("replace", path))
 }
 
-fn write_xlsx(path: &Path, rows: &[Vec<String>], number_columns: &[&str]) -> Result<(), String> {
+fn write_xlsx(rows: &[Vec<String>], number_columns: &[&str]) -> Result<Vec<u8>, String> {
     let is_number_column: Vec<bool> = rows
         .first()
         .map(|header| {
@@ -388,7 +409,7 @@ fn write_xlsx(path: &Path, rows: &[Vec<String>], number_columns: &[&str]) -> Res
             written.map_err(|e| e.to_string())?;
         }
     }
-    book.save(path).map_err(|e| e.to_string())
+    book.save_to_buffer().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

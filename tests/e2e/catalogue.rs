@@ -6,7 +6,8 @@ fn run(args: &[&str]) -> (bool, String, String) {
     run_cli(args)
 }
 
-const HEADER: &str = "事项编码,事项名称,事项类型,实施主体,设定依据,实施依据,办理条件,办理流程,是否收费,收费标准,收费依据,法定时限,承诺时限,通办范围,办事指南,申报材料";
+/// The catalogue table's header row, as the city's spreadsheets have it.
+pub(crate) const HEADER: &str = "事项编码,事项名称,事项类型,实施主体,设定依据,实施依据,办理条件,办理流程,是否收费,收费标准,收费依据,法定时限,承诺时限,通办范围,办事指南,申报材料";
 
 #[test]
 fn bad_rows_are_all_reported_and_nothing_is_half_imported_then_a_good_table_round_trips() {

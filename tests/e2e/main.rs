@@ -3,9 +3,11 @@
 //! Run `cargo build -p hallsync` first (`.ci/run` does): the tests start `target/debug/hallsync`.
 
 mod adversarial;
+mod browser;
 mod cases;
 mod catalogue;
 mod cli_errors;
+mod console;
 mod control;
 mod federation;
 mod lab;

@@ -1,30 +1,9 @@
 //! Window staff across real nodes: filings approved by the township, first-in-then-out at entry.
 
-use hallsync::harness::Federation;
-use hallsync_model::records::department::DepartmentFields;
 use hallsync_model::records::staff::StaffFields;
 use hallsync_node::engine::StaffStep;
 use hallsync_node::Command;
-use hallsync_tests::{small_federation, CONVERGE_TIMEOUT};
-
-fn approve_all(fed: &Federation, township: usize) {
-    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
-    for _ in 0..10 {
-        let pending = fed.node(township).call(Command::pending()).unwrap();
-        let list = pending["pending"].as_array().unwrap().clone();
-        if list.is_empty() {
-            return;
-        }
-        for p in list {
-            fed.node(township)
-                .call(Command::Approve {
-                    id: p["id"].as_str().unwrap().into(),
-                })
-                .unwrap();
-        }
-        fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
-    }
-}
+use hallsync_tests::{approve_all, small_federation};
 
 fn step(person: &str, step: &str, on: &str) -> Command {
     Command::StaffStep(StaffStep {
@@ -59,17 +38,7 @@ fn a_window_is_never_left_empty() {
         "a department that is not stationed is refused"
     );
     fed.node(n.village)
-        .call(Command::Department {
-            hall: None,
-            fields: DepartmentFields {
-                dept: "mzj".into(),
-                name: "民政局".into(),
-                plan: "进驻方案 2026-01".into(),
-                authorization_letter: "授权委托书 2026-01".into(),
-                filing: "备案登记表 2026-01".into(),
-                ..DepartmentFields::default()
-            },
-        })
+        .call(hallsync_tests::civil_affairs_filing("进驻方案 2026-01"))
         .unwrap();
     approve_all(&fed, n.township);
     for person in ["a", "b"] {

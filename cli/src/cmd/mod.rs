@@ -464,6 +464,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         ),
         Cmd::RotateKey { data } => ("rotate-key", data.data, Command::RotateKey),
         Cmd::Audit { data, record } => ("audit", data.data, Command::Audit { record }),
+        Cmd::Console { data } => ("console", data.data, Command::ConsoleLink),
+        Cmd::Halls { data } => ("halls", data.data, Command::Halls),
         Cmd::Service {
             action:
                 ServiceCmd::Install {

@@ -23,6 +23,7 @@ use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::console::{self, ConsoleState};
 use crate::control::outcomes::{self, Outcomes, Slot, KEY_CHARS_MAX};
 use crate::control::proof::{self, Challenge};
 use crate::engine::Command;
@@ -56,13 +57,16 @@ struct Ctl {
     addr: String,
     commands: mpsc::Sender<CommandRequest>,
     outcomes: Arc<Outcomes>,
+    console: ConsoleState,
 }
 
 /// A started control server.
 pub struct ControlServer {
     /// The address it listens on.
     pub addr: SocketAddr,
-    /// Stops it.
+    /// Where the console is served (the same address unless `[console] listen` names another).
+    pub console_addr: SocketAddr,
+    /// Stops it (and the console's listener, when it has its own).
     pub stop: oneshot::Sender<()>,
 }
 
@@ -74,22 +78,39 @@ impl ControlServer {
     /// [`NodeError::Network`] when the address cannot be bound.
     pub async fn start(
         listen: &str,
+        console: &hallsync_config::ConsoleSection,
         token: String,
         key: DeviceKey,
         commands: mpsc::Sender<CommandRequest>,
     ) -> Result<ControlServer, NodeError> {
-        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-            NodeError::Network(format!("control API cannot listen on {listen}: {e}"))
-        })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| NodeError::Network(e.to_string()))?;
+        let bind = |listen: String, what: &'static str| async move {
+            let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+                NodeError::Network(format!("{what} cannot listen on {listen}: {e}"))
+            })?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| NodeError::Network(e.to_string()))?;
+            Ok::<_, NodeError>((listener, addr))
+        };
+        let (listener, addr) = bind(listen.to_string(), "control API").await?;
+        let own_console = if console.listen.is_empty() {
+            None
+        } else {
+            Some(bind(console.listen.clone(), "console").await?)
+        };
+        let console_addr = own_console.as_ref().map_or(addr, |(_, a)| *a);
+        let console_state = ConsoleState::new(
+            console_addr,
+            commands.clone(),
+            ConsoleState::limits_of(console),
+        );
         let ctl = Ctl {
             token: Arc::new(token),
             key: Arc::new(key),
             addr: addr.to_string(),
             commands,
             outcomes: Arc::new(Outcomes::default()),
+            console: console_state.clone(),
         };
         let app = Router::new()
             .route("/api/command", post(handle))
@@ -103,8 +124,32 @@ impl ControlServer {
             )
             .with_state(ctl);
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, app, stopped));
-        Ok(ControlServer { addr, stop })
+        match own_console {
+            None => {
+                let app = app.merge(console::router(console_state));
+                tokio::spawn(serve(listener, app, stopped));
+            }
+            Some((console_listener, _)) => {
+                let (stop_control, control_stopped) = oneshot::channel::<()>();
+                let (stop_console, console_stopped) = oneshot::channel::<()>();
+                tokio::spawn(serve(listener, app, control_stopped));
+                tokio::spawn(serve(
+                    console_listener,
+                    console::router(console_state),
+                    console_stopped,
+                ));
+                tokio::spawn(async move {
+                    let _ = stopped.await;
+                    let _ = stop_control.send(());
+                    let _ = stop_console.send(());
+                });
+            }
+        }
+        Ok(ControlServer {
+            addr,
+            console_addr,
+            stop,
+        })
     }
 }
 
@@ -196,7 +241,10 @@ async fn hello(State(ctl): State<Ctl>, body: Bytes) -> (StatusCode, Json<Value>)
 }
 
 /// Sends `command` to the event loop and waits for its answer.
-async fn run(commands: &mpsc::Sender<CommandRequest>, command: Command) -> Result<Value, String> {
+pub(crate) async fn run(
+    commands: &mpsc::Sender<CommandRequest>,
+    command: Command,
+) -> Result<Value, String> {
     let (reply, answer) = oneshot::channel();
     if commands.send((command, reply)).await.is_err() {
         return Err("the node is shutting down".into());
@@ -238,6 +286,13 @@ async fn handle(
         Ok(c) => c,
         Err(e) => return fail(StatusCode::BAD_REQUEST, format!("not a command: {e}")),
     };
+    // The console's sessions live here, not in the event loop: the server answers this one.
+    if command == Command::ConsoleLink {
+        return match ctl.console.issue_link() {
+            Ok(link) => (StatusCode::OK, Json(json!({ "ok": true, "result": link }))),
+            Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e),
+        };
+    }
     let key = headers
         .get(IDEMPOTENCY_HEADER)
         .and_then(|v| v.to_str().ok())

@@ -26,6 +26,18 @@ pub enum Command {
         #[serde(default)]
         limit: Option<usize>,
     },
+    /// A page of the stationings of one hall (this node's when absent), without the catalogue.
+    Stationings {
+        /// The hall.
+        #[serde(default)]
+        hall: Option<String>,
+        /// The cursor: the previous page's `next`.
+        #[serde(default)]
+        after: Option<String>,
+        /// Entries in the page.
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     /// A page of the proposals this node's administrator may decide.
     Pending {
         /// The cursor: the previous page's `next`.
@@ -251,6 +263,11 @@ pub enum Command {
     BundleExport,
     /// Stops a running node.
     Shutdown,
+    /// The halls at and below this node's hall, as a tree.
+    Halls,
+    /// A one-time sign-in link to the administrators' console (a running node only: the control
+    /// server answers it, see [`crate::console`]).
+    ConsoleLink,
 }
 
 impl Command {
@@ -295,6 +312,7 @@ impl Command {
         let mut next = self.clone();
         match &mut next {
             Command::Items { after: a, .. }
+            | Command::Stationings { after: a, .. }
             | Command::Pending { after: a, .. }
             | Command::Quarantine { after: a, .. }
             | Command::Cases { after: a, .. }

@@ -11,7 +11,7 @@ use hallsync_model::records::policy::{
 };
 use hallsync_model::trust::cert::RecordKind;
 use hallsync_model::{Approval, Decision, DocId, Replica, Role, ScalarValue, SignedChange};
-use hallsync_model::{DocKind, Level};
+use hallsync_model::{DocKind, HallId, Level};
 use serde_json::{json, Value};
 
 use super::{now_ms, Command, Engine, NetView};
@@ -92,7 +92,11 @@ impl Engine {
         match command {
             Command::Status => self.status(net),
             Command::Items { hall, search, after, limit } => {
-                self.items(hall.as_deref(), search.as_deref(), &record_page(after, limit)?)
+                self.items(hall.as_deref(), search.as_deref(), true, &record_page(after, limit)?)
+            }
+            Command::Stationings { hall, after, limit } => {
+                let hall = hall.unwrap_or_else(|| self.config.node.hall.clone());
+                self.items(Some(&hall), None, false, &record_page(after, limit)?)
             }
             Command::Pending { after, limit } => {
                 let me = self.key.device_id();
@@ -210,7 +214,8 @@ impl Engine {
             }
             Command::PeerAdd { addr } => self.peer_add(&addr),
             Command::PeerRemove { target } => self.peer_remove(&target),
-            Command::Net { .. } | Command::Shutdown => Err(NodeError::NotAllowed(
+            Command::Halls => self.hall_tree(),
+            Command::Net { .. } | Command::Shutdown | Command::ConsoleLink => Err(NodeError::NotAllowed(
                 "no node is running on this data directory; start it with `hallsync run`".into(),
             )),
             Command::BundleImport { bundle } => {
@@ -600,6 +605,36 @@ impl Engine {
         Ok(json!({ "kind": kind, "rows": rows, "next": next }))
     }
 
+    /// This node's hall and every hall below it, depth first, each after its parent.
+    fn hall_tree(&self) -> Result<Value, NodeError> {
+        let replica = self.replica()?;
+        let halls = replica.trust().halls();
+        let mut rows = Vec::new();
+        let mut stack = vec![(HallId::new(&self.config.node.hall)?, 0usize)];
+        // A tree of certified halls has no cycles; the bound guards against a corrupt one.
+        while let Some((id, depth)) = stack.pop() {
+            if rows.len() > halls.len() {
+                break;
+            }
+            let Some(info) = halls.get(&id) else { continue };
+            rows.push(HallRow {
+                id: id.to_string(),
+                name: info.name.clone(),
+                level: info.level.label().to_string(),
+                parent: info.parent.as_ref().map(|p| p.to_string()),
+                depth,
+            });
+            let mut children: Vec<_> = halls
+                .values()
+                .filter(|h| h.parent.as_ref() == Some(&id))
+                .map(|h| h.id.clone())
+                .collect();
+            children.reverse();
+            stack.extend(children.into_iter().map(|c| (c, depth + 1)));
+        }
+        Ok(encode(&HallTree { halls: rows }))
+    }
+
     fn status(&self, net: &NetView) -> Result<Value, NodeError> {
         let me = self.key.device_id();
         let membership = self.replica.as_ref().map(|replica| Membership {
@@ -656,6 +691,7 @@ impl Engine {
         &self,
         hall: Option<&str>,
         search: Option<&str>,
+        with_items: bool,
         request: &PageRequest,
     ) -> Result<Value, NodeError> {
         let replica = self.replica()?;
@@ -664,7 +700,7 @@ impl Engine {
         let page = replica.page(
             request,
             |id| match id.kind() {
-                DocKind::Item(_) => true,
+                DocKind::Item(_) => with_items,
                 DocKind::Station(h, _) => hall.is_none_or(|want| h.as_str() == want),
                 _ => false,
             },

@@ -430,3 +430,25 @@ pub struct BundleExported {
     /// The bundle, hex.
     pub bundle: String,
 }
+
+/// `halls`: the hall tree at and below this node's hall.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HallTree {
+    /// Depth first, each hall after its parent.
+    pub halls: Vec<HallRow>,
+}
+
+/// One hall of [`HallTree`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HallRow {
+    /// Its id.
+    pub id: String,
+    /// Its certified name.
+    pub name: String,
+    /// Its level, in Chinese.
+    pub level: String,
+    /// The hall above it.
+    pub parent: Option<String>,
+    /// How far below this node's hall.
+    pub depth: usize,
+}

@@ -163,6 +163,7 @@ pub async fn run(dir: DataDir, shutdown: impl Future<Output = ()>) -> Result<(),
     let token = ControlInfo::new_token()?;
     let control = ControlServer::start(
         &config.control.listen,
+        &config.console,
         token.clone(),
         engine.key().clone(),
         tx,
