@@ -149,9 +149,14 @@ impl Browser {
     /// Waits (up to 10 s) until the page's body text contains `wanted`, for pages that move on by
     /// themselves (the sign-in page submits itself); returns the text.
     pub fn wait_text(&self, wanted: &str) -> Result<String> {
+        self.wait_text_of("body", wanted)
+    }
+
+    /// Waits (up to 10 s) until the first element matching `css` shows text containing `wanted`.
+    pub fn wait_text_of(&self, css: &str, wanted: &str) -> Result<String> {
         let mut text = String::new();
         for _ in 0..100 {
-            text = self.text().unwrap_or_default();
+            text = self.text_of(css).unwrap_or_default();
             if text.contains(wanted) {
                 return Ok(text);
             }
@@ -224,6 +229,12 @@ impl Browser {
     pub fn type_into(&self, css: &str, text: &str) -> Result<()> {
         let (css, text) = (css.to_string(), text.to_string());
         self.on(|c| async move { Ok(c.find(Locator::Css(&css)).await?.send_keys(&text).await?) })
+    }
+
+    /// Runs `script` in the page and returns what it returns.
+    pub fn run_js(&self, script: &str) -> Result<serde_json::Value> {
+        let script = script.to_string();
+        self.on(|c| async move { Ok(c.execute(&script, vec![]).await?) })
     }
 
     /// Sets the value of the first element matching `css`, as a page's own script could (a

@@ -197,6 +197,27 @@ fn a_township_administrator_decides_in_the_console_and_every_node_follows() {
     let text = browser.text().unwrap();
     assert!(text.contains("已驳回") && text.contains(reason), "{text}");
 
+    // Live: a new proposal shows in the badge without reloading the page.
+    browser
+        .goto(&format!("{township}/console/pending"))
+        .unwrap();
+    browser.run_js("window.stillHere = 'yes';").unwrap();
+    assert_eq!(
+        browser.text_of("#live-pending").unwrap(),
+        "待审批 Pending 0"
+    );
+    propose(fed.node(n.village), ITEM_B, None);
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    browser
+        .wait_text_of("#live-pending", "待审批 Pending 1")
+        .expect("the badge counts the new proposal");
+    assert_eq!(
+        browser.run_js("return window.stillHere;").unwrap(),
+        "yes",
+        "the page was not reloaded"
+    );
+    assert!(browser.text_of("#live-sync").unwrap().contains("已同步"));
+
     // A case between the village and its township (the city, not on its path, never holds it).
     fed.node(n.village)
         .call(Command::CaseOpen {
@@ -290,6 +311,18 @@ fn a_township_administrator_decides_in_the_console_and_every_node_follows() {
         text.contains(&device),
         "the sync page names the device: {text}"
     );
+
+    // Signing out ends the session: the next page is refused.
+    browser
+        .goto(&format!("{township}/console/pending"))
+        .unwrap();
+    browser.click("header form button").unwrap();
+    browser
+        .goto(&format!("{township}/console/pending"))
+        .unwrap();
+    browser
+        .wait_text("未登录")
+        .expect("signed out, the console refuses");
 }
 
 /// Serves `page` from another origin (127.0.0.1, another port) to whoever asks, until `done` is
@@ -334,7 +367,7 @@ fn the_console_refuses_strangers_operators_ones_own_proposals_and_cross_site_pos
     // sees no approve button and the node refuses its decision anyway; one's own proposal is not
     // listed and a forged approval of it is refused; a cross-site POST without the CSRF token is
     // refused; a catalogue import with bad rows shows every bad cell and imports nothing.
-    let (fed, n) = small_federation().unwrap();
+    let (mut fed, n) = small_federation().unwrap();
     items(&fed, &n);
     propose(fed.node(n.village), ITEM_A, None);
     fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
@@ -454,6 +487,39 @@ fn the_console_refuses_strangers_operators_ones_own_proposals_and_cross_site_pos
         )
         .unwrap();
     refused_and_still_pending(&browser, fed.node(n.township), &village_record, &village_a);
+
+    // `[console] listen` serves the console on an address of its own, not beside the control API.
+    let township_node = fed.node_mut(n.township);
+    township_node.stop(Duration::from_secs(20));
+    let config = township_node.dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let own_listen = text.replace(
+        "[console]\nlisten = \"\"",
+        "[console]\nlisten = \"127.0.0.1:0\"",
+    );
+    assert_ne!(own_listen, text, "init writes the [console] section: {text}");
+    std::fs::write(&config, own_listen).unwrap();
+    township_node.start(CONVERGE_TIMEOUT).unwrap();
+    let control = hallsync_node::control::ControlInfo::read(
+        &hallsync_node::DataDir::new(&fed.node(n.township).dir).control_file(),
+    )
+    .unwrap()
+    .unwrap();
+    let own = sign_in(&browser, fed.node(n.township));
+    assert_ne!(
+        own,
+        format!("http://{}", control.addr),
+        "a console of its own"
+    );
+    let beside = agent
+        .get(&format!("http://{}/console/signin", control.addr))
+        .call()
+        .unwrap();
+    assert_eq!(
+        beside.status(),
+        404,
+        "the control API serves no console then"
+    );
 
     // The city imports a table with bad rows: every bad cell is shown, nothing is imported.
     let city = sign_in(&browser, fed.node(n.city));

@@ -71,6 +71,8 @@ pub struct ConsoleState {
     base: Arc<String>,
     /// The session cookie's name ([`COOKIE_PREFIX`] and the port).
     cookie: Arc<String>,
+    /// The last answer of `/console/live` and when it was computed (see [`pages::LIVE_REUSE_MS`]).
+    live: Arc<Mutex<Option<(i64, pages::Live)>>>,
     limits: ConsoleLimits,
 }
 
@@ -104,6 +106,7 @@ impl ConsoleState {
             commands,
             base: Arc::new(format!("http://{addr}")),
             cookie: Arc::new(format!("{COOKIE_PREFIX}{}", addr.port())),
+            live: Arc::new(Mutex::new(None)),
             limits,
         }
     }
@@ -124,6 +127,25 @@ impl ConsoleState {
         self.sessions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The live badges' last answer, if computed less than `reuse_ms` before `now_ms`.
+    fn live_cached(&self, now_ms: i64, reuse_ms: i64) -> Option<pages::Live> {
+        let kept = self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.as_ref()
+            .filter(|(at, _)| (0..reuse_ms).contains(&(now_ms - at)))
+            .map(|(_, live)| live.clone())
+    }
+
+    /// Keeps `live` as computed at `now_ms`.
+    fn keep_live(&self, now_ms: i64, live: pages::Live) {
+        *self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now_ms, live));
     }
 
     /// Issues a one-time sign-in link (for `hallsync console`, which holds the control token).

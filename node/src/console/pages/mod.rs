@@ -129,33 +129,40 @@ pub async fn asset(Path(name): Path<String>) -> Response {
 }
 
 /// What the live badges show.
-#[derive(Serialize)]
-struct Live {
+#[derive(Clone, Serialize)]
+pub struct Live {
     pending: String,
     sync_zh: String,
     sync_en: String,
     sync_ok: bool,
 }
 
+/// How long one answer of `/console/live` serves every open tab: the pending count reads every
+/// governed record, so however many consoles poll, the node computes it at most once in this time.
+pub const LIVE_REUSE_MS: i64 = 2_000;
+
 /// `/console/live`: the pending count and the sync state, for the badges.
 pub async fn live(
     State(console): State<ConsoleState>,
     Extension(authed): Extension<Authed>,
-) -> Response {
-    match shell(&console, &authed).await {
-        Ok(s) => Json(Live {
-            pending: if s.pending_more {
-                format!("{}+", s.pending)
-            } else {
-                s.pending.to_string()
-            },
-            sync_zh: s.sync.0,
-            sync_en: s.sync.1,
-            sync_ok: s.sync.2,
-        })
-        .into_response(),
-        Err(r) => r,
+) -> Page {
+    let now = super::now_ms();
+    if let Some(live) = console.live_cached(now, LIVE_REUSE_MS) {
+        return Ok(Json(live).into_response());
     }
+    let s = shell(&console, &authed).await?;
+    let live = Live {
+        pending: if s.pending_more {
+            format!("{}+", s.pending)
+        } else {
+            s.pending.to_string()
+        },
+        sync_zh: s.sync.0,
+        sync_en: s.sync.1,
+        sync_ok: s.sync.2,
+    };
+    console.keep_live(now, live.clone());
+    Ok(Json(live).into_response())
 }
 
 /// Any other path under the console.
