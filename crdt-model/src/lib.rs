@@ -47,6 +47,7 @@ pub mod page;
 pub mod records;
 pub mod replica;
 pub mod roster;
+pub mod seal;
 pub mod sync;
 pub mod trust;
 

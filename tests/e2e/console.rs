@@ -497,7 +497,10 @@ fn the_console_refuses_strangers_operators_ones_own_proposals_and_cross_site_pos
         "[console]\nlisten = \"\"",
         "[console]\nlisten = \"127.0.0.1:0\"",
     );
-    assert_ne!(own_listen, text, "init writes the [console] section: {text}");
+    assert_ne!(
+        own_listen, text,
+        "init writes the [console] section: {text}"
+    );
     std::fs::write(&config, own_listen).unwrap();
     township_node.start(CONVERGE_TIMEOUT).unwrap();
     let control = hallsync_node::control::ControlInfo::read(
