@@ -37,6 +37,8 @@ fn rotated_village_keeps_its_rights_and_its_past() {
         .unwrap()
         .to_string();
 
+    let seal_before = announced_seal_key(fed.node(n.village));
+
     fed.node_mut(n.village).stop(Duration::from_secs(10));
     let dir = fed.node(n.village).dir.to_string_lossy().to_string();
     let rotated = fed
@@ -49,6 +51,12 @@ fn rotated_village_keeps_its_rights_and_its_past() {
     assert!(fed.node(n.village).dir.join("device.key.retired").exists());
 
     fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
+    // The new device announces a sealing key of its own (the old one is kept to open old cases).
+    let seal_after = announced_seal_key(fed.node(n.village));
+    assert_ne!(
+        seal_after, seal_before,
+        "a rotation brings a new sealing key"
+    );
     fed.node(n.village)
         .call(Command::StationPropose(StationRequest::station(
             "442000010000",
@@ -155,4 +163,20 @@ fn a_village_that_cannot_be_dialled_reconnects_to_its_rotated_township() {
         after.contains(&township_peer),
         "the config follows: {after}"
     );
+}
+
+/// The id of the sealing key `node`'s device has announced, once it has (within 20 s).
+fn announced_seal_key(node: &hallsync::harness::NodeProcess) -> String {
+    let mut seen = serde_json::Value::Null;
+    hallsync::harness::wait_until(
+        "the sealing key to be announced",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || {
+            seen = node.call(Command::Status)?["seal_key"].clone();
+            Ok(seen.is_string())
+        },
+    )
+    .unwrap();
+    seen.as_str().unwrap_or_default().to_string()
 }

@@ -12,6 +12,7 @@ use crate::change::rejection::Rejection;
 use crate::identity::DeviceId;
 use crate::trust::cert::Certificate;
 use crate::trust::revocation::Revocation;
+use crate::trust::seal_keys::{SealAnnouncement, SEAL_PREFIX};
 use crate::trust::state::TrustState;
 
 /// Prefix of certificate keys.
@@ -37,6 +38,8 @@ pub struct TrustEntries {
     pub certs: Vec<Certificate>,
     /// Revocations written.
     pub revocations: Vec<Revocation>,
+    /// Sealing keys announced.
+    pub seal_keys: Vec<SealAnnouncement>,
 }
 
 /// The certificates and revocations a trust change writes, without judging its author: for
@@ -54,6 +57,10 @@ pub(crate) fn entries(writes: &[RootWrite]) -> TrustEntries {
         } else if write.key.starts_with(REVOKE_PREFIX) {
             if let Ok(revocation) = Revocation::from_bytes(bytes) {
                 entries.revocations.push(revocation);
+            }
+        } else if write.key.starts_with(SEAL_PREFIX) {
+            if let Ok(announcement) = SealAnnouncement::from_bytes(bytes) {
+                entries.seal_keys.push(announcement);
             }
         }
     }
@@ -96,9 +103,16 @@ pub(crate) fn authorize(
             let key = revocation_key(&revocation);
             entries.revocations.push(revocation);
             (key, issuer)
+        } else if write.key.starts_with(SEAL_PREFIX) {
+            // A sealing key is announced by its own device: the change's signer.
+            let announcement = SealAnnouncement::from_bytes(bytes).map_err(malformed)?;
+            let device = announcement.device;
+            let key = announcement.record_key();
+            entries.seal_keys.push(announcement);
+            (key, device)
         } else {
             return Err(Rejection::shape(format!(
-                "`{}` is not a trust key (cert/… or revoke/…)",
+                "`{}` is not a trust key (cert/…, revoke/… or seal/…)",
                 write.key
             )));
         };
@@ -110,7 +124,7 @@ pub(crate) fn authorize(
         }
         if &issuer != author {
             return Err(Rejection::shape(
-                "only the issuer of a certificate or revocation may publish it".into(),
+                "only the issuer of a certificate or revocation, or the device whose sealing key it is, may publish it".into(),
             ));
         }
     }

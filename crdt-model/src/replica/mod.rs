@@ -617,6 +617,7 @@ impl Replica {
         if let Some(trust) = self.state(&DocId::trust()) {
             let mut certs = Vec::new();
             let mut revocations = Vec::new();
+            let mut seal_keys = Vec::new();
             for envelope in trust.applied_envelopes() {
                 let Ok(change) = crate::change::envelope::parse_change(&envelope.change) else {
                     continue;
@@ -627,8 +628,11 @@ impl Replica {
                 let entries = crate::records::trust_doc::entries(&writes);
                 certs.extend(entries.certs);
                 revocations.extend(entries.revocations);
+                seal_keys.extend(entries.seal_keys);
             }
-            Arc::make_mut(&mut self.trust).add_all(certs, revocations);
+            let trust = Arc::make_mut(&mut self.trust);
+            trust.add_all(certs, revocations);
+            trust.add_seal_keys(seal_keys);
         }
     }
 
@@ -1137,6 +1141,7 @@ impl Replica {
         if let Applied::Trust(entries) = kind {
             let trust = Arc::make_mut(&mut self.trust);
             trust.add_all(entries.certs, entries.revocations);
+            trust.add_seal_keys(entries.seal_keys);
             // Devices whose certificates now stand differently: their records are re-judged.
             self.plan.changed.extend(trust.take_changed());
         }

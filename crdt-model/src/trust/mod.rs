@@ -4,4 +4,5 @@ pub mod cert;
 pub mod genesis;
 pub mod membership;
 pub mod revocation;
+pub mod seal_keys;
 pub mod state;

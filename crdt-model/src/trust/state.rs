@@ -59,6 +59,8 @@ pub struct TrustState {
     /// trust-document write is accepted never depends on arrival order.
     members: BTreeSet<DeviceId>,
     ignore_revocations: bool,
+    /// Devices' announced sealing keys (issue #14).
+    seal_keys: crate::trust::seal_keys::SealKeys,
     /// Devices whose certificates stand differently after a full recompute than before it, since
     /// [`TrustState::take_changed`]: what a replica must re-judge. Admitting a certificate for a new
     /// hall (the incremental path) takes nothing away and is not listed.
@@ -100,8 +102,43 @@ impl TrustState {
             lineages: Lineages::default(),
             members: BTreeSet::new(),
             ignore_revocations: false,
+            seal_keys: crate::trust::seal_keys::SealKeys::default(),
             changed: BTreeSet::new(),
         }
+    }
+
+    /// Adds sealing-key announcements (judged when their trust change applied).
+    pub fn add_seal_keys(
+        &mut self,
+        announcements: impl IntoIterator<Item = crate::trust::seal_keys::SealAnnouncement>,
+    ) {
+        self.seal_keys.add(announcements);
+    }
+
+    /// The current sealing key of `device`, if it announced one.
+    pub fn seal_key_of(&self, device: &DeviceId) -> Option<crate::seal::SealKey> {
+        self.seal_keys.current(device)
+    }
+
+    /// Whom to seal a hall's personal data to: the current sealing key of every device that holds a
+    /// standing certificate for `hall` (a revoked device is no longer sealed to), and the devices
+    /// that have not announced one yet (so the caller can say who would be left out).
+    pub fn seal_recipients(&self, hall: &HallId) -> (Vec<crate::seal::SealKey>, Vec<DeviceId>) {
+        let devices: BTreeSet<DeviceId> = self
+            .active
+            .values()
+            .filter(|c| &c.body.hall == hall)
+            .map(|c| c.body.holder)
+            .collect();
+        let mut keys = Vec::new();
+        let mut missing = Vec::new();
+        for device in devices {
+            match self.seal_keys.current(&device) {
+                Some(key) => keys.push(key),
+                None => missing.push(device),
+            }
+        }
+        (keys, missing)
     }
 
     /// The network's genesis.

@@ -658,6 +658,7 @@ impl Engine {
             open_records: replica.open_records(),
             open_records_max: self.config.limits.open_records_max,
             unreadable_records: replica.unreadable_records(),
+            seal_key: replica.trust().seal_key_of(&me).map(|k| k.id()),
         });
         Ok(encode(&StatusReport {
             device_id: me.to_string(),

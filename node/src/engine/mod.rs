@@ -13,6 +13,7 @@ mod net_view;
 pub mod peers;
 pub mod pipeline;
 pub mod response;
+mod seal;
 mod staff;
 mod stationing;
 mod token;

@@ -140,6 +140,10 @@ pub struct Membership {
     pub open_records_max: u64,
     /// Stored records that could not be read.
     pub unreadable_records: u64,
+    /// The id of this device's sealing key as the trust record announces it (issue #14); `None`
+    /// until the node has announced it (it does so on its first tick once it holds a certificate).
+    #[serde(default)]
+    pub seal_key: Option<String>,
 }
 
 /// `status`.

@@ -157,6 +157,8 @@ impl Engine {
             source,
         })?;
         self.key = new_key;
+        // What was sealed to the old device stays readable; the new device announces a new key.
+        self.retire_seal_key()?;
         Ok(encode(&Rotated {
             old_device_id: old.to_string(),
             device_id: self.key.device_id().to_string(),

@@ -531,6 +531,11 @@ impl Node {
             self.fatal = Some(e);
             return;
         }
+        match self.engine.announce_seal_key() {
+            Ok(true) => tracing::info!("announced this device's sealing key"),
+            Ok(false) => {}
+            Err(e) => tracing::debug!("cannot announce this device's sealing key yet: {e}"),
+        }
         if !self.online {
             return;
         }
