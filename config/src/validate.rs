@@ -148,13 +148,20 @@ impl Config {
             })?;
         }
         if !self.console.listen.is_empty() {
-            self.console.listen.parse::<SocketAddr>().map_err(|_| {
+            let addr = self.console.listen.parse::<SocketAddr>().map_err(|_| {
                 invalid(
                     "console.listen",
                     format!("{:?}", self.console.listen),
                     "give an address and port such as 127.0.0.1:8080, or leave it empty (beside the control API)",
                 )
             })?;
+            if addr.ip().is_unspecified() {
+                return Err(invalid(
+                    "console.listen",
+                    format!("{:?}", self.console.listen),
+                    "name the address of the hall network's interface, e.g. 192.168.1.10:8080: sign-in links carry it, and the console answers only requests sent to it",
+                ));
+            }
         }
         check_range(
             "console.link_minutes",
@@ -345,6 +352,9 @@ mod tests {
         assert!(err_of(|c| c.node.parent = None).contains("node.parent"));
         assert!(err_of(|c| c.control.listen = "0.0.0.0:80".into()).contains("loopback"));
         assert!(err_of(|c| c.control.listen = "nope".into()).contains("control.listen"));
+        assert!(err_of(|c| c.console.listen = "0.0.0.0:8080".into()).contains("console.listen"));
+        assert!(err_of(|c| c.console.listen = "nope".into()).contains("console.listen"));
+        assert!(err_of(|c| c.console.session_minutes = 0).contains("console.session_minutes"));
         assert!(err_of(|c| c.network.listen = vec!["tcp://x".into()]).contains("network.listen"));
         assert!(err_of(|c| c.network.peers = vec!["/ip4/1.2.3.4/tcp/1".into()]).contains("/p2p/"));
         assert!(err_of(|c| c.network.sync_interval_ms = 1).contains("network.sync_interval_ms"));

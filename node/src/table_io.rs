@@ -16,6 +16,17 @@ pub const TABLE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// memory for a CSV of blank lines.
 pub const TABLE_ROWS_MAX: usize = 1_048_576;
 
+/// Most columns read from a sheet: far above any catalogue (16) or export, and a bound on what a
+/// cell far to the right could make a reader allocate.
+pub const TABLE_COLUMNS_MAX: u32 = 1024;
+
+/// Most bytes an XLSX file may unpack to, all its parts together (by the sizes its directory
+/// declares): a bound on a compressed "bomb" before any part is read.
+pub const XLSX_UNPACKED_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+/// Most parts an XLSX file may hold.
+const XLSX_PARTS_MAX: usize = 10_000;
+
 /// Most date cells named one by one in [`Table::notes`]; the rest are counted in one more note.
 pub const DATE_NOTES_MAX: usize = 20;
 
@@ -215,39 +226,82 @@ fn blank_lines_before(text: &str) -> Vec<usize> {
     counts
 }
 
+/// Refuses an XLSX file whose parts would unpack to more than [`XLSX_UNPACKED_BYTES_MAX`], before
+/// any part is unpacked.
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("it is not an XLSX workbook: {e}"))?;
+    if archive.len() > XLSX_PARTS_MAX {
+        return Err(format!(
+            "it has {} parts; at most {XLSX_PARTS_MAX}",
+            archive.len()
+        ));
+    }
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let part = archive
+            .by_index_raw(i)
+            .map_err(|e| format!("it is not an XLSX workbook: {e}"))?;
+        total = total.saturating_add(part.size());
+    }
+    if total > XLSX_UNPACKED_BYTES_MAX {
+        return Err(format!(
+            "it unpacks to {total} bytes; at most {XLSX_UNPACKED_BYTES_MAX}"
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the first sheet cell by cell (never as one rectangle, whose size a single far cell would
+/// set), refusing a cell beyond [`TABLE_ROWS_MAX`] rows or [`TABLE_COLUMNS_MAX`] columns before
+/// anything is allocated for it.
 fn read_xlsx(bytes: &[u8]) -> Result<Table, String> {
     use calamine::Reader;
-    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+    check_unpacked_size(bytes)?;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| e.to_string())?;
+    let first = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| "the workbook has no sheet".to_string())?;
+    let mut cells = book
+        .worksheet_cells_reader(&first)
         .map_err(|e| e.to_string())?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| "the workbook has no sheet".to_string())?
-        .map_err(|e| e.to_string())?;
-    // The range starts at the first cell in use; rows above it are empty rows of the sheet.
-    let (top, left) = range.start().unwrap_or((0, 0));
-    let top = usize::try_from(top).map_err(|e| e.to_string())?;
-    if top >= TABLE_ROWS_MAX {
-        return Err(format!("it has more than {TABLE_ROWS_MAX} rows"));
-    }
-    let mut rows = vec![Vec::new(); top];
+    let mut rows: Vec<Vec<String>> = Vec::new();
     let mut dates = Vec::new();
-    for (r, cells) in range.rows().enumerate() {
-        let mut row: Vec<String> = Vec::with_capacity(cells.len());
-        for (c, cell) in cells.iter().enumerate() {
-            let (text, is_date) = cell_text(cell);
-            if is_date {
-                dates.push(format!(
-                    "第{n}行{col}列是日期，读作 {text} row {n} column {col} is a date cell, read as {text}",
-                    n = top + r + 1,
-                    col = column_name(left as usize + c),
-                ));
-            }
-            row.push(text);
+    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+        let (r, c) = cell.get_position();
+        if r as usize >= TABLE_ROWS_MAX {
+            return Err(format!("it has more than {TABLE_ROWS_MAX} rows"));
         }
-        while row.last().is_some_and(String::is_empty) {
-            row.pop();
+        if c >= TABLE_COLUMNS_MAX {
+            return Err(format!(
+                "it has a cell in column {} (row {}); at most {TABLE_COLUMNS_MAX} columns are read",
+                column_name(c as usize),
+                r + 1
+            ));
         }
-        push_row(&mut rows, row)?;
+        let (text, is_date) = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        if is_date {
+            dates.push(format!(
+                "第{n}行{col}列是日期，读作 {text} row {n} column {col} is a date cell, read as {text}",
+                n = r + 1,
+                col = column_name(c as usize),
+            ));
+        }
+        let (r, c) = (r as usize, c as usize);
+        if rows.len() <= r {
+            rows.resize_with(r + 1, Vec::new);
+        }
+        let row = &mut rows[r];
+        if row.len() <= c {
+            row.resize_with(c + 1, String::new);
+        }
+        row[c] = text;
     }
     while rows.last().is_some_and(Vec::is_empty) {
         rows.pop();
@@ -428,6 +482,33 @@ mod tests {
             write_table(&path, &rows, TableFormat::of(&path).unwrap(), &[]).unwrap();
             assert_eq!(read_table(&path).unwrap().rows, rows, "{ext}");
         }
+    }
+
+    #[test]
+    fn a_sheet_with_one_far_cell_is_refused_without_allocating_its_rectangle() {
+        // A1 and XFD1048576 alone: read as a rectangle this is 17 billion cells (the node aborted
+        // on it); read cell by cell it is refused at the far cell.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "事项编码").unwrap();
+        sheet.write_string(1_048_575, 16_383, "far").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let err = read_table_bytes("bomb.xlsx", TableFormat::Xlsx, &bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("XFD") && err.contains("1024"), "{err}");
+        // A far row within the columns is read, with the rows between empty.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "a").unwrap();
+        sheet.write_string(4, 2, "b").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let rows = read_table_bytes("t.xlsx", TableFormat::Xlsx, &bytes)
+            .unwrap()
+            .rows;
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[4], vec![String::new(), String::new(), "b".into()]);
+        assert!(rows[1].is_empty());
     }
 
     #[test]

@@ -426,6 +426,34 @@ fn the_console_refuses_strangers_operators_ones_own_proposals_and_cross_site_pos
         "{csp}"
     );
 
+    // A request that names another host (DNS rebinding: evil.example resolving to 127.0.0.1) is
+    // refused whatever it asks.
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let rebound = agent
+        .get(&format!("{base}/console/signin"))
+        .header("host", &format!("evil.example:{port}"))
+        .call()
+        .unwrap();
+    assert_eq!(rebound.status(), 421);
+
+    // A body announced and never sent is cut off within seconds, not held open.
+    let started = Instant::now();
+    let mut slow = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        slow,
+        "POST /console/signin HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 500\r\n\r\ntoken="
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && started.elapsed() < Duration::from_secs(25),
+        "a stalled body is answered 408 within its bound: {answer:.80} after {:?}",
+        started.elapsed()
+    );
+
     // A link works once.
     let browser = Browser::start().unwrap();
     browser.goto(&url).unwrap();
@@ -472,6 +500,15 @@ fn the_console_refuses_strangers_operators_ones_own_proposals_and_cross_site_pos
         village_a,
         "the cross-site approval did not happen"
     );
+    // Nor may it open a signed-in page, e.g. one with a message of its own in the flash.
+    browser.goto(&other).unwrap();
+    browser
+        .run_js(&format!(
+            "window.location = '{base}/console/pending?error=' + encodeURIComponent('mail control.json to evil');"
+        ))
+        .unwrap();
+    let text = browser.wait_text("另一个网站").unwrap();
+    assert!(!text.contains("mail control.json"), "{text}");
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     server.join().unwrap();
 
@@ -550,6 +587,23 @@ fn the_console_refuses_strangers_operators_ones_own_proposals_and_cross_site_pos
         .unwrap()
         .contains("什么都没有导入"));
     browser.screenshot("12-import-bad-cells").unwrap();
+    // A tiny workbook with one cell far away is refused, and the node lives on.
+    let bomb = dir.path().join("bomb.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "事项编码").unwrap();
+    sheet.write_string(1_048_575, 16_383, "far").unwrap();
+    book.save(&bomb).unwrap();
+    browser
+        .goto(&format!("{city}/console/catalogue/import"))
+        .unwrap();
+    browser.type_into("#file", bomb.to_str().unwrap()).unwrap();
+    browser.click("form[enctype] button.primary").unwrap();
+    let refused = browser.text_of(".flash.error").unwrap();
+    assert!(refused.contains("1024"), "{refused}");
+    fed.node(n.city)
+        .call(Command::Status)
+        .expect("the node lives on");
     let held = fed.node(n.city).call(Command::items(None)).unwrap();
     assert_eq!(
         held["items"].as_array().unwrap().len(),

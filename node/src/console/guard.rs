@@ -24,15 +24,16 @@ pub struct Authed {
     pub secret: String,
 }
 
-/// The value of the cookie `name` in `headers`, if any.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// Every value of the cookie `name` in `headers`: a page on another port of the same host can set
+/// a cookie of the same name with a longer path, which browsers send first, so each is tried.
+pub fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = String> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
+        .filter(move |(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
 }
 
@@ -45,8 +46,23 @@ fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// True when the request's `Host` names the console itself: an IP literal and the console's port,
+/// and the bound IP unless it listens on every address. A name (`evil.example` resolving to
+/// 127.0.0.1: DNS rebinding) is refused, so a page of another site never reaches the console.
+fn host_ok(headers: &HeaderMap, bound: std::net::SocketAddr) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    match host.parse::<std::net::SocketAddr>() {
+        Ok(addr) => {
+            addr.port() == bound.port() && (bound.ip().is_unspecified() || addr.ip() == bound.ip())
+        }
+        Err(_) => false,
+    }
+}
+
 /// True when the request's `Origin` (if a browser sent one) is the console's own: the host the
-/// request was sent to, over plain HTTP.
+/// request was sent to (checked by [`host_ok`]), over plain HTTP.
 fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
@@ -56,6 +72,16 @@ fn same_origin(headers: &HeaderMap) -> bool {
         (Some(origin), Some(host)) => origin == format!("http://{host}"),
         _ => false,
     }
+}
+
+/// True unless the browser says the request comes from another origin of the same site (another
+/// port of 127.0.0.1, which `SameSite=Strict` lets through with the cookie) or from another site:
+/// a signed-in page is only ever asked for by the console itself or typed by the person.
+fn fetched_by_the_console(headers: &HeaderMap) -> bool {
+    !matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("same-site" | "cross-site")
+    )
 }
 
 fn refuse(status: StatusCode, zh: &str, en: &str) -> Response {
@@ -73,58 +99,101 @@ fn is_open(path: &str) -> bool {
     path == "/console/signin" || path.starts_with("/console/assets/")
 }
 
-/// The gate (see the module doc).
-pub async fn guard(
-    State(console): State<ConsoleState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path().to_string();
-    let mut response = if is_open(&path) {
-        if request.method() == Method::POST && !same_origin(request.headers()) {
-            refuse(
+/// Largest sign-in body: the form's one field, a 64-digit secret.
+const SIGNIN_BYTES_MAX: usize = 1024;
+
+/// How much body a request to `path` may send, and in how long.
+fn body_bounds(path: &str) -> (usize, std::time::Duration) {
+    use crate::control::server::{BODY_TIMEOUT, SMALL_BODY_TIMEOUT};
+    match path {
+        "/console/signin" => (SIGNIN_BYTES_MAX, SMALL_BODY_TIMEOUT),
+        "/console/catalogue/import" => (super::UPLOAD_BYTES_MAX, BODY_TIMEOUT),
+        _ => (super::FORM_BYTES_MAX, SMALL_BODY_TIMEOUT),
+    }
+}
+
+/// Reads the body within its bounds before the handler runs, so a client that announces a body
+/// and stalls is cut off instead of holding a connection slot.
+async fn with_bounded_body(request: Request, path: &str) -> Result<Request, Response> {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return Ok(request);
+    }
+    let (limit, timeout) = body_bounds(path);
+    let (parts, body) = request.into_parts();
+    match crate::control::server::read_body(body, limit, timeout).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err((status, message)) => Err(refuse(status, "请求体无效", &message)),
+    }
+}
+
+/// Decides a request (see the module doc); `Ok` carries it on, with its session when it needs one.
+async fn admit(console: &ConsoleState, request: Request, path: &str) -> Result<Request, Response> {
+    if !host_ok(request.headers(), console.bound) {
+        return Err(refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "请用控制台的地址访问",
+            "use the console's own address (an IP and port, as `hallsync console` prints it)",
+        ));
+    }
+    let state_changing = request.method() != Method::GET && request.method() != Method::HEAD;
+    if is_open(path) {
+        if state_changing && !same_origin(request.headers()) {
+            return Err(refuse(
                 StatusCode::FORBIDDEN,
-                "跨站请求被拒绝",
+                "跨站请求被拒绝，来自另一个网站",
                 "a request from another site is refused",
-            )
-        } else {
-            next.run(request).await
+            ));
         }
-    } else {
-        let found: Option<(String, Session)> =
-            cookie(request.headers(), &console.cookie).and_then(|secret| {
-                let session = console.sessions().session(&secret, now_ms())?;
-                Some((secret, session))
-            });
-        match found {
-            None => refuse(
-                StatusCode::UNAUTHORIZED,
-                "未登录或会话已过期",
-                "not signed in, or the session has expired",
-            ),
-            Some((secret, session)) => {
-                let state_changing =
-                    request.method() != Method::GET && request.method() != Method::HEAD;
-                let token_ok = request
-                    .uri()
-                    .query()
-                    .and_then(|q| query_value(q, "csrf"))
-                    .is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf.as_bytes()));
-                if state_changing && !(token_ok && same_origin(request.headers())) {
-                    refuse(
-                        StatusCode::FORBIDDEN,
-                        "请求缺少有效的防伪令牌，已拒绝",
-                        "refused: the request lacks this session's CSRF token or comes from another site",
-                    )
-                } else {
-                    request.extensions_mut().insert(Authed {
-                        csrf: session.csrf,
-                        secret,
-                    });
-                    next.run(request).await
-                }
-            }
+        return with_bounded_body(request, path).await;
+    }
+    let now = now_ms();
+    let found: Option<(String, Session)> =
+        cookies(request.headers(), &console.cookie).find_map(|secret| {
+            let session = console.sessions().session(&secret, now)?;
+            Some((secret, session))
+        });
+    let Some((secret, session)) = found else {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "未登录或会话已过期",
+            "not signed in, or the session has expired",
+        ));
+    };
+    if !fetched_by_the_console(request.headers()) {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "请求来自另一个网站或端口，已拒绝",
+            "refused: the request comes from another site or port",
+        ));
+    }
+    if state_changing {
+        let token_ok = request
+            .uri()
+            .query()
+            .and_then(|q| query_value(q, "csrf"))
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf.as_bytes()));
+        if !(token_ok && same_origin(request.headers())) {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                "请求缺少有效的防伪令牌，已拒绝（或来自另一个网站）",
+                "refused: the request lacks this session's CSRF token or comes from another site",
+            ));
         }
+    }
+    let mut request = with_bounded_body(request, path).await?;
+    request.extensions_mut().insert(Authed {
+        csrf: session.csrf,
+        secret,
+    });
+    Ok(request)
+}
+
+/// The gate (see the module doc).
+pub async fn guard(State(console): State<ConsoleState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let mut response = match admit(&console, request, &path).await {
+        Ok(request) => next.run(request).await,
+        Err(refused) => refused,
     };
     let headers = response.headers_mut();
     headers.insert(
@@ -157,10 +226,52 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("hallsync_console_4001=x; hallsync_console_4000=abc; b=2"),
         );
-        assert_eq!(cookie(&h, "hallsync_console_4000").as_deref(), Some("abc"));
-        assert_eq!(cookie(&h, "hallsync_console_4002"), None);
+        assert_eq!(
+            cookies(&h, "hallsync_console_4000").collect::<Vec<_>>(),
+            ["abc"]
+        );
+        assert_eq!(cookies(&h, "hallsync_console_4002").count(), 0);
+        let mut shadowed = HeaderMap::new();
+        shadowed.insert(
+            header::COOKIE,
+            HeaderValue::from_static("hallsync_console_4000=planted; hallsync_console_4000=real"),
+        );
+        assert_eq!(
+            cookies(&shadowed, "hallsync_console_4000").collect::<Vec<_>>(),
+            ["planted", "real"],
+            "every value is tried, not only the first"
+        );
         assert_eq!(query_value("x=1&csrf=ff&y=2", "csrf"), Some("ff"));
         assert_eq!(query_value("xcsrf=ff", "csrf"), None);
+    }
+
+    #[test]
+    fn only_the_consoles_own_address_and_fetches_pass() {
+        let bound: std::net::SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let mut h = HeaderMap::new();
+        assert!(!host_ok(&h, bound), "no Host");
+        for (host, ok) in [
+            ("127.0.0.1:4000", true),
+            ("127.0.0.1:4001", false),
+            ("evil.example:4000", false),
+            ("localhost:4000", false),
+            ("10.0.0.1:4000", false),
+        ] {
+            h.insert(header::HOST, HeaderValue::from_static(host));
+            assert_eq!(host_ok(&h, bound), ok, "{host}");
+        }
+        let any: std::net::SocketAddr = "0.0.0.0:4000".parse().unwrap();
+        h.insert(header::HOST, HeaderValue::from_static("10.0.0.1:4000"));
+        assert!(host_ok(&h, any));
+        for (site, ok) in [
+            ("same-origin", true),
+            ("none", true),
+            ("same-site", false),
+            ("cross-site", false),
+        ] {
+            h.insert("sec-fetch-site", HeaderValue::from_static(site));
+            assert_eq!(fetched_by_the_console(&h), ok, "{site}");
+        }
     }
 
     #[test]

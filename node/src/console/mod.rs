@@ -71,6 +71,11 @@ pub struct ConsoleState {
     base: Arc<String>,
     /// The session cookie's name ([`COOKIE_PREFIX`] and the port).
     cookie: Arc<String>,
+    /// The address the console listens on: requests must name it as their `Host`.
+    bound: std::net::SocketAddr,
+    /// One uploaded table parsed at a time, off the async workers: a workbook is bounded (see
+    /// `table_io`), but parsing it is still seconds of CPU that must not stall the node.
+    parsing: Arc<tokio::sync::Semaphore>,
     /// The last answer of `/console/live` and when it was computed (see [`pages::LIVE_REUSE_MS`]).
     live: Arc<Mutex<Option<(i64, pages::Live)>>>,
     limits: ConsoleLimits,
@@ -106,6 +111,8 @@ impl ConsoleState {
             commands,
             base: Arc::new(format!("http://{addr}")),
             cookie: Arc::new(format!("{COOKIE_PREFIX}{}", addr.port())),
+            bound: addr,
+            parsing: Arc::new(tokio::sync::Semaphore::new(1)),
             live: Arc::new(Mutex::new(None)),
             limits,
         }
@@ -170,6 +177,29 @@ impl ConsoleState {
         command: Command,
     ) -> Result<T, axum::response::Response> {
         self.ask(command).await.map_err(|e| pages::failed(&e))
+    }
+
+    /// Reads an uploaded table on a blocking thread, one upload at a time.
+    ///
+    /// # Errors
+    /// The table's problem, in words.
+    pub async fn parse_table(
+        &self,
+        name: String,
+        format: crate::table_io::TableFormat,
+        bytes: Vec<u8>,
+    ) -> Result<crate::table_io::Table, String> {
+        let _turn = self
+            .parsing
+            .acquire()
+            .await
+            .map_err(|_| "the node is shutting down".to_string())?;
+        tokio::task::spawn_blocking(move || {
+            crate::table_io::read_table_bytes(&name, format, &bytes)
+        })
+        .await
+        .map_err(|e| format!("reading the table failed: {e}"))?
+        .map_err(|e| e.to_string())
     }
 
     /// Runs `command` on the event loop and reads its answer as `T`.

@@ -118,10 +118,7 @@ impl ControlServer {
             // Outermost: the token is checked on the headers, before any byte of a body is read.
             .route_layer(middleware::from_fn_with_state(ctl.clone(), authorize))
             // Added after the token layer, so not under it: the proof comes before the token.
-            .route(
-                "/api/hello",
-                post(hello).layer(axum::extract::DefaultBodyLimit::max(HELLO_BYTES_MAX)),
-            )
+            .route("/api/hello", post(hello))
             .with_state(ctl);
         let (stop, stopped) = oneshot::channel::<()>();
         match own_console {
@@ -223,8 +220,38 @@ async fn authorize(State(ctl): State<Ctl>, request: Request, next: Next) -> Resp
     next.run(request).await
 }
 
+/// How long a small body (a hello, a console form) may take to arrive: a client that starts one
+/// and stalls would otherwise hold a connection slot for as long as it likes.
+pub const SMALL_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads a request's whole body, at most `limit` bytes and within `timeout`.
+///
+/// # Errors
+/// The status and message to answer with: too large, unreadable, or too slow.
+pub(crate) async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, (StatusCode, String)> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("cannot read the body (at most {limit} bytes): {e}"),
+        )),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not arrive within {} s", timeout.as_secs()),
+        )),
+    }
+}
+
 /// Answers a challenge with the device key's signature (see [`crate::control::proof`]).
-async fn hello(State(ctl): State<Ctl>, body: Bytes) -> (StatusCode, Json<Value>) {
+async fn hello(State(ctl): State<Ctl>, request: Request) -> (StatusCode, Json<Value>) {
+    let body = match read_body(request.into_body(), HELLO_BYTES_MAX, SMALL_BODY_TIMEOUT).await {
+        Ok(body) => body,
+        Err((status, message)) => return fail(status, message),
+    };
     let Ok(challenge) = serde_json::from_slice::<Challenge>(&body) else {
         return fail(
             StatusCode::BAD_REQUEST,
@@ -259,28 +286,9 @@ async fn handle(
     headers: HeaderMap,
     request: Request,
 ) -> (StatusCode, Json<Value>) {
-    let body = match tokio::time::timeout(
-        BODY_TIMEOUT,
-        axum::body::to_bytes(request.into_body(), REQUEST_BYTES_MAX),
-    )
-    .await
-    {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
-            return fail(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read the body: {e}"),
-            )
-        }
-        Err(_) => {
-            return fail(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "the body did not arrive within {} s",
-                    BODY_TIMEOUT.as_secs()
-                ),
-            )
-        }
+    let body = match read_body(request.into_body(), REQUEST_BYTES_MAX, BODY_TIMEOUT).await {
+        Ok(body) => body,
+        Err((status, message)) => return fail(status, message),
     };
     let command: Command = match serde_json::from_slice(&body) {
         Ok(c) => c,

@@ -2,6 +2,11 @@
 // them in the header, so an administrator sees new work without reloading. Pages work without it.
 (function () {
   "use strict";
+  // A page answered to a form keeps the form's ?csrf= in its address: take it out of the address
+  // bar and the history.
+  if (/[?&]csrf=/.test(window.location.search)) {
+    window.history.replaceState(null, "", window.location.pathname);
+  }
   var pending = document.getElementById("live-pending");
   var sync = document.getElementById("live-sync");
   if (!pending || !sync) { return; }

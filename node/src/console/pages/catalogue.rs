@@ -15,7 +15,7 @@ use crate::console::layout::{self, encode, label, Flash};
 use crate::console::ConsoleState;
 use crate::engine::response::{ImportReport, ItemsPage};
 use crate::engine::Command;
-use crate::table_io::{read_table_bytes, table_bytes, TableFormat};
+use crate::table_io::{table_bytes, TableFormat};
 use hallsync_model::records::item_table;
 use hallsync_model::ItemView;
 
@@ -363,9 +363,9 @@ pub async fn import(
             )))
         }
     };
-    let table = match read_table_bytes(&name, format, &bytes) {
+    let table = match console.parse_table(name, format, bytes).await {
         Ok(t) => t,
-        Err(e) => return Err(error(e.to_string())),
+        Err(e) => return Err(error(e)),
     };
     let report: ImportReport = match console
         .ask(Command::CatalogueImport {

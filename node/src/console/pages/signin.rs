@@ -50,9 +50,11 @@ pub async fn submit(State(console): State<ConsoleState>, Form(form): Form<SignIn
         .sign_in(form.token.trim(), &session_secret, &csrf, now_ms());
     match signed_in {
         Ok(session) => {
-            let max_age = (session.expires_at_ms - now_ms()).max(0) / 1000;
+            // A browser-session cookie (no Max-Age): closing the browser on a shared hall PC ends
+            // it; the node ends it anyway at `expires_at_ms`.
+            debug_assert!(session.expires_at_ms > now_ms());
             let cookie = format!(
-                "{}={session_secret}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}",
+                "{}={session_secret}; Path=/console; HttpOnly; SameSite=Strict",
                 console.cookie
             );
             (
