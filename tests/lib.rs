@@ -252,3 +252,21 @@ pub fn civil_affairs_filing(plan: &str) -> hallsync_node::Command {
         },
     }
 }
+
+/// Waits until every node of `fed` has announced its sealing key (each does on its first tick with
+/// a certificate) and the announcements have spread, so that cases can be sealed to any hall.
+///
+/// # Panics
+/// When a node does not announce within [`CONVERGE_TIMEOUT`], or the federation does not converge.
+pub fn wait_sealing_keys(fed: &Federation) {
+    for node in &fed.nodes {
+        hallsync::harness::wait_until(
+            "every node to announce its sealing key",
+            CONVERGE_TIMEOUT,
+            Duration::from_millis(100),
+            || Ok(node.call(hallsync_node::Command::Status)?["seal_key"].is_string()),
+        )
+        .unwrap();
+    }
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+}

@@ -185,6 +185,14 @@ pub enum Cmd {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Every display of a case's personal data on this node: who and when (访问记录, PIPL art 51).
+    AccessLog {
+        #[command(flatten)]
+        data: DataArg,
+        /// How many of the latest entries.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// The halls at and below this node's hall (大厅).
     Halls {
         #[command(flatten)]
@@ -488,9 +496,12 @@ pub enum CaseCmd {
         /// The case number.
         #[arg(long)]
         no: String,
-        /// The applicant's id number: stored only as a hash.
+        /// The applicant's id number (GB 11643): sealed to the two parties; carriers never read it.
         #[arg(long)]
         applicant_id: String,
+        /// The applicant's name, sealed with the id.
+        #[arg(long)]
+        applicant_name: Option<String>,
     },
     /// Move a case to its next state: correction_requested, received, accepted,
     /// accepted_with_deferred_materials, rejected, transferred, in_review, decided, issued,

@@ -53,6 +53,15 @@ pub fn print(kind: &str, value: &Value, json: bool) -> Result<()> {
             );
             outln!("{}", link.url);
         }
+        "access-log" => {
+            let log: hallsync_node::engine::access_log::AccessLog = typed(kind, value)?;
+            if log.entries.is_empty() {
+                outln!("没有记录 no personal data has been shown on this node");
+            }
+            for e in &log.entries {
+                outln!("{}  {}  {}  by {}", e.at_ms, e.case, e.what, e.by);
+            }
+        }
         "halls" => {
             let tree: hallsync_node::engine::response::HallTree = typed(kind, value)?;
             for h in &tree.halls {
@@ -527,6 +536,11 @@ fn cases(v: &CasesPage) {
             c.item,
             state_label(c.state)
         );
+        if let Some(a) = &c.applicant {
+            outln!("      申请人 applicant: {} {}", a.name, a.id);
+        } else if c.sealed {
+            outln!("      申请人信息已加密 applicant sealed to the parties");
+        }
         for h in c.history.iter().filter(|h| !h.applied) {
             outln!(
                 "      (未生效 not applied) {} → {}: {}",

@@ -58,8 +58,15 @@ pub struct CaseView {
     pub case_no: String,
     /// The item.
     pub item: String,
-    /// A hash of the applicant's id: personal data stays out of replicated records (D rules).
+    /// A keyed hash of the applicant's id, under a key only the parties hold (D rules).
     pub applicant_ref: String,
+    /// The case carries a personal part sealed to its parties (carriers hold it unread).
+    #[serde(default)]
+    pub sealed: bool,
+    /// The applicant, opened: only in a party's own answer, never replicated (see
+    /// [`Replica::case_applicant`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<crate::records::case::Applicant>,
     /// The current state.
     pub state: CaseState,
     /// Every transition, applied or superseded, in replay order.
@@ -225,6 +232,8 @@ impl Replica {
             case_no: case_no.clone(),
             item,
             applicant_ref: text_at(state.doc(), "applicant_ref", None).unwrap_or_default(),
+            sealed: personal_bytes(state).is_some(),
+            applicant: None,
             state: current,
             history,
             accepted_on: accepted_on.map(|d| d.to_string()),
@@ -252,9 +261,52 @@ impl Replica {
         })
     }
 
+    /// The applicant of case `doc`, opened with whichever of `keys` it was sealed to: for a party's
+    /// own display (which the node logs, D2). `Ok(None)` for a case without a sealed part.
+    ///
+    /// # Errors
+    /// [`SealError::NotARecipient`] at a carrier (or a party whose keys are gone), or
+    /// [`SealError::Tampered`] for a part that does not open at this place.
+    pub fn case_applicant(
+        &self,
+        doc: &DocId,
+        keys: &[crate::seal::OpenKey],
+    ) -> Result<Option<crate::records::case::Applicant>, crate::seal::SealError> {
+        let Some(state) = self.record(doc) else {
+            return Ok(None);
+        };
+        let Some(bytes) = personal_bytes(&state) else {
+            return Ok(None);
+        };
+        let sealed: crate::seal::Sealed =
+            postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
+        let place = crate::records::case::personal_place(doc.as_str());
+        let content = sealed.open(place.as_bytes(), keys)?;
+        serde_json::from_slice(&content)
+            .map(Some)
+            .map_err(|_| crate::seal::SealError::Tampered)
+    }
+
     /// One case.
     pub fn case(&self, doc: &DocId, now_ms: Option<i64>) -> Option<CaseView> {
         let state = self.record(doc)?;
         self.case_view(doc, &state, &self.calendar(), now_ms)
+    }
+}
+
+/// The sealed personal part's bytes, if the case has one.
+fn personal_bytes(state: &DocState) -> Option<Vec<u8>> {
+    use automerge::ReadDoc;
+    match state
+        .doc()
+        .get(automerge::ROOT, crate::records::case::PERSONAL_KEY)
+        .ok()??
+        .0
+    {
+        automerge::Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Bytes(b) => Some(b.clone()),
+            _ => None,
+        },
+        automerge::Value::Object(_) => None,
     }
 }

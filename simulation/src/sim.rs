@@ -147,8 +147,22 @@ const STATIONED_AT_MAX: usize = 1_000_000;
 /// The applicant of every simulated case: a valid resident identity number (GB 11643).
 const SIM_APPLICANT_ID: &str = "440300199001011238";
 
-/// The simulated halls' key for applicant references (a node draws its own at random).
-const SIM_LOOKUP_KEY: [u8; 32] = [0x5a; 32];
+/// The randomness of a simulated case's sealing, derived from its number so that the simulator's
+/// random stream (and every seeded run) is what it was before sealing (a node draws it from the OS).
+fn sim_case_secrets(case_no: &str) -> entry::case::CaseSecrets {
+    use sha2::{Digest, Sha256};
+    let derive = |what: &[u8]| -> [u8; 32] {
+        Sha256::new()
+            .chain_update(what)
+            .chain_update(case_no.as_bytes())
+            .finalize()
+            .into()
+    };
+    entry::case::CaseSecrets {
+        content_key: derive(b"hallsync-sim/case-key\0"),
+        ephemeral: derive(b"hallsync-sim/case-ephemeral\0"),
+    }
+}
 
 /// News is pushed to neighbours this long after it arrives, so a burst goes in one round.
 const PUSH_DELAY_MS: u64 = 1_000;
@@ -1151,8 +1165,9 @@ impl Sim {
                 item: &code,
                 case_no: &case_no,
                 applicant_id: SIM_APPLICANT_ID,
+                applicant_name: "张三",
             },
-            &SIM_LOOKUP_KEY,
+            &sim_case_secrets(&case_no),
         );
         match opened {
             Ok(opened) => self.author(a, &opened.doc, &opened.writes),

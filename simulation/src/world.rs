@@ -27,6 +27,19 @@ pub struct Node {
     pub district: Option<u32>,
     /// Per neighbour (node index): the sync session with it, as the node runs it.
     pub sessions: std::collections::BTreeMap<usize, hallsync_model::sync::session::Session>,
+    /// Its sealing secret (X25519), derived from its device id so that the simulator's random
+    /// stream, and with it every seeded run, is the same as before sealing existed.
+    pub seal_secret: [u8; 32],
+}
+
+/// The sealing secret of the simulated device `device`.
+pub fn seal_secret_of(device: &hallsync_model::DeviceId) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new()
+        .chain_update(b"hallsync-sim/seal/v1\0")
+        .chain_update(device.to_string().as_bytes())
+        .finalize()
+        .into()
 }
 
 fn certify(
@@ -122,8 +135,11 @@ pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange
             online_from_s,
             district,
             sessions: std::collections::BTreeMap::new(),
+            seal_secret: [0; 32],
         });
-        nodes.len() - 1
+        let last = nodes.len() - 1;
+        nodes[last].seal_secret = seal_secret_of(&nodes[last].key.device_id());
+        last
     };
     if scenario.halls.list.is_empty() {
         let city = add(&mut nodes, "C".into(), Level::City, None, None, rng);
@@ -187,6 +203,35 @@ pub fn build(scenario: &Scenario, rng: &mut Rng) -> (Vec<Node>, Vec<SignedChange
         let puts: Vec<(String, ScalarValue)> = certs
             .iter()
             .map(|c| (cert_key(c), ScalarValue::Bytes(c.to_bytes())))
+            .collect();
+        if let Ok(env) = origin.author(issuer, 0, &DocId::trust(), 0, &puts) {
+            trust_log.push(env);
+        }
+    }
+    // Each issuer then publishes its members' signed sealing keys, as a node announces its own: in
+    // a change after the certificates (the genesis key's first change holds certificates only).
+    let seal_of = |key: &DeviceKey| {
+        let secret = seal_secret_of(&key.device_id());
+        let announcement = hallsync_model::trust::seal_keys::SealAnnouncement::sign(
+            key,
+            hallsync_model::seal::OpenKey::from_bytes(secret).seal_key(),
+            0,
+        );
+        (
+            announcement.record_key(),
+            ScalarValue::Bytes(announcement.to_bytes()),
+        )
+    };
+    let by_device: std::collections::BTreeMap<hallsync_model::DeviceId, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.key.device_id(), i))
+        .collect();
+    for (issuer, certs) in &issued {
+        let puts: Vec<(String, ScalarValue)> = certs
+            .iter()
+            .filter_map(|c| by_device.get(&c.body.holder))
+            .map(|i| seal_of(&nodes[*i].key))
             .collect();
         if let Ok(env) = origin.author(issuer, 0, &DocId::trust(), 0, &puts) {
             trust_log.push(env);

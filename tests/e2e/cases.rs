@@ -103,7 +103,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
             5,
         )))
         .unwrap();
-    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    hallsync_tests::wait_sealing_keys(&fed);
 
     fed.node(db).call(Command::Net { online: false }).unwrap();
     fed.node(va)
@@ -112,6 +112,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
             handling: "440306001".into(),
             case_no: "K2026-001".into(),
             applicant_id: "440300199001011238".into(),
+            applicant_name: Some("张三".into()),
         })
         .unwrap();
     let case = "case/440305001001/440306001/K2026-001";
@@ -159,14 +160,76 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
         items["items"][0]["code"], code,
         "it does hold what every hall holds"
     );
-    let views: Vec<_> = on_path
+    let mut views: Vec<_> = on_path
         .iter()
         .map(|i| fed.node(*i).call(Command::cases(false)).unwrap())
         .collect();
+    // The parties (village A, township B) read the applicant; the carriers hold the case sealed.
+    for (i, view) in on_path.iter().zip(&mut views) {
+        let case = &mut view["cases"][0];
+        assert_eq!(case["sealed"], true);
+        let party = *i == va || *i == tb;
+        let applicant = case
+            .as_object_mut()
+            .and_then(|c| c.remove("applicant"))
+            .unwrap_or_default();
+        if party {
+            assert_eq!(
+                applicant["id"],
+                "440300199001011238",
+                "{}",
+                fed.node(*i).name
+            );
+            assert_eq!(applicant["name"], "张三");
+        } else {
+            assert!(
+                applicant.is_null(),
+                "{} is a carrier: {applicant}",
+                fed.node(*i).name
+            );
+        }
+    }
     assert!(
         views.windows(2).all(|w| w[0] == w[1]),
-        "every party and carrier sees the same case"
+        "every party and carrier sees the same case otherwise"
     );
+    // The carriers' stores hold neither the id, its plain SHA-256, nor the name.
+    let hash = {
+        use sha2::Digest;
+        sha2::Sha256::digest(b"440300199001011238")
+    };
+    for carrier in [da, city, db] {
+        let store = std::fs::read(fed.node(carrier).dir.join("store.redb")).unwrap();
+        for (what, needle) in [
+            ("the id", b"440300199001011238".to_vec()),
+            ("its SHA-256", hash.to_vec()),
+            ("its SHA-256 in hex", hex::encode(hash).into_bytes()),
+            ("the name", "张三".as_bytes().to_vec()),
+        ] {
+            assert!(
+                !store.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{}'s store holds {what}",
+                fed.node(carrier).name
+            );
+        }
+    }
+    // Each display at a party was logged there, with who asked (D2, PIPL art 51).
+    let log = fed
+        .node(va)
+        .call(Command::AccessLog { limit: None })
+        .unwrap();
+    let entries = log["entries"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["case"] == case && e["what"] == "applicant" && e["by"] == "control API"),
+        "{log:#}"
+    );
+    let carrier_log = fed
+        .node(city)
+        .call(Command::AccessLog { limit: None })
+        .unwrap();
+    assert_eq!(carrier_log["entries"].as_array().unwrap().len(), 0);
     let c = &views[0]["cases"][0];
     assert_eq!(c["state"], "archived", "{c:#}");
     let applied: Vec<&str> = c["history"]

@@ -225,6 +225,7 @@ fn a_township_administrator_decides_in_the_console_and_every_node_follows() {
             handling: TOWNSHIP_HALL.into(),
             case_no: "K2026-001".into(),
             applicant_id: "440300199001011238".into(),
+            applicant_name: Some("张三".into()),
         })
         .unwrap();
     fed.node(n.village)

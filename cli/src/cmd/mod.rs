@@ -320,6 +320,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     handling,
                     no,
                     applicant_id,
+                    applicant_name,
                 },
         } => (
             "case",
@@ -329,6 +330,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 handling,
                 case_no: no,
                 applicant_id,
+                applicant_name,
             },
         ),
         Cmd::Case {
@@ -362,6 +364,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         } => {
             let command = Command::Cases {
                 overdue,
+                by: None,
                 state,
                 after: page.after.clone(),
                 limit: page.limit(),
@@ -466,6 +469,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Cmd::Audit { data, record } => ("audit", data.data, Command::Audit { record }),
         Cmd::Console { data } => ("console", data.data, Command::ConsoleLink),
         Cmd::Halls { data } => ("halls", data.data, Command::Halls),
+        Cmd::AccessLog { data, limit } => (
+            "access-log",
+            data.data,
+            Command::AccessLog { limit: Some(limit) },
+        ),
         Cmd::Service {
             action:
                 ServiceCmd::Install {

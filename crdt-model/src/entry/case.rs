@@ -4,6 +4,7 @@ use crate::doc_id::{DocId, ItemCode};
 use crate::entry::{applicant, EntryError};
 use crate::hall::HallId;
 use crate::identity::DeviceId;
+use crate::records::case::{personal_place, Applicant, PERSONAL_KEY};
 use crate::replica::Replica;
 use crate::sync::scope::in_scope;
 use crate::ScalarValue;
@@ -21,6 +22,19 @@ pub struct CaseOpening<'a> {
     pub case_no: &'a str,
     /// The applicant's resident identity number, as typed.
     pub applicant_id: &'a str,
+    /// The applicant's name (may be empty).
+    pub applicant_name: &'a str,
+}
+
+/// The randomness of one opening (fresh for each: the node draws it from the OS, the simulator
+/// from its seed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaseSecrets {
+    /// The content key of the sealed personal part; also the key of the applicant reference, so
+    /// only the parties (who can unwrap it) can compute or test a reference.
+    pub content_key: [u8; 32],
+    /// The sealing's ephemeral X25519 secret.
+    pub ephemeral: [u8; 32],
 }
 
 /// What opening a case writes, and what this node could not check.
@@ -36,8 +50,9 @@ pub struct OpenedCase {
 }
 
 /// Checks a case opening against K11 on `replica`'s view (`me` is this node's device, whose scope
-/// says which stationings it can see) and returns what to write; the applicant's id is kept only as
-/// a keyed hash under `lookup_key`.
+/// says which stationings it can see) and returns what to write. The applicant (id and name) is
+/// sealed to the devices of both parties (D3); the reference for lookups is a keyed hash under the
+/// sealing's content key, which only the parties can unwrap.
 ///
 /// # Errors
 /// The rule broken: an unknown item or hall, an item the handling hall does not station (when this
@@ -47,7 +62,7 @@ pub fn open(
     replica: &Replica,
     me: &DeviceId,
     case: &CaseOpening<'_>,
-    lookup_key: &[u8; 32],
+    secrets: &CaseSecrets,
 ) -> Result<OpenedCase, EntryError> {
     // What the person typed first, then what the network holds.
     let no = case.case_no;
@@ -101,12 +116,45 @@ pub fn open(
             case: doc.to_string(),
         });
     }
+    let mut recipients = Vec::new();
+    for hall in [case.accepting, case.handling] {
+        let (keys, _) = replica.trust().seal_recipients(hall);
+        if keys.is_empty() {
+            return Err(EntryError::NoSealingKey {
+                hall: hall.to_string(),
+            });
+        }
+        recipients.extend(keys);
+    }
+    recipients.sort();
+    recipients.dedup();
+    let person = Applicant {
+        id: id.clone(),
+        name: case.applicant_name.trim().chars().take(200).collect(),
+    };
+    let content = serde_json::to_vec(&person).map_err(|e| EntryError::Seal {
+        reason: e.to_string(),
+    })?;
+    let sealed = crate::seal::seal(
+        &content,
+        personal_place(doc.as_str()).as_bytes(),
+        &recipients,
+        secrets.content_key,
+        secrets.ephemeral,
+    )
+    .map_err(|e| EntryError::Seal {
+        reason: e.to_string(),
+    })?;
     let writes = vec![
         ("item".to_string(), ScalarValue::Str(code.into())),
         ("case_no".into(), ScalarValue::Str(no.into())),
         (
             "applicant_ref".into(),
-            ScalarValue::Str(applicant::reference(lookup_key, &id).into()),
+            ScalarValue::Str(applicant::reference(&secrets.content_key, &id).into()),
+        ),
+        (
+            PERSONAL_KEY.into(),
+            ScalarValue::Bytes(crate::encoding::postcard_bytes(&sealed)),
         ),
         // K6: the case keeps the limits of the item version it was taken in under.
         (

@@ -150,4 +150,17 @@ pub enum EntryError {
         /// What is wrong.
         reason: String,
     },
+    /// No device of a party hall has announced a sealing key, so its personal data could not be
+    /// sealed to it (D3).
+    #[error("hall {hall} has no sealing key announced yet, so the applicant's data cannot be sealed to it (D3): its node announces one once it runs with its certificate; sync with it and try again")]
+    NoSealingKey {
+        /// The hall.
+        hall: String,
+    },
+    /// Sealing failed (too much personal data).
+    #[error("the applicant's data cannot be sealed: {reason}")]
+    Seal {
+        /// Why.
+        reason: String,
+    },
 }

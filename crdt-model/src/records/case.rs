@@ -152,6 +152,28 @@ pub fn side_of(from: CaseState, to: CaseState) -> Option<Side> {
 /// Prefix of transition keys.
 pub const TRANSITION_PREFIX: &str = "t/";
 
+/// The key of a case's personal part: the applicant, sealed to the parties (D3; issue #14).
+pub const PERSONAL_KEY: &str = "personal";
+
+/// Largest sealed personal part, in bytes: the content bound and room for every recipient's wrap.
+pub const PERSONAL_BYTES_MAX: usize = crate::seal::CONTENT_BYTES_MAX + 16 * 1024;
+
+/// The applicant, as only the parties read it (inside the case's sealed personal part).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applicant {
+    /// The resident identity number, normalised (GB 11643).
+    pub id: String,
+    /// The name, as given (may be empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+/// Where a case's personal part belongs, bound into its sealing: a sealed part copied into another
+/// case does not open.
+pub fn personal_place(case: &str) -> String {
+    format!("{case}#{PERSONAL_KEY}")
+}
+
 /// One signed transition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -268,6 +290,8 @@ pub(crate) fn authorize(
                 }
                 // K11: the item's cross-region scope when the case was taken in.
                 ("cross_region", Some(ScalarValue::Str(s))) => CrossRegion::from_code(s).is_some(),
+                // The applicant, sealed to the parties: carriers keep and forward it unread.
+                (PERSONAL_KEY, Some(ScalarValue::Bytes(b))) => b.len() <= PERSONAL_BYTES_MAX,
                 _ => false,
             };
             if !ok {

@@ -104,12 +104,19 @@ pub(crate) fn authorize(
             entries.revocations.push(revocation);
             (key, issuer)
         } else if write.key.starts_with(SEAL_PREFIX) {
-            // A sealing key is announced by its own device: the change's signer.
+            // A sealing key is signed by its own device; any member may publish it.
             let announcement = SealAnnouncement::from_bytes(bytes).map_err(malformed)?;
-            let device = announcement.device;
+            if !announcement.signature_ok() {
+                return Err(Rejection::Malformed {
+                    reason: format!(
+                        "the sealing key announced for {} is not signed by that device",
+                        announcement.device.short()
+                    ),
+                });
+            }
             let key = announcement.record_key();
             entries.seal_keys.push(announcement);
-            (key, device)
+            (key, *author)
         } else {
             return Err(Rejection::shape(format!(
                 "`{}` is not a trust key (cert/…, revoke/… or seal/…)",
@@ -124,7 +131,7 @@ pub(crate) fn authorize(
         }
         if &issuer != author {
             return Err(Rejection::shape(
-                "only the issuer of a certificate or revocation, or the device whose sealing key it is, may publish it".into(),
+                "only the issuer of a certificate or revocation may publish it".into(),
             ));
         }
     }

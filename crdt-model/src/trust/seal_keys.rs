@@ -1,11 +1,12 @@
 //! Devices' sealing keys (X25519), announced in the trust record (issue #14; see DESIGN.md
 //! "Sealing keys" for why an announcement beside the certificate rather than a field in it).
 //!
-//! A device announces its sealing key in a trust change it writes itself: the change's signature
-//! is the device's, so nobody else can put a key in its name, and only a device with a certificate
-//! may write to the trust record at all. A device that rotates its signing key announces a new
-//! sealing key under its new id; one whose certificates are revoked is no longer sealed to, because
-//! recipients are read from the standing certificates of a hall.
+//! An announcement is signed by the device whose key it is, so nobody else can put a key in its
+//! name; any certified member may publish it in the trust record (a node publishes its own; an
+//! issuer may publish its new members' with their certificates, in one change). A device that
+//! rotates its signing key announces a new sealing key under its new id; one whose certificates are
+//! revoked is no longer sealed to, because recipients are read from the standing certificates of a
+//! hall.
 
 use std::collections::BTreeMap;
 
@@ -21,18 +22,50 @@ pub const SEAL_PREFIX: &str = "seal/";
 /// Most sealing keys kept per device (rotations are rare; the newest count).
 pub const SEAL_KEYS_PER_DEVICE_MAX: usize = 16;
 
-/// A device's statement of its sealing key.
+/// The signature domain of announcements.
+const SEAL_DOMAIN: &str = "hallsync/seal-key/v1";
+
+/// A device's signed statement of its sealing key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealAnnouncement {
-    /// The device (the trust change's author must be this device).
+    /// The device.
     pub device: DeviceId,
     /// Its X25519 public key.
     pub key: SealKey,
     /// When the device says it made the key, ms since the Unix epoch: the newest is current.
     pub at_ms: i64,
+    /// The device's signature over the three fields above.
+    #[serde(with = "serde_bytes")]
+    pub signature: [u8; 64],
 }
 
 impl SealAnnouncement {
+    fn signed_bytes(device: &DeviceId, key: &SealKey, at_ms: i64) -> Vec<u8> {
+        crate::identity::signing_bytes(
+            SEAL_DOMAIN,
+            &[device.to_string().as_bytes(), &key.0, &at_ms.to_be_bytes()],
+        )
+    }
+
+    /// `device`'s announcement of `key`, made at `at_ms`.
+    pub fn sign(device: &crate::identity::DeviceKey, key: SealKey, at_ms: i64) -> Self {
+        let id = device.device_id();
+        SealAnnouncement {
+            device: id,
+            key,
+            at_ms,
+            signature: device.sign(&Self::signed_bytes(&id, &key, at_ms)),
+        }
+    }
+
+    /// True when the device signed it.
+    pub fn signature_ok(&self) -> bool {
+        self.device.verify(
+            &Self::signed_bytes(&self.device, &self.key, self.at_ms),
+            &self.signature,
+        )
+    }
+
     /// The trust-record key it is stored under.
     pub fn record_key(&self) -> String {
         format!("{SEAL_PREFIX}{}/{}", self.device, self.key.id())
@@ -65,7 +98,10 @@ impl SealKeys {
     /// Adds announcements (already judged: written by their device), keeping the newest
     /// [`SEAL_KEYS_PER_DEVICE_MAX`] per device.
     pub fn add(&mut self, announcements: impl IntoIterator<Item = SealAnnouncement>) {
-        for a in announcements {
+        for a in announcements
+            .into_iter()
+            .filter(SealAnnouncement::signature_ok)
+        {
             let keys = self.by_device.entry(a.device).or_default();
             keys.insert((a.at_ms, a.key), ());
             while keys.len() > SEAL_KEYS_PER_DEVICE_MAX {
@@ -91,22 +127,26 @@ mod tests {
 
     #[test]
     fn the_newest_announcement_is_current_and_old_ones_are_bounded() {
-        let device = DeviceKey::from_seed([1; 32]).device_id();
+        let signer = DeviceKey::from_seed([1; 32]);
+        let device = signer.device_id();
         let mut keys = SealKeys::default();
         assert_eq!(keys.current(&device), None);
-        keys.add((0..40).map(|i| SealAnnouncement {
-            device,
-            key: SealKey([i as u8; 32]),
-            at_ms: i,
-        }));
+        keys.add((0..40).map(|i| SealAnnouncement::sign(&signer, SealKey([i as u8; 32]), i)));
         assert_eq!(keys.current(&device), Some(SealKey([39; 32])));
         assert_eq!(keys.by_device[&device].len(), SEAL_KEYS_PER_DEVICE_MAX);
-        let a = SealAnnouncement {
-            device,
-            key: SealKey([7; 32]),
-            at_ms: 5,
-        };
+        let a = SealAnnouncement::sign(&signer, SealKey([7; 32]), 5);
         assert_eq!(SealAnnouncement::from_bytes(&a.to_bytes()).unwrap(), a);
         assert!(SealAnnouncement::from_bytes(b"junk").is_err());
+    }
+
+    #[test]
+    fn an_announcement_in_another_devices_name_is_ignored() {
+        let (device, thief) = (DeviceKey::from_seed([1; 32]), DeviceKey::from_seed([2; 32]));
+        let mut forged = SealAnnouncement::sign(&thief, SealKey([9; 32]), 100);
+        forged.device = device.device_id();
+        assert!(!forged.signature_ok());
+        let mut keys = SealKeys::default();
+        keys.add([forged]);
+        assert_eq!(keys.current(&device.device_id()), None);
     }
 }

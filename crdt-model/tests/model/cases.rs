@@ -349,6 +349,7 @@ fn k6_a_case_keeps_the_limit_of_the_item_it_was_taken_in_under() {
     // does not move that case's due date; the case carries the limit it was opened under.
     use hallsync_model::entry::case::{open, CaseOpening};
     let (mut fed, mut item) = with_complete_item();
+    fed.announce_seal_keys();
     let city = fed.city.clone();
     let village = fed.village.clone();
     let opened = open(
@@ -360,8 +361,9 @@ fn k6_a_case_keeps_the_limit_of_the_item_it_was_taken_in_under() {
             item: &item.code,
             case_no: "C1",
             applicant_id: "440300199001011238",
+            applicant_name: "张三",
         },
-        &[1; 32],
+        &SECRETS,
     )
     .unwrap();
     assert!(
@@ -386,6 +388,7 @@ fn k11_a_case_needs_a_hall_of_the_network_and_an_item_with_a_cross_region_scope(
     use hallsync_model::entry::case::{open, CaseOpening};
     use hallsync_model::entry::EntryError;
     let (mut fed, mut item) = with_complete_item();
+    fed.announce_seal_keys();
     let city = fed.city.clone();
     let township = fed.township.clone();
     let try_open = |fed: &Fed, me: &DeviceKey, accepting: &str, handling: &str, id: &str| {
@@ -398,8 +401,9 @@ fn k11_a_case_needs_a_hall_of_the_network_and_an_item_with_a_cross_region_scope(
                 item: &ItemCode::new(CODE).unwrap(),
                 case_no: "C9",
                 applicant_id: id,
+                applicant_name: "",
             },
-            &[1; 32],
+            &SECRETS,
         )
     };
     let good_id = "440300199001011238";
@@ -426,6 +430,76 @@ fn k11_a_case_needs_a_hall_of_the_network_and_an_item_with_a_cross_region_scope(
 }
 
 /// The fixture with a complete, citywide item `CODE` in its catalogue.
+/// The randomness of the tests' case openings.
+const SECRETS: hallsync_model::entry::case::CaseSecrets =
+    hallsync_model::entry::case::CaseSecrets {
+        content_key: [1; 32],
+        ephemeral: [2; 32],
+    };
+
+#[test]
+fn a_case_is_sealed_to_its_parties_and_its_carriers_cannot_read_it() {
+    // Goal (issue #14, D3): the applicant's id and name are sealed to the devices of the accepting
+    // and handling halls; a hall on the path (the district) holds the case and cannot open it; the
+    // record's bytes hold neither the id, its plain SHA-256, nor the name; a case with no key
+    // announced for a party is refused.
+    use hallsync_model::entry::case::{open, CaseOpening};
+    use sha2::Digest;
+    let (mut fed, item) = with_complete_item();
+    let village = fed.village.clone();
+    let opening = |fed: &Fed| {
+        open(
+            &fed.origin,
+            &village.device_id(),
+            &CaseOpening {
+                accepting: &hall(VILLAGE),
+                handling: &hall(TOWNSHIP_B),
+                item: &item.code,
+                case_no: "S1",
+                applicant_id: "440300199001011238",
+                applicant_name: "张三",
+            },
+            &SECRETS,
+        )
+    };
+    assert!(matches!(
+        opening(&fed),
+        Err(hallsync_model::entry::EntryError::NoSealingKey { .. })
+    ));
+    fed.announce_seal_keys();
+    let opened = opening(&fed).unwrap();
+    fed.write(&village, &opened.doc, opened.writes).unwrap();
+    let doc = opened.doc;
+    for party in [fed.village.clone(), fed.township_b.clone()] {
+        let applicant = fed
+            .origin
+            .case_applicant(&doc, &[Fed::open_key(&party)])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (applicant.id.as_str(), applicant.name.as_str()),
+            ("440300199001011238", "张三")
+        );
+    }
+    for carrier in [
+        fed.district.clone(),
+        fed.city.clone(),
+        fed.district_b.clone(),
+    ] {
+        assert_eq!(
+            fed.origin.case_applicant(&doc, &[Fed::open_key(&carrier)]),
+            Err(hallsync_model::seal::SealError::NotARecipient)
+        );
+    }
+    let bytes: Vec<u8> = fed.log.iter().flat_map(|e| e.change.clone()).collect();
+    let text = String::from_utf8_lossy(&bytes);
+    let hash = hex::encode(sha2::Sha256::digest(b"440300199001011238"));
+    assert!(
+        !text.contains("440300199001011238") && !text.contains("张三") && !text.contains(&hash)
+    );
+    assert!(fed.origin.cases(None)[0].sealed);
+}
+
 fn with_complete_item() -> (Fed, ItemFields) {
     let mut fed = Fed::new();
     let city = fed.city.clone();

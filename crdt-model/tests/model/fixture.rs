@@ -164,6 +164,42 @@ impl Fed {
     }
 
     /// Authors a change through every check; on success it is logged.
+    /// The sealing secret of `who` in these tests (derived from its device id).
+    pub fn open_key(who: &DeviceKey) -> hallsync_model::seal::OpenKey {
+        let id = who.device_id().to_string();
+        let mut secret = [0u8; 32];
+        for (i, b) in id.bytes().enumerate() {
+            secret[i % 32] ^= b;
+        }
+        hallsync_model::seal::OpenKey::from_bytes(secret)
+    }
+
+    /// Publishes every certified device's signed sealing key in the trust record (the city
+    /// publishes them, as an issuer may).
+    pub fn announce_seal_keys(&mut self) {
+        let devices = [
+            self.city.clone(),
+            self.district.clone(),
+            self.township.clone(),
+            self.village.clone(),
+            self.district_b.clone(),
+            self.township_b.clone(),
+        ];
+        let puts = devices
+            .iter()
+            .map(|d| {
+                let a = hallsync_model::trust::seal_keys::SealAnnouncement::sign(
+                    d,
+                    Fed::open_key(d).seal_key(),
+                    self.now_ms,
+                );
+                (a.record_key(), ScalarValue::Bytes(a.to_bytes()))
+            })
+            .collect();
+        let city = self.city.clone();
+        self.write(&city, &DocId::trust(), puts).unwrap();
+    }
+
     pub fn write(
         &mut self,
         who: &DeviceKey,

@@ -24,6 +24,15 @@ pub struct Authed {
     pub secret: String,
 }
 
+impl Authed {
+    /// The session as the access log names it: a short digest of its secret, never the secret.
+    pub fn who(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.secret.as_bytes());
+        format!("console session {}", hex::encode(&digest[..4]))
+    }
+}
+
 /// Every value of the cookie `name` in `headers`: a page on another port of the same host can set
 /// a cookie of the same name with a longer path, which browsers send first, so each is tried.
 pub fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = String> + 'a {

@@ -7,13 +7,11 @@ use serde_json::Value;
 
 use super::{now_ms, Engine};
 
-/// Store key of this node's applicant-reference key.
-const META_APPLICANT_KEY: &str = "applicant-key";
 use crate::error::NodeError;
 
 impl Engine {
     /// Opens a case at this hall for `item`, handled at `handling` (K11: a case handled elsewhere needs
-    /// a cross-region item). The applicant's id is stored only as a hash (personal data, D rules).
+    /// a cross-region item). The applicant is sealed to both parties' devices (D3).
     ///
     /// # Errors
     /// Unknown item, K11, or a case number already used.
@@ -23,11 +21,15 @@ impl Engine {
         handling: &str,
         case_no: &str,
         applicant_id: &str,
+        applicant_name: &str,
     ) -> Result<Value, NodeError> {
         let accepting = HallId::new(&self.config.node.hall)?;
         let handling = HallId::new(handling)?;
         let code = ItemCode::new(item)?;
-        let key = self.applicant_key()?;
+        let secrets = hallsync_model::entry::case::CaseSecrets {
+            content_key: random32()?,
+            ephemeral: random32()?,
+        };
         let me = self.key.device_id();
         let opened = hallsync_model::entry::case::open(
             self.replica()?,
@@ -38,28 +40,14 @@ impl Engine {
                 item: &code,
                 case_no,
                 applicant_id,
+                applicant_name,
             },
-            &key,
+            &secrets,
         )?;
         let envelope = self.author(&opened.doc, &opened.writes)?;
         let mut out = Written::of(&envelope);
         out.note = opened.unchecked;
         Ok(encode(&out))
-    }
-
-    /// This node's key for applicants' id references (see
-    /// [`hallsync_model::entry::applicant::reference`]): made once, kept in the store, never sent.
-    fn applicant_key(&mut self) -> Result<[u8; 32], NodeError> {
-        if let Some(bytes) = self.store.get_meta(META_APPLICANT_KEY)? {
-            if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                return Ok(key);
-            }
-        }
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key)
-            .map_err(|e| NodeError::Store(format!("no randomness for the applicant key: {e}")))?;
-        self.store.put_meta(META_APPLICANT_KEY, &key)?;
-        Ok(key)
     }
 
     /// Moves a case from its current state to `to`, if that is a legal step this hall signs.
@@ -152,6 +140,41 @@ impl Engine {
         Ok(encode(&out))
     }
 
+    /// Opens the applicant of every sealed case of `cases` this hall is a party to, logging each
+    /// display as asked by `by` (D2) before it is shown. A carrier's cases stay sealed.
+    fn open_applicants(
+        &self,
+        cases: &mut [hallsync_model::cases::CaseView],
+        by: &str,
+    ) -> Result<(), NodeError> {
+        let me = self.config.node.hall.as_str();
+        let keys = self.held_open_keys()?;
+        let replica = self.replica()?;
+        let mut logged = Vec::new();
+        for case in cases.iter_mut() {
+            if !case.sealed || (case.accepting != me && case.handling != me) {
+                continue;
+            }
+            let doc: DocId = case.doc.parse()?;
+            match replica.case_applicant(&doc, &keys) {
+                Ok(Some(applicant)) => {
+                    logged.push(super::access_log::AccessEntry {
+                        at_ms: now_ms(),
+                        case: case.doc.clone(),
+                        what: "applicant".into(),
+                        by: by.to_string(),
+                    });
+                    case.applicant = Some(applicant);
+                }
+                Ok(None) => {}
+                Err(e) => case.warnings.push(format!(
+                    "D3: the applicant's data does not open on this device: {e}"
+                )),
+            }
+        }
+        self.log_access(&logged)
+    }
+
     /// K5: deferred materials are due on a given day within the item's promised limit.
     fn check_supply_by(&self, item: &str, supply_by: Option<&str>) -> Result<(), NodeError> {
         let by: hallsync_model::calendar::Date = supply_by
@@ -193,6 +216,7 @@ impl Engine {
         &self,
         overdue_only: bool,
         state: Option<&str>,
+        by: &str,
         request: &hallsync_model::page::PageRequest,
     ) -> Result<Value, NodeError> {
         let replica = self.replica()?;
@@ -208,9 +232,18 @@ impl Engine {
                     .filter(|c| state.is_none_or(|want| c.state == want))
             },
         );
+        let mut cases = page.entries;
+        self.open_applicants(&mut cases, by)?;
         Ok(encode(&CasesPage {
-            cases: page.entries,
+            cases,
             next: page.next,
         }))
     }
+}
+
+/// 32 bytes from the OS RNG.
+fn random32() -> Result<[u8; 32], NodeError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| NodeError::Store(format!("no randomness: {e}")))?;
+    Ok(bytes)
 }

@@ -105,8 +105,11 @@ pub enum Command {
         handling: String,
         /// The case number.
         case_no: String,
-        /// The applicant's id, stored only as a hash.
+        /// The applicant's id: sealed to the parties, with a keyed hash only they can compute.
         applicant_id: String,
+        /// The applicant's name (sealed with the id).
+        #[serde(default)]
+        applicant_name: Option<String>,
     },
     /// Moves a case to its next state.
     CaseStep {
@@ -127,11 +130,15 @@ pub enum Command {
         #[serde(default)]
         mode: Option<String>,
     },
-    /// A page of the cases held, with deadlines.
+    /// A page of the cases held, with deadlines; at a party, with the applicant opened (each
+    /// display logged, see [`crate::engine::access_log`]).
     Cases {
         /// Only overdue ones.
         #[serde(default)]
         overdue: bool,
+        /// Who asks, for the access log (the console names its session); the CLI leaves it out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
         /// Only cases in this state (received, accepted, decided, …).
         #[serde(default)]
         state: Option<String>,
@@ -265,6 +272,12 @@ pub enum Command {
     Shutdown,
     /// The halls at and below this node's hall, as a tree.
     Halls,
+    /// The latest displays of personal data on this node (D2).
+    AccessLog {
+        /// How many entries (default 100).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     /// A one-time sign-in link to the administrators' console (a running node only: the control
     /// server answers it, see [`crate::console`]).
     ConsoleLink,
@@ -301,6 +314,7 @@ impl Command {
     pub fn cases(overdue: bool) -> Command {
         Command::Cases {
             overdue,
+            by: None,
             state: None,
             after: None,
             limit: None,

@@ -114,14 +114,22 @@ impl Engine {
             Command::StationPublish { item, hall, by, channels } => {
                 self.station_publish(&item, hall.as_deref(), &by, &channels)
             }
-            Command::CaseOpen { item, handling, case_no, applicant_id } => {
-                self.case_open(&item, &handling, &case_no, &applicant_id)
-            }
+            Command::CaseOpen { item, handling, case_no, applicant_id, applicant_name } => self
+                .case_open(
+                    &item,
+                    &handling,
+                    &case_no,
+                    &applicant_id,
+                    applicant_name.as_deref().unwrap_or(""),
+                ),
             Command::CaseStep { case, to, materials, note, supply_by, mode } => {
                 self.case_step(&case, &to, materials, note, supply_by, mode)
             }
-            Command::Cases { overdue, state, after, limit } => {
-                self.case_list(overdue, state.as_deref(), &record_page(after, limit)?)
+            Command::Cases { overdue, by, state, after, limit } => {
+                let by = by.unwrap_or_else(|| {
+                    if net.running { "control API" } else { "cli" }.to_string()
+                });
+                self.case_list(overdue, state.as_deref(), &by, &record_page(after, limit)?)
             }
             Command::Department { hall, fields } => self.department(hall.as_deref(), fields),
             Command::DepartmentList { hall } => self.department_list(hall.as_deref()),
@@ -215,6 +223,7 @@ impl Engine {
             Command::PeerAdd { addr } => self.peer_add(&addr),
             Command::PeerRemove { target } => self.peer_remove(&target),
             Command::Halls => self.hall_tree(),
+            Command::AccessLog { limit } => Ok(encode(&self.access_log(limit.unwrap_or(100))?)),
             Command::Net { .. } | Command::Shutdown | Command::ConsoleLink => Err(NodeError::NotAllowed(
                 "no node is running on this data directory; start it with `hallsync run`".into(),
             )),

@@ -4,6 +4,7 @@
 //! change, local or remote, goes through [`hallsync_model::Replica::ingest`] and is written to the
 //! store in one transaction before anyone is told it happened.
 
+pub mod access_log;
 mod cases;
 mod command;
 mod commands;

@@ -54,6 +54,21 @@ impl Engine {
         Ok(keys)
     }
 
+    /// The sealing secrets this device holds now, without making one: what a read opens with.
+    ///
+    /// # Errors
+    /// The store.
+    pub fn held_open_keys(&self) -> Result<Vec<OpenKey>, NodeError> {
+        let current = self.store.get_meta(META_SEAL_KEY)?.unwrap_or_default();
+        let retired = self.store.get_meta(META_SEAL_RETIRED)?.unwrap_or_default();
+        Ok(current
+            .chunks_exact(32)
+            .chain(retired.chunks_exact(32))
+            .filter_map(|c| <[u8; 32]>::try_from(c).ok())
+            .map(OpenKey::from_bytes)
+            .collect())
+    }
+
     /// Retires the current sealing key (on a signing-key rotation): it is kept for opening, and a
     /// new one is made and announced by the new device.
     ///
@@ -92,11 +107,7 @@ impl Engine {
         if trust.active_certs_of(&me).next().is_none() || trust.seal_key_of(&me) == Some(key) {
             return Ok(false);
         }
-        let announcement = SealAnnouncement {
-            device: me,
-            key,
-            at_ms: now_ms(),
-        };
+        let announcement = SealAnnouncement::sign(&self.key, key, now_ms());
         self.author(
             &DocId::trust(),
             &[(

@@ -61,6 +61,7 @@ pub async fn page(
     let listed: CasesPage = console
         .fetch(Command::Cases {
             overdue,
+            by: Some(authed.who()),
             state: state.clone(),
             after: q.after.clone(),
             limit: Some(PAGE),
@@ -98,6 +99,8 @@ pub async fn page(
                             td.mono.code { (c.item) }
                             td.mono.code { (c.accepting) " → " (c.handling) }
                             td { (c.state.label()) " " span.en { (c.state.as_str()) }
+                                @if let Some(a) = &c.applicant { br; "申请人 applicant: " (a.name) " " span.mono { (masked(&a.id)) } }
+                                @else if c.sealed { br; span.muted { "申请人信息已加密 applicant sealed" } }
                                 @if !c.warnings.is_empty() { ul.warnings { @for w in &c.warnings { li { (w) } } } } }
                             td { (c.accepted_on.as_deref().unwrap_or("—")) }
                             td {
@@ -122,4 +125,15 @@ pub async fn page(
         &q.flash,
         body,
     )
+}
+
+/// An id number as a list shows it: region and the last four characters, the rest hidden.
+fn masked(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 10 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
 }
