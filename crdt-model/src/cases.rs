@@ -37,8 +37,14 @@ pub struct StepView {
     pub supply_by: Option<String>,
     /// Issue mode: window or mail.
     pub mode: Option<String>,
-    /// Note.
+    /// Note: empty where it is sealed and not opened here.
     pub note: String,
+    /// The note is sealed to the parties (see [`Replica::case_note`]).
+    #[serde(default)]
+    pub sealed: bool,
+    /// The transition's key in the case record (names it, and binds its sealed note).
+    #[serde(default)]
+    pub key: String,
     /// True when it took effect.
     pub applied: bool,
     /// Why not, when it did not.
@@ -135,7 +141,7 @@ impl Replica {
         let item_view = self.item(&item);
         let item_view = item_view.as_ref();
         let depth = depths(state);
-        let mut steps: Vec<(usize, i64, ChangeHash, String, Transition)> = Vec::new();
+        let mut steps: Vec<(usize, i64, ChangeHash, String, Transition, String)> = Vec::new();
         for (envelope, change) in state.applied_changes() {
             for w in root_writes(&change).unwrap_or_default() {
                 if let (true, Some(ScalarValue::Str(text))) =
@@ -148,6 +154,7 @@ impl Replica {
                             change.hash(),
                             envelope.author.to_string(),
                             t,
+                            w.key.clone(),
                         ));
                     }
                 }
@@ -158,7 +165,7 @@ impl Replica {
         let mut corrections = 0;
         let mut accepted_at = None;
         let mut history = Vec::new();
-        for (_, _, _, by, t) in steps {
+        for (_, _, _, by, t, key) in steps {
             let why_not = if t.from != current {
                 Some(format!("superseded: the case was already {current} (concurrent transitions resolve in causal, then time order)"))
             } else if side_of(t.from, t.to).is_none() {
@@ -203,6 +210,8 @@ impl Replica {
                 supply_by: t.supply_by,
                 mode: t.mode,
                 note: t.note,
+                sealed: t.sealed_note.is_some(),
+                key,
                 applied,
                 why_not,
             });
@@ -283,6 +292,36 @@ impl Replica {
         let place = crate::records::case::personal_place(doc.as_str());
         let content = sealed.open(place.as_bytes(), keys)?;
         serde_json::from_slice(&content)
+            .map(Some)
+            .map_err(|_| crate::seal::SealError::Tampered)
+    }
+
+    /// The note of case `doc`'s transition `key`, opened with whichever of `keys` it was sealed
+    /// to (a party's own display, which the node logs). `Ok(None)` when it has no sealed note.
+    ///
+    /// # Errors
+    /// As [`Replica::case_applicant`].
+    pub fn case_note(
+        &self,
+        doc: &DocId,
+        key: &str,
+        keys: &[crate::seal::OpenKey],
+    ) -> Result<Option<String>, crate::seal::SealError> {
+        let Some(state) = self.record(doc) else {
+            return Ok(None);
+        };
+        let Some(t) = text_at(state.doc(), key, None).and_then(|v| Transition::parse(&v)) else {
+            return Ok(None);
+        };
+        let Some(hex_text) = t.sealed_note else {
+            return Ok(None);
+        };
+        let bytes = hex::decode(hex_text).map_err(|_| crate::seal::SealError::Tampered)?;
+        let sealed: crate::seal::Sealed =
+            postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
+        let place = crate::records::case::note_place(doc.as_str(), key);
+        let note = sealed.open(place.as_bytes(), keys)?;
+        String::from_utf8(note)
             .map(Some)
             .map_err(|_| crate::seal::SealError::Tampered)
     }

@@ -224,6 +224,7 @@ pub fn city_history(records: usize, seed: u64, mut progress: impl FnMut(usize)) 
                         note: String::new(),
                         supply_by: None,
                         mode: (to == Issued).then(|| "window".to_string()),
+                        sealed_note: None,
                     };
                     let puts = [(
                         t.key(&nodes[by].key.device_id()),

@@ -744,16 +744,35 @@ impl Sim {
                     if !ours {
                         break;
                     }
-                    let t = hallsync_model::records::case::Transition {
+                    let mut t = hallsync_model::records::case::Transition {
                         from: state,
                         to: next,
                         at_ms: self.now_ms as i64,
                         materials: Vec::new(),
-                        note: String::new(),
+                        // The decision's text, sealed to the parties as the node seals it.
+                        note: if next == CaseState::Decided {
+                            "准予办理 approved".into()
+                        } else {
+                            String::new()
+                        },
                         supply_by: None,
                         mode: (next == CaseState::Issued).then(|| "window".to_string()),
+                        sealed_note: None,
                     };
-                    let key = t.key(&self.nodes[v].key.device_id());
+                    let signer = self.nodes[v].key.device_id();
+                    let secrets = sim_case_secrets(&format!("{doc}#{}", t.at_ms));
+                    let sealed = entry::case::seal_note(
+                        &self.nodes[v].replica,
+                        &doc,
+                        &signer,
+                        &mut t,
+                        &secrets,
+                    );
+                    if sealed.is_err() {
+                        self.stats.entry_refused += 1;
+                        break;
+                    }
+                    let key = t.key(&signer);
                     self.author(v, &doc, &[(key, ScalarValue::Str(t.to_value().into()))]);
                     state = next;
                 }

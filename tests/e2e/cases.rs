@@ -188,6 +188,17 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
                 fed.node(*i).name
             );
         }
+        // Every step's note is sealed: the parties read it, the carriers do not.
+        for h in case["history"].as_array_mut().unwrap() {
+            assert_eq!(h["sealed"], true);
+            let note = h["note"].take();
+            assert_eq!(
+                note,
+                if party { "依法办理" } else { "" },
+                "{}",
+                fed.node(*i).name
+            );
+        }
     }
     assert!(
         views.windows(2).all(|w| w[0] == w[1]),
@@ -205,6 +216,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
             ("its SHA-256", hash.to_vec()),
             ("its SHA-256 in hex", hex::encode(hash).into_bytes()),
             ("the name", "张三".as_bytes().to_vec()),
+            ("a note", "依法办理".as_bytes().to_vec()),
         ] {
             assert!(
                 !store.windows(needle.len()).any(|w| w == needle.as_slice()),

@@ -116,18 +116,7 @@ pub fn open(
             case: doc.to_string(),
         });
     }
-    let mut recipients = Vec::new();
-    for hall in [case.accepting, case.handling] {
-        let (keys, _) = replica.trust().seal_recipients(hall);
-        if keys.is_empty() {
-            return Err(EntryError::NoSealingKey {
-                hall: hall.to_string(),
-            });
-        }
-        recipients.extend(keys);
-    }
-    recipients.sort();
-    recipients.dedup();
+    let recipients = party_recipients(replica, case.accepting, case.handling)?;
     let person = Applicant {
         id: id.clone(),
         name: case.applicant_name.trim().chars().take(200).collect(),
@@ -176,4 +165,67 @@ pub fn open(
         writes,
         unchecked,
     })
+}
+
+/// The sealing keys of both parties' devices, as the trust record stands (a revoked device is not
+/// among them).
+///
+/// # Errors
+/// [`EntryError::NoSealingKey`] for a party none of whose devices has announced a key.
+pub fn party_recipients(
+    replica: &Replica,
+    accepting: &HallId,
+    handling: &HallId,
+) -> Result<Vec<crate::seal::SealKey>, EntryError> {
+    let mut recipients = Vec::new();
+    for hall in [accepting, handling] {
+        let (keys, _) = replica.trust().seal_recipients(hall);
+        if keys.is_empty() {
+            return Err(EntryError::NoSealingKey {
+                hall: hall.to_string(),
+            });
+        }
+        recipients.extend(keys);
+    }
+    recipients.sort();
+    recipients.dedup();
+    Ok(recipients)
+}
+
+/// Seals `transition`'s note to the case's parties (in place: the note moves into
+/// `sealed_note`), for the transition `signer` writes on case `case`. A transition without a note
+/// is left as it is.
+///
+/// # Errors
+/// As [`party_recipients`], or a note too large to seal.
+pub fn seal_note(
+    replica: &Replica,
+    case: &DocId,
+    signer: &DeviceId,
+    transition: &mut crate::records::case::Transition,
+    secrets: &CaseSecrets,
+) -> Result<(), EntryError> {
+    if transition.note.is_empty() {
+        return Ok(());
+    }
+    let crate::doc_id::DocKind::Case(accepting, handling, _) = case.kind() else {
+        return Err(EntryError::Seal {
+            reason: format!("{case} is not a case"),
+        });
+    };
+    let recipients = party_recipients(replica, accepting, handling)?;
+    let place = crate::records::case::note_place(case.as_str(), &transition.key(signer));
+    let sealed = crate::seal::seal(
+        transition.note.as_bytes(),
+        place.as_bytes(),
+        &recipients,
+        secrets.content_key,
+        secrets.ephemeral,
+    )
+    .map_err(|e| EntryError::Seal {
+        reason: e.to_string(),
+    })?;
+    transition.sealed_note = Some(hex::encode(crate::encoding::postcard_bytes(&sealed)));
+    transition.note.clear();
+    Ok(())
 }

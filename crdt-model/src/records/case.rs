@@ -196,6 +196,16 @@ pub struct Transition {
     /// Issue: `window` (统一出件) or `mail` (free postal delivery, YC 6.3.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// The note (reasons, the decision's text), sealed to the parties: hex of the encoded
+    /// [`crate::seal::Sealed`], bound to this transition's place ([`note_place`]). `note` is then
+    /// empty. Material names stay readable: they are the public guide's, and K2/K5 check them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_note: Option<String>,
+}
+
+/// Where a transition's sealed note belongs: the case and the transition's key.
+pub fn note_place(case: &str, key: &str) -> String {
+    format!("{case}#{key}")
 }
 
 impl Transition {
@@ -226,7 +236,15 @@ impl Transition {
             .mode
             .as_deref()
             .is_none_or(|m| matches!(m, "window" | "mail"));
-        (t.materials.len() <= 200 && t.note.chars().count() <= 2000 && supply_ok && mode_ok)
+        let sealed_ok = t
+            .sealed_note
+            .as_deref()
+            .is_none_or(|h| h.len() <= 2 * PERSONAL_BYTES_MAX);
+        (t.materials.len() <= 200
+            && t.note.chars().count() <= 2000
+            && supply_ok
+            && mode_ok
+            && sealed_ok)
             .then_some(t)
     }
 }

@@ -57,6 +57,7 @@ fn step(
         note: String::new(),
         supply_by: (to == "accepted_with_deferred_materials").then(|| "2026-12-01".to_string()),
         mode: None,
+        sealed_note: None,
     };
     let key = t.key(&who.device_id());
     fed.write(
@@ -198,7 +199,7 @@ proptest! {
             .map(|_| { let mut r = fresh(&fed); r.ingest(fed.log.clone()); (r, Vec::new()) })
             .collect();
         for (i, (b, from, to)) in moves.iter().enumerate() {
-            let t = Transition { from: CaseState::parse(STATES[*from]).unwrap(), to: CaseState::parse(STATES[*to]).unwrap(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new(), supply_by: Some("2026-12-01".into()), mode: None };
+            let t = Transition { from: CaseState::parse(STATES[*from]).unwrap(), to: CaseState::parse(STATES[*to]).unwrap(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new(), supply_by: Some("2026-12-01".into()), mode: None , sealed_note: None};
             let who = &signers[*b];
             let puts = vec![(t.key(&who.device_id()), ScalarValue::Str(t.to_value().into()))];
             let (replica, log) = &mut branches[*b];
@@ -326,6 +327,7 @@ fn k5_a_deferred_acceptance_sets_its_supply_date() {
         note: String::new(),
         supply_by: None,
         mode: None,
+        sealed_note: None,
     };
     let key = t.key(&village.device_id());
     fed.write(

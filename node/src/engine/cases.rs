@@ -123,7 +123,7 @@ impl Engine {
                 ));
             }
         }
-        let t = Transition {
+        let mut t = Transition {
             from: view.state,
             to: next,
             at_ms: now_ms(),
@@ -131,7 +131,20 @@ impl Engine {
             note,
             supply_by,
             mode,
+            sealed_note: None,
         };
+        // D3: the note (a reason, the decision's text) is sealed to the parties.
+        let secrets = hallsync_model::entry::case::CaseSecrets {
+            content_key: random32()?,
+            ephemeral: random32()?,
+        };
+        hallsync_model::entry::case::seal_note(
+            self.replica()?,
+            &doc,
+            &self.key.device_id(),
+            &mut t,
+            &secrets,
+        )?;
         let key = t.key(&self.key.device_id());
         let envelope = self.author(&doc, &[(key, ScalarValue::Str(t.to_value().into()))])?;
         let after = self.replica()?.case(&doc, Some(now_ms()));
@@ -156,21 +169,39 @@ impl Engine {
                 continue;
             }
             let doc: DocId = case.doc.parse()?;
+            let mut shown = |what: &str| {
+                logged.push(super::access_log::AccessEntry {
+                    at_ms: now_ms(),
+                    case: case.doc.clone(),
+                    what: what.into(),
+                    by: by.to_string(),
+                })
+            };
+            let mut problems = Vec::new();
             match replica.case_applicant(&doc, &keys) {
                 Ok(Some(applicant)) => {
-                    logged.push(super::access_log::AccessEntry {
-                        at_ms: now_ms(),
-                        case: case.doc.clone(),
-                        what: "applicant".into(),
-                        by: by.to_string(),
-                    });
+                    shown("applicant");
                     case.applicant = Some(applicant);
                 }
                 Ok(None) => {}
-                Err(e) => case.warnings.push(format!(
+                Err(e) => problems.push(format!(
                     "D3: the applicant's data does not open on this device: {e}"
                 )),
             }
+            for step in case.history.iter_mut().filter(|s| s.sealed) {
+                match replica.case_note(&doc, &step.key, &keys) {
+                    Ok(Some(note)) => {
+                        shown(&format!("note {} → {}", step.from, step.to));
+                        step.note = note;
+                    }
+                    Ok(None) => {}
+                    Err(e) => problems.push(format!(
+                        "D3: the note of {} → {} does not open on this device: {e}",
+                        step.from, step.to
+                    )),
+                }
+            }
+            case.warnings.extend(problems);
         }
         self.log_access(&logged)
     }
