@@ -197,7 +197,7 @@ pub fn party_recipients(
 /// is left as it is.
 ///
 /// # Errors
-/// As [`party_recipients`], or a note too large to seal.
+/// [`EntryError::NoSealingKey`] when no device of either party has a key, or a note too large.
 pub fn seal_note(
     replica: &Replica,
     case: &DocId,
@@ -213,7 +213,19 @@ pub fn seal_note(
             reason: format!("{case} is not a case"),
         });
     };
-    let recipients = party_recipients(replica, accepting, handling)?;
+    // A note is sealed to whichever party devices stand now: a hall whose devices were all revoked
+    // since the opening no longer reads what is written after (the writer's own hall stands).
+    let mut recipients = Vec::new();
+    for hall in [accepting, handling] {
+        recipients.extend(replica.trust().seal_recipients(hall).0);
+    }
+    recipients.sort();
+    recipients.dedup();
+    if recipients.is_empty() {
+        return Err(EntryError::NoSealingKey {
+            hall: accepting.to_string(),
+        });
+    }
     let place = crate::records::case::note_place(case.as_str(), &transition.key(signer));
     let sealed = crate::seal::seal(
         transition.note.as_bytes(),

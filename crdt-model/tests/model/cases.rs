@@ -189,7 +189,10 @@ proptest! {
         // Three signers on three disconnected branches (two operators of the accepting village, one
         // of the handling township) move the case concurrently; merged in any order, every replica
         // shows the same case, and its applied transitions form a legal path from `received`.
+        // Every transition carries a note sealed to the parties (issue #14): the properties hold over
+        // encrypted content, and every order opens the same notes for a party.
         let mut fed = setup();
+        fed.announce_seal_keys();
         let township = fed.township.clone();
         let operator2 = key(91);
         let c = cert(&township, &operator2, VILLAGE, Level::Village, Some(TOWNSHIP), Role::Operator);
@@ -199,25 +202,38 @@ proptest! {
             .map(|_| { let mut r = fresh(&fed); r.ingest(fed.log.clone()); (r, Vec::new()) })
             .collect();
         for (i, (b, from, to)) in moves.iter().enumerate() {
-            let t = Transition { from: CaseState::parse(STATES[*from]).unwrap(), to: CaseState::parse(STATES[*to]).unwrap(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: String::new(), supply_by: Some("2026-12-01".into()), mode: None , sealed_note: None};
+            let mut t = Transition { from: CaseState::parse(STATES[*from]).unwrap(), to: CaseState::parse(STATES[*to]).unwrap(), at_ms: 1_800_000_000_000 + i as i64, materials: vec![], note: format!("note {i}"), supply_by: Some("2026-12-01".into()), mode: None , sealed_note: None};
             let who = &signers[*b];
-            let puts = vec![(t.key(&who.device_id()), ScalarValue::Str(t.to_value().into()))];
             let (replica, log) = &mut branches[*b];
+            let secrets = hallsync_model::entry::case::CaseSecrets { content_key: [i as u8; 32], ephemeral: [(i + 100) as u8; 32] };
+            hallsync_model::entry::case::seal_note(replica, &case_doc(), &who.device_id(), &mut t, &secrets).unwrap();
+            let puts = vec![(t.key(&who.device_id()), ScalarValue::Str(t.to_value().into()))];
             if let Ok(env) = replica.author(who, 10 + *b as u32, &case_doc(), t.at_ms, &puts) {
                 log.push(env);
             }
         }
         let all: Vec<SignedChange> = fed.log.iter().cloned().chain(branches.iter().flat_map(|(_, l)| l.clone())).collect();
         let mut views = Vec::new();
+        let mut notes = Vec::new();
+        let party = [Fed::open_key(&fed.village)];
         for k in 0..3u64 {
             let mut order = all.clone();
             crate::fixture::shuffle(&mut order, seed.wrapping_add(k));
             let mut r = fresh(&fed);
             for chunk in order.chunks(2) { r.ingest(chunk.to_vec()); }
-            views.push(r.cases(None));
+            let view = r.cases(None);
+            let opened: Vec<Option<String>> = view[0].history.iter()
+                .map(|s| r.case_note(&case_doc(), &s.key, &party).ok().flatten())
+                .collect();
+            prop_assert!(view[0].history.iter().all(|s| s.sealed && s.note.is_empty()));
+            prop_assert!(opened.iter().all(|n| n.as_deref().is_some_and(|n| n.starts_with("note "))));
+            notes.push(opened);
+            views.push(view);
         }
         prop_assert_eq!(&views[0], &views[1]);
         prop_assert_eq!(&views[0], &views[2]);
+        prop_assert_eq!(&notes[0], &notes[1]);
+        prop_assert_eq!(&notes[0], &notes[2]);
         let case = &views[0][0];
         let mut at = CaseState::Received;
         for s in case.history.iter().filter(|s| s.applied) {
@@ -500,6 +516,119 @@ fn a_case_is_sealed_to_its_parties_and_its_carriers_cannot_read_it() {
         !text.contains("440300199001011238") && !text.contains("张三") && !text.contains(&hash)
     );
     assert!(fed.origin.cases(None)[0].sealed);
+}
+
+#[test]
+fn a_rotated_party_reads_its_old_notes_and_a_revoked_one_reads_nothing_new() {
+    // Goal (issue #14): a party that announces a new sealing key (a rotation) reads notes sealed to
+    // its old key with the old key kept, and new notes with the new one; once the handling hall's
+    // device is revoked, notes written after are not sealed to it.
+    use hallsync_model::entry::case::{open, seal_note, CaseOpening};
+    use hallsync_model::seal::{OpenKey, SealError, SealKey};
+    let (mut fed, item) = with_complete_item();
+    fed.announce_seal_keys();
+    let (village, township_b) = (fed.village.clone(), fed.township_b.clone());
+    let opened = open(
+        &fed.origin,
+        &village.device_id(),
+        &CaseOpening {
+            accepting: &hall(VILLAGE),
+            handling: &hall(TOWNSHIP_B),
+            item: &item.code,
+            case_no: "R1",
+            applicant_id: "440300199001011238",
+            applicant_name: "",
+        },
+        &SECRETS,
+    )
+    .unwrap();
+    let doc = opened.doc.clone();
+    fed.write(&village, &doc, opened.writes).unwrap();
+    let write_note = |fed: &mut Fed, from: &str, to: &str, note: &str| -> String {
+        let mut t = Transition {
+            from: CaseState::parse(from).unwrap(),
+            to: CaseState::parse(to).unwrap(),
+            at_ms: fed.now_ms() + 1000,
+            materials: vec![],
+            note: note.into(),
+            supply_by: None,
+            mode: None,
+            sealed_note: None,
+        };
+        seal_note(&fed.origin, &doc, &village.device_id(), &mut t, &SECRETS).unwrap();
+        assert!(t.note.is_empty() && t.sealed_note.is_some());
+        let key = t.key(&village.device_id());
+        fed.write(
+            &village,
+            &doc,
+            vec![(key.clone(), ScalarValue::Str(t.to_value().into()))],
+        )
+        .unwrap();
+        key
+    };
+    let before = write_note(&mut fed, "received", "accepted", "材料齐全");
+    // The village rotates its sealing key: a newer announcement.
+    let new_village = OpenKey::from_bytes([77; 32]);
+    let announcement = hallsync_model::trust::seal_keys::SealAnnouncement::sign(
+        &village,
+        new_village.seal_key(),
+        fed.now_ms() + 5000,
+    );
+    fed.write(
+        &village,
+        &DocId::trust(),
+        vec![(
+            announcement.record_key(),
+            ScalarValue::Bytes(announcement.to_bytes()),
+        )],
+    )
+    .unwrap();
+    assert_eq!(
+        fed.origin.trust().seal_key_of(&village.device_id()),
+        Some(new_village.seal_key())
+    );
+    let after = write_note(&mut fed, "accepted", "transferred", "已流转");
+    let old_village = Fed::open_key(&village);
+    let both = [new_village, old_village];
+    assert_eq!(
+        fed.origin.case_note(&doc, &before, &both).unwrap().unwrap(),
+        "材料齐全"
+    );
+    assert_eq!(
+        fed.origin.case_note(&doc, &after, &both).unwrap().unwrap(),
+        "已流转"
+    );
+    assert_eq!(
+        fed.origin
+            .case_note(&doc, &after, &[Fed::open_key(&village)]),
+        Err(SealError::NotARecipient),
+        "the new note is sealed to the new key only"
+    );
+    // Township B's device is revoked: what is written after is not sealed to it.
+    let district_b = fed.district_b.clone();
+    fed.revoke(&district_b, &township_b, true).unwrap();
+    let (keys, _) = fed.origin.trust().seal_recipients(&hall(TOWNSHIP_B));
+    assert!(
+        keys.is_empty(),
+        "a revoked device is no recipient: {keys:?}"
+    );
+    let revoked_key: SealKey = Fed::open_key(&township_b).seal_key();
+    assert!(!keys.contains(&revoked_key));
+    // (A step the village may sign; the replay supersedes it, which does not matter here.)
+    let late = write_note(&mut fed, "received", "rejected", "复核");
+    assert_eq!(
+        fed.origin
+            .case_note(&doc, &late, &[Fed::open_key(&township_b)]),
+        Err(SealError::NotARecipient)
+    );
+    assert_eq!(
+        fed.origin
+            .case_note(&doc, &before, &[Fed::open_key(&township_b)])
+            .unwrap()
+            .unwrap(),
+        "材料齐全",
+        "what was sealed to it before stays what it was"
+    );
 }
 
 fn with_complete_item() -> (Fed, ItemFields) {
