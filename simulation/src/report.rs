@@ -32,6 +32,8 @@ pub struct Stats {
     pub entry_refused: u64,
     /// Case openings skipped because no village yet stationed an item the accepting village holds.
     pub cases_skipped: u64,
+    /// Bytes of sealed personal parts the case workload wrote (applicants and notes, issue #14).
+    pub sealed_bytes: u64,
     /// Valid changes replayed to random nodes.
     pub replayed: u64,
     /// Equivocations (pairs of versions) injected.
@@ -139,6 +141,10 @@ pub struct Report {
     pub entry_refused: u64,
     /// Case openings skipped: no village stationed an item the accepting village holds yet.
     pub cases_skipped: u64,
+    /// What sealing the cases' personal parts added: the bytes of the sealed parts written (each
+    /// carried to every party and carrier like the rest of its change).
+    #[serde(default)]
+    pub sealed_bytes: u64,
     /// Valid changes replayed to random nodes (they must change nothing beyond a normal delivery).
     pub replayed: u64,
     /// Pairs of versions signed by an equivocating village key.
@@ -321,6 +327,7 @@ impl Report {
             refused_garbage: stats.refused_garbage,
             entry_refused: stats.entry_refused,
             cases_skipped: stats.cases_skipped,
+            sealed_bytes: stats.sealed_bytes,
             replayed: stats.replayed,
             equivocations: stats.equivocations,
             revoked_writes: stats.revoked_writes,

@@ -772,6 +772,8 @@ impl Sim {
                         self.stats.entry_refused += 1;
                         break;
                     }
+                    self.stats.sealed_bytes +=
+                        t.sealed_note.as_ref().map_or(0, |h| h.len() as u64 / 2);
                     let key = t.key(&signer);
                     self.author(v, &doc, &[(key, ScalarValue::Str(t.to_value().into()))]);
                     state = next;
@@ -1189,7 +1191,18 @@ impl Sim {
             &sim_case_secrets(&case_no),
         );
         match opened {
-            Ok(opened) => self.author(a, &opened.doc, &opened.writes),
+            Ok(opened) => {
+                self.stats.sealed_bytes += opened
+                    .writes
+                    .iter()
+                    .filter(|(k, _)| k == hallsync_model::records::case::PERSONAL_KEY)
+                    .map(|(_, v)| match v {
+                        ScalarValue::Bytes(b) => b.len() as u64,
+                        _ => 0,
+                    })
+                    .sum::<u64>();
+                self.author(a, &opened.doc, &opened.writes)
+            }
             Err(_) => self.stats.entry_refused += 1,
         }
     }
