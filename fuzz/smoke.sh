@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 export RUSTC_BOOTSTRAP=1
-for target in wire_message sync_step ingest_envelopes trust_objects change_ops; do
+for target in wire_message sync_step ingest_envelopes trust_objects change_ops sealed_parts; do
   echo "=== $target (${seconds}s) ==="
   cargo fuzz run "$target" -- -max_total_time="$seconds" -rss_limit_mb=4096
 done

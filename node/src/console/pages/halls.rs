@@ -311,9 +311,9 @@ pub async fn tree(
                             td.mono.code { (h.id) }
                             td { (h.level) }
                             td {
-                                a href={ "/console/stationing?hall=" (encode(&h.id)) } { "进驻" } " · "
-                                a href={ "/console/departments?hall=" (encode(&h.id)) } { "部门" } " · "
-                                a href={ "/console/staff?hall=" (encode(&h.id)) } { "人员" }
+                                a href={ "/console/stationing?hall=" (encode(&h.id)) } { "进驻 " span.en { "stationing" } } " · "
+                                a href={ "/console/departments?hall=" (encode(&h.id)) } { "部门 " span.en { "departments" } } " · "
+                                a href={ "/console/staff?hall=" (encode(&h.id)) } { "人员 " span.en { "staff" } }
                             }
                         }
                     }
