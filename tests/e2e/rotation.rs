@@ -165,6 +165,92 @@ fn a_village_that_cannot_be_dialled_reconnects_to_its_rotated_township() {
     );
 }
 
+#[test]
+fn a_party_that_rotates_mid_case_still_reads_the_whole_case() {
+    // Goal (issue #14): a village opens a case for its township and notes the acceptance; it rotates
+    // its key (a new device, a new sealing key; the old one kept); the next notes, the village's and
+    // the township's, are sealed to the new key; the village reads the applicant and every note, old
+    // and new, and so does the township.
+    let (mut fed, n) = small_federation().unwrap();
+    let code = "442000031000";
+    fed.node(n.city)
+        .call(Command::ItemCreate(sample_item(
+            code,
+            "居住证办理",
+            hallsync_model::records::item::ItemType::PublicService,
+            "公安局",
+            5,
+        )))
+        .unwrap();
+    hallsync_tests::wait_sealing_keys(&fed);
+    let township_hall = "441900101";
+    fed.node(n.village)
+        .call(Command::CaseOpen {
+            item: code.into(),
+            handling: township_hall.into(),
+            case_no: "R2026-7".into(),
+            applicant_id: "440300199001011238".into(),
+            applicant_name: Some("李四".into()),
+        })
+        .unwrap();
+    let case = format!("case/{VILLAGE_HALL}/{township_hall}/R2026-7");
+    let step = |fed: &hallsync::harness::Federation, node: usize, to: &str, note: &str| {
+        fed.node(node)
+            .call(Command::CaseStep {
+                case: case.clone(),
+                to: to.into(),
+                materials: vec![],
+                note: note.into(),
+                supply_by: None,
+                mode: None,
+            })
+            .unwrap_or_else(|e| panic!("{to}: {e:#}"));
+    };
+    step(&fed, n.village, "accepted", "材料齐全");
+    fed.wait_converged_among(&[n.township, n.village], CONVERGE_TIMEOUT)
+        .unwrap();
+    let before = announced_seal_key(fed.node(n.village));
+
+    fed.node_mut(n.village).stop(Duration::from_secs(10));
+    let dir = fed.node(n.village).dir.to_string_lossy().to_string();
+    fed.node(n.village)
+        .cli(&["rotate-key", "--data", &dir])
+        .unwrap();
+    fed.node_mut(n.village).start(CONVERGE_TIMEOUT).unwrap();
+    let after = announced_seal_key(fed.node(n.village));
+    assert_ne!(before, after);
+    fed.wait_converged_among(&[n.township, n.village], CONVERGE_TIMEOUT)
+        .unwrap();
+    step(&fed, n.village, "transferred", "已流转");
+    fed.wait_converged_among(&[n.township, n.village], CONVERGE_TIMEOUT)
+        .unwrap();
+    step(&fed, n.township, "in_review", "复核中");
+    fed.wait_converged_among(&[n.township, n.village], CONVERGE_TIMEOUT)
+        .unwrap();
+    for party in [n.village, n.township] {
+        let cases = fed.node(party).call(Command::cases(false)).unwrap();
+        let c = &cases["cases"][0];
+        assert_eq!(
+            c["applicant"]["name"],
+            "李四",
+            "{}: {c:#}",
+            fed.node(party).name
+        );
+        let notes: Vec<&str> = c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["note"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            notes,
+            ["材料齐全", "已流转", "复核中"],
+            "{}: {c:#}",
+            fed.node(party).name
+        );
+    }
+}
+
 /// The id of the sealing key `node`'s device has announced, once it has (within 20 s).
 fn announced_seal_key(node: &hallsync::harness::NodeProcess) -> String {
     let mut seen = serde_json::Value::Null;
