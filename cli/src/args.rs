@@ -85,6 +85,10 @@ pub enum Cmd {
         /// Only cases in this state (received, accepted, in_review, decided, issued, …).
         #[arg(long)]
         state: Option<String>,
+        /// Only this applicant's cases (at a party hall: the id is matched by the case's keyed
+        /// reference, which only the parties can compute).
+        #[arg(long)]
+        applicant_id: Option<String>,
         #[command(flatten)]
         page: PageArgs,
     },

@@ -296,6 +296,33 @@ impl Replica {
             .map_err(|_| crate::seal::SealError::Tampered)
     }
 
+    /// Whether case `doc`'s applicant is the person with the (normalised) id `id`, judged by the
+    /// case's keyed reference under its content key, unwrapped with `keys`: a party's lookup. A
+    /// carrier cannot unwrap the key, so it can neither look up nor enumerate (`Ok(false)` for a
+    /// case without a sealed part).
+    ///
+    /// # Errors
+    /// As [`Replica::case_applicant`].
+    pub fn case_is_of(
+        &self,
+        doc: &DocId,
+        id: &str,
+        keys: &[crate::seal::OpenKey],
+    ) -> Result<bool, crate::seal::SealError> {
+        let Some(state) = self.record(doc) else {
+            return Ok(false);
+        };
+        let Some(bytes) = personal_bytes(&state) else {
+            return Ok(false);
+        };
+        let sealed: crate::seal::Sealed =
+            postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
+        let place = crate::records::case::personal_place(doc.as_str());
+        let key = sealed.content_key(place.as_bytes(), keys)?;
+        let reference = text_at(state.doc(), "applicant_ref", None).unwrap_or_default();
+        Ok(crate::entry::applicant::reference(&key, id) == reference)
+    }
+
     /// The note of case `doc`'s transition `key`, opened with whichever of `keys` it was sealed
     /// to (a party's own display, which the node logs). `Ok(None)` when it has no sealed note.
     ///

@@ -237,6 +237,34 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
             .any(|e| e["case"] == case && e["what"] == "applicant" && e["by"] == "control API"),
         "{log:#}"
     );
+    // A party finds the case by the applicant's id (through the keyed reference only parties can
+    // compute); another person's id finds nothing; a carrier finds nothing even with the right id.
+    let lookup = |node: usize, id: &str| {
+        let answer = fed
+            .node(node)
+            .call(Command::Cases {
+                overdue: false,
+                by: None,
+                applicant_id: Some(id.into()),
+                state: None,
+                after: None,
+                limit: None,
+            })
+            .unwrap();
+        answer["cases"].as_array().unwrap().len()
+    };
+    assert_eq!(lookup(tb, "440300199001011238"), 1);
+    assert_eq!(
+        lookup(va, " 440300199001011238 "),
+        1,
+        "the id is normalised"
+    );
+    assert_eq!(lookup(tb, "11010519491231002X"), 0);
+    assert_eq!(
+        lookup(city, "440300199001011238"),
+        0,
+        "a carrier cannot look up"
+    );
     let carrier_log = fed
         .node(city)
         .call(Command::AccessLog { limit: None })

@@ -360,11 +360,13 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             data,
             overdue,
             state,
+            applicant_id,
             page,
         } => {
             let command = Command::Cases {
                 overdue,
                 by: None,
+                applicant_id,
                 state,
                 after: page.after.clone(),
                 limit: page.limit(),

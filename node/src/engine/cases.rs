@@ -9,6 +9,16 @@ use super::{now_ms, Engine};
 
 use crate::error::NodeError;
 
+/// Which cases a listing shows.
+pub struct CaseFilter<'a> {
+    /// Only overdue ones.
+    pub overdue_only: bool,
+    /// Only those in this state.
+    pub state: Option<&'a str>,
+    /// Only this applicant's (a party's lookup; a carrier finds none).
+    pub applicant_id: Option<&'a str>,
+}
+
 impl Engine {
     /// Opens a case at this hall for `item`, handled at `handling` (K11: a case handled elsewhere needs
     /// a cross-region item). The applicant is sealed to both parties' devices (D3).
@@ -245,11 +255,20 @@ impl Engine {
     /// Not joined.
     pub fn case_list(
         &self,
-        overdue_only: bool,
-        state: Option<&str>,
+        filter: &CaseFilter<'_>,
         by: &str,
         request: &hallsync_model::page::PageRequest,
     ) -> Result<Value, NodeError> {
+        let (overdue_only, state) = (filter.overdue_only, filter.state);
+        let person = filter
+            .applicant_id
+            .map(hallsync_model::entry::applicant::normalise)
+            .transpose()?;
+        let keys = if person.is_some() {
+            self.held_open_keys()?
+        } else {
+            Vec::new()
+        };
         let replica = self.replica()?;
         let calendar = replica.calendar();
         let now = Some(now_ms());
@@ -261,6 +280,11 @@ impl Engine {
                     .case_view(id, s, &calendar, now)
                     .filter(|c| !overdue_only || c.overdue)
                     .filter(|c| state.is_none_or(|want| c.state == want))
+                    .filter(|_| {
+                        person
+                            .as_deref()
+                            .is_none_or(|p| replica.case_is_of(id, p, &keys).unwrap_or(false))
+                    })
             },
         );
         let mut cases = page.entries;

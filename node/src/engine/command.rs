@@ -139,6 +139,9 @@ pub enum Command {
         /// Who asks, for the access log (the console names its session); the CLI leaves it out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
+        /// Only the cases of this applicant (GB 11643 id): a party's lookup by the keyed reference.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        applicant_id: Option<String>,
         /// Only cases in this state (received, accepted, decided, …).
         #[serde(default)]
         state: Option<String>,
@@ -315,6 +318,7 @@ impl Command {
         Command::Cases {
             overdue,
             by: None,
+            applicant_id: None,
             state: None,
             after: None,
             limit: None,

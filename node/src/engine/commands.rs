@@ -125,11 +125,16 @@ impl Engine {
             Command::CaseStep { case, to, materials, note, supply_by, mode } => {
                 self.case_step(&case, &to, materials, note, supply_by, mode)
             }
-            Command::Cases { overdue, by, state, after, limit } => {
+            Command::Cases { overdue, by, applicant_id, state, after, limit } => {
                 let by = by.unwrap_or_else(|| {
                     if net.running { "control API" } else { "cli" }.to_string()
                 });
-                self.case_list(overdue, state.as_deref(), &by, &record_page(after, limit)?)
+                let filter = super::cases::CaseFilter {
+                    overdue_only: overdue,
+                    state: state.as_deref(),
+                    applicant_id: applicant_id.as_deref(),
+                };
+                self.case_list(&filter, &by, &record_page(after, limit)?)
             }
             Command::Department { hall, fields } => self.department(hall.as_deref(), fields),
             Command::DepartmentList { hall } => self.department_list(hall.as_deref()),

@@ -62,6 +62,8 @@ pub async fn page(
         .fetch(Command::Cases {
             overdue,
             by: Some(authed.who()),
+            // No lookup by id here: it would put the id in the address and the browser's history.
+            applicant_id: None,
             state: state.clone(),
             after: q.after.clone(),
             limit: Some(PAGE),
