@@ -281,15 +281,9 @@ impl Replica {
         doc: &DocId,
         keys: &[crate::seal::OpenKey],
     ) -> Result<Option<crate::records::case::Applicant>, crate::seal::SealError> {
-        let Some(state) = self.record(doc) else {
+        let Some((sealed, place, _)) = self.sealed_personal(doc)? else {
             return Ok(None);
         };
-        let Some(bytes) = personal_bytes(&state) else {
-            return Ok(None);
-        };
-        let sealed: crate::seal::Sealed =
-            postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
-        let place = crate::records::case::personal_place(doc.as_str());
         let content = sealed.open(place.as_bytes(), keys)?;
         serde_json::from_slice(&content)
             .map(Some)
@@ -309,18 +303,32 @@ impl Replica {
         id: &str,
         keys: &[crate::seal::OpenKey],
     ) -> Result<bool, crate::seal::SealError> {
-        let Some(state) = self.record(doc) else {
+        let Some((sealed, place, reference)) = self.sealed_personal(doc)? else {
             return Ok(false);
+        };
+        let key = sealed.content_key(place.as_bytes(), keys)?;
+        Ok(crate::entry::applicant::reference(&key, id) == reference)
+    }
+
+    /// Case `doc`'s sealed personal part, the place it is bound to, and the applicant reference;
+    /// `None` for a case not held or without one.
+    fn sealed_personal(
+        &self,
+        doc: &DocId,
+    ) -> Result<Option<(crate::seal::Sealed, String, String)>, crate::seal::SealError> {
+        let Some(state) = self.record(doc) else {
+            return Ok(None);
         };
         let Some(bytes) = personal_bytes(&state) else {
-            return Ok(false);
+            return Ok(None);
         };
-        let sealed: crate::seal::Sealed =
-            postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
-        let place = crate::records::case::personal_place(doc.as_str());
-        let key = sealed.content_key(place.as_bytes(), keys)?;
+        let sealed = postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
         let reference = text_at(state.doc(), "applicant_ref", None).unwrap_or_default();
-        Ok(crate::entry::applicant::reference(&key, id) == reference)
+        Ok(Some((
+            sealed,
+            crate::records::case::personal_place(doc.as_str()),
+            reference,
+        )))
     }
 
     /// The note of case `doc`'s transition `key`, opened with whichever of `keys` it was sealed
