@@ -116,7 +116,7 @@ pub fn open(
             case: doc.to_string(),
         });
     }
-    let recipients = party_recipients(replica, case.accepting, case.handling)?;
+    let recipients = party_recipients(replica, case.accepting, case.handling, Every::Party)?;
     let person = Applicant {
         id: id.clone(),
         name: case.applicant_name.trim().chars().take(200).collect(),
@@ -124,16 +124,12 @@ pub fn open(
     let content = serde_json::to_vec(&person).map_err(|e| EntryError::Seal {
         reason: e.to_string(),
     })?;
-    let sealed = crate::seal::seal(
+    let sealed = seal_to(
         &content,
-        personal_place(doc.as_str()).as_bytes(),
+        &personal_place(doc.as_str()),
         &recipients,
-        secrets.content_key,
-        secrets.ephemeral,
-    )
-    .map_err(|e| EntryError::Seal {
-        reason: e.to_string(),
-    })?;
+        secrets,
+    )?;
     let writes = vec![
         ("item".to_string(), ScalarValue::Str(code.into())),
         ("case_no".into(), ScalarValue::Str(no.into())),
@@ -167,29 +163,64 @@ pub fn open(
     })
 }
 
+/// What [`party_recipients`] requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Every {
+    /// Every party has at least one key (an opening: a party without one could never read its case).
+    Party,
+    /// At least one device of either party has a key (a note: a party revoked since reads no more).
+    Device,
+}
+
 /// The sealing keys of both parties' devices, as the trust record stands (a revoked device is not
 /// among them).
 ///
 /// # Errors
-/// [`EntryError::NoSealingKey`] for a party none of whose devices has announced a key.
+/// [`EntryError::NoSealingKey`] naming the party (or, for [`Every::Device`], the accepting hall)
+/// left without a key.
 pub fn party_recipients(
     replica: &Replica,
     accepting: &HallId,
     handling: &HallId,
+    every: Every,
 ) -> Result<Vec<crate::seal::SealKey>, EntryError> {
     let mut recipients = Vec::new();
     for hall in [accepting, handling] {
         let (keys, _) = replica.trust().seal_recipients(hall);
-        if keys.is_empty() {
+        if keys.is_empty() && every == Every::Party {
             return Err(EntryError::NoSealingKey {
                 hall: hall.to_string(),
             });
         }
         recipients.extend(keys);
     }
+    if recipients.is_empty() {
+        return Err(EntryError::NoSealingKey {
+            hall: accepting.to_string(),
+        });
+    }
     recipients.sort();
     recipients.dedup();
     Ok(recipients)
+}
+
+/// Seals `content` at `place` to `recipients` with the opening's or step's randomness.
+fn seal_to(
+    content: &[u8],
+    place: &str,
+    recipients: &[crate::seal::SealKey],
+    secrets: &CaseSecrets,
+) -> Result<crate::seal::Sealed, EntryError> {
+    crate::seal::seal(
+        content,
+        place.as_bytes(),
+        recipients,
+        secrets.content_key,
+        secrets.ephemeral,
+    )
+    .map_err(|e| EntryError::Seal {
+        reason: e.to_string(),
+    })
 }
 
 /// Seals `transition`'s note to the case's parties (in place: the note moves into
@@ -215,28 +246,9 @@ pub fn seal_note(
     };
     // A note is sealed to whichever party devices stand now: a hall whose devices were all revoked
     // since the opening no longer reads what is written after (the writer's own hall stands).
-    let mut recipients = Vec::new();
-    for hall in [accepting, handling] {
-        recipients.extend(replica.trust().seal_recipients(hall).0);
-    }
-    recipients.sort();
-    recipients.dedup();
-    if recipients.is_empty() {
-        return Err(EntryError::NoSealingKey {
-            hall: accepting.to_string(),
-        });
-    }
+    let recipients = party_recipients(replica, accepting, handling, Every::Device)?;
     let place = crate::records::case::note_place(case.as_str(), &transition.key(signer));
-    let sealed = crate::seal::seal(
-        transition.note.as_bytes(),
-        place.as_bytes(),
-        &recipients,
-        secrets.content_key,
-        secrets.ephemeral,
-    )
-    .map_err(|e| EntryError::Seal {
-        reason: e.to_string(),
-    })?;
+    let sealed = seal_to(transition.note.as_bytes(), &place, &recipients, secrets)?;
     transition.sealed_note = Some(hex::encode(crate::encoding::postcard_bytes(&sealed)));
     transition.note.clear();
     Ok(())

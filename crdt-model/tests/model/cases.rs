@@ -365,25 +365,11 @@ fn k5_a_deferred_acceptance_sets_its_supply_date() {
 fn k6_a_case_keeps_the_limit_of_the_item_it_was_taken_in_under() {
     // Goal (issue #11, K6): raising an item's promised days from 5 to 20 after a case was taken in
     // does not move that case's due date; the case carries the limit it was opened under.
-    use hallsync_model::entry::case::{open, CaseOpening};
     let (mut fed, mut item) = with_complete_item();
     fed.announce_seal_keys();
     let city = fed.city.clone();
     let village = fed.village.clone();
-    let opened = open(
-        &fed.origin,
-        &village.device_id(),
-        &CaseOpening {
-            accepting: &hall(VILLAGE),
-            handling: &hall(TOWNSHIP_B),
-            item: &item.code,
-            case_no: "C1",
-            applicant_id: "440300199001011238",
-            applicant_name: "张三",
-        },
-        &SECRETS,
-    )
-    .unwrap();
+    let opened = village_opens(&fed, &item.code, "C1").unwrap();
     assert!(
         opened.unchecked.is_some(),
         "a village does not hold township B's stationings"
@@ -461,25 +447,10 @@ fn a_case_is_sealed_to_its_parties_and_its_carriers_cannot_read_it() {
     // and handling halls; a hall on the path (the district) holds the case and cannot open it; the
     // record's bytes hold neither the id, its plain SHA-256, nor the name; a case with no key
     // announced for a party is refused.
-    use hallsync_model::entry::case::{open, CaseOpening};
     use sha2::Digest;
     let (mut fed, item) = with_complete_item();
     let village = fed.village.clone();
-    let opening = |fed: &Fed| {
-        open(
-            &fed.origin,
-            &village.device_id(),
-            &CaseOpening {
-                accepting: &hall(VILLAGE),
-                handling: &hall(TOWNSHIP_B),
-                item: &item.code,
-                case_no: "S1",
-                applicant_id: "440300199001011238",
-                applicant_name: "张三",
-            },
-            &SECRETS,
-        )
-    };
+    let opening = |fed: &Fed| village_opens(fed, &item.code, "S1");
     assert!(matches!(
         opening(&fed),
         Err(hallsync_model::entry::EntryError::NoSealingKey { .. })
@@ -523,25 +494,12 @@ fn a_rotated_party_reads_its_old_notes_and_a_revoked_one_reads_nothing_new() {
     // Goal (issue #14): a party that announces a new sealing key (a rotation) reads notes sealed to
     // its old key with the old key kept, and new notes with the new one; once the handling hall's
     // device is revoked, notes written after are not sealed to it.
-    use hallsync_model::entry::case::{open, seal_note, CaseOpening};
+    use hallsync_model::entry::case::seal_note;
     use hallsync_model::seal::{OpenKey, SealError, SealKey};
     let (mut fed, item) = with_complete_item();
     fed.announce_seal_keys();
     let (village, township_b) = (fed.village.clone(), fed.township_b.clone());
-    let opened = open(
-        &fed.origin,
-        &village.device_id(),
-        &CaseOpening {
-            accepting: &hall(VILLAGE),
-            handling: &hall(TOWNSHIP_B),
-            item: &item.code,
-            case_no: "R1",
-            applicant_id: "440300199001011238",
-            applicant_name: "",
-        },
-        &SECRETS,
-    )
-    .unwrap();
+    let opened = village_opens(&fed, &item.code, "R1").unwrap();
     let doc = opened.doc.clone();
     fed.write(&village, &doc, opened.writes).unwrap();
     let write_note = |fed: &mut Fed, from: &str, to: &str, note: &str| -> String {
@@ -629,6 +587,27 @@ fn a_rotated_party_reads_its_old_notes_and_a_revoked_one_reads_nothing_new() {
         "材料齐全",
         "what was sealed to it before stays what it was"
     );
+}
+
+/// The village opens case `no` for `item` at township B, applicant 张三, with the tests' randomness.
+fn village_opens(
+    fed: &Fed,
+    item: &ItemCode,
+    no: &str,
+) -> Result<hallsync_model::entry::case::OpenedCase, hallsync_model::entry::EntryError> {
+    hallsync_model::entry::case::open(
+        &fed.origin,
+        &fed.village.device_id(),
+        &hallsync_model::entry::case::CaseOpening {
+            accepting: &hall(VILLAGE),
+            handling: &hall(TOWNSHIP_B),
+            item,
+            case_no: no,
+            applicant_id: "440300199001011238",
+            applicant_name: "张三",
+        },
+        &SECRETS,
+    )
 }
 
 fn with_complete_item() -> (Fed, ItemFields) {
