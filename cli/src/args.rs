@@ -531,6 +531,16 @@ pub enum CaseCmd {
         #[arg(long, value_parser = ["window", "mail"])]
         mode: Option<String>,
     },
+    /// Erase an archived case's personal data now, everywhere (删除个人信息, D1): its parties do
+    /// this on their own once `cases.retention_days` have passed; this is for an applicant's
+    /// request before then. Cannot be undone.
+    Erase {
+        #[command(flatten)]
+        data: DataArg,
+        /// The case record: case/ACCEPTING/HANDLING/NO.
+        #[arg(long)]
+        case: String,
+    },
 }
 
 /// `hallsync dept …`.

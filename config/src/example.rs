@@ -52,6 +52,9 @@ link_minutes = 5                    # a sign-in link from `hallsync console` is 
 session_minutes = 600               # a session lasts this long from sign-in (会话时长)
 sessions_max = 32                   # most sessions at once; the oldest is signed out past it
 
+[cases]
+retention_days = 365                # personal data of an archived case is erased everywhere this long after (个人信息保留天数; 0: at once)
+
 [log]
 format = "text"                     # text or json (one object a line); `run --log-format` overrides (日志格式)
 dir = ""                            # also log to daily files here (hallsync.log.YYYY-MM-DD); empty: stderr only (日志目录)

@@ -26,6 +26,29 @@ pub struct Config {
     /// The administrators' web console.
     #[serde(default)]
     pub console: ConsoleSection,
+    /// Cross-region cases: how long personal data is kept.
+    #[serde(default)]
+    pub cases: CasesSection,
+}
+
+/// `[cases]`: cross-region cases (通办件).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesSection {
+    /// Days after a case is archived that its personal data (the applicant, notes) is kept; then
+    /// this node, where it is a party, erases it everywhere (D1, PIPL 19). The seeds set no
+    /// period (DG 6.5 and 6.7 say only that leftover materials are destroyed and archives kept
+    /// confidential); the handling hall's archive copy lives in its archive system (D4). 0: erase as
+    /// soon as the case is archived.
+    pub retention_days: u32,
+}
+
+impl Default for CasesSection {
+    fn default() -> Self {
+        CasesSection {
+            retention_days: 365,
+        }
+    }
 }
 
 /// `[console]`: the administrators' web console (see `hallsync console`).
@@ -246,6 +269,7 @@ impl Config {
             metrics: MetricsSection::default(),
             log: LogSection::default(),
             console: ConsoleSection::default(),
+            cases: CasesSection::default(),
             control: ControlSection::default(),
             limits: LimitsSection::default(),
         }

@@ -181,6 +181,12 @@ impl Config {
             1,
             1024,
         )?;
+        check_range(
+            "cases.retention_days",
+            u64::from(self.cases.retention_days),
+            0,
+            3650,
+        )?;
         if !["auto", "yes", "no"].contains(&self.network.reachable.as_str()) {
             return Err(invalid(
                 "network.reachable",
@@ -355,6 +361,7 @@ mod tests {
         assert!(err_of(|c| c.console.listen = "0.0.0.0:8080".into()).contains("console.listen"));
         assert!(err_of(|c| c.console.listen = "nope".into()).contains("console.listen"));
         assert!(err_of(|c| c.console.session_minutes = 0).contains("console.session_minutes"));
+        assert!(err_of(|c| c.cases.retention_days = 4000).contains("cases.retention_days"));
         assert!(err_of(|c| c.network.listen = vec!["tcp://x".into()]).contains("network.listen"));
         assert!(err_of(|c| c.network.peers = vec!["/ip4/1.2.3.4/tcp/1".into()]).contains("/p2p/"));
         assert!(err_of(|c| c.network.sync_interval_ms = 1).contains("network.sync_interval_ms"));

@@ -69,6 +69,13 @@ pub struct CaseView {
     /// The case carries a personal part sealed to its parties (carriers hold it unread).
     #[serde(default)]
     pub sealed: bool,
+    /// When a party erased the case's personal data (D1: archived, retention passed); its sealed
+    /// parts are then gone from every store the erasure reached, and the rest of the case stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<i64>,
+    /// When the case was archived (the applied transition's signed time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<i64>,
     /// The applicant, opened: only in a party's own answer, never replicated (see
     /// [`Replica::case_applicant`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,6 +171,7 @@ impl Replica {
         let mut current = CaseState::Received;
         let mut corrections = 0;
         let mut accepted_at = None;
+        let mut archived_at = None;
         let mut history = Vec::new();
         for (_, _, _, by, t, key) in steps {
             let why_not = if t.from != current {
@@ -198,6 +206,9 @@ impl Replica {
                     CaseState::Accepted | CaseState::AcceptedWithDeferredMaterials
                 ) {
                     accepted_at = Some(t.at_ms);
+                }
+                if t.to == CaseState::Archived {
+                    archived_at = Some(t.at_ms);
                 }
                 current = t.to;
             }
@@ -241,7 +252,12 @@ impl Replica {
             case_no: case_no.clone(),
             item,
             applicant_ref: text_at(state.doc(), "applicant_ref", None).unwrap_or_default(),
-            sealed: personal_bytes(state).is_some(),
+            sealed: personal_id(state).is_some(),
+            erased_at: (current == CaseState::Archived)
+                .then(|| text_at(state.doc(), crate::records::case::ERASED_KEY, None))
+                .flatten()
+                .and_then(|t| t.parse::<i64>().ok()),
+            archived_at,
             applicant: None,
             state: current,
             history,
@@ -311,7 +327,8 @@ impl Replica {
     }
 
     /// Case `doc`'s sealed personal part, the place it is bound to, and the applicant reference;
-    /// `None` for a case not held or without one.
+    /// `None` for a case not held, without one, or whose part is not held here (erased, or not
+    /// arrived yet).
     fn sealed_personal(
         &self,
         doc: &DocId,
@@ -319,10 +336,10 @@ impl Replica {
         let Some(state) = self.record(doc) else {
             return Ok(None);
         };
-        let Some(bytes) = personal_bytes(&state) else {
+        let Some(sealed) = personal_id(&state).and_then(|id| self.sealed_part(&id)) else {
             return Ok(None);
         };
-        let sealed = postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
+        let sealed = sealed?;
         let reference = text_at(state.doc(), "applicant_ref", None).unwrap_or_default();
         Ok(Some((
             sealed,
@@ -351,9 +368,14 @@ impl Replica {
         let Some(hex_text) = t.sealed_note else {
             return Ok(None);
         };
-        let bytes = hex::decode(hex_text).map_err(|_| crate::seal::SealError::Tampered)?;
-        let sealed: crate::seal::Sealed =
-            postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered)?;
+        let id: crate::replica::parts::PartId = hex::decode(hex_text)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(crate::seal::SealError::Tampered)?;
+        let Some(sealed) = self.sealed_part(&id) else {
+            return Ok(None);
+        };
+        let sealed = sealed?;
         let place = crate::records::case::note_place(doc.as_str(), key);
         let note = sealed.open(place.as_bytes(), keys)?;
         String::from_utf8(note)
@@ -368,7 +390,23 @@ impl Replica {
     }
 }
 
-/// The sealed personal part's bytes, if the case has one.
+impl Replica {
+    /// The held part `id`, decoded; `None` when it is not held here.
+    fn sealed_part(
+        &self,
+        id: &crate::replica::parts::PartId,
+    ) -> Option<Result<crate::seal::Sealed, crate::seal::SealError>> {
+        let bytes = self.parts.get(id).ok().flatten()?;
+        Some(postcard::from_bytes(&bytes).map_err(|_| crate::seal::SealError::Tampered))
+    }
+}
+
+/// The address of the case's sealed personal part, if it has one.
+fn personal_id(state: &DocState) -> Option<crate::replica::parts::PartId> {
+    personal_bytes(state).and_then(|b| b.try_into().ok())
+}
+
+/// The `personal` field's bytes, if the case has one.
 fn personal_bytes(state: &DocState) -> Option<Vec<u8>> {
     use automerge::ReadDoc;
     match state

@@ -33,6 +33,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod case_parts;
 pub mod cases;
 pub mod change;
 pub mod departments;

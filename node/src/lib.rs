@@ -24,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod keyfile;
 pub mod network;
+pub mod part_files;
 pub mod paths;
 pub mod run;
 pub mod store;

@@ -32,6 +32,11 @@ impl DataDir {
         self.root.join("store.redb")
     }
 
+    /// Cases' sealed parts (see [`crate::part_files`]).
+    pub fn parts_dir(&self) -> PathBuf {
+        self.root.join("parts")
+    }
+
     /// The control API's address and token, present while a node runs.
     pub fn control_file(&self) -> PathBuf {
         self.root.join("control.json")

@@ -13,6 +13,7 @@ use hallsync_model::records::case::CaseState;
 use hallsync_model::records::department::DepartmentFields;
 use hallsync_model::records::item::ItemFields;
 use hallsync_model::records::station::StationFields;
+use hallsync_model::replica::parts::CarriedPart;
 use hallsync_model::sync::session::{self, Host, Output, Session, SessionConfig};
 use hallsync_model::sync::wire::{Message, WireLimits};
 use hallsync_model::{DeviceKey, DocId, ItemCode, Level, ScalarValue, SignedChange};
@@ -447,14 +448,19 @@ impl Sim {
     }
 
     fn ingest(&mut self, node: usize, source: Option<usize>, changes: Vec<SignedChange>) {
-        if self.ingest_quietly(node, changes) {
+        if self.ingest_quietly(node, changes, Vec::new()) {
             self.news(node, source);
         }
     }
 
     /// Ingests `changes` at `node` and counts them; true when any was applied (news for the
     /// other neighbours, which the caller gives).
-    fn ingest_quietly(&mut self, node: usize, changes: Vec<SignedChange>) -> bool {
+    fn ingest_quietly(
+        &mut self,
+        node: usize,
+        changes: Vec<SignedChange>,
+        parts: Vec<CarriedPart>,
+    ) -> bool {
         // A full disk keeps nothing new.
         if self
             .under(node, crate::scenario::FaultKind::DiskFull)
@@ -463,7 +469,11 @@ impl Sim {
             return false;
         }
         self.stats.carried_bytes += changes.iter().map(|c| c.wire_len() as u64).sum::<u64>();
+        self.stats.carried_bytes += parts.iter().map(|p| p.bytes.len() as u64).sum::<u64>();
         let report = self.nodes[node].replica.ingest(changes);
+        self.nodes[node]
+            .replica
+            .settle_parts(&report.applied, parts);
         let applied = !report.applied.is_empty();
         if applied {
             self.applied_since_check = true;
@@ -495,6 +505,9 @@ impl Sim {
             * 1000;
         let now = (self.now_ms as i64).saturating_add(offset_ms).max(0);
         if let Ok(env) = self.nodes[node].replica.author(&key, 0, doc, now, puts) {
+            self.nodes[node]
+                .replica
+                .settle_parts(std::slice::from_ref(&env), Vec::new());
             self.authored_at.insert(env.digest(), self.now_ms);
             self.news(node, None);
             self.stats.changes_authored += 1;
@@ -768,12 +781,15 @@ impl Sim {
                         &mut t,
                         &secrets,
                     );
-                    if sealed.is_err() {
+                    let Ok(part) = sealed else {
                         self.stats.entry_refused += 1;
                         break;
+                    };
+                    let part = part.as_slice();
+                    self.stats.sealed_bytes += part.iter().map(|p| p.len() as u64).sum::<u64>();
+                    if self.nodes[v].replica.keep_own_parts(part).is_err() {
+                        break;
                     }
-                    self.stats.sealed_bytes +=
-                        t.sealed_note.as_ref().map_or(0, |h| h.len() as u64 / 2);
                     let key = t.key(&signer);
                     self.author(v, &doc, &[(key, ScalarValue::Str(t.to_value().into()))]);
                     state = next;
@@ -1192,16 +1208,10 @@ impl Sim {
         );
         match opened {
             Ok(opened) => {
-                self.stats.sealed_bytes += opened
-                    .writes
-                    .iter()
-                    .filter(|(k, _)| k == hallsync_model::records::case::PERSONAL_KEY)
-                    .map(|(_, v)| match v {
-                        ScalarValue::Bytes(b) => b.len() as u64,
-                        _ => 0,
-                    })
-                    .sum::<u64>();
-                self.author(a, &opened.doc, &opened.writes)
+                self.stats.sealed_bytes += opened.parts.iter().map(|p| p.len() as u64).sum::<u64>();
+                if self.nodes[a].replica.keep_own_parts(&opened.parts).is_ok() {
+                    self.author(a, &opened.doc, &opened.writes)
+                }
             }
             Err(_) => self.stats.entry_refused += 1,
         }
@@ -1340,8 +1350,8 @@ impl Host for SimHost<'_> {
         &self.sim.nodes[self.node].replica
     }
 
-    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool {
-        self.sim.ingest_quietly(self.node, changes)
+    fn ingest(&mut self, changes: Vec<SignedChange>, parts: Vec<CarriedPart>) -> bool {
+        self.sim.ingest_quietly(self.node, changes, parts)
     }
 }
 

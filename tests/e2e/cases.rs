@@ -296,4 +296,123 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
         c["applicant_ref"], "440300199001011238",
         "the applicant's id is stored only as a hash"
     );
+
+    // D1: the personal data is erased once the case's retention has passed. Every holder carries
+    // the sealed parts (the applicant and each note) beside its store.
+    let sealed = sealed_parts(&fed, city);
+    assert_eq!(sealed.len(), 8, "the applicant and seven notes");
+    for i in on_path {
+        assert_eq!(sealed_parts(&fed, i), sealed, "{}", fed.node(i).name);
+    }
+    let refused = fed
+        .node(va)
+        .call(Command::CaseErase {
+            case: "case/440305001001/440306001/nope".into(),
+        })
+        .unwrap_err();
+    assert!(refused.to_string().contains("not held"), "{refused:#}");
+    // Village A, the other party, is offline while the erasure happens: it is the late replica.
+    fed.node(va).call(Command::Net { online: false }).unwrap();
+    // Township B keeps personal data 0 days after archiving: its retention scan erases at once.
+    fed.node_mut(tb).stop(CONVERGE_TIMEOUT);
+    let dir = fed.node(tb).dir.clone();
+    let mut config = hallsync_config::Config::load(&dir).unwrap();
+    config.cases.retention_days = 0;
+    config.save(&dir).unwrap();
+    fed.node_mut(tb).start(CONVERGE_TIMEOUT).unwrap();
+    let others = [city, da, ta, db, tb];
+    let erased = |i: usize| {
+        fed.node(i).call(Command::cases(false)).unwrap()["cases"][0]["erased_at"].is_i64()
+    };
+    let started = std::time::Instant::now();
+    while !others.iter().all(|i| erased(*i)) {
+        assert!(
+            started.elapsed() < CONVERGE_TIMEOUT,
+            "the erasure reached every connected holder: {:?}; township B's log: {}",
+            others.map(erased),
+            std::fs::read_to_string(fed.node(tb).dir.join("node.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    fed.wait_converged_among(&others, CONVERGE_TIMEOUT).unwrap();
+    for i in others {
+        assert_eq!(
+            sealed_parts(&fed, i),
+            Vec::<Vec<u8>>::new(),
+            "{}",
+            fed.node(i).name
+        );
+        assert_holds_none(&fed, i, &sealed);
+        let view = fed.node(i).call(Command::cases(false)).unwrap();
+        let case = &view["cases"][0];
+        assert_eq!(case["state"], "archived", "the non-personal record stays");
+        assert!(case["applicant"].is_null() && case["history"][3]["note"] == "");
+    }
+    let again = fed
+        .node(tb)
+        .call(Command::CaseErase { case: case.into() })
+        .unwrap_err();
+    assert!(again.to_string().contains("already erased"), "{again:#}");
+    // The late replica still holds the ciphertext and reads the applicant; once back, it drops it
+    // on sync.
+    assert_eq!(sealed_parts(&fed, va), sealed);
+    let late = fed.node(va).call(Command::cases(false)).unwrap();
+    assert_eq!(late["cases"][0]["applicant"]["name"], "张三");
+    fed.node(va).call(Command::Net { online: true }).unwrap();
+    fed.wait_converged_among(&on_path, CONVERGE_TIMEOUT)
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !sealed_parts(&fed, va).is_empty() {
+        assert!(
+            started.elapsed() < CONVERGE_TIMEOUT,
+            "village A drops the parts"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_holds_none(&fed, va, &sealed);
+    let at = |i: usize| fed.node(i).call(Command::cases(false)).unwrap()["cases"][0].clone();
+    assert!(
+        on_path.iter().all(|i| at(*i) == at(city)),
+        "the erasure converged"
+    );
+}
+
+/// The sealed parts a node holds beside its store, sorted.
+fn sealed_parts(fed: &Federation, node: usize) -> Vec<Vec<u8>> {
+    let mut parts: Vec<Vec<u8>> = files_under(&fed.node(node).dir.join("parts"))
+        .iter()
+        .filter(|p| p.extension().is_none())
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    parts.sort();
+    parts
+}
+
+/// Fails when any file of `node`'s directory holds any of `needles` (its store, its parts, its logs).
+fn assert_holds_none(fed: &Federation, node: usize, needles: &[Vec<u8>]) {
+    for file in files_under(&fed.node(node).dir) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for needle in needles {
+            // The first 64 bytes of a part: its ephemeral key and first wrap.
+            let needle = &needle[..needle.len().min(64)];
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} still holds sealed bytes",
+                file.display()
+            );
+        }
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

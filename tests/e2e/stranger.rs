@@ -79,6 +79,8 @@ async fn attack(addr: Multiaddr, network: [u8; 8]) -> Seen {
         held: Vec::new(),
         fetch: Vec::new(),
         more: false,
+        parts: Vec::new(),
+        need: Vec::new(),
     })
     .to_bytes();
     let junk = vec![0xa5u8; 1024 * 1024];

@@ -356,6 +356,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 mode,
             },
         ),
+        Cmd::Case {
+            action: CaseCmd::Erase { data, case },
+        } => ("case", data.data, Command::CaseErase { case }),
         Cmd::Cases {
             data,
             overdue,

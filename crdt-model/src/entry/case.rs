@@ -44,6 +44,9 @@ pub struct OpenedCase {
     pub doc: DocId,
     /// The fields to write.
     pub writes: Vec<(String, ScalarValue)>,
+    /// The sealed parts the fields name by address: keep them (see
+    /// [`Replica::keep_own_parts`]) before the change is committed.
+    pub parts: Vec<Vec<u8>>,
     /// Set when the handling hall's stationings are outside this node's scope, so whether it
     /// handles the item is checked there, on receipt.
     pub unchecked: Option<String>,
@@ -124,12 +127,12 @@ pub fn open(
     let content = serde_json::to_vec(&person).map_err(|e| EntryError::Seal {
         reason: e.to_string(),
     })?;
-    let sealed = seal_to(
+    let sealed = crate::encoding::postcard_bytes(&seal_to(
         &content,
         &personal_place(doc.as_str()),
         &recipients,
         secrets,
-    )?;
+    )?);
     let writes = vec![
         ("item".to_string(), ScalarValue::Str(code.into())),
         ("case_no".into(), ScalarValue::Str(no.into())),
@@ -139,7 +142,7 @@ pub fn open(
         ),
         (
             PERSONAL_KEY.into(),
-            ScalarValue::Bytes(crate::encoding::postcard_bytes(&sealed)),
+            ScalarValue::Bytes(crate::replica::parts::part_id(&sealed).to_vec()),
         ),
         // K6: the case keeps the limits of the item version it was taken in under.
         (
@@ -159,6 +162,7 @@ pub fn open(
     Ok(OpenedCase {
         doc,
         writes,
+        parts: vec![sealed],
         unchecked,
     })
 }
@@ -223,9 +227,9 @@ fn seal_to(
     })
 }
 
-/// Seals `transition`'s note to the case's parties (in place: the note moves into
-/// `sealed_note`), for the transition `signer` writes on case `case`. A transition without a note
-/// is left as it is.
+/// Seals `transition`'s note to the case's parties (in place: `sealed_note` names the sealed part,
+/// which is returned to keep beside the record), for the transition `signer` writes on case
+/// `case`. A transition without a note is left as it is (`None`).
 ///
 /// # Errors
 /// [`EntryError::NoSealingKey`] when no device of either party has a key, or a note too large.
@@ -235,9 +239,9 @@ pub fn seal_note(
     signer: &DeviceId,
     transition: &mut crate::records::case::Transition,
     secrets: &CaseSecrets,
-) -> Result<(), EntryError> {
+) -> Result<Option<Vec<u8>>, EntryError> {
     if transition.note.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let crate::doc_id::DocKind::Case(accepting, handling, _) = case.kind() else {
         return Err(EntryError::Seal {
@@ -248,8 +252,52 @@ pub fn seal_note(
     // since the opening no longer reads what is written after (the writer's own hall stands).
     let recipients = party_recipients(replica, accepting, handling, Every::Device)?;
     let place = crate::records::case::note_place(case.as_str(), &transition.key(signer));
-    let sealed = seal_to(transition.note.as_bytes(), &place, &recipients, secrets)?;
-    transition.sealed_note = Some(hex::encode(crate::encoding::postcard_bytes(&sealed)));
+    let sealed = crate::encoding::postcard_bytes(&seal_to(
+        transition.note.as_bytes(),
+        &place,
+        &recipients,
+        secrets,
+    )?);
+    transition.sealed_note = Some(hex::encode(crate::replica::parts::part_id(&sealed)));
     transition.note.clear();
-    Ok(())
+    Ok(Some(sealed))
+}
+
+/// The erasure of case `case`'s personal parts that hall `by` (a party) writes at `now_ms` (D1):
+/// the case must be archived. Carriers and the other party erase the parts on applying it.
+///
+/// # Errors
+/// [`EntryError::Erasure`] for a case not held, not archived, already erased, or not `by`'s.
+pub fn erase(
+    replica: &Replica,
+    case: &DocId,
+    by: &HallId,
+    now_ms: i64,
+) -> Result<Vec<(String, ScalarValue)>, EntryError> {
+    let refuse = |reason: String| EntryError::Erasure {
+        case: case.to_string(),
+        reason,
+    };
+    let view = replica
+        .case(case, None)
+        .ok_or_else(|| refuse("the case is not held here".into()))?;
+    if view.accepting != by.as_str() && view.handling != by.as_str() {
+        return Err(refuse(format!(
+            "hall {by} is not a party (accepting {}, handling {})",
+            view.accepting, view.handling
+        )));
+    }
+    if view.state != crate::records::case::CaseState::Archived {
+        return Err(refuse(format!(
+            "the case is {}, not archived: personal data is kept until the case is archived (YC 6.4)",
+            view.state
+        )));
+    }
+    if view.erased_at.is_some() {
+        return Err(refuse("its personal data is already erased".into()));
+    }
+    Ok(vec![(
+        crate::records::case::ERASED_KEY.to_string(),
+        ScalarValue::Int(now_ms.max(0)),
+    )])
 }

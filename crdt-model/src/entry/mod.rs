@@ -163,4 +163,12 @@ pub enum EntryError {
         /// Why.
         reason: String,
     },
+    /// A case's personal data cannot be erased (D1).
+    #[error("case {case}'s personal data cannot be erased: {reason}")]
+    Erasure {
+        /// The case.
+        case: String,
+        /// Why, naming the rule.
+        reason: String,
+    },
 }

@@ -152,10 +152,15 @@ pub fn side_of(from: CaseState, to: CaseState) -> Option<Side> {
 /// Prefix of transition keys.
 pub const TRANSITION_PREFIX: &str = "t/";
 
-/// The key of a case's personal part: the applicant, sealed to the parties (D3; issue #14).
+/// The key of a case's personal part: the address (SHA-256) of the applicant, sealed to the parties
+/// and kept beside the record (D3; issue #14; see the replica's `parts`).
 pub const PERSONAL_KEY: &str = "personal";
 
-/// Largest sealed personal part, in bytes: the content bound and room for every recipient's wrap.
+/// The key of a case's erasure: when a party erased its personal parts (D1, retention), ms since
+/// the Unix epoch. Takes effect once the case is archived (see the case views).
+pub const ERASED_KEY: &str = "erased_at";
+
+/// Largest sealed part, in bytes: the content bound and room for every recipient's wrap.
 pub const PERSONAL_BYTES_MAX: usize = crate::seal::CONTENT_BYTES_MAX + 16 * 1024;
 
 /// The applicant, as only the parties read it (inside the case's sealed personal part).
@@ -196,9 +201,10 @@ pub struct Transition {
     /// Issue: `window` (统一出件) or `mail` (free postal delivery, YC 6.3.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    /// The note (reasons, the decision's text), sealed to the parties: hex of the encoded
-    /// [`crate::seal::Sealed`], bound to this transition's place ([`note_place`]). `note` is then
-    /// empty. Material names stay readable: they are the public guide's, and K2/K5 check them.
+    /// The note (reasons, the decision's text), sealed to the parties: hex of the address of the
+    /// sealed part (an encoded [`crate::seal::Sealed`] kept beside the record, bound to this
+    /// transition's place, [`note_place`]). `note` is then empty. Material names stay readable:
+    /// they are the public guide's, and K2/K5 check them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_note: Option<String>,
 }
@@ -236,10 +242,9 @@ impl Transition {
             .mode
             .as_deref()
             .is_none_or(|m| matches!(m, "window" | "mail"));
-        let sealed_ok = t
-            .sealed_note
-            .as_deref()
-            .is_none_or(|h| h.len() <= 2 * PERSONAL_BYTES_MAX);
+        let sealed_ok = t.sealed_note.as_deref().is_none_or(|h| {
+            h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
         (t.materials.len() <= 200
             && t.note.chars().count() <= 2000
             && supply_ok
@@ -308,8 +313,11 @@ pub(crate) fn authorize(
                 }
                 // K11: the item's cross-region scope when the case was taken in.
                 ("cross_region", Some(ScalarValue::Str(s))) => CrossRegion::from_code(s).is_some(),
-                // The applicant, sealed to the parties: carriers keep and forward it unread.
-                (PERSONAL_KEY, Some(ScalarValue::Bytes(b))) => b.len() <= PERSONAL_BYTES_MAX,
+                // The address of the applicant's sealed part: carriers keep and forward the part
+                // unread.
+                (PERSONAL_KEY, Some(ScalarValue::Bytes(b))) => b.len() == 32,
+                // D1: the erasure, by either party (checked below).
+                (ERASED_KEY, Some(ScalarValue::Int(n))) => *n >= 0,
                 _ => false,
             };
             if !ok {
@@ -317,6 +325,17 @@ pub(crate) fn authorize(
                     "case field `{}` is not a case field",
                     write.key
                 )));
+            }
+            if write.key == ERASED_KEY {
+                ctx.require(
+                    |c| of_hall(accepting)(c) || of_hall(handling)(c),
+                    || Rejection::OutOfScope {
+                        reason: format!(
+                            "D1: a case's personal data is erased by one of its parties ({accepting}, {handling})"
+                        ),
+                    },
+                )?;
+                continue;
             }
             ctx.require(of_hall(accepting), || Rejection::OutOfScope {
                 reason: format!("a case is opened by its accepting hall {accepting}"),
@@ -367,4 +386,33 @@ fn check_opening(
         });
     }
     Ok(())
+}
+
+/// The addresses of the sealed parts case document `doc` names (its applicant and every sealed
+/// note), in key order: what a holder of the record should hold beside it, and what an erasure
+/// erases.
+pub fn named_parts(doc: &automerge::Automerge) -> Vec<[u8; 32]> {
+    use automerge::ReadDoc;
+    let mut out = Vec::new();
+    for key in doc.keys(automerge::ROOT) {
+        let Ok(Some((automerge::Value::Scalar(value), _))) = doc.get(automerge::ROOT, &key) else {
+            continue;
+        };
+        match value.as_ref() {
+            ScalarValue::Bytes(b) if key == PERSONAL_KEY => {
+                if let Ok(id) = <[u8; 32]>::try_from(b.as_slice()) {
+                    out.push(id);
+                }
+            }
+            ScalarValue::Str(text) if key.starts_with(TRANSITION_PREFIX) => {
+                let id = Transition::parse(text)
+                    .and_then(|t| t.sealed_note)
+                    .and_then(|h| hex::decode(h).ok())
+                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+                out.extend(id);
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -20,6 +20,7 @@ mod authorize;
 mod doc_state;
 mod fields;
 mod keep;
+pub mod parts;
 mod rebuild;
 mod rest;
 
@@ -291,6 +292,11 @@ pub struct Replica {
     /// The local author's fork of the record it just changed (see `author.rs`): applied as the
     /// record's document instead of applying the change to it again.
     prepared: Option<(DocId, automerge::Automerge)>,
+    /// Where cases' sealed parts rest (see [`parts`]); a clone shares it.
+    pub(crate) parts: Arc<dyn parts::PartStore>,
+    /// Parts named by a held record but not held here, by the record naming them: asked of every
+    /// peer that shares the record, at most [`parts::MISSING_PARTS_MAX`].
+    pub(crate) missing_parts: BTreeMap<parts::PartId, DocId>,
 }
 
 impl Clone for Replica {
@@ -320,6 +326,8 @@ impl Clone for Replica {
             q_in_flight: self.q_in_flight.clone(),
             unreadable: std::sync::atomic::AtomicU64::new(self.unreadable_records()),
             prepared: None,
+            parts: self.parts.clone(),
+            missing_parts: self.missing_parts.clone(),
         }
     }
 }
@@ -352,7 +360,19 @@ impl Replica {
             q_in_flight: BTreeSet::new(),
             unreadable: std::sync::atomic::AtomicU64::new(0),
             prepared: None,
+            parts: Arc::new(parts::MemParts::default()),
+            missing_parts: BTreeMap::new(),
         }
+    }
+
+    /// Sets where cases' sealed parts rest (the node's `parts/` directory); in memory otherwise.
+    pub fn set_parts(&mut self, store: Arc<dyn parts::PartStore>) {
+        self.parts = store;
+    }
+
+    /// Where cases' sealed parts rest.
+    pub fn parts(&self) -> &Arc<dyn parts::PartStore> {
+        &self.parts
     }
 
     /// Sets the device this replica belongs to: sync then asks only for records in its scope.
@@ -449,6 +469,20 @@ impl Replica {
     pub(crate) fn held_ids(&self) -> impl Iterator<Item = &DocId> + '_ {
         self.slots
             .iter()
+            .filter(|(_, s)| s.is_held())
+            .map(|(id, _)| id)
+    }
+
+    /// The ids of held records after `after` (from the first when `None`), in id order, without
+    /// opening any: a scan that goes a bounded step at a time.
+    pub(crate) fn held_ids_after<'a>(
+        &'a self,
+        after: Option<&DocId>,
+    ) -> impl Iterator<Item = &'a DocId> + 'a {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |d| Bound::Excluded(d.clone()));
+        self.slots
+            .range((from, Bound::Unbounded))
             .filter(|(_, s)| s.is_held())
             .map(|(id, _)| id)
     }

@@ -4,6 +4,7 @@
 
 use crate::change::envelope::SignedChange;
 use crate::identity::DeviceId;
+use crate::replica::parts::CarriedPart;
 use crate::replica::Replica;
 use crate::sync::peer_state::PeerState;
 use crate::sync::protocol::STEPS_MAX;
@@ -49,8 +50,10 @@ impl Host for Plain<'_> {
         self.0
     }
 
-    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool {
-        !self.0.ingest(changes).applied.is_empty()
+    fn ingest(&mut self, changes: Vec<SignedChange>, parts: Vec<CarriedPart>) -> bool {
+        let report = self.0.ingest(changes);
+        self.0.settle_parts(&report.applied, parts);
+        !report.applied.is_empty()
     }
 }
 

@@ -12,13 +12,14 @@ use crate::change::rejection::Rejection;
 use crate::doc_id::{DocId, DocKind};
 use crate::identity::DeviceId;
 use crate::records::approval::closure;
+use crate::replica::parts::CarriedPart;
 use crate::replica::{DocState, Replica};
 use crate::sync::peer_state::PeerState;
 use crate::sync::ranges::{self, Item, LIST_MAX};
 use crate::sync::scope::in_scope;
 use crate::sync::wire::{
-    DocHave, Listed, Message, Part, Range, Step, WireLimits, DOCS_PER_MESSAGE_MAX,
-    HELD_PER_MESSAGE_MAX, RANGES_PER_MESSAGE_MAX, SAMPLES_PER_DOC_MAX,
+    DocHave, Listed, Message, NeededPart, Part, Range, Step, WireLimits, DOCS_PER_MESSAGE_MAX,
+    HELD_PER_MESSAGE_MAX, NEEDS_PER_MESSAGE_MAX, RANGES_PER_MESSAGE_MAX, SAMPLES_PER_DOC_MAX,
 };
 
 /// Most steps the opening side sends in one round: reconciliation of a million records needs five,
@@ -146,6 +147,8 @@ impl<'r> Out<'r> {
                 held,
                 fetch: Vec::new(),
                 more: false,
+                parts: Vec::new(),
+                need: Vec::new(),
             },
             sends: Sends { list: Vec::new() },
         }
@@ -190,21 +193,41 @@ impl<'r> Out<'r> {
         self.sends.list.push((doc, state, known));
     }
 
+    /// Adds one sealed part, within budget.
+    fn part(&mut self, part: CarriedPart) -> bool {
+        let size = part.bytes.len() + part.doc.as_str().len() + 8;
+        let fits = self.budget.spend(size, 0, 0, 0);
+        if fits {
+            self.step.parts.push(part);
+        }
+        fits
+    }
+
     /// Emits the queued changes within budget, the trust record first so the receiver knows the
-    /// authors of everything after it. Returns the records sent in full.
-    fn finish(mut self) -> (Step, Vec<(DocId, Vec<ChangeHash>)>) {
+    /// authors of everything after it, each record's sealed parts before its first change. Returns
+    /// the records sent in full.
+    fn finish(mut self, replica: &Replica) -> (Step, Vec<(DocId, Vec<ChangeHash>)>) {
         let mut list = std::mem::take(&mut self.sends.list);
         list.sort_by_key(|(doc, _, _)| !matches!(doc.kind(), DocKind::Trust));
         let mut sent: BTreeSet<ChangeHash> = BTreeSet::new();
         let mut complete = Vec::new();
         'docs: for (doc, state, known) in list {
             let have = closure(&known, &state.deps);
+            let mut parts_sent = false;
             for hash in state.order.iter().filter(|h| !have.contains(h)) {
                 let Some(change) = state.envelopes.get(hash) else {
                     continue;
                 };
                 if self.peer_held.contains(&prefix(hash)) || !sent.insert(*hash) {
                     continue;
+                }
+                if !parts_sent {
+                    parts_sent = true;
+                    for part in replica.parts_to_carry(doc, &state) {
+                        if !self.part(part) {
+                            break 'docs;
+                        }
+                    }
                 }
                 let size = change.change.len() + change.doc.as_str().len() + 112;
                 if !self.budget.spend(size, 1, 0, 0) {
@@ -302,6 +325,18 @@ impl Replica {
             .collect()
     }
 
+    /// The parts this node lacks that `peer` may hold (it shares the records naming them).
+    fn needs_for(&self, peer: &DeviceId) -> Vec<NeededPart> {
+        self.missing_parts()
+            .filter(|(_, doc)| in_scope(self.trust(), doc, peer))
+            .take(NEEDS_PER_MESSAGE_MAX)
+            .map(|(id, doc)| NeededPart {
+                doc: doc.clone(),
+                id: *id,
+            })
+            .collect()
+    }
+
     fn network(&self) -> [u8; 8] {
         network_tag(&self.trust().genesis().network_id().0)
     }
@@ -323,7 +358,8 @@ impl Replica {
             }],
         });
         self.push_since(&items, state, &mut out);
-        let (step, complete) = out.finish();
+        out.step.need = self.needs_for(peer);
+        let (step, complete) = out.finish(self);
         for (doc, heads) in complete {
             state.note(&doc, raw(&heads));
         }
@@ -405,7 +441,20 @@ impl Replica {
         for have in &incoming.have {
             self.answer_have(have, carried.contains(&have.doc), peer, state, &mut out);
         }
-        let (mut step, complete) = out.finish();
+        for needed in &incoming.need {
+            if !in_scope(self.trust(), &needed.doc, peer) {
+                continue;
+            }
+            if let Some(part) = self.part_to_carry(&needed.doc, &needed.id) {
+                if !out.part(part) {
+                    break;
+                }
+            }
+        }
+        if incoming.ranges.iter().any(Range::is_opening) {
+            out.step.need = self.needs_for(peer);
+        }
+        let (mut step, complete) = out.finish(self);
         for (doc, heads) in complete {
             state.note(&doc, raw(&heads));
         }

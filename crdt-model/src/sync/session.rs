@@ -26,6 +26,7 @@ use std::collections::VecDeque;
 
 use crate::change::envelope::SignedChange;
 use crate::identity::DeviceId;
+use crate::replica::parts::CarriedPart;
 use crate::replica::Replica;
 use crate::sync::peer_state::PeerState;
 use crate::sync::protocol::{network_tag, STEPS_MAX};
@@ -93,9 +94,10 @@ pub enum Output {
 pub trait Host {
     /// The replica sync reads.
     fn replica(&self) -> &Replica;
-    /// Takes in changes the peer sent; returns true when any was applied (news for the other
+    /// Takes in changes the peer sent, then the sealed parts that came with them (see
+    /// [`Replica::settle_parts`]); returns true when any change was applied (news for the other
     /// peers: the caller tells their sessions).
-    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool;
+    fn ingest(&mut self, changes: Vec<SignedChange>, parts: Vec<CarriedPart>) -> bool;
 }
 
 /// What a session knows of its exchanges with the peer, for operators (`peer list`, metrics).
@@ -383,7 +385,8 @@ impl Session {
             return Err(Box::new(refusal));
         }
         self.stats.changes_received += step.changes.len() as u64;
-        let applied = !step.changes.is_empty() && host.ingest(step.changes.clone());
+        let applied = (!step.changes.is_empty() || !step.parts.is_empty())
+            && host.ingest(step.changes.clone(), step.parts.clone());
         let answer =
             host.replica()
                 .sync_answer(step, &self.peer, &mut self.state, &self.config.limits);

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! frame   = u32 big-endian length ‖ postcard(Message)     (framing is the driver's; see node::codec)
-//! Message = Step { network, ranges, have, changes, more } | Refused { reason }
+//! Message = Step { network, ranges, have, want, changes, held, fetch, more, parts, need }
+//!         | Refused { reason }
 //! Range   = Split { lo, hi, parts: [(count, fingerprint)] } | List { lo, hi, items: [(record, heads)] }
 //! ```
 //!
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::envelope::SignedChange;
 use crate::doc_id::DocId;
+use crate::replica::parts::{CarriedPart, PartId, PART_BYTES_MAX};
 
 /// Default largest message, in bytes: one step never makes a peer buffer more than this.
 pub const MESSAGE_BYTES_MAX: usize = 8 * 1024 * 1024;
@@ -32,6 +34,21 @@ pub const SAMPLES_PER_DOC_MAX: usize = 512;
 
 /// Most prefixes of held but unapplied changes in one message (see [`Step::held`]).
 pub const HELD_PER_MESSAGE_MAX: usize = 4_096;
+
+/// Most sealed parts carried in one message (see [`Step::parts`]).
+pub const CARRIED_PARTS_PER_MESSAGE_MAX: usize = 4_096;
+
+/// Most sealed parts asked for in one message (see [`Step::need`]).
+pub const NEEDS_PER_MESSAGE_MAX: usize = 1_024;
+
+/// A sealed part this node lacks: the record that names it and its address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeededPart {
+    /// The case record naming it (a peer answers only for records it shares with the asker).
+    pub doc: DocId,
+    /// Its address.
+    pub id: PartId,
+}
 
 /// Most parts one range is split into.
 pub const PARTS_MAX: usize = 128;
@@ -137,6 +154,11 @@ pub struct Step {
     pub fetch: Vec<[u8; 8]>,
     /// True when a bound cut this step short: the round should be followed by another.
     pub more: bool,
+    /// Sealed parts named by the records whose changes this step carries, or asked for in the
+    /// peer's `need` (see [`crate::case_parts`]).
+    pub parts: Vec<CarriedPart>,
+    /// Sealed parts the sender lacks, named by records it holds.
+    pub need: Vec<NeededPart>,
 }
 
 impl Step {
@@ -147,6 +169,7 @@ impl Step {
             && self.want.is_empty()
             && self.fetch.is_empty()
             && self.changes.is_empty()
+            && self.parts.is_empty()
     }
 }
 
@@ -228,6 +251,19 @@ fn check_step(step: &Step, limits: &WireLimits) -> Result<(), WireError> {
     at_most("ranges", step.ranges.len(), RANGES_PER_MESSAGE_MAX)?;
     at_most("held changes", step.held.len(), HELD_PER_MESSAGE_MAX)?;
     at_most("fetched changes", step.fetch.len(), HELD_PER_MESSAGE_MAX)?;
+    at_most(
+        "sealed parts",
+        step.parts.len(),
+        CARRIED_PARTS_PER_MESSAGE_MAX,
+    )?;
+    at_most("needed parts", step.need.len(), NEEDS_PER_MESSAGE_MAX)?;
+    if let Some(part) = step.parts.iter().find(|p| p.bytes.len() > PART_BYTES_MAX) {
+        return Err(WireError::TooMany {
+            what: "bytes in one sealed part",
+            count: part.bytes.len(),
+            max: PART_BYTES_MAX,
+        });
+    }
     let mut docs = step.have.len() + step.want.len();
     for range in &step.ranges {
         let (lo, hi) = range.bounds();

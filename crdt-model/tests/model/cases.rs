@@ -3,8 +3,10 @@
 
 use hallsync_model::records::case::{CaseState, Transition};
 use hallsync_model::records::item::ItemFields;
+use hallsync_model::replica::parts::CarriedPart;
 use hallsync_model::{
-    DeviceKey, DocId, ItemCode, Level, Rejection, Replica, Role, ScalarValue, SignedChange,
+    DeviceId, DeviceKey, DocId, ItemCode, Level, Rejection, Replica, Role, ScalarValue,
+    SignedChange,
 };
 use proptest::prelude::*;
 
@@ -198,6 +200,7 @@ proptest! {
         let c = cert(&township, &operator2, VILLAGE, Level::Village, Some(TOWNSHIP), Role::Operator);
         fed.publish_cert(&township, &c).unwrap();
         let signers = [fed.village.clone(), operator2, fed.township_b.clone()];
+        let mut parts = Vec::new();
         let mut branches: Vec<(Replica, Vec<SignedChange>)> = (0..3)
             .map(|_| { let mut r = fresh(&fed); r.ingest(fed.log.clone()); (r, Vec::new()) })
             .collect();
@@ -206,7 +209,9 @@ proptest! {
             let who = &signers[*b];
             let (replica, log) = &mut branches[*b];
             let secrets = hallsync_model::entry::case::CaseSecrets { content_key: [i as u8; 32], ephemeral: [(i + 100) as u8; 32] };
-            hallsync_model::entry::case::seal_note(replica, &case_doc(), &who.device_id(), &mut t, &secrets).unwrap();
+            let part = hallsync_model::entry::case::seal_note(replica, &case_doc(), &who.device_id(), &mut t, &secrets).unwrap().unwrap();
+            replica.keep_own_parts(std::slice::from_ref(&part)).unwrap();
+            parts.push(CarriedPart { doc: case_doc(), bytes: part });
             let puts = vec![(t.key(&who.device_id()), ScalarValue::Str(t.to_value().into()))];
             if let Ok(env) = replica.author(who, 10 + *b as u32, &case_doc(), t.at_ms, &puts) {
                 log.push(env);
@@ -220,7 +225,12 @@ proptest! {
             let mut order = all.clone();
             crate::fixture::shuffle(&mut order, seed.wrapping_add(k));
             let mut r = fresh(&fed);
-            for chunk in order.chunks(2) { r.ingest(chunk.to_vec()); }
+            // The sealed notes travel beside the changes (as sync carries them): each is kept once
+            // an applied change names it.
+            for chunk in order.chunks(2) {
+                let report = r.ingest(chunk.to_vec());
+                r.settle_parts(&report.applied, parts.clone());
+            }
             let view = r.cases(None);
             let opened: Vec<Option<String>> = view[0].history.iter()
                 .map(|s| r.case_note(&case_doc(), &s.key, &party).ok().flatten())
@@ -457,6 +467,7 @@ fn a_case_is_sealed_to_its_parties_and_its_carriers_cannot_read_it() {
     ));
     fed.announce_seal_keys();
     let opened = opening(&fed).unwrap();
+    fed.origin.keep_own_parts(&opened.parts).unwrap();
     fed.write(&village, &opened.doc, opened.writes).unwrap();
     let doc = opened.doc;
     for party in [fed.village.clone(), fed.township_b.clone()] {
@@ -494,35 +505,16 @@ fn a_rotated_party_reads_its_old_notes_and_a_revoked_one_reads_nothing_new() {
     // Goal (issue #14): a party that announces a new sealing key (a rotation) reads notes sealed to
     // its old key with the old key kept, and new notes with the new one; once the handling hall's
     // device is revoked, notes written after are not sealed to it.
-    use hallsync_model::entry::case::seal_note;
     use hallsync_model::seal::{OpenKey, SealError, SealKey};
     let (mut fed, item) = with_complete_item();
     fed.announce_seal_keys();
     let (village, township_b) = (fed.village.clone(), fed.township_b.clone());
     let opened = village_opens(&fed, &item.code, "R1").unwrap();
     let doc = opened.doc.clone();
+    fed.origin.keep_own_parts(&opened.parts).unwrap();
     fed.write(&village, &doc, opened.writes).unwrap();
     let write_note = |fed: &mut Fed, from: &str, to: &str, note: &str| -> String {
-        let mut t = Transition {
-            from: CaseState::parse(from).unwrap(),
-            to: CaseState::parse(to).unwrap(),
-            at_ms: fed.now_ms() + 1000,
-            materials: vec![],
-            note: note.into(),
-            supply_by: None,
-            mode: None,
-            sealed_note: None,
-        };
-        seal_note(&fed.origin, &doc, &village.device_id(), &mut t, &SECRETS).unwrap();
-        assert!(t.note.is_empty() && t.sealed_note.is_some());
-        let key = t.key(&village.device_id());
-        fed.write(
-            &village,
-            &doc,
-            vec![(key.clone(), ScalarValue::Str(t.to_value().into()))],
-        )
-        .unwrap();
-        key
+        sealed_step(fed, &doc, &village, from, to, note)
     };
     let before = write_note(&mut fed, "received", "accepted", "材料齐全");
     // The village rotates its sealing key: a newer announcement.
@@ -694,4 +686,251 @@ fn k11_a_node_that_holds_the_handling_halls_stationings_flags_a_case_it_does_not
         .unwrap();
     let flagged = warnings(&fed);
     assert!(flagged.iter().any(|w| w.starts_with("K11")), "{flagged:?}");
+}
+
+/// `who` moves case `doc` from `from` to `to` with `note` sealed to the parties, keeping the sealed
+/// part at the origin as a node keeps its own; returns the transition's key.
+fn sealed_step(
+    fed: &mut Fed,
+    doc: &DocId,
+    who: &DeviceKey,
+    from: &str,
+    to: &str,
+    note: &str,
+) -> String {
+    let mut t = Transition {
+        from: CaseState::parse(from).unwrap(),
+        to: CaseState::parse(to).unwrap(),
+        at_ms: fed.now_ms() + 1000,
+        materials: vec![],
+        note: note.into(),
+        supply_by: None,
+        mode: (to == "issued").then(|| "window".into()),
+        sealed_note: None,
+    };
+    let part = hallsync_model::entry::case::seal_note(
+        &fed.origin,
+        doc,
+        &who.device_id(),
+        &mut t,
+        &SECRETS,
+    )
+    .unwrap();
+    fed.origin.keep_own_parts(part.as_slice()).unwrap();
+    assert!(t.note.is_empty() && (note.is_empty() || t.sealed_note.is_some()));
+    let key = t.key(&who.device_id());
+    fed.write(
+        who,
+        doc,
+        vec![(key.clone(), ScalarValue::Str(t.to_value().into()))],
+    )
+    .unwrap();
+    key
+}
+
+/// Sync rounds between two replicas, each opening in turn (a fresh replica admits nobody until it
+/// holds the trust record, so it opens first), three times: enough for these small networks.
+fn sync_pair(a: &mut Replica, a_dev: DeviceId, b: &mut Replica, b_dev: DeviceId) {
+    use hallsync_model::sync::memory::{round, Side};
+    use hallsync_model::sync::wire::WireLimits;
+    use hallsync_model::PeerState;
+    let (mut sa, mut sb) = (PeerState::default(), PeerState::default());
+    for i in 0..6 {
+        let a_side = Side {
+            replica: &mut *a,
+            device: a_dev,
+            state: &mut sa,
+        };
+        let b_side = Side {
+            replica: &mut *b,
+            device: b_dev,
+            state: &mut sb,
+        };
+        let (opener, answerer) = if i % 2 == 0 {
+            (b_side, a_side)
+        } else {
+            (a_side, b_side)
+        };
+        round(opener, answerer, &WireLimits::default()).unwrap();
+    }
+}
+
+#[test]
+fn d1_an_erasure_takes_the_personal_parts_from_every_store_and_leaves_the_case() {
+    // Goal (issue #14, D1): sync carries a case's sealed parts to its carriers and parties beside
+    // the signed changes, which name them only by digest. Once the case is archived, a party's
+    // signed erasure makes every holder erase the parts (the only wraps of their content keys):
+    // the party that wrote it at once, a carrier when it syncs, a late replica that still held the
+    // ciphertext when it syncs with the carrier; none takes them back, the erasure converges, and
+    // the case's non-personal record stays. Before archiving there is no erasure; a carrier cannot
+    // write one.
+    use hallsync_model::entry::case::erase;
+    use hallsync_model::entry::EntryError;
+    use hallsync_model::records::case::{named_parts, ERASED_KEY};
+    let (mut fed, item) = with_complete_item();
+    fed.announce_seal_keys();
+    let (village, township_b, district) = (
+        fed.village.clone(),
+        fed.township_b.clone(),
+        fed.district.clone(),
+    );
+    let opened = village_opens(&fed, &item.code, "E1").unwrap();
+    let doc = opened.doc.clone();
+    fed.origin.keep_own_parts(&opened.parts).unwrap();
+    fed.write(&village, &doc, opened.writes).unwrap();
+    for (who, from, to, note) in [
+        (&village, "received", "accepted", ""),
+        (&village, "accepted", "transferred", ""),
+        (&township_b, "transferred", "in_review", ""),
+        (&township_b, "in_review", "decided", "准予许可 approved"),
+        (&village, "decided", "issued", ""),
+        (&village, "issued", "delivered", ""),
+    ] {
+        sealed_step(&mut fed, &doc, who, from, to, note);
+    }
+    assert!(matches!(
+        erase(&fed.origin, &doc, &hall(VILLAGE), fed.now_ms()),
+        Err(EntryError::Erasure { .. })
+    ));
+    sealed_step(&mut fed, &doc, &village, "delivered", "archived", "");
+    assert_eq!(fed.origin.case(&doc, None).unwrap().state, "archived");
+
+    // A carrier (the district) and the handling party (township B) receive the case by sync.
+    // Each holds the trust record already (members that joined), so their sessions admit each other.
+    let trust: Vec<SignedChange> = fed
+        .log
+        .iter()
+        .filter(|e| e.doc == DocId::trust())
+        .cloned()
+        .collect();
+    let mut carrier = fresh(&fed);
+    carrier.set_local_device(district.device_id());
+    carrier.ingest(trust.clone());
+    let mut late = fresh(&fed);
+    late.set_local_device(township_b.device_id());
+    late.ingest(trust);
+    let origin_dev = village.device_id();
+    sync_pair(
+        &mut fed.origin,
+        origin_dev,
+        &mut carrier,
+        district.device_id(),
+    );
+    sync_pair(
+        &mut carrier,
+        district.device_id(),
+        &mut late,
+        township_b.device_id(),
+    );
+    let ids = named_parts(fed.origin.record(&doc).unwrap().doc());
+    assert_eq!(ids.len(), 2, "the applicant and the decision's note");
+    for r in [&fed.origin, &carrier, &late] {
+        for id in &ids {
+            assert!(r.parts().holds(id).unwrap(), "sync carried every part");
+        }
+    }
+    let held: Vec<CarriedPart> = ids
+        .iter()
+        .map(|id| CarriedPart {
+            doc: doc.clone(),
+            bytes: carrier.parts().get(id).unwrap().unwrap(),
+        })
+        .collect();
+    assert_eq!(
+        late.case_applicant(&doc, &[Fed::open_key(&township_b)])
+            .unwrap()
+            .unwrap()
+            .name,
+        "张三",
+        "the handling party reads what the carrier forwarded"
+    );
+
+    // A peer cannot fill a store with parts no record names, nor with parts for a record it lacks.
+    let junk = carrier.settle_parts(
+        &[],
+        vec![
+            CarriedPart {
+                doc: doc.clone(),
+                bytes: vec![7; 300],
+            },
+            CarriedPart {
+                doc: DocId::case(&hall(VILLAGE), &hall(TOWNSHIP_B), "NOPE"),
+                bytes: vec![8; 300],
+            },
+        ],
+    );
+    assert_eq!((junk.kept, junk.refused.len()), (0, 2), "{junk:?}");
+    assert!(!carrier
+        .parts()
+        .holds(&hallsync_model::replica::parts::part_id(&[7; 300]))
+        .unwrap());
+    // A carrier cannot erase.
+    let forged = fed.origin.author(
+        &district,
+        0,
+        &doc,
+        fed.now_ms() + 1000,
+        &[(ERASED_KEY.into(), ScalarValue::Int(1))],
+    );
+    assert!(
+        matches!(forged, Err(Rejection::OutOfScope { .. })),
+        "{forged:?}"
+    );
+
+    // The village erases: its own parts go at once.
+    let writes = erase(&fed.origin, &doc, &hall(VILLAGE), fed.now_ms()).unwrap();
+    let tombstone = fed.write(&village, &doc, writes).unwrap();
+    assert_eq!(tombstone.author, village.device_id());
+    assert!(tombstone.verify().is_ok(), "the erasure is signed");
+    for id in &ids {
+        assert!(!fed.origin.parts().holds(id).unwrap());
+    }
+    assert_eq!(
+        fed.origin
+            .case_applicant(&doc, &[Fed::open_key(&village)])
+            .unwrap(),
+        None
+    );
+    let view = fed.origin.case(&doc, None).unwrap();
+    assert!(view.erased_at.is_some() && view.state == "archived" && view.sealed);
+    assert_eq!(view.item, CODE, "the non-personal record stays");
+
+    // The carrier syncs with the village and erases; the late party still holds the ciphertext.
+    sync_pair(
+        &mut fed.origin,
+        origin_dev,
+        &mut carrier,
+        district.device_id(),
+    );
+    for id in &ids {
+        assert!(!carrier.parts().holds(id).unwrap());
+        assert!(late.parts().holds(id).unwrap());
+    }
+    // The late replica syncs with the carrier (not the village) and drops it.
+    sync_pair(
+        &mut carrier,
+        district.device_id(),
+        &mut late,
+        township_b.device_id(),
+    );
+    for id in &ids {
+        assert!(
+            !late.parts().holds(id).unwrap(),
+            "the late replica dropped it"
+        );
+    }
+    assert_eq!(
+        late.case_applicant(&doc, &[Fed::open_key(&township_b)])
+            .unwrap(),
+        None
+    );
+    // The erasure converged: the same case everywhere.
+    let at = |r: &Replica| r.case(&doc, None).unwrap();
+    assert_eq!(at(&fed.origin), at(&carrier));
+    assert_eq!(at(&fed.origin), at(&late));
+    // The ciphertext offered again is refused, not kept.
+    let report = fed.origin.settle_parts(&[], held);
+    assert_eq!(report.kept, 0);
+    assert_eq!(report.refused.len(), 2);
+    assert!(report.refused.iter().all(|r| r.contains("erased")));
 }

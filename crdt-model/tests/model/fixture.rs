@@ -208,6 +208,8 @@ impl Fed {
     ) -> Result<SignedChange, hallsync_model::Rejection> {
         self.now_ms += 1000;
         let env = self.origin.author(who, 0, doc, self.now_ms, &puts)?;
+        self.origin
+            .settle_parts(std::slice::from_ref(&env), Vec::new());
         self.log.push(env.clone());
         Ok(env)
     }

@@ -19,9 +19,15 @@ impl Host for TestHost {
         &self.replica
     }
 
-    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool {
+    fn ingest(
+        &mut self,
+        changes: Vec<SignedChange>,
+        parts: Vec<hallsync_model::replica::parts::CarriedPart>,
+    ) -> bool {
         self.ingested += changes.len();
-        !self.replica.ingest(changes).applied.is_empty()
+        let report = self.replica.ingest(changes);
+        self.replica.settle_parts(&report.applied, parts);
+        !report.applied.is_empty()
     }
 }
 
@@ -90,6 +96,8 @@ fn step(fed: &Fed, changes: Vec<SignedChange>, more: bool) -> Vec<u8> {
         held: Vec::new(),
         fetch: Vec::new(),
         more,
+        parts: Vec::new(),
+        need: Vec::new(),
     })
     .to_bytes()
 }

@@ -54,6 +54,10 @@ impl Engine {
             },
             &secrets,
         )?;
+        // The sealed applicant is on disk before the change that names it is committed.
+        self.replica()?
+            .keep_own_parts(&opened.parts)
+            .map_err(NodeError::Store)?;
         let envelope = self.author(&opened.doc, &opened.writes)?;
         let mut out = Written::of(&envelope);
         out.note = opened.unchecked;
@@ -148,13 +152,16 @@ impl Engine {
             content_key: random32()?,
             ephemeral: random32()?,
         };
-        hallsync_model::entry::case::seal_note(
+        let part = hallsync_model::entry::case::seal_note(
             self.replica()?,
             &doc,
             &self.key.device_id(),
             &mut t,
             &secrets,
         )?;
+        self.replica()?
+            .keep_own_parts(part.as_slice())
+            .map_err(NodeError::Store)?;
         let key = t.key(&self.key.device_id());
         let envelope = self.author(&doc, &[(key, ScalarValue::Str(t.to_value().into()))])?;
         let after = self.replica()?.case(&doc, Some(now_ms()));

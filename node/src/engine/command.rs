@@ -130,6 +130,11 @@ pub enum Command {
         #[serde(default)]
         mode: Option<String>,
     },
+    /// Erases an archived case's personal data now (D1), at one of its parties.
+    CaseErase {
+        /// The case record id, case/ACCEPTING/HANDLING/NO.
+        case: String,
+    },
     /// A page of the cases held, with deadlines; at a party, with the applicant opened (each
     /// display logged, see [`crate::engine::access_log`]).
     Cases {

@@ -125,6 +125,7 @@ impl Engine {
             Command::CaseStep { case, to, materials, note, supply_by, mode } => {
                 self.case_step(&case, &to, materials, note, supply_by, mode)
             }
+            Command::CaseErase { case } => self.case_erase(&case),
             Command::Cases { overdue, by, applicant_id, state, after, limit } => {
                 let by = by.unwrap_or_else(|| {
                     if net.running { "control API" } else { "cli" }.to_string()

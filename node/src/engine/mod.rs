@@ -9,6 +9,7 @@ mod cases;
 mod command;
 mod commands;
 mod departments;
+mod erasure;
 mod membership;
 mod net_view;
 pub mod peers;
@@ -87,6 +88,8 @@ pub struct Engine {
     pub(crate) applied_from_peers: u64,
     /// Changes this node signed since start (for the metrics).
     pub(crate) authored: u64,
+    /// Where the retention scan goes on (see `erasure.rs`).
+    pub(crate) case_scan: Option<hallsync_model::DocId>,
 }
 
 impl Engine {
@@ -130,6 +133,7 @@ impl Engine {
             staged: None,
             applied_from_peers: 0,
             authored: 0,
+            case_scan: None,
         };
         engine.load_replica()?;
         Ok(engine)
@@ -174,6 +178,13 @@ impl Engine {
             self.config.limits.quarantine_bytes_max as usize,
         );
         replica.set_local_device(self.key.device_id());
+        let parts_dir = self.dir.parts_dir();
+        let parts = crate::part_files::PartFiles::open(&parts_dir).map_err(|e| NodeError::Io {
+            action: "create",
+            path: parts_dir,
+            source: e,
+        })?;
+        replica.set_parts(std::sync::Arc::new(parts));
         if migrate {
             // Schema 1 kept only the envelope log: judge every envelope once more, as every open
             // did then, and write the records at rest in the same transaction that drops the log.
@@ -295,7 +306,9 @@ impl Engine {
     /// [`NodeError::NotJoined`] or a store error (then nothing of the batch is stored, and a restart
     /// rebuilds the replica from what was).
     pub fn ingest(&mut self, changes: Vec<SignedChange>) -> Result<IngestReport, NodeError> {
-        let report = pipeline::ingest_pipelined(self.replica_mut()?, changes);
+        let replica = self.replica_mut()?;
+        let report = pipeline::ingest_pipelined(replica, changes);
+        log_parts(&replica.settle_parts(&report.applied, Vec::new()));
         self.persist()?;
         Ok(report)
     }
@@ -311,11 +324,13 @@ impl Engine {
     pub fn ingest_from_peer(
         &mut self,
         changes: Vec<SignedChange>,
+        parts: Vec<hallsync_model::replica::parts::CarriedPart>,
     ) -> Result<IngestReport, NodeError> {
         let replica = self.replica.as_mut().ok_or(NodeError::NotJoined)?;
         let evicted = replica.quarantine_evicted();
         let refused = replica.refusals().total();
         let report = pipeline::ingest_pipelined(replica, changes);
+        log_parts(&replica.settle_parts(&report.applied, parts));
         self.applied_from_peers += report.applied.len() as u64;
         let now_evicted = replica.quarantine_evicted();
         if now_evicted > evicted {
@@ -373,10 +388,30 @@ impl Engine {
         self.authored += 1;
         let key = self.key.clone();
         let epoch = self.epoch;
-        let envelope = self
-            .replica_mut()?
-            .author(&key, epoch, doc, now_ms(), puts)?;
+        let replica = self.replica_mut()?;
+        let envelope = replica.author(&key, epoch, doc, now_ms(), puts)?;
+        log_parts(&replica.settle_parts(std::slice::from_ref(&envelope), Vec::new()));
         self.persist()?;
         Ok(envelope)
+    }
+}
+
+/// Says what keeping and erasing sealed parts did that an operator should know.
+fn log_parts(report: &hallsync_model::case_parts::PartsReport) {
+    if report.erased > 0 {
+        tracing::info!(
+            "erased {} sealed parts of cases whose personal data a party erased (D1)",
+            report.erased
+        );
+    }
+    if !report.refused.is_empty() {
+        tracing::info!(
+            "refused {} sealed parts from a peer without keeping them (first: {})",
+            report.refused.len(),
+            report.refused[0]
+        );
+    }
+    for failure in &report.failures {
+        tracing::warn!("{failure}; the part is asked of peers again");
     }
 }

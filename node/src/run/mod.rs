@@ -536,6 +536,13 @@ impl Node {
             Ok(false) => {}
             Err(e) => tracing::debug!("cannot announce this device's sealing key yet: {e}"),
         }
+        match self.engine.erase_due_cases() {
+            Ok(erased) if !erased.is_empty() => {
+                self.sync.news(&mut self.swarm, &mut self.engine, None)
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("the retention scan of cases failed: {e}"),
+        }
         if !self.online {
             return;
         }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use hallsync_model::replica::parts::CarriedPart;
 use hallsync_model::sync::session::{Event, Host, Output, Session, SessionConfig};
 use hallsync_model::{Replica, SignedChange};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
@@ -38,8 +39,8 @@ impl Host for EngineHost<'_> {
             .unwrap_or_else(|| unreachable!("a running node holds a replica"))
     }
 
-    fn ingest(&mut self, changes: Vec<SignedChange>) -> bool {
-        match self.engine.ingest_from_peer(changes) {
+    fn ingest(&mut self, changes: Vec<SignedChange>, parts: Vec<CarriedPart>) -> bool {
+        match self.engine.ingest_from_peer(changes, parts) {
             Ok(report) => !report.applied.is_empty(),
             Err(e) => {
                 tracing::error!("storing received changes failed: {e}");
