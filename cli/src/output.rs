@@ -221,6 +221,12 @@ fn status(v: &StatusReport) {
             "拒收 refused       {} changes (junk, forged or uncertified; not kept)",
             m.refused_changes
         );
+        if m.missing_parts > 0 {
+            outln!(
+                "缺少 missing       {} sealed parts of cases (asked of peers every round)",
+                m.missing_parts
+            );
+        }
     }
     outln!("拒绝准入 refused peers {}", v.admission_refusals);
     if let Some(addr) = &v.metrics_addr {
@@ -538,6 +544,11 @@ fn cases(v: &CasesPage) {
         );
         if let Some(a) = &c.applicant {
             outln!("      申请人 applicant: {} {}", a.name, a.id);
+        } else if let Some(at) = c.erased_at {
+            outln!(
+                "      个人信息已删除 personal data erased {} (D1)",
+                hallsync_model::calendar::Date::from_unix_ms(at)
+            );
         } else if c.sealed {
             outln!("      申请人信息已加密 applicant sealed to the parties");
         }

@@ -17,25 +17,37 @@ fn step(fed: &Federation, node: usize, case: &str, to: &str) {
         .unwrap_or_else(|e| panic!("{to}: {e:#}"));
 }
 
+const CODE: &str = "442000012000";
+
+/// A city with districts A (440305) and B (440306), and a citywide item `CODE` in the catalogue.
+fn city_and_two_districts() -> (Federation, usize, usize, usize) {
+    let mut fed = Federation::new(&hallsync_bin(), None).unwrap();
+    let city = fed.add_city("city", "4403", "深圳市政务服务中心").unwrap();
+    let mut district = |name: &str, hall: &str, hall_name: &str| {
+        fed.add_member(name, hall, Tier::District, hall_name, "4403", "admin", city)
+            .unwrap()
+    };
+    let da = district("district-a", "440305", "南山区");
+    let db = district("district-b", "440306", "宝安区");
+    fed.node(city)
+        .call(Command::ItemCreate(sample_item(
+            CODE,
+            "社保转移",
+            hallsync_model::records::item::ItemType::PublicService,
+            "人社局",
+            5,
+        )))
+        .unwrap();
+    (fed, city, da, db)
+}
+
 #[test]
 fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
     // Goal: a village of district A receives and accepts a case for a township of district B; district
     // B goes offline and online between steps; the township decides it, the village issues it; every
     // party and carrier ends with the same case, all of whose transitions took effect in order, and a
     // sibling township that is neither never receives it.
-    let mut fed = Federation::new(&hallsync_bin(), None).unwrap();
-    let city = fed.add_city("city", "4403", "深圳市政务服务中心").unwrap();
-    let da = fed
-        .add_member(
-            "district-a",
-            "440305",
-            Tier::District,
-            "南山区",
-            "4403",
-            "admin",
-            city,
-        )
-        .unwrap();
+    let (mut fed, city, da, db) = city_and_two_districts();
     let ta = fed
         .add_member(
             "township-a",
@@ -56,17 +68,6 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
             "440305001",
             "operator",
             ta,
-        )
-        .unwrap();
-    let db = fed
-        .add_member(
-            "district-b",
-            "440306",
-            Tier::District,
-            "宝安区",
-            "4403",
-            "admin",
-            city,
         )
         .unwrap();
     let tb = fed
@@ -93,16 +94,7 @@ fn case_accepted_in_one_district_is_decided_in_another_and_issued_back() {
         )
         .unwrap();
     let on_path = [city, da, ta, va, db, tb];
-    let code = "442000012000";
-    fed.node(city)
-        .call(Command::ItemCreate(sample_item(
-            code,
-            "社保转移",
-            hallsync_model::records::item::ItemType::PublicService,
-            "人社局",
-            5,
-        )))
-        .unwrap();
+    let code = CODE;
     hallsync_tests::wait_sealing_keys(&fed);
 
     fed.node(db).call(Command::Net { online: false }).unwrap();
@@ -415,4 +407,151 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// A TCP relay on 127.0.0.1 that records every byte it forwards, both ways: what an observer on
+/// the wire between two halls sees. It stops accepting after `life`, and each forwarding thread
+/// ends with its connection (read timeouts bound a stalled one).
+struct Tap {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Tap {
+    fn to(target: u16, life: std::time::Duration) -> Tap {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = seen.clone();
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + life;
+            while std::time::Instant::now() < until {
+                let Ok((inbound, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    continue;
+                };
+                let Ok(outbound) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let _ = inbound.set_nonblocking(false);
+                for (mut from, mut to) in [
+                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
+                    (outbound, inbound),
+                ] {
+                    let recorded = recorded.clone();
+                    std::thread::spawn(move || {
+                        let _ = from.set_read_timeout(Some(life));
+                        let mut buf = [0u8; 16 * 1024];
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                            let mut seen = recorded.lock().unwrap();
+                            // At most 64 MiB kept: more than any of these exchanges.
+                            if seen.len() < 64 << 20 {
+                                seen.extend_from_slice(&buf[..n]);
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Tap { port, seen }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn a_network_observer_between_two_halls_reads_nothing_of_a_case() {
+    // Goal (issue #14, THREAT-MODEL "a network observer"): district A reaches the city only through a
+    // relay that records every byte; a case opened at district A for district B crosses it. The
+    // recording holds neither the applicant's id, name, nor a note, nor even the case number, the
+    // item code or the sealed part's bytes (the transport is encrypted as well), while district B,
+    // behind the city, reads the whole case.
+    let (mut fed, city, da, db) = city_and_two_districts();
+    let code = CODE;
+    hallsync_tests::wait_sealing_keys(&fed);
+    // District A listens nowhere and dials the city through the tap.
+    let status = fed.node(city).call(Command::Status).unwrap();
+    let city_addr = status["listen_addrs"][0].as_str().unwrap().to_string();
+    let city_port: u16 = city_addr.split('/').nth(4).unwrap().parse().unwrap();
+    let tap = Tap::to(city_port, 3 * CONVERGE_TIMEOUT);
+    fed.node_mut(da).stop(CONVERGE_TIMEOUT);
+    let dir = fed.node(da).dir.clone();
+    let mut config = hallsync_config::Config::load(&dir).unwrap();
+    config.network.listen = Vec::new();
+    config.network.peers = vec![city_addr.replace(
+        &format!("/tcp/{city_port}/"),
+        &format!("/tcp/{}/", tap.port),
+    )];
+    config.save(&dir).unwrap();
+    fed.node_mut(da).start(CONVERGE_TIMEOUT).unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+
+    let case = "case/440305/440306/OBS-1";
+    fed.node(da)
+        .call(Command::CaseOpen {
+            item: code.into(),
+            handling: "440306".into(),
+            case_no: "OBS-1".into(),
+            applicant_id: "440300199001011238".into(),
+            applicant_name: Some("李四".into()),
+        })
+        .unwrap();
+    fed.node(da)
+        .call(Command::CaseStep {
+            case: case.into(),
+            to: "accepted".into(),
+            materials: vec![],
+            note: "观察者读不到".into(),
+            supply_by: None,
+            mode: None,
+        })
+        .unwrap();
+    fed.wait_converged(CONVERGE_TIMEOUT).unwrap();
+    let at_b = fed.node(db).call(Command::cases(false)).unwrap();
+    let read = &at_b["cases"][0];
+    assert_eq!(read["applicant"]["name"], "李四", "{at_b:#}");
+    assert_eq!(read["history"][0]["note"], "观察者读不到");
+    // District A's only connection is the tapped one to the city: the case crossed the tap.
+    let peers = fed.node(da).call(Command::Status).unwrap()["connected_peers"].clone();
+    let city_device = fed.node(city).call(Command::Status).unwrap()["device_id"].clone();
+    assert_eq!(peers, serde_json::json!([city_device]));
+    let seen = tap.bytes();
+    // What goes in clear is the handshake's protocol names: the search finds what is there.
+    assert!(
+        seen.windows(6).any(|w| w == b"/noise"),
+        "the tap holds a libp2p connection"
+    );
+    assert!(
+        seen.len() > 4096,
+        "the tap carried the exchange ({} bytes)",
+        seen.len()
+    );
+    let part_heads: Vec<Vec<u8>> = sealed_parts(&fed, da)
+        .into_iter()
+        .map(|p| p[..p.len().min(64)].to_vec())
+        .collect();
+    assert_eq!(part_heads.len(), 2);
+    let mut needles: Vec<(&str, Vec<u8>)> = vec![
+        ("the id", b"440300199001011238".to_vec()),
+        ("the name", "李四".as_bytes().to_vec()),
+        ("the note", "观察者读不到".as_bytes().to_vec()),
+        ("the case number", b"OBS-1".to_vec()),
+        ("the item code", code.as_bytes().to_vec()),
+    ];
+    needles.extend(part_heads.into_iter().map(|p| ("a sealed part", p)));
+    for (what, needle) in needles {
+        assert!(
+            !seen.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "the observer read {what}"
+        );
+    }
 }

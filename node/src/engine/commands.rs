@@ -674,6 +674,7 @@ impl Engine {
             open_records_max: self.config.limits.open_records_max,
             unreadable_records: replica.unreadable_records(),
             seal_key: replica.trust().seal_key_of(&me).map(|k| k.id()),
+            missing_parts: replica.missing_parts().count(),
         });
         Ok(encode(&StatusReport {
             device_id: me.to_string(),

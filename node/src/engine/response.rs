@@ -144,6 +144,10 @@ pub struct Membership {
     /// until the node has announced it (it does so on its first tick once it holds a certificate).
     #[serde(default)]
     pub seal_key: Option<String>,
+    /// Sealed parts of cases named by records held here but not held (asked of peers every round;
+    /// they arrive from any holder that shares the case).
+    #[serde(default)]
+    pub missing_parts: usize,
 }
 
 /// `status`.

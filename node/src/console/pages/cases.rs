@@ -102,6 +102,7 @@ pub async fn page(
                             td.mono.code { (c.accepting) " → " (c.handling) }
                             td { (c.state.label()) " " span.en { (c.state.as_str()) }
                                 @if let Some(a) = &c.applicant { br; "申请人 applicant: " (a.name) " " span.mono { (masked(&a.id)) } }
+                                @else if let Some(at) = c.erased_at { br; span.muted { "个人信息已删除 personal data erased " (layout::when(at)) } }
                                 @else if c.sealed { br; span.muted { "申请人信息已加密 applicant sealed" } }
                                 @if !c.warnings.is_empty() { ul.warnings { @for w in &c.warnings { li { (w) } } } } }
                             td { (c.accepted_on.as_deref().unwrap_or("—")) }
