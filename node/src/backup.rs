@@ -3,7 +3,12 @@
 //!
 //! ```text
 //! file  = MAGIC (16 bytes) | header length (u32 LE) | header (JSON) | store bytes | SHA-256(store)
+//!         | parts: (length (u32 LE) | sealed part)* | SHA-256(parts)      (when header.parts > 0)
 //! ```
+//! The cases' sealed parts (`DIR/parts/`, see [`crate::part_files`]) follow the store: a case local
+//! to one hall has no other holder to fetch them from. A part whose case was erased after the
+//! backup was taken is erased again once the restored node holds the erasure (its retention scan,
+//! or sync), so keep backups no longer than `cases.retention_days`.
 //! The store is copied while nothing writes it: the engine finishes the write it has behind, and
 //! the event loop (the store's only writer) is busy with this command until the copy is done, so
 //! the file copied is redb's last committed state. A running node is therefore paused for the time
@@ -45,6 +50,9 @@ pub struct BackupHeader {
     pub key: String,
     /// Bytes of the store that follow the header.
     pub store_bytes: u64,
+    /// Sealed parts that follow the store (none in backups made before parts existed).
+    #[serde(default)]
+    pub parts: u64,
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> NodeError + 'a {
@@ -73,6 +81,9 @@ pub fn write(
     let store_path = dir.store_file();
     let mut store = std::fs::File::open(&store_path).map_err(io("read", &store_path))?;
     let store_bytes = store.metadata().map_err(io("read", &store_path))?.len();
+    let parts = crate::part_files::PartFiles::open(&dir.parts_dir())
+        .map_err(io("read", &dir.parts_dir()))?;
+    let part_ids = parts.ids();
     let header = BackupHeader {
         created_ms: crate::engine::now_ms(),
         hall: hall.to_string(),
@@ -80,6 +91,7 @@ pub fn write(
         config,
         key: hex::encode(key),
         store_bytes,
+        parts: part_ids.len() as u64,
     };
     let json = serde_json::to_vec(&header)
         .unwrap_or_else(|e| unreachable!("a backup header encodes: {e}"));
@@ -119,6 +131,21 @@ pub fn write(
         left -= n as u64;
     }
     w.write_all(&hasher.finalize()).map_err(io("write", out))?;
+    if !part_ids.is_empty() {
+        use hallsync_model::replica::parts::PartStore;
+        let mut hasher = Sha256::new();
+        for id in &part_ids {
+            // A part that went between listing and reading (none should: nothing writes now) is
+            // written empty, and restore skips it.
+            let bytes = parts.get(id).ok().flatten().unwrap_or_default();
+            let len = u32::try_from(bytes.len()).unwrap_or(0).to_le_bytes();
+            hasher.update(len);
+            hasher.update(&bytes);
+            w.write_all(&len).map_err(io("write", out))?;
+            w.write_all(&bytes).map_err(io("write", out))?;
+        }
+        w.write_all(&hasher.finalize()).map_err(io("write", out))?;
+    }
     let file = w.into_inner().map_err(|e| NodeError::Io {
         action: "write",
         path: out.to_path_buf(),
@@ -195,6 +222,19 @@ pub fn restore(from: &Path, dir: &DataDir) -> Result<BackupHeader, NodeError> {
         return Err(bad("its store's digest differs (damaged or cut short)"));
     }
     out.sync_all().map_err(io("write", &partial))?;
+    // The parts are read whole and checked before the store is kept.
+    let parts = read_parts(&mut r, header.parts).map_err(|what| {
+        let _ = std::fs::remove_file(&partial);
+        bad(what)
+    })?;
+    let files = crate::part_files::PartFiles::open(&dir.parts_dir())
+        .map_err(io("create", &dir.parts_dir()))?;
+    for bytes in &parts {
+        use hallsync_model::replica::parts::{part_id, PartStore};
+        files
+            .put(&part_id(bytes), bytes)
+            .map_err(NodeError::Store)?;
+    }
     std::fs::rename(&partial, &store_path).map_err(io("rename", &store_path))?;
     std::fs::write(
         dir.root().join(hallsync_config::CONFIG_FILE_NAME),
@@ -205,4 +245,104 @@ pub fn restore(from: &Path, dir: &DataDir) -> Result<BackupHeader, NodeError> {
     crate::keyfile::write_private(&dir.key_file(), &key)?;
     let _ = dir.secure();
     Ok(header)
+}
+
+/// Most parts a backup may carry (a hall's cases over decades are far fewer).
+const BACKUP_PARTS_MAX: u64 = 50_000_000;
+
+/// Reads `count` sealed parts and their digest; `Err` names what is wrong.
+fn read_parts(r: &mut impl Read, count: u64) -> Result<Vec<Vec<u8>>, &'static str> {
+    use hallsync_model::replica::parts::PART_BYTES_MAX;
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if count > BACKUP_PARTS_MAX {
+        return Err("it claims more sealed parts than any node holds");
+    }
+    let mut hasher = Sha256::new();
+    let mut parts = Vec::new();
+    for _ in 0..count {
+        let mut len = [0u8; 4];
+        r.read_exact(&mut len)
+            .map_err(|_| "its sealed parts are cut short")?;
+        let n = u32::from_le_bytes(len) as usize;
+        if n > PART_BYTES_MAX {
+            return Err("a sealed part in it is larger than any part");
+        }
+        let mut bytes = vec![0u8; n];
+        r.read_exact(&mut bytes)
+            .map_err(|_| "its sealed parts are cut short")?;
+        hasher.update(len);
+        hasher.update(&bytes);
+        if n > 0 {
+            parts.push(bytes);
+        }
+    }
+    let mut digest = [0u8; 32];
+    r.read_exact(&mut digest)
+        .map_err(|_| "its sealed parts are cut short")?;
+    if digest != hasher.finalize().as_slice() {
+        return Err("its sealed parts' digest differs (damaged or cut short)");
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hallsync_model::replica::parts::{part_id, PartStore};
+
+    /// A data directory with a config, a key, a store's bytes and two sealed parts.
+    fn node_dir(root: &Path) -> DataDir {
+        let dir = DataDir::new(root);
+        std::fs::create_dir_all(root).unwrap();
+        hallsync_config::Config::new(hallsync_config::NodeSection {
+            hall: "4403".into(),
+            level: "city".into(),
+            name: "市中心".into(),
+            parent: None,
+        })
+        .save(root)
+        .unwrap();
+        std::fs::write(dir.key_file(), [9u8; 32]).unwrap();
+        std::fs::write(dir.store_file(), b"store bytes as redb left them").unwrap();
+        let parts = crate::part_files::PartFiles::open(&dir.parts_dir()).unwrap();
+        for bytes in [b"sealed applicant".as_slice(), b"sealed note"] {
+            parts.put(&part_id(bytes), bytes).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_backup_carries_the_sealed_parts_and_a_damaged_one_restores_nothing() {
+        // Goal (issue #14): a case local to one hall has no other holder of its sealed parts, so
+        // the backup carries them; restore checks them before it keeps anything.
+        let tmp = tempfile::tempdir().unwrap();
+        let from = node_dir(&tmp.path().join("node"));
+        let file = tmp.path().join("node.hsbk");
+        let header = write(&from, "4403", "device", &file).unwrap();
+        assert_eq!(header.parts, 2);
+        let to = DataDir::new(tmp.path().join("restored"));
+        restore(&file, &to).unwrap();
+        let restored = crate::part_files::PartFiles::open(&to.parts_dir()).unwrap();
+        assert_eq!(
+            restored.ids(),
+            crate::part_files::PartFiles::open(&from.parts_dir())
+                .unwrap()
+                .ids()
+        );
+        assert_eq!(
+            restored.get(&part_id(b"sealed note")).unwrap().unwrap(),
+            b"sealed note"
+        );
+        // One byte of a part flipped: nothing is restored, the directory is not a node.
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = bytes.windows(11).position(|w| w == b"sealed note").unwrap();
+        bytes[at] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        let again = DataDir::new(tmp.path().join("again"));
+        let err = restore(&file, &again).unwrap_err().to_string();
+        assert!(err.contains("sealed parts"), "{err}");
+        assert!(!again.key_file().exists() && !again.store_file().exists());
+    }
 }

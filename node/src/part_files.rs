@@ -39,7 +39,28 @@ impl PartFiles {
         self.dir.join(&name[..2]).join(name)
     }
 
-    /// How many parts are held and their bytes (for `status`).
+    /// The addresses of every part held, in order.
+    pub fn ids(&self) -> Vec<PartId> {
+        let mut ids = Vec::new();
+        for fan in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            for entry in std::fs::read_dir(fan.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let id = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| hex::decode(n).ok())
+                    .and_then(|b| PartId::try_from(b.as_slice()).ok());
+                ids.extend(id);
+            }
+        }
+        ids.sort_unstable();
+        ids
+    }
+
+    /// How many parts are held and their bytes.
     pub fn count(&self) -> (u64, u64) {
         let mut files = 0;
         let mut bytes = 0;
