@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::change::envelope::SignedChange;
 use crate::doc_id::{DocId, DocKind};
-use crate::records::case::named_parts;
+use crate::records::case::{named_parts, named_parts_at};
 use crate::replica::parts::{part_id, CarriedPart, PartId, MISSING_PARTS_MAX, PART_BYTES_MAX};
 use crate::replica::{DocState, Replica};
 
@@ -98,8 +98,8 @@ impl Replica {
         let Some(state) = self.record(doc) else {
             return;
         };
-        let named = named_parts(state.doc());
-        if self.case_erased(doc) {
+        let (named, erasure) = state.with_doc(|d| (named_parts(d), erasure_written(d)));
+        if erasure && self.case_erased(doc) {
             for id in &named {
                 self.missing_parts.remove(id);
                 let erased = self.parts.holds(id).and_then(|held| {
@@ -142,11 +142,12 @@ impl Replica {
             report.refused.push(refuse("the record is not held here"));
             return;
         };
-        if !named_parts(state.doc()).contains(&id) {
+        let (named, erasure) = state.with_doc(|d| (named_parts(d), erasure_written(d)));
+        if !named.contains(&id) {
             report.refused.push(refuse("the record names no such part"));
             return;
         }
-        if self.case_erased(&part.doc) {
+        if erasure && self.case_erased(&part.doc) {
             report
                 .refused
                 .push(refuse("its personal data was erased (D1)"));
@@ -170,13 +171,34 @@ impl Replica {
         self.case(doc, None).is_some_and(|v| v.erased_at.is_some())
     }
 
-    /// The held parts record `state` (of `doc`) names, to travel with its changes.
-    pub(crate) fn parts_to_carry(&self, doc: &DocId, state: &Arc<DocState>) -> Vec<CarriedPart> {
+    /// The held parts record `state` (of `doc`) names that a peer holding its changes up to
+    /// `known` lacks (every part when `known` is empty), to travel with the changes it lacks. A
+    /// part a peer lacks despite holding its change is asked for (`need`).
+    pub(crate) fn parts_to_carry(
+        &self,
+        doc: &DocId,
+        state: &Arc<DocState>,
+        known: &[automerge::ChangeHash],
+    ) -> Vec<CarriedPart> {
         if !matches!(doc.kind(), DocKind::Case(..)) {
             return Vec::new();
         }
-        named_parts(state.doc())
+        let known: Vec<automerge::ChangeHash> = known
             .iter()
+            .filter(|h| state.deps.contains_key(h))
+            .copied()
+            .collect();
+        let (named, held_by_peer) = state.with_doc(|d| {
+            let held: BTreeSet<PartId> = if known.is_empty() {
+                BTreeSet::new()
+            } else {
+                named_parts_at(d, Some(&known)).into_iter().collect()
+            };
+            (named_parts(d), held)
+        });
+        named
+            .iter()
+            .filter(|id| !held_by_peer.contains(*id))
             .filter_map(|id| self.parts.get(id).ok().flatten())
             .map(|bytes| CarriedPart {
                 doc: doc.clone(),
@@ -188,7 +210,7 @@ impl Replica {
     /// The held part `id`, to travel for record `doc` (a peer asked for it).
     pub(crate) fn part_to_carry(&self, doc: &DocId, id: &PartId) -> Option<CarriedPart> {
         let state = self.record(doc)?;
-        if !named_parts(state.doc()).contains(id) {
+        if !state.with_doc(named_parts).contains(id) {
             return None;
         }
         let bytes = self.parts.get(id).ok().flatten()?;
@@ -236,4 +258,13 @@ impl Replica {
         }
         (scan, report)
     }
+}
+
+/// Whether a party wrote the case's erasure (it takes effect once the case is archived).
+fn erasure_written(doc: &automerge::Automerge) -> bool {
+    use automerge::ReadDoc;
+    matches!(
+        doc.get(automerge::ROOT, crate::records::case::ERASED_KEY),
+        Ok(Some(_))
+    )
 }

@@ -34,6 +34,8 @@ pub struct Stats {
     pub cases_skipped: u64,
     /// Bytes of sealed personal parts the case workload wrote (applicants and notes, issue #14).
     pub sealed_bytes: u64,
+    /// Cases whose personal data the workload erased (D1).
+    pub cases_erased: u64,
     /// Valid changes replayed to random nodes.
     pub replayed: u64,
     /// Equivocations (pairs of versions) injected.
@@ -145,6 +147,10 @@ pub struct Report {
     /// carried to every party and carrier like the rest of its change).
     #[serde(default)]
     pub sealed_bytes: u64,
+    /// Cases whose personal data was erased after retention (D1): after convergence no node holds
+    /// a part of one (an invariant), and every node holds every part of the others.
+    #[serde(default)]
+    pub cases_erased: u64,
     /// Valid changes replayed to random nodes (they must change nothing beyond a normal delivery).
     pub replayed: u64,
     /// Pairs of versions signed by an equivocating village key.
@@ -276,6 +282,9 @@ impl Report {
                     n.hall
                 ));
             }
+            if converged {
+                invariant_violations.extend(part_violations(n));
+            }
         }
         if accepted_invalid > 0 {
             invariant_violations.push(format!(
@@ -328,6 +337,7 @@ impl Report {
             entry_refused: stats.entry_refused,
             cases_skipped: stats.cases_skipped,
             sealed_bytes: stats.sealed_bytes,
+            cases_erased: stats.cases_erased,
             replayed: stats.replayed,
             equivocations: stats.equivocations,
             revoked_writes: stats.revoked_writes,
@@ -341,4 +351,46 @@ impl Report {
             },
         }
     }
+}
+
+/// After convergence, a holder of a case holds every sealed part it names, unless the case was
+/// erased, when it holds none (issue #14, D1). Reads each record without keeping it open.
+fn part_violations(n: &Node) -> Vec<String> {
+    use hallsync_model::records::case::{named_parts, ERASED_KEY};
+    let (mut missing, mut kept) = (0, 0);
+    let cases = n
+        .replica
+        .records_where(|d| matches!(d.kind(), hallsync_model::DocKind::Case(..)));
+    for (doc, state) in cases {
+        let (named, erasure) = state.with_doc(|d| {
+            use automerge::ReadDoc;
+            (
+                named_parts(d),
+                matches!(d.get(automerge::ROOT, ERASED_KEY), Ok(Some(_))),
+            )
+        });
+        let erased = erasure && n.replica.case_erased(doc);
+        for id in named {
+            let held = n.replica.parts().holds(&id).unwrap_or(false);
+            match (erased, held) {
+                (true, true) => kept += 1,
+                (false, false) => missing += 1,
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if kept > 0 {
+        out.push(format!(
+            "{}: {kept} sealed part(s) of erased cases still held",
+            n.hall
+        ));
+    }
+    if missing > 0 {
+        out.push(format!(
+            "{}: {missing} sealed part(s) of its cases missing after convergence",
+            n.hall
+        ));
+    }
+    out
 }

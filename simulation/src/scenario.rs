@@ -270,6 +270,9 @@ pub struct Workload {
     /// side's next steps on the cases it is a party to (accept and transfer; review and decide;
     /// issue, deliver and archive), until half the quiet tail has passed.
     pub case_lifecycle: bool,
+    /// With the lifecycle: this long after a case is archived (simulated seconds), its accepting
+    /// village erases its personal data everywhere (D1; the node's `cases.retention_days`).
+    pub case_retention_s: u64,
 }
 
 impl Default for Workload {
@@ -281,6 +284,7 @@ impl Default for Workload {
             staff_changes_per_h: 0.0,
             quiet_tail_s: 3600,
             case_lifecycle: false,
+            case_retention_s: 3600,
         }
     }
 }

@@ -738,6 +738,7 @@ impl Sim {
             let hall = self.nodes[v].hall.to_string();
             let cases = self.nodes[v].replica.cases(Some(self.now_ms as i64));
             for case in cases {
+                self.erase_if_due(v, &case);
                 let mut state = case.state;
                 // A side may take several steps in a row (accept, then transfer).
                 for _ in 0..3 {
@@ -834,6 +835,29 @@ impl Sim {
         }
         self.advance_cases();
         self.at(self.now_ms + APPROVE_EVERY_MS, Event::Approve);
+    }
+
+    /// D1: the accepting village erases an archived case's personal data once the scenario's
+    /// retention has passed, through the node's entry rule.
+    fn erase_if_due(&mut self, v: usize, case: &hallsync_model::cases::CaseView) {
+        let due = case.archived_at.is_some_and(|at| {
+            at.saturating_add((self.scenario.workload.case_retention_s * 1000) as i64)
+                <= self.now_ms as i64
+        });
+        if !due || case.erased_at.is_some() || case.accepting != self.nodes[v].hall.as_str() {
+            return;
+        }
+        let Ok(doc) = case.doc.parse::<DocId>() else {
+            return;
+        };
+        let hall = self.nodes[v].hall.clone();
+        match entry::case::erase(&self.nodes[v].replica, &doc, &hall, self.now_ms as i64) {
+            Ok(writes) => {
+                self.stats.cases_erased += 1;
+                self.author(v, &doc, &writes);
+            }
+            Err(_) => self.stats.entry_refused += 1,
+        }
     }
 
     /// Once work has stopped, looks for convergence every minute for an hour, then every ten.

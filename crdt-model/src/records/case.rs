@@ -390,12 +390,28 @@ fn check_opening(
 
 /// The addresses of the sealed parts case document `doc` names (its applicant and every sealed
 /// note), in key order: what a holder of the record should hold beside it, and what an erasure
-/// erases.
+/// erases. With `at`, as of those heads (every one held in `doc`).
 pub fn named_parts(doc: &automerge::Automerge) -> Vec<[u8; 32]> {
+    named_parts_at(doc, None)
+}
+
+/// [`named_parts`] as of `at`, when given.
+pub fn named_parts_at(
+    doc: &automerge::Automerge,
+    at: Option<&[automerge::ChangeHash]>,
+) -> Vec<[u8; 32]> {
     use automerge::ReadDoc;
+    let keys: Vec<String> = match at {
+        Some(heads) => doc.keys_at(automerge::ROOT, heads).collect(),
+        None => doc.keys(automerge::ROOT).collect(),
+    };
     let mut out = Vec::new();
-    for key in doc.keys(automerge::ROOT) {
-        let Ok(Some((automerge::Value::Scalar(value), _))) = doc.get(automerge::ROOT, &key) else {
+    for key in keys {
+        let value = match at {
+            Some(heads) => doc.get_at(automerge::ROOT, &key, heads),
+            None => doc.get(automerge::ROOT, &key),
+        };
+        let Ok(Some((automerge::Value::Scalar(value), _))) = value else {
             continue;
         };
         match value.as_ref() {

@@ -93,6 +93,16 @@ impl DocState {
         self.doc.get_or_init(|| self.open_doc())
     }
 
+    /// Runs `f` on the document without keeping it open: the open one if it is, else one built for
+    /// the call. For reads on records this node only carries (their sealed parts), so that carrying
+    /// a record never costs the memory of its open document.
+    pub fn with_doc<R>(&self, f: impl FnOnce(&Automerge) -> R) -> R {
+        match self.doc.get() {
+            Some(doc) => f(doc),
+            None => f(&self.open_doc()),
+        }
+    }
+
     /// Builds the document from the applied changes, in the order they were applied. They were
     /// verified and applied once already, so a failure here is a store that changed under us: the
     /// document then holds what applied, and `store check` reports the difference.

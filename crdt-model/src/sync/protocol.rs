@@ -223,7 +223,7 @@ impl<'r> Out<'r> {
                 }
                 if !parts_sent {
                     parts_sent = true;
-                    for part in replica.parts_to_carry(doc, &state) {
+                    for part in replica.parts_to_carry(doc, &state, &known) {
                         if !self.part(part) {
                             break 'docs;
                         }
