@@ -20,7 +20,7 @@ fn replica() -> Replica {
     assert!(replica.author(&city, 0, &DocId::trust(), 0, &puts).is_ok(), "the genesis key certifies itself");
     for i in 0..3 {
         let code = ItemCode::new(&format!("44200000{i}000")).expect("a valid item code");
-        let item = ItemFields::minimal(code, format!("事项{i}"), "public_service".into(), "民政局".into(), 5);
+        let item = ItemFields::minimal(code, format!("事项{i}"), hallsync_model::records::item::ItemType::PublicService, "民政局".into(), 5);
         let written = replica.author(&city, 0, &DocId::item(&item.code), 1_000 + i, &item.writes());
         assert!(written.is_ok(), "the fixture's items are valid");
     }

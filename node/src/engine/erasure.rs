@@ -14,6 +14,10 @@ use crate::error::NodeError;
 /// and goes over 100 000 records in a few minutes.
 pub const SCAN_RECORDS_PER_TICK: usize = 512;
 
+/// Time between the starts of two passes of the retention scan: retention is counted in days, so an
+/// hour late is nothing, and a store of years of cases is not read from disk without pause.
+pub const SCAN_PASS_EVERY_MS: i64 = 3_600_000;
+
 const DAY_MS: i64 = 86_400_000;
 
 impl Engine {
@@ -27,6 +31,12 @@ impl Engine {
         let me = HallId::new(&self.config.node.hall)?;
         let retention_ms = i64::from(self.config.cases.retention_days).saturating_mul(DAY_MS);
         let now = now_ms();
+        if self.case_scan.is_none() {
+            if now < self.case_scan_next_pass_ms {
+                return Ok(Vec::new());
+            }
+            self.case_scan_next_pass_ms = now.saturating_add(SCAN_PASS_EVERY_MS);
+        }
         let cursor = self.case_scan.take();
         let (scan, report) = self
             .replica_mut()?

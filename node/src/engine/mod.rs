@@ -90,6 +90,8 @@ pub struct Engine {
     pub(crate) authored: u64,
     /// Where the retention scan goes on (see `erasure.rs`).
     pub(crate) case_scan: Option<hallsync_model::DocId>,
+    /// When the next pass of the retention scan may start (ms since the Unix epoch).
+    pub(crate) case_scan_next_pass_ms: i64,
 }
 
 impl Engine {
@@ -134,6 +136,7 @@ impl Engine {
             applied_from_peers: 0,
             authored: 0,
             case_scan: None,
+            case_scan_next_pass_ms: 0,
         };
         engine.load_replica()?;
         Ok(engine)
