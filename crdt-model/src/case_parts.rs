@@ -207,17 +207,21 @@ impl Replica {
             .collect()
     }
 
-    /// The held part `id`, to travel for record `doc` (a peer asked for it).
-    pub(crate) fn part_to_carry(&self, doc: &DocId, id: &PartId) -> Option<CarriedPart> {
-        let state = self.record(doc)?;
-        if !state.with_doc(named_parts).contains(id) {
-            return None;
-        }
-        let bytes = self.parts.get(id).ok().flatten()?;
-        Some(CarriedPart {
-            doc: doc.clone(),
-            bytes,
-        })
+    /// The held parts among `ids` that record `doc` names, to travel because a peer asked for them:
+    /// the record is read once for all of them.
+    pub(crate) fn parts_asked(&self, doc: &DocId, ids: &[PartId]) -> Vec<CarriedPart> {
+        let Some(state) = self.record(doc) else {
+            return Vec::new();
+        };
+        let named: BTreeSet<PartId> = state.with_doc(named_parts).into_iter().collect();
+        ids.iter()
+            .filter(|id| named.contains(*id))
+            .filter_map(|id| self.parts.get(id).ok().flatten())
+            .map(|bytes| CarriedPart {
+                doc: doc.clone(),
+                bytes,
+            })
+            .collect()
     }
 
     /// Parts named by held records but missing here, with the record naming each.

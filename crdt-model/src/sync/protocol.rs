@@ -12,7 +12,7 @@ use crate::change::rejection::Rejection;
 use crate::doc_id::{DocId, DocKind};
 use crate::identity::DeviceId;
 use crate::records::approval::closure;
-use crate::replica::parts::CarriedPart;
+use crate::replica::parts::{CarriedPart, PartId};
 use crate::replica::{DocState, Replica};
 use crate::sync::peer_state::PeerState;
 use crate::sync::ranges::{self, Item, LIST_MAX};
@@ -441,13 +441,18 @@ impl Replica {
         for have in &incoming.have {
             self.answer_have(have, carried.contains(&have.doc), peer, state, &mut out);
         }
+        // Parts the peer lacks, by record (each read once), for records it shares with this node.
+        let mut asked: BTreeMap<&DocId, Vec<PartId>> = BTreeMap::new();
         for needed in &incoming.need {
-            if !in_scope(self.trust(), &needed.doc, peer) {
+            asked.entry(&needed.doc).or_default().push(needed.id);
+        }
+        'asked: for (doc, ids) in asked {
+            if !in_scope(self.trust(), doc, peer) {
                 continue;
             }
-            if let Some(part) = self.part_to_carry(&needed.doc, &needed.id) {
+            for part in self.parts_asked(doc, &ids) {
                 if !out.part(part) {
-                    break;
+                    break 'asked;
                 }
             }
         }

@@ -934,3 +934,31 @@ fn d1_an_erasure_takes_the_personal_parts_from_every_store_and_leaves_the_case()
     assert_eq!(report.refused.len(), 2);
     assert!(report.refused.iter().all(|r| r.contains("erased")));
 }
+
+#[test]
+fn a_holder_that_lacks_a_part_asks_its_peers_for_it() {
+    // Goal (issue #14): a replica that holds a case's changes but not its sealed part (the change
+    // came without it, or the store was restored) notes the part missing and asks for it in its next
+    // round; a peer that shares the case sends it, though no change is left to send.
+    let (mut fed, item) = with_complete_item();
+    fed.announce_seal_keys();
+    let (village, district) = (fed.village.clone(), fed.district.clone());
+    let opened = village_opens(&fed, &item.code, "N1").unwrap();
+    fed.origin.keep_own_parts(&opened.parts).unwrap();
+    fed.write(&village, &opened.doc, opened.writes).unwrap();
+    let mut carrier = fresh(&fed);
+    carrier.set_local_device(district.device_id());
+    let report = carrier.ingest(fed.log.clone());
+    assert!(carrier.holds(&opened.doc));
+    carrier.settle_parts(&report.applied, Vec::new());
+    let missing: Vec<_> = carrier.missing_parts().map(|(id, _)| *id).collect();
+    assert_eq!(missing.len(), 1, "the applicant's part");
+    sync_pair(
+        &mut fed.origin,
+        village.device_id(),
+        &mut carrier,
+        district.device_id(),
+    );
+    assert_eq!(carrier.missing_parts().count(), 0);
+    assert!(carrier.parts().holds(&missing[0]).unwrap());
+}
