@@ -95,11 +95,10 @@ impl Replica {
     /// The case `doc`'s state as far as its parts go: erased (and its parts erased here), or the
     /// parts it names that are missing here noted.
     fn erase_or_note(&mut self, doc: &DocId, report: &mut PartsReport) {
-        let Some(state) = self.record(doc) else {
+        let Some((named, erased)) = self.case_part_standing(doc) else {
             return;
         };
-        let (named, erasure) = state.with_doc(|d| (named_parts(d), erasure_written(d)));
-        if erasure && self.case_erased(doc) {
+        if erased {
             for id in &named {
                 self.missing_parts.remove(id);
                 let erased = self.parts.holds(id).and_then(|held| {
@@ -138,16 +137,15 @@ impl Replica {
             return;
         }
         let id = part_id(&part.bytes);
-        let Some(state) = self.record(&part.doc) else {
+        let Some((named, erased)) = self.case_part_standing(&part.doc) else {
             report.refused.push(refuse("the record is not held here"));
             return;
         };
-        let (named, erasure) = state.with_doc(|d| (named_parts(d), erasure_written(d)));
         if !named.contains(&id) {
             report.refused.push(refuse("the record names no such part"));
             return;
         }
-        if erasure && self.case_erased(&part.doc) {
+        if erased {
             report
                 .refused
                 .push(refuse("its personal data was erased (D1)"));
@@ -164,6 +162,15 @@ impl Replica {
             },
             Err(e) => report.failures.push(e),
         }
+    }
+
+    /// What held record `doc` says of its sealed parts: the parts it names, and whether its personal
+    /// data is erased (archived, and a party wrote the erasure). Read without keeping the record
+    /// open, so carrying a case costs no open document; only an erased one is replayed.
+    pub fn case_part_standing(&self, doc: &DocId) -> Option<(Vec<PartId>, bool)> {
+        let state = self.record(doc)?;
+        let (named, erasure) = state.with_doc(|d| (named_parts(d), erasure_written(d)));
+        Some((named, erasure && self.case_erased(doc)))
     }
 
     /// True when case `doc` is archived and a party erased its personal data.

@@ -121,7 +121,7 @@ pub enum RecordError {
         text: String,
     },
     /// Not a document id.
-    #[error("`{text}` is not a record id: expected trust, policy, calendar/YYYY, item/CODE or station/HALL/CODE")]
+    #[error("`{text}` is not a record id: expected trust, policy, calendar/YYYY, item/CODE, station/HALL/CODE, staff/HALL/PERSON, dept/HALL/DEPT or case/ACCEPTING/HANDLING/NO")]
     BadDocId {
         /// What was given.
         text: String,

@@ -356,20 +356,15 @@ impl Report {
 /// After convergence, a holder of a case holds every sealed part it names, unless the case was
 /// erased, when it holds none (issue #14, D1). Reads each record without keeping it open.
 fn part_violations(n: &Node) -> Vec<String> {
-    use hallsync_model::records::case::{named_parts, ERASED_KEY};
     let (mut missing, mut kept) = (0, 0);
     let cases = n
         .replica
-        .records_where(|d| matches!(d.kind(), hallsync_model::DocKind::Case(..)));
-    for (doc, state) in cases {
-        let (named, erasure) = state.with_doc(|d| {
-            use automerge::ReadDoc;
-            (
-                named_parts(d),
-                matches!(d.get(automerge::ROOT, ERASED_KEY), Ok(Some(_))),
-            )
-        });
-        let erased = erasure && n.replica.case_erased(doc);
+        .records()
+        .filter(|d| matches!(d.kind(), hallsync_model::DocKind::Case(..)));
+    for doc in cases {
+        let Some((named, erased)) = n.replica.case_part_standing(doc) else {
+            continue;
+        };
         for id in named {
             let held = n.replica.parts().holds(&id).unwrap_or(false);
             match (erased, held) {

@@ -1,6 +1,6 @@
 //! A cross-region case between two districts that are only intermittently connected.
 
-use hallsync::harness::{sample_item, Federation, Tier};
+use hallsync::harness::{Federation, Tier};
 use hallsync_node::Command;
 use hallsync_tests::{hallsync_bin, CONVERGE_TIMEOUT};
 
@@ -30,13 +30,7 @@ fn city_and_two_districts() -> (Federation, usize, usize, usize) {
     let da = district("district-a", "440305", "南山区");
     let db = district("district-b", "440306", "宝安区");
     fed.node(city)
-        .call(Command::ItemCreate(sample_item(
-            CODE,
-            "社保转移",
-            hallsync_model::records::item::ItemType::PublicService,
-            "人社局",
-            5,
-        )))
+        .call(hallsync_tests::create_item(CODE))
         .unwrap();
     (fed, city, da, db)
 }

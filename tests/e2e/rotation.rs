@@ -174,13 +174,7 @@ fn a_party_that_rotates_mid_case_still_reads_the_whole_case() {
     let (mut fed, n) = small_federation().unwrap();
     let code = "442000031000";
     fed.node(n.city)
-        .call(Command::ItemCreate(sample_item(
-            code,
-            "居住证办理",
-            hallsync_model::records::item::ItemType::PublicService,
-            "公安局",
-            5,
-        )))
+        .call(hallsync_tests::create_item(code))
         .unwrap();
     hallsync_tests::wait_sealing_keys(&fed);
     let township_hall = "441900101";

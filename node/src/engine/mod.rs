@@ -309,10 +309,15 @@ impl Engine {
     /// [`NodeError::NotJoined`] or a store error (then nothing of the batch is stored, and a restart
     /// rebuilds the replica from what was).
     pub fn ingest(&mut self, changes: Vec<SignedChange>) -> Result<IngestReport, NodeError> {
-        let replica = self.replica_mut()?;
-        let report = pipeline::ingest_pipelined(replica, changes);
-        log_parts(&replica.settle_parts(&report.applied, Vec::new()));
+        let report = pipeline::ingest_pipelined(self.replica_mut()?, changes);
         self.persist()?;
+        // Parts go once what erases them is committed: a crash between cannot lose an erasure
+        // whose parts are gone.
+        log_parts(
+            &self
+                .replica_mut()?
+                .settle_parts(&report.applied, Vec::new()),
+        );
         Ok(report)
     }
 
@@ -333,6 +338,8 @@ impl Engine {
         let evicted = replica.quarantine_evicted();
         let refused = replica.refusals().total();
         let report = pipeline::ingest_pipelined(replica, changes);
+        // Before the write behind commits: if a crash loses this step, the peer holds what it sent
+        // (an erasure included) and sends it again.
         log_parts(&replica.settle_parts(&report.applied, parts));
         self.applied_from_peers += report.applied.len() as u64;
         let now_evicted = replica.quarantine_evicted();
@@ -391,10 +398,16 @@ impl Engine {
         self.authored += 1;
         let key = self.key.clone();
         let epoch = self.epoch;
-        let replica = self.replica_mut()?;
-        let envelope = replica.author(&key, epoch, doc, now_ms(), puts)?;
-        log_parts(&replica.settle_parts(std::slice::from_ref(&envelope), Vec::new()));
+        let envelope = self
+            .replica_mut()?
+            .author(&key, epoch, doc, now_ms(), puts)?;
         self.persist()?;
+        // After the commit: an erasure written here is durable before its parts are erased.
+        log_parts(
+            &self
+                .replica_mut()?
+                .settle_parts(std::slice::from_ref(&envelope), Vec::new()),
+        );
         Ok(envelope)
     }
 }
